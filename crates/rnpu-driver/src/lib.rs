@@ -1,0 +1,1 @@
+//! rnpu-driver — skeleton only; not implemented yet (see issues 3-5).

@@ -1,0 +1,1 @@
+//! rnpu-hw — skeleton only; not implemented yet (see issues 3-5).

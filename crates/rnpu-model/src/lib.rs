@@ -1,0 +1,36 @@
+//! rnpu-model: reads TensorFlow Lite flatbuffers (schema v3) into a validated [`Model`].
+//!
+//! Everything TFLite-specific lives here; the rest of rnpu speaks [`Model`], [`Tensor`],
+//! [`Operator`] and [`Array`].
+
+mod array;
+mod ir;
+pub mod npy;
+mod ops;
+mod reader;
+
+pub use array::{Array, ArrayData};
+pub use ir::{DType, Model, Operator, Quantization, Signature, Tensor};
+pub use ops::*;
+pub use reader::{load_file, parse};
+
+/// Errors of model reading and value checking. Messages name the file part, tensor or operator.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("not a valid TFLite flatbuffer: {0}")]
+    Flatbuffer(String),
+    #[error("invalid model: {0}")]
+    Invalid(String),
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    #[error("{0}")]
+    Mismatch(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {msg}")]
+    Npy { path: String, msg: String },
+}

@@ -1,0 +1,235 @@
+//! Operator kinds and their typed options.
+//!
+//! Builtin operator codes are TFLite's `BuiltinOperator` enum values (schema v3). Operators we
+//! have no kernel for are kept as [`OpKind::Other`] with their code, so that `rnpu inspect` can
+//! show a whole model; executing them is an error that names the op.
+
+use std::fmt;
+
+macro_rules! op_kinds {
+    ($( $variant:ident = $code:literal, $name:literal; )*) => {
+        /// The type of an operator.
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum OpKind {
+            $( $variant, )*
+            /// A custom operator, by its custom code (e.g. `TFLite_Detection_PostProcess`).
+            Custom(String),
+            /// A builtin operator rnpu does not model; the builtin code is kept.
+            Other(i32),
+        }
+
+        impl OpKind {
+            /// The kind for a TFLite builtin operator code (CUSTOM is handled by the reader).
+            pub fn from_builtin_code(code: i32) -> OpKind {
+                match code {
+                    $( $code => OpKind::$variant, )*
+                    other => OpKind::Other(other),
+                }
+            }
+
+            /// The TFLite builtin code, if this is a builtin operator.
+            pub fn builtin_code(&self) -> Option<i32> {
+                match self {
+                    $( OpKind::$variant => Some($code), )*
+                    OpKind::Custom(_) => Some(BUILTIN_CUSTOM),
+                    OpKind::Other(c) => Some(*c),
+                }
+            }
+
+            /// TFLite's upper-case name (`CONV_2D`), or the custom code.
+            pub fn name(&self) -> String {
+                match self {
+                    $( OpKind::$variant => $name.to_string(), )*
+                    OpKind::Custom(n) => n.clone(),
+                    OpKind::Other(c) => format!("BUILTIN_{c}"),
+                }
+            }
+        }
+    };
+}
+
+/// TFLite's builtin code for custom operators.
+pub const BUILTIN_CUSTOM: i32 = 32;
+
+op_kinds! {
+    Add = 0, "ADD";
+    AveragePool2d = 1, "AVERAGE_POOL_2D";
+    Concatenation = 2, "CONCATENATION";
+    Conv2d = 3, "CONV_2D";
+    DepthwiseConv2d = 4, "DEPTHWISE_CONV_2D";
+    Dequantize = 6, "DEQUANTIZE";
+    FullyConnected = 9, "FULLY_CONNECTED";
+    Logistic = 14, "LOGISTIC";
+    MaxPool2d = 17, "MAX_POOL_2D";
+    Mul = 18, "MUL";
+    Relu = 19, "RELU";
+    Relu6 = 21, "RELU6";
+    Reshape = 22, "RESHAPE";
+    ResizeBilinear = 23, "RESIZE_BILINEAR";
+    Softmax = 25, "SOFTMAX";
+    Tanh = 28, "TANH";
+    Pad = 34, "PAD";
+    Transpose = 39, "TRANSPOSE";
+    Mean = 40, "MEAN";
+    Sub = 41, "SUB";
+    Squeeze = 43, "SQUEEZE";
+    StridedSlice = 45, "STRIDED_SLICE";
+    Split = 49, "SPLIT";
+    Prelu = 54, "PRELU";
+    PadV2 = 60, "PADV2";
+    ResizeNearestNeighbor = 97, "RESIZE_NEAREST_NEIGHBOR";
+    LeakyRelu = 98, "LEAKY_RELU";
+    Quantize = 114, "QUANTIZE";
+    HardSwish = 117, "HARD_SWISH";
+}
+
+impl fmt::Display for OpKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// Padding scheme of convolutions and pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Padding {
+    Same,
+    Valid,
+}
+
+/// Fused activation function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Activation {
+    #[default]
+    None,
+    Relu,
+    ReluN1To1,
+    Relu6,
+    Tanh,
+    SignBit,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Conv2dOptions {
+    pub padding: Padding,
+    pub stride_w: i32,
+    pub stride_h: i32,
+    pub dilation_w: i32,
+    pub dilation_h: i32,
+    pub activation: Activation,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DepthwiseConv2dOptions {
+    pub padding: Padding,
+    pub stride_w: i32,
+    pub stride_h: i32,
+    pub depth_multiplier: i32,
+    pub dilation_w: i32,
+    pub dilation_h: i32,
+    pub activation: Activation,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FullyConnectedOptions {
+    pub activation: Activation,
+    /// False for the default weights format; the shuffled 4x16 int8 format is rejected by the reader.
+    pub keep_num_dims: bool,
+    pub asymmetric_quantize_inputs: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pool2dOptions {
+    pub padding: Padding,
+    pub stride_w: i32,
+    pub stride_h: i32,
+    pub filter_w: i32,
+    pub filter_h: i32,
+    pub activation: Activation,
+}
+
+/// Options of ADD and SUB.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AddSubOptions {
+    pub activation: Activation,
+    pub pot_scale_int16: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ConcatenationOptions {
+    pub axis: i32,
+    pub activation: Activation,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StridedSliceOptions {
+    pub begin_mask: i32,
+    pub end_mask: i32,
+    pub ellipsis_mask: i32,
+    pub new_axis_mask: i32,
+    pub shrink_axis_mask: i32,
+    pub offset: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ResizeOptions {
+    pub align_corners: bool,
+    pub half_pixel_centers: bool,
+}
+
+/// Typed options of an operator. Operators without options (RELU, PAD, ...) have `None`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum OpOptions {
+    #[default]
+    None,
+    Conv2d(Conv2dOptions),
+    DepthwiseConv2d(DepthwiseConv2dOptions),
+    FullyConnected(FullyConnectedOptions),
+    Pool2d(Pool2dOptions),
+    /// ADD and SUB.
+    AddSub(AddSubOptions),
+    Mul {
+        activation: Activation,
+    },
+    Concatenation(ConcatenationOptions),
+    /// RESHAPE: `new_shape` from the options table, when present (the shape input wins if both).
+    Reshape {
+        new_shape: Option<Vec<i32>>,
+    },
+    Squeeze {
+        squeeze_dims: Vec<i32>,
+    },
+    Softmax {
+        beta: f32,
+    },
+    LeakyRelu {
+        alpha: f32,
+    },
+    /// MEAN (and other reducers).
+    Reducer {
+        keep_dims: bool,
+    },
+    /// RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR.
+    Resize(ResizeOptions),
+    StridedSlice(StridedSliceOptions),
+    Split {
+        num_splits: i32,
+    },
+    /// Custom operator options, raw bytes (usually a FlexBuffer map).
+    Custom(Vec<u8>),
+}
+
+impl OpOptions {
+    /// The fused activation, for ops that have one.
+    pub fn activation(&self) -> Activation {
+        match self {
+            OpOptions::Conv2d(o) => o.activation,
+            OpOptions::DepthwiseConv2d(o) => o.activation,
+            OpOptions::FullyConnected(o) => o.activation,
+            OpOptions::Pool2d(o) => o.activation,
+            OpOptions::AddSub(o) => o.activation,
+            OpOptions::Mul { activation } => *activation,
+            OpOptions::Concatenation(o) => o.activation,
+            _ => Activation::None,
+        }
+    }
+}

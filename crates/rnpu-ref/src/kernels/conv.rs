@@ -1,0 +1,13 @@
+//! TODO: not implemented yet.
+
+use rnpu_model::Array;
+
+use crate::{OpCtx, RefError};
+
+pub fn conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
+    Err(ctx.err("not implemented yet"))
+}
+
+pub fn depthwise_conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
+    Err(ctx.err("not implemented yet"))
+}

@@ -1,0 +1,12 @@
+//! Kernels, one module per family. Each entry point takes an [`crate::OpCtx`] and returns one
+//! array per operator output.
+
+pub mod activation;
+pub mod conv;
+pub mod elementwise;
+pub mod fully_connected;
+pub mod pool;
+pub mod quantize;
+pub mod reduce;
+pub mod resize;
+pub mod shape;

@@ -1,0 +1,9 @@
+//! TODO: not implemented yet.
+
+use rnpu_model::Array;
+
+use crate::{OpCtx, RefError};
+
+pub fn pool2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
+    Err(ctx.err("not implemented yet"))
+}

@@ -1,0 +1,9 @@
+//! TODO: not implemented yet.
+
+use rnpu_model::Array;
+
+use crate::{OpCtx, RefError};
+
+pub fn quantize(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
+    Err(ctx.err("not implemented yet"))
+}

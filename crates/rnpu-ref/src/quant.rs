@@ -1,0 +1,1 @@
+//! Fixed-point helpers shared by the kernels (TFLite's requantization arithmetic). TODO.
