@@ -19,14 +19,21 @@ fn npy_err(path: &Path, msg: impl std::fmt::Display) -> ModelError {
 
 /// Parse `.npy` bytes. Supports C-order arrays of f32, f16, i8, u8, i16, i32, i64 and bool.
 pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Array, ModelError> {
-    let file = npyz::NpyFile::new(bytes).map_err(|e| npy_err(path, format!("not a .npy file: {e}")))?;
+    let file =
+        npyz::NpyFile::new(bytes).map_err(|e| npy_err(path, format!("not a .npy file: {e}")))?;
     if file.order() != npyz::Order::C {
         return Err(npy_err(path, "Fortran-order arrays are not supported"));
     }
     let shape: Vec<usize> = file.shape().iter().map(|&d| d as usize).collect();
-    let n: usize = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| npy_err(path, "shape overflows"))?;
+    let n: usize = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| npy_err(path, "shape overflows"))?;
     if n > bytes.len() {
-        return Err(npy_err(path, format!("shape {shape:?} needs more data than the file holds")));
+        return Err(npy_err(
+            path,
+            format!("shape {shape:?} needs more data than the file holds"),
+        ));
     }
     let dtype = file.dtype();
     let descr = match &dtype {
@@ -37,15 +44,18 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Array, ModelError> {
     // Byte order markers: '<' little, '|' not applicable, '=' native (little on our targets).
     let kind = descr.trim_start_matches(['<', '|', '=']);
     if descr.starts_with('>') {
-        return Err(npy_err(path, format!("big-endian dtype {descr} is not supported")));
+        return Err(npy_err(
+            path,
+            format!("big-endian dtype {descr} is not supported"),
+        ));
     }
     let data = match kind {
         "f4" => ArrayData::F32(file.into_vec::<f32>().map_err(e)?),
         "f2" => ArrayData::F16(
-            file.into_vec::<[u8; 2]>()
+            file.into_vec::<half::f16>()
                 .map_err(e)?
                 .into_iter()
-                .map(u16::from_le_bytes)
+                .map(half::f16::to_bits)
                 .collect(),
         ),
         "i1" => ArrayData::I8(file.into_vec::<i8>().map_err(e)?),
@@ -57,7 +67,10 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Array, ModelError> {
         _ => return Err(npy_err(path, format!("unsupported dtype {descr}"))),
     };
     if data.len() != n {
-        return Err(npy_err(path, format!("holds {} elements, shape {shape:?} needs {n}", data.len())));
+        return Err(npy_err(
+            path,
+            format!("holds {} elements, shape {shape:?} needs {n}", data.len()),
+        ));
     }
     Ok(Array { shape, data })
 }
@@ -82,20 +95,15 @@ pub fn to_bytes(a: &Array) -> Vec<u8> {
             .writer(out)
             .begin_nd()
             .expect("writing to a Vec cannot fail");
-        w.extend(v.iter().copied()).expect("writing to a Vec cannot fail");
+        w.extend(v.iter().copied())
+            .expect("writing to a Vec cannot fail");
         w.finish().expect("writing to a Vec cannot fail");
     }
     match &a.data {
         ArrayData::F32(v) => write(&mut out, &shape, v),
         ArrayData::F16(v) => {
-            let mut w = npyz::WriteOptions::<[u8; 2]>::new()
-                .dtype(npyz::DType::Plain("<f2".parse().expect("valid type string")))
-                .shape(&shape)
-                .writer(&mut out)
-                .begin_nd()
-                .expect("writing to a Vec cannot fail");
-            w.extend(v.iter().map(|x| x.to_le_bytes())).expect("writing to a Vec cannot fail");
-            w.finish().expect("writing to a Vec cannot fail");
+            let v: Vec<half::f16> = v.iter().map(|&b| half::f16::from_bits(b)).collect();
+            write(&mut out, &shape, &v)
         }
         ArrayData::I32(v) => write(&mut out, &shape, v),
         ArrayData::U8(v) => write(&mut out, &shape, v),
@@ -149,7 +157,10 @@ mod tests {
     #[test]
     fn roundtrip_all_dtypes() {
         let arrays = vec![
-            Array::new(vec![2, 3], ArrayData::F32(vec![1.0, -2.5, 3.0, 0.0, 7.0, 9.5])),
+            Array::new(
+                vec![2, 3],
+                ArrayData::F32(vec![1.0, -2.5, 3.0, 0.0, 7.0, 9.5]),
+            ),
             Array::new(vec![3], ArrayData::I8(vec![-128, 0, 127])),
             Array::new(vec![1, 2], ArrayData::U8(vec![0, 255])),
             Array::new(vec![2], ArrayData::I16(vec![-300, 300])),

@@ -83,7 +83,9 @@ pub fn eval_op(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         OpKind::HardSwish => activation::hard_swish(ctx),
         OpKind::Prelu => activation::prelu(ctx),
         OpKind::Quantize | OpKind::Dequantize => quantize::quantize(ctx),
-        other => Err(ctx.err(format!("operator {other} is not supported by the CPU reference"))),
+        other => Err(ctx.err(format!(
+            "operator {other} is not supported by the CPU reference"
+        ))),
     }
 }
 
@@ -111,7 +113,11 @@ impl<'m> Interpreter<'m> {
             return Err(RefError::Input {
                 index: inputs.len(),
                 name: String::new(),
-                msg: format!("model takes {} inputs, {} given", m.inputs.len(), inputs.len()),
+                msg: format!(
+                    "model takes {} inputs, {} given",
+                    m.inputs.len(),
+                    inputs.len()
+                ),
             });
         }
         for (k, (a, &t)) in inputs.iter().zip(&m.inputs).enumerate() {
@@ -164,7 +170,11 @@ impl<'m> Interpreter<'m> {
                 return Err(RefError::Op {
                     index,
                     kind: op.kind.name(),
-                    msg: format!("kernel produced {} outputs, op has {}", outs.len(), op.outputs.len()),
+                    msg: format!(
+                        "kernel produced {} outputs, op has {}",
+                        outs.len(),
+                        op.outputs.len()
+                    ),
                 });
             }
             for (&t, v) in op.outputs.iter().zip(outs) {
