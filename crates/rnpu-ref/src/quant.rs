@@ -209,9 +209,11 @@ mod tests {
             multiply_by_quantized_multiplier(11, qm.multiplier, qm.shift),
             6
         );
+        // With shift 0 only the high-mul rounds: its nudge for negative products is 1 − 2^30,
+        // so −5.5 → (−11·2^30 − 2^30 + 1) / 2^31 truncated = −5 (ties toward zero when negative).
         assert_eq!(
             multiply_by_quantized_multiplier(-11, qm.multiplier, qm.shift),
-            -6
+            -5
         );
         let qm = quantize_multiplier(0.25);
         assert_eq!(
