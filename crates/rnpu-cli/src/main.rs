@@ -1,3 +1,331 @@
-fn main() {
-    println!("rnpu: CLI being written");
+//! `rnpu`: run, inspect (and later compile, disasm, replay, bench, ...) quantized TFLite models.
+//!
+//! Exit codes: 0 success, 1 error (bad model, bad input, I/O), 2 usage error (from clap).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use rnpu_model::{npy, Array, ArrayData, DType, Model, Quantization};
+
+/// Append a line to a `String` buffer (stdout is written once, at the end, by [`emit`]).
+macro_rules! outln {
+    ($out:expr, $($arg:tt)*) => {{
+        use std::fmt::Write as _;
+        let _ = writeln!($out, $($arg)*);
+    }};
+}
+
+mod inspect;
+
+/// Write `s` to stdout; a closed pipe (e.g. `| head`) is not an error.
+pub(crate) fn emit(s: &str) -> Result<()> {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    match o.write_all(s.as_bytes()).and_then(|_| o.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Parser)]
+#[command(
+    name = "rnpu",
+    version,
+    about = "Quantized TFLite on the RK3588 NPU (and its emulator)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum Device {
+    /// The CPU reference kernels (rnpu-ref), bit-exact with TFLite's reference kernels.
+    Cpu,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a model and write its outputs as .npy files.
+    Run {
+        /// The .tflite model.
+        model: PathBuf,
+        /// Input .npy files, in model input order (repeat the flag). Without any, seeded random
+        /// inputs are used.
+        #[arg(long = "input", short = 'i')]
+        inputs: Vec<PathBuf>,
+        /// Directory to write output_<k>.npy into (created if missing).
+        #[arg(long, short = 'o')]
+        output_dir: Option<PathBuf>,
+        /// Where to run.
+        #[arg(long, value_enum, default_value_t = Device::Cpu)]
+        device: Device,
+        /// Seed of the random inputs used when no --input is given.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Print a JSON summary instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a model's inputs, outputs and operators with shapes and quantization.
+    Inspect {
+        model: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = match cli.cmd {
+        Cmd::Run {
+            model,
+            inputs,
+            output_dir,
+            device,
+            seed,
+            json,
+        } => cmd_run(&model, &inputs, output_dir.as_deref(), device, seed, json),
+        Cmd::Inspect { model, json } => inspect::cmd_inspect(&model, json),
+    };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+pub(crate) fn load_model(path: &Path) -> Result<Model> {
+    Ok(rnpu_model::load_file(path)?)
+}
+
+/// A small deterministic generator (SplitMix64) for seeded random inputs.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [lo, hi].
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next() % ((hi - lo + 1) as u64)) as i64
+    }
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+fn random_input(t: &rnpu_model::Tensor, rng: &mut SplitMix64) -> Result<Array> {
+    let n = t.num_elements();
+    let data = match t.dtype {
+        DType::Int8 => ArrayData::I8((0..n).map(|_| rng.range(-128, 127) as i8).collect()),
+        DType::UInt8 => ArrayData::U8((0..n).map(|_| rng.range(0, 255) as u8).collect()),
+        DType::Int16 => ArrayData::I16((0..n).map(|_| rng.range(-32768, 32767) as i16).collect()),
+        DType::Float32 => ArrayData::F32((0..n).map(|_| rng.unit() * 2.0 - 1.0).collect()),
+        DType::Int32 => ArrayData::I32((0..n).map(|_| rng.range(-100, 100) as i32).collect()),
+        other => bail!(
+            "cannot make a random input for tensor '{}' of type {other}",
+            t.name
+        ),
+    };
+    Ok(Array::new(t.shape.clone(), data))
+}
+
+fn cmd_run(
+    model_path: &Path,
+    input_paths: &[PathBuf],
+    output_dir: Option<&Path>,
+    device: Device,
+    seed: u64,
+    json: bool,
+) -> Result<()> {
+    let model = load_model(model_path)?;
+    let mut out = String::new();
+    let mut inputs = Vec::with_capacity(model.inputs.len());
+    if input_paths.is_empty() {
+        let mut rng = SplitMix64(seed);
+        for &t in &model.inputs {
+            inputs.push(random_input(&model.tensors[t], &mut rng)?);
+        }
+        eprintln!(
+            "note: no --input given; using seeded random inputs (seed {seed}) for {} input(s)",
+            inputs.len()
+        );
+    } else {
+        if input_paths.len() != model.inputs.len() {
+            bail!(
+                "{}: the model has {} input(s), {} --input file(s) given",
+                model_path.display(),
+                model.inputs.len(),
+                input_paths.len()
+            );
+        }
+        for (k, (p, &t)) in input_paths.iter().zip(&model.inputs).enumerate() {
+            let a = npy::read(p)?;
+            let tensor = &model.tensors[t];
+            if a.dtype() != tensor.dtype || a.shape != tensor.shape {
+                bail!(
+                    "{}: input {k} ('{}') expects {} {:?}, the file holds {} {:?}",
+                    p.display(),
+                    tensor.name,
+                    tensor.dtype,
+                    tensor.shape,
+                    a.dtype(),
+                    a.shape
+                );
+            }
+            inputs.push(a);
+        }
+    }
+    let outputs = match device {
+        Device::Cpu => rnpu_ref::run(&model, &inputs)
+            .with_context(|| format!("running {} on the CPU reference", model_path.display()))?,
+    };
+    if let Some(dir) = output_dir {
+        write_outputs(dir, &outputs)?;
+    }
+    let summaries: Vec<OutputSummary> = outputs
+        .iter()
+        .zip(&model.outputs)
+        .enumerate()
+        .map(|(k, (a, &t))| OutputSummary::new(k, &model.tensors[t], a))
+        .collect();
+    if json {
+        let v = serde_json::json!({
+            "model": model_path.display().to_string(),
+            "device": format!("{device:?}").to_lowercase(),
+            "random_inputs": input_paths.is_empty(),
+            "outputs": summaries,
+            "output_dir": output_dir.map(|d| d.display().to_string()),
+        });
+        outln!(out, "{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        outln!(
+            out,
+            "{:<3} {:<28} {:<8} {:<18} {:>10} {:>10} {:>12}  argmax",
+            "k",
+            "name",
+            "dtype",
+            "shape",
+            "min",
+            "max",
+            "mean"
+        );
+        for s in &summaries {
+            outln!(
+                out,
+                "{:<3} {:<28} {:<8} {:<18} {:>10} {:>10} {:>12.4}  {}",
+                s.index,
+                truncate(&s.name, 28),
+                s.dtype,
+                format!("{:?}", s.shape),
+                s.min,
+                s.max,
+                s.mean,
+                s.argmax
+            );
+        }
+        if let Some(dir) = output_dir {
+            outln!(
+                out,
+                "wrote {} output(s) to {}",
+                outputs.len(),
+                dir.display()
+            );
+        }
+    }
+    emit(&out)
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let t: String = s.chars().take(n - 1).collect();
+        format!("{t}…")
+    }
+}
+
+/// Write every output via temporary files renamed at the end: an error leaves no partial output.
+fn write_outputs(dir: &Path, outputs: &[Array]) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create directory", dir.display()))?;
+    let mut staged = Vec::new();
+    let res = (|| -> Result<()> {
+        for (k, a) in outputs.iter().enumerate() {
+            let tmp = dir.join(format!(".output_{k}.npy.partial"));
+            std::fs::write(&tmp, npy::to_bytes(a))
+                .with_context(|| format!("{}: cannot write", tmp.display()))?;
+            staged.push((tmp, dir.join(format!("output_{k}.npy"))));
+        }
+        for (tmp, dst) in &staged {
+            std::fs::rename(tmp, dst)
+                .with_context(|| format!("{}: cannot write", dst.display()))?;
+        }
+        Ok(())
+    })();
+    if res.is_err() {
+        for (tmp, _) in &staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
+    res
+}
+
+#[derive(serde::Serialize)]
+struct OutputSummary {
+    index: usize,
+    name: String,
+    dtype: String,
+    shape: Vec<usize>,
+    min: f64,
+    max: f64,
+    mean: f64,
+    argmax: usize,
+    /// (scale, zero_point) when the output is quantized per tensor.
+    quantization: Option<(f32, i64)>,
+}
+
+impl OutputSummary {
+    fn new(index: usize, t: &rnpu_model::Tensor, a: &Array) -> Self {
+        let v = a.data.to_f64_vec();
+        let (mut min, mut max, mut sum, mut argmax) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0);
+        for (i, &x) in v.iter().enumerate() {
+            if x > max {
+                max = x;
+                argmax = i;
+            }
+            min = min.min(x);
+            sum += x;
+        }
+        if v.is_empty() {
+            (min, max) = (0.0, 0.0);
+        }
+        OutputSummary {
+            index,
+            name: t.name.clone(),
+            dtype: a.dtype().to_string(),
+            shape: a.shape.clone(),
+            min,
+            max,
+            mean: if v.is_empty() {
+                0.0
+            } else {
+                sum / v.len() as f64
+            },
+            argmax,
+            quantization: match &t.quantization {
+                Quantization::PerTensor { scale, zero_point } => Some((*scale, *zero_point)),
+                _ => None,
+            },
+        }
+    }
 }

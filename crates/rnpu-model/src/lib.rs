@@ -4,6 +4,7 @@
 //! [`Operator`] and [`Array`].
 
 mod array;
+mod fb;
 mod ir;
 pub mod npy;
 mod ops;
@@ -30,6 +31,13 @@ pub enum ModelError {
         path: String,
         #[source]
         source: std::io::Error,
+    },
+    /// An error in a named file.
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: Box<ModelError>,
     },
     #[error("{path}: {msg}")]
     Npy { path: String, msg: String },
