@@ -2,6 +2,7 @@
 //! array per operator output.
 
 pub mod activation;
+pub mod b_common;
 pub mod conv;
 pub mod elementwise;
 pub mod fully_connected;
