@@ -217,7 +217,7 @@ def gen_quantize(out):
     for k, (sc, zp) in enumerate([(0.02, 0), (0.1, -5), (0.0371, 17)]):
         # Exact ties (n + 0.5)·scale, and out-of-range values.
         ties = ((np.arange(-20, 20) + 0.5) * np.float32(sc)).astype(np.float32)
-        x = np.concatenate([xf.reshape(-1), ties, np.array([1e6, -1e6, 0.0], np.float32)]).reshape(1, -1)
+        x = np.concatenate([xf.reshape(-1), ties, np.array([1e6, -1e6, 0.0, 1e12, -1e12, np.inf, -np.inf, np.nan, 3e9 * sc, -3e9 * sc], np.float32)]).reshape(1, -1)
         for dt, shift in [(np.int8, 0), (np.uint8, 128)]:
             tensors = [T(np.float32, x.shape), T(dt, x.shape, (sc, zp + shift))]
             case(out, f"quantize_f32_{dt.__name__}_{k}", tensors, BO.QUANTIZE, [0], [1], [x])
