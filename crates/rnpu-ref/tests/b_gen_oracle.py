@@ -38,8 +38,8 @@ BO = s.BuiltinOperator
 class T:
     """A tensor spec: dtype, shape, optional (scale, zp) or per-axis lists, optional const data."""
 
-    def __init__(self, dtype, shape, q=None, data=None):
-        self.dtype, self.shape, self.q, self.data = dtype, list(shape), q, data
+    def __init__(self, dtype, shape, q=None, data=None, axis=0):
+        self.dtype, self.shape, self.q, self.data, self.axis = dtype, list(shape), q, data, axis
 
 
 def build(tensors, op_code, inputs, outputs, opt_type=0, opt=None, model_inputs=None):
@@ -70,6 +70,7 @@ def build(tensors, op_code, inputs, outputs, opt_type=0, opt=None, model_inputs=
             sc, zp = t.q
             qp.scale = list(np.atleast_1d(np.float32(sc)).astype(float))
             qp.zeroPoint = [int(z) for z in np.atleast_1d(zp)]
+            qp.quantizedDimension = t.axis
             tt.quantization = qp
         sg.tensors.append(tt)
     op = s.OperatorT()
@@ -374,13 +375,120 @@ def gen_resize(out):
         case(out, f"bilinear_{n}_bothflags", tensors, BO.RESIZE_BILINEAR, [0, 1], [2], [rand_q(dt, (1, 2, 2, 1)) if quant else np.ones((1, 2, 2, 1), np.float32)], s.BuiltinOptions.ResizeBilinearOptions, opt)
 
 
+def gen_extra(out):
+    """Edge cases: extreme scales, int16 variants, per-axis quantization, more slices/resizes."""
+    x8 = all_values(np.int8)
+    # SOFTMAX: multiplier capped at 2^31−1, tiny scale, large beta.
+    for k, (sc, beta) in enumerate([(50.0, 1.0), (1e-6, 1.0), (0.1, 10.0), (0.004, 0.3)]):
+        opt = s.SoftmaxOptionsT()
+        opt.beta = beta
+        for shape in [(1, 256), (4, 64)]:
+            x = x8.reshape(shape)
+            unary(out, f"xsoftmax_{k}_{shape[0]}", BO.SOFTMAX, np.int8, x, (sc, 0), (1 / 256, -128), s.BuiltinOptions.SoftmaxOptions, opt)
+    # HARD_SWISH: left-shifting reluish multiplier, tiny input scale, and a refused ratio.
+    for k, (qi, qo) in enumerate([((0.5, 0), (0.6, -20)), ((0.001, 10), (0.0009, -30)), ((0.5, 0), (0.001, 0)), ((5.0, -100), (7.0, -120))]):
+        unary(out, f"xhswish_{k}", BO.HARD_SWISH, np.int8, x8, qi, qo, s.BuiltinOptions.HardSwishOptions, s.HardSwishOptionsT())
+    # int16 RELU / RELU6 / LEAKY_RELU.
+    x16 = rand_q(np.int16, (4, 300))
+    x16[0, :4] = [-32768, 32767, 0, -1]
+    for k, (si, so) in enumerate([(0.001, 0.001), (0.001, 0.0007), (0.0005, 0.002)]):
+        unary(out, f"xrelu_i16_{k}", BO.RELU, np.int16, x16, (si, 0), (so, 0))
+        unary(out, f"xrelu6_i16_{k}", BO.RELU6, np.int16, x16, (si, 0), (so, 0))
+        opt = s.LeakyReluOptionsT()
+        opt.alpha = 0.25
+        unary(out, f"xleaky_i16_{k}", BO.LEAKY_RELU, np.int16, x16, (si, 0), (so, 0), s.BuiltinOptions.LeakyReluOptions, opt)
+    # Per-axis QUANTIZE / DEQUANTIZE.
+    xf = (RNG.standard_normal((2, 3, 4)) * 2).astype(np.float32)
+    for axis in [0, 1, 2]:
+        n = xf.shape[axis]
+        scales = list(np.linspace(0.01, 0.05, n))
+        for dt, zps in [(np.int8, [0] * n), (np.uint8, [128 + i for i in range(n)])]:
+            tensors = [T(np.float32, xf.shape), T(dt, xf.shape, (scales, zps), None, axis)]
+            case(out, f"xquantize_axis{axis}_{dt.__name__}", tensors, BO.QUANTIZE, [0], [1], [xf])
+        xq = rand_q(np.int8, xf.shape)
+        tensors = [T(np.int8, xf.shape, (scales, [0] * n), xq, axis), T(np.float32, xf.shape)]
+        case(out, f"xdequantize_axis{axis}", tensors, BO.DEQUANTIZE, [0], [1], [])
+    # int16/int32 → int8 requantize.
+    for k, (di, qi, qo) in enumerate([(np.int16, (0.001, 0), (0.05, 3)), (np.int32, (0.0001, 0), (0.05, -3)), (np.int16, (0.001, 0), (0.002, 0))]):
+        x = rand_q(di, (2, 200)) if di == np.int16 else RNG.integers(-100000, 100000, (2, 200)).astype(np.int32)
+        do = np.int16 if k == 2 else np.int8
+        tensors = [T(di, x.shape, qi), T(do, x.shape, qo)]
+        case(out, f"xrequant_{di.__name__}_{k}", tensors, BO.QUANTIZE, [0], [1], [x])
+    # More STRIDED_SLICE: new axis with ellipsis, shrink with negatives, offsets, strides > dims.
+    x = rand_q(np.int8, (3, 4, 5))
+    specs = [
+        ([0, 0, 0], [1, 4, 5], [1, 1, 1], 0, 0, 0b010, 0b001, 0, False),
+        ([-1, 0], [0, 0], [1, 1], 0b10, 0b10, 0, 0, 0b01, False),
+        ([0, -2, 1], [3, -5, 5], [2, -1, 3], 0, 0, 0, 0, 0, False),
+        ([1, 0, -1], [2, 4, 0], [1, 2, 1], 0, 0b010, 0, 0, 0b101, False),
+        ([0, 1, 2], [2, 2, 3], [1, 1, 1], 0, 0, 0, 0, 0, True),
+        ([0], [2], [1], 0, 0, 0, 0b1, 0, False),
+        ([1, 2], [2, 3], [1, 1], 0, 0, 0b01, 0, 0b10, False),
+        ([0, 0, 0, 0], [0, 0, 0, 0], [1, 1, 1, 1], 0b1111, 0b1111, 0, 0b0100, 0, False),
+        ([2, 3, 4], [0, 0, 0], [-1, -2, -3], 0, 0b111, 0, 0, 0, False),
+    ]
+    for k, (b, e, st, bm, em, el, na, sh, off) in enumerate(specs):
+        bb, ee, ss = (np.array(v, np.int32) for v in (b, e, st))
+        opt = s.StridedSliceOptionsT()
+        opt.beginMask, opt.endMask, opt.ellipsisMask, opt.newAxisMask, opt.shrinkAxisMask, opt.offset = bm, em, el, na, sh, off
+        try:
+            oshape = strided_shape(x.shape, b, e, st, bm, em, el, na, sh, off)
+        except Exception:
+            oshape = [1]
+        tensors = [T(np.int8, x.shape, (0.1, 0)), T(np.int32, (len(b),), None, bb), T(np.int32, (len(b),), None, ee), T(np.int32, (len(b),), None, ss), T(np.int8, oshape, (0.1, 0))]
+        case(out, f"xsslice_{k}", tensors, BO.STRIDED_SLICE, [0, 1, 2, 3], [4], [x], s.BuiltinOptions.StridedSliceOptions, opt)
+    # PAD with int64 paddings on int32 data; PADV2 with a differently quantized constant.
+    x = RNG.integers(-1000, 1000, (2, 3)).astype(np.int32)
+    p = np.array([[1, 2], [0, 3]], np.int64)
+    tensors = [T(np.int32, x.shape), T(np.int64, p.shape, None, p), T(np.int32, (5, 6))]
+    case(out, "xpad_i32_p64", tensors, BO.PAD, [0, 1], [2], [x], s.BuiltinOptions.PadOptions, s.PadOptionsT())
+    x = rand_q(np.int8, (1, 2, 2, 1))
+    p = np.array([[0, 0], [1, 1], [1, 1], [0, 0]], np.int32)
+    tensors = [T(np.int8, x.shape, (0.1, 2)), T(np.int32, p.shape, None, p), T(np.int8, (), (0.2, 2), np.array(9, np.int8)), T(np.int8, (1, 4, 4, 1), (0.1, 2))]
+    case(out, "xpadv2_badq", tensors, BO.PADV2, [0, 1, 2], [3], [x], s.BuiltinOptions.PadV2Options, s.PadV2OptionsT())
+    # RESIZE: random geometries, all types incl. int16, all flag combinations.
+    for k in range(12):
+        ih, iw = (int(v) for v in RNG.integers(1, 12, 2))
+        oh, ow = (int(v) for v in RNG.integers(1, 20, 2))
+        c = int(RNG.integers(1, 4))
+        for dt in [np.uint8, np.int8, np.int16, np.float32]:
+            quant = dt != np.float32
+            x = rand_q(dt, (1, ih, iw, c)) if quant else (RNG.standard_normal((1, ih, iw, c)) * 50).astype(np.float32)
+            q = (0.1, 0) if quant else None
+            sz = np.array([oh, ow], np.int32)
+            for ac, hp in [(False, False), (True, False), (False, True)]:
+                tensors = [T(dt, x.shape, q), T(np.int32, (2,), None, sz), T(dt, (1, oh, ow, c), q)]
+                opt = s.ResizeBilinearOptionsT()
+                opt.alignCorners, opt.halfPixelCenters = ac, hp
+                case(out, f"xbilinear_{dt.__name__}_{k}_{int(ac)}{int(hp)}", tensors, BO.RESIZE_BILINEAR, [0, 1], [2], [x], s.BuiltinOptions.ResizeBilinearOptions, opt)
+                opt = s.ResizeNearestNeighborOptionsT()
+                opt.alignCorners, opt.halfPixelCenters = ac, hp
+                case(out, f"xnearest_{dt.__name__}_{k}_{int(ac)}{int(hp)}", tensors, BO.RESIZE_NEAREST_NEIGHBOR, [0, 1], [2], [x], s.BuiltinOptions.ResizeNearestNeighborOptions, opt)
+    # CONCATENATION of int16 (zp 0) and int64, uint8 requantize with rounding ties.
+    a = rand_q(np.int16, (2, 3))
+    b = rand_q(np.int16, (2, 2))
+    tensors = [T(np.int16, (2, 3), (0.01, 0)), T(np.int16, (2, 2), (0.02, 0)), T(np.int16, (2, 5), (0.01, 0))]
+    opt = s.ConcatenationOptionsT()
+    opt.axis = 1
+    case(out, "xconcat_i16", tensors, BO.CONCATENATION, [0, 1], [2], [a, b], s.BuiltinOptions.ConcatenationOptions, opt)
+    a = RNG.integers(-(2**40), 2**40, (3, 1)).astype(np.int64)
+    tensors = [T(np.int64, (3, 1)), T(np.int64, (3, 1)), T(np.int64, (3, 2))]
+    case(out, "xconcat_i64", tensors, BO.CONCATENATION, [0, 1], [2], [a, a + 1], s.BuiltinOptions.ConcatenationOptions, opt)
+    for k, (q0, q1, qo) in enumerate([((0.5, 1), (0.25, 3), (1.0, 0)), ((0.1, 0), (0.3, 7), (0.2, 128)), ((1 / 3, 100), (0.07, 0), (0.011, 50))]):
+        a, b = all_values(np.uint8), all_values(np.uint8)[:, ::-1].copy()
+        tensors = [T(np.uint8, a.shape, q0), T(np.uint8, b.shape, q1), T(np.uint8, (2, 256), qo)]
+        opt = s.ConcatenationOptionsT()
+        opt.axis = 0
+        case(out, f"xconcat_u8_{k}", tensors, BO.CONCATENATION, [0, 1], [2], [a, b], s.BuiltinOptions.ConcatenationOptions, opt)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/b-oracle"
     only = sys.argv[2].split(",") if len(sys.argv) > 2 else None
     if os.path.isdir(out) and only is None:
         shutil.rmtree(out)
     os.makedirs(out, exist_ok=True)
-    gens = {"act": gen_activations, "quant": gen_quantize, "shape": gen_shape, "resize": gen_resize}
+    gens = {"act": gen_activations, "quant": gen_quantize, "shape": gen_shape, "resize": gen_resize, "extra": gen_extra}
     for k, g in gens.items():
         if only is None or k in only:
             g(out)

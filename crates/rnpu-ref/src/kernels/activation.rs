@@ -97,7 +97,7 @@ pub fn softmax(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             }
             let params = SoftmaxQParams::new(beta, in_scale).ok_or_else(|| {
                 ctx.err(format!(
-                    "beta·input_scale = {} is too small for TFLite's quantized softmax",
+                    "beta·input_scale = {} is out of range for TFLite's quantized softmax",
                     beta as f64 * in_scale as f64
                 ))
             })?;
@@ -159,7 +159,9 @@ impl SoftmaxQParams {
             return None;
         }
         let qm = quantize_multiplier(real);
-        if qm.shift < 0 || qm.shift > 30 {
+        // The cap 2^31 − 1 gives shift 31; then the radius is 0 and only the row maxima (with a
+        // zero difference) contribute, so `diff << 31` never overflows in practice.
+        if !(0..=31).contains(&qm.shift) {
             return None;
         }
         // CalculateInputRadius(5, shift, 31) in double, floored.
