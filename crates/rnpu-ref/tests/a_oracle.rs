@@ -85,13 +85,18 @@ fn run_dir(dir: &Path) -> (usize, usize, usize) {
             Ok(outs) => {
                 let mut ok = true;
                 for (k, got) in outs.iter().enumerate() {
-                    let want = npy::read(&case.join(format!("output_{k}.npy"))).expect("output npy");
+                    let want =
+                        npy::read(&case.join(format!("output_{k}.npy"))).expect("output npy");
                     let (n, first) = diff(got, &want);
                     if n != 0 {
                         ok = false;
                         println!(
                             "FAIL {name} output {k}: {} of {} differ; {first}",
-                            if n == usize::MAX { "shape/dtype".into() } else { n.to_string() },
+                            if n == usize::MAX {
+                                "shape/dtype".into()
+                            } else {
+                                n.to_string()
+                            },
                             want.len()
                         );
                     }

@@ -126,12 +126,7 @@ pub fn window(
     if dil_h <= 0 || dil_w <= 0 {
         return Err(ctx.err(format!("dilation {dil_h}x{dil_w} must be positive")));
     }
-    let (sh, sw, dh, dw) = (
-        stride_h as i64,
-        stride_w as i64,
-        dil_h as i64,
-        dil_w as i64,
-    );
+    let (sh, sw, dh, dw) = (stride_h as i64, stride_w as i64, dil_h as i64, dil_w as i64);
     let eh = out_size(padding, in_h as i64, f_h as i64, sh, dh);
     let ew = out_size(padding, in_w as i64, f_w as i64, sw, dw);
     if eh != out_h as i64 || ew != out_w as i64 {
@@ -169,7 +164,11 @@ pub fn per_channel_multipliers(
 /// TFLite `GetQuantizedConvolutionMultipler`: the product of input and filter scales is taken in
 /// *float*, then divided by the output scale in double. Used by the uint8 conv paths and by
 /// FULLY_CONNECTED with per-tensor weights.
-pub fn legacy_conv_multiplier(in_scale: f32, filter_scale: f32, out_scale: f32) -> QuantizedMultiplier {
+pub fn legacy_conv_multiplier(
+    in_scale: f32,
+    filter_scale: f32,
+    out_scale: f32,
+) -> QuantizedMultiplier {
     quantize_multiplier((in_scale * filter_scale) as f64 / out_scale as f64)
 }
 
@@ -195,8 +194,16 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i < n - a.len() { 1 } else { a[i - (n - a.len())] };
-        let db = if i < n - b.len() { 1 } else { b[i - (n - b.len())] };
+        let da = if i < n - a.len() {
+            1
+        } else {
+            a[i - (n - a.len())]
+        };
+        let db = if i < n - b.len() {
+            1
+        } else {
+            b[i - (n - b.len())]
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {

@@ -126,7 +126,8 @@ impl Requant {
     #[inline]
     fn apply(&self, acc: i32, o: usize) -> i32 {
         let m = self.mult[o];
-        let v = multiply_by_quantized_multiplier(acc, m.multiplier, m.shift).wrapping_add(self.out_zp);
+        let v =
+            multiply_by_quantized_multiplier(acc, m.multiplier, m.shift).wrapping_add(self.out_zp);
         v.clamp(self.lo, self.hi)
     }
 }
@@ -237,9 +238,7 @@ pub fn conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
     }
     let groups = c / fic;
     if oc % groups != 0 {
-        return Err(ctx.err(format!(
-            "{oc} filters cannot be split into {groups} groups"
-        )));
+        return Err(ctx.err(format!("{oc} filters cannot be split into {groups} groups")));
     }
     let win = window(
         ctx,
@@ -337,11 +336,7 @@ fn for_each_pixel(
 pub fn depthwise_conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
     let o = match &ctx.op.options {
         OpOptions::DepthwiseConv2d(o) => *o,
-        other => {
-            return Err(ctx.err(format!(
-                "expected DepthwiseConv2D options, got {other:?}"
-            )))
-        }
+        other => return Err(ctx.err(format!("expected DepthwiseConv2D options, got {other:?}"))),
     };
     let input = ctx.input(0)?;
     let filter = ctx.input(1)?;
@@ -436,8 +431,6 @@ pub fn depthwise_conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             });
             Ok(vec![pack_int(ctx, input.dtype(), &out_shape, out)?])
         }
-        other => Err(ctx.err(format!(
-            "DEPTHWISE_CONV_2D on {other} is not supported"
-        ))),
+        other => Err(ctx.err(format!("DEPTHWISE_CONV_2D on {other} is not supported"))),
     }
 }

@@ -56,11 +56,7 @@ pub fn binary(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         )));
     }
     if ot.dtype != a.dtype() {
-        return Err(ctx.err(format!(
-            "output is {}, inputs are {}",
-            ot.dtype,
-            a.dtype()
-        )));
+        return Err(ctx.err(format!("output is {}, inputs are {}", ot.dtype, a.dtype())));
     }
     let shape = broadcast_shape(&a.shape, &b.shape).ok_or_else(|| {
         ctx.err(format!(

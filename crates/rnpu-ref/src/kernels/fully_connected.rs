@@ -4,33 +4,26 @@
 //! `.../integer_ops/fully_connected.h`):
 //! - The weights are `[units, depth]` (depth = last filter dim); the input is flattened to
 //!   `[batches, depth]` where `batches` = output elements / units.
-//! - Per-tensor weights (uint8 and int8): one multiplier from `(in_scale·filter_scale as
-//!   float)/out_scale` (`GetQuantizedConvolutionMultipler`), and the filter zero point *is*
-//!   applied as an offset.
-//! - Per-axis int8 weights: multipliers from `in_scale·filter_scale[c]/out_scale` in double and
-//!   the filter zero points are ignored (symmetric by spec).
+//! - Quantized (uint8, int8): int32 sum of `(w + w_offset)·(x − x_zp)` (wrapping), `+ bias`,
+//!   then — unlike CONV_2D — a *double* rescale: `round(acc · (in_scale·filter_scale/out_scale))`
+//!   with all three scales widened to double and `round` half away from zero, `+ out_zp`,
+//!   clamp. (Older TFLite used the fixed-point `MultiplyByQuantizedMultiplier` here; that form
+//!   disagreed with the ai-edge-litert 2.3.0 wheel by 1 LSB on 3 of ~100 random cases.)
+//! - Per-tensor weights: the filter zero point is applied as an offset. Per-axis int8
+//!   weights: zero points ignored (symmetric by spec), one scale per unit.
 //! - float32: `total` summed from 0 in depth order, then `+ bias`, then the clamp.
 
 use rnpu_model::{Array, ArrayData, DType, OpOptions, Quantization};
 
-use super::a_common::{
-    expect_dtype, legacy_conv_multiplier, pack_int, per_channel_multipliers, per_tensor,
-    to_f32, to_i32,
-};
+use super::a_common::{expect_dtype, pack_int, per_tensor, to_f32, to_i32};
 use super::conv::clamp_f32;
-use crate::quant::{
-    activation_range_float, activation_range_quantized, multiply_by_quantized_multiplier,
-};
+use crate::quant::{activation_range_float, activation_range_quantized};
 use crate::{OpCtx, RefError};
 
 pub fn fully_connected(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
     let o = match &ctx.op.options {
         OpOptions::FullyConnected(o) => *o,
-        other => {
-            return Err(ctx.err(format!(
-                "expected FullyConnected options, got {other:?}"
-            )))
-        }
+        other => return Err(ctx.err(format!("expected FullyConnected options, got {other:?}"))),
     };
     let input = ctx.input(0)?;
     let filter = ctx.input(1)?;
@@ -54,7 +47,7 @@ pub fn fully_connected(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         )));
     }
     let out_len: usize = ot.shape.iter().product();
-    let batches = if units == 0 { 0 } else { out_len / units };
+    let batches = out_len.checked_div(units).unwrap_or(0);
     if input.len() != batches * depth {
         return Err(ctx.err(format!(
             "input {:?} has {} elements, expected {batches} batches × depth {depth}",
@@ -107,7 +100,10 @@ pub fn fully_connected(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             let (in_scale, in_zp) = per_tensor(ctx, it, "input")?;
             let (out_scale, out_zp) = per_tensor(ctx, ot, "output")?;
             let (lo, hi) = activation_range_quantized(o.activation, dtype, out_scale, out_zp);
-            let (mult, filter_offset) = match &ft.quantization {
+            // LiteRT's current reference integer FULLY_CONNECTED rescales in double:
+            // `round(acc · (in_scale · filter_scale / out_scale))`, all three widened to double
+            // (integer_ops/fully_connected.h, the overloads taking scales).
+            let (scales, filter_offset) = match &ft.quantization {
                 Quantization::PerAxis { scales, .. } if dtype == DType::Int8 => {
                     if scales.len() < units {
                         return Err(ctx.err(format!(
@@ -115,19 +111,23 @@ pub fn fully_connected(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
                             scales.len()
                         )));
                     }
-                    (per_channel_multipliers(in_scale, &scales[..units], out_scale), 0)
+                    (scales[..units].to_vec(), 0)
                 }
                 _ => {
                     let (fs, fzp) = per_tensor(ctx, ft, "weights")?;
-                    (vec![legacy_conv_multiplier(in_scale, fs, out_scale); units], -fzp)
+                    (vec![fs; units], -fzp)
                 }
             };
+            let eff: Vec<f64> = scales
+                .iter()
+                .map(|&fs| in_scale as f64 * fs as f64 / out_scale as f64)
+                .collect();
             let bias = match ctx.opt_input(2) {
                 None => None,
                 Some(b) => {
-                    let v = b.as_i32().ok_or_else(|| {
-                        ctx.err(format!("bias is {}, expected int32", b.dtype()))
-                    })?;
+                    let v = b
+                        .as_i32()
+                        .ok_or_else(|| ctx.err(format!("bias is {}, expected int32", b.dtype())))?;
                     Some(check_len(ctx, v, units)?)
                 }
             };
@@ -150,17 +150,13 @@ pub fn fully_connected(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
                         acc += (*a as i64) * (*c as i64);
                     }
                     let acc = (acc as i32).wrapping_add(bias.map_or(0, |bb| bb[u]));
-                    let m = mult[u];
-                    let v = multiply_by_quantized_multiplier(acc, m.multiplier, m.shift)
-                        .wrapping_add(out_zp);
+                    let v = ((acc as f64 * eff[u]).round() as i32).wrapping_add(out_zp);
                     out.push(v.clamp(lo, hi));
                 }
             }
             Ok(vec![pack_int(ctx, dtype, &out_shape, out)?])
         }
-        other => Err(ctx.err(format!(
-            "FULLY_CONNECTED on {other} input is not supported"
-        ))),
+        other => Err(ctx.err(format!("FULLY_CONNECTED on {other} input is not supported"))),
     }
 }
 
