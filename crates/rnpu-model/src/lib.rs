@@ -9,11 +9,13 @@ mod ir;
 pub mod npy;
 mod ops;
 mod reader;
+mod validate;
 
 pub use array::{Array, ArrayData};
 pub use ir::{DType, Model, Operator, Quantization, Signature, Tensor};
 pub use ops::*;
 pub use reader::{load_file, parse};
+pub use validate::{validate, MAX_TENSOR_BYTES};
 
 /// Errors of model reading and value checking. Messages name the file part, tensor or operator.
 #[derive(Debug, thiserror::Error)]

@@ -546,7 +546,7 @@ pub fn parse(bytes: &[u8]) -> Result<Model, ModelError> {
         });
     }
 
-    Ok(Model {
+    let model = Model {
         version,
         description,
         tensors,
@@ -555,7 +555,9 @@ pub fn parse(bytes: &[u8]) -> Result<Model, ModelError> {
         outputs,
         signatures,
         num_subgraphs: subgraphs.len(),
-    })
+    };
+    crate::validate::validate(&model)?;
+    Ok(model)
 }
 
 fn read_options(
