@@ -8,6 +8,9 @@
 //!   applied with `MultiplyByQuantizedMultiplierSmallerThanOneExp` (high-mul, then rounding
 //!   right shift). A real output multiplier above 1 makes TFLite fail (ADD) or take a path
 //!   with an undefined shift (SUB); both are rejected here.
+//! - int16 ADD/SUB (zero points 0) take the same general path with a left shift of 15, unless
+//!   `pot_scale_int16` is set and all scales are powers of two (that path is not implemented).
+//!   int16 MUL is the 8-bit formula with zero points 0.
 //! - 8-bit MUL: one multiplier `in1_scale·in2_scale/out_scale` evaluated in *float* and then
 //!   widened to double; `(a − zp_a)·(b − zp_b)` is requantized with
 //!   `MultiplyByQuantizedMultiplier`.
@@ -118,7 +121,7 @@ pub fn binary(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
                 .collect();
             Ok(vec![Array::new(shape, ArrayData::I32(out))])
         }
-        DType::Int8 | DType::UInt8 => {
+        DType::Int8 | DType::UInt8 | DType::Int16 => {
             let dtype = a.dtype();
             let (s1, z1) = per_tensor(ctx, ctx.input_tensor(0)?, "input 0")?;
             let (s2, z2) = per_tensor(ctx, ctx.input_tensor(1)?, "input 1")?;
@@ -126,6 +129,22 @@ pub fn binary(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             let (lo, hi) = activation_range_quantized(act, dtype, so, zo);
             let x = to_i32(ctx, a, "input 0")?;
             let y = to_i32(ctx, b, "input 1")?;
+            if dtype == DType::Int16 {
+                if z1 != 0 || z2 != 0 || zo != 0 {
+                    return Err(ctx.err("int16 ADD/SUB/MUL need zero points of 0"));
+                }
+                let pot_option = match &ctx.op.options {
+                    OpOptions::AddSub(o) => o.pot_scale_int16,
+                    _ => false,
+                };
+                let is_pot = |s: f32| s > 0.0 && (s.log2().round() - s.log2()).abs() < 1e-6;
+                if op != BinOp::Mul && pot_option && is_pot(s1) && is_pot(s2) && is_pot(so) {
+                    // TFLite's power-of-two int16 path (LSTM-style shifts) is not implemented.
+                    return Err(ctx.err(
+                        "int16 ADD/SUB with power-of-two scales (pot_scale_int16) is not supported",
+                    ));
+                }
+            }
             let out: Vec<i32> = match op {
                 BinOp::Mul => {
                     // Float product and quotient, widened to double afterwards (mul.cc).
@@ -133,7 +152,7 @@ pub fn binary(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
                     ia.iter()
                         .zip(&ib)
                         .map(|(&i, &j)| {
-                            let raw = (x[i] - z1) * (y[j] - z2);
+                            let raw = (x[i] - z1).wrapping_mul(y[j] - z2);
                             let v = multiply_by_quantized_multiplier(raw, qm.multiplier, qm.shift)
                                 .wrapping_add(zo);
                             v.clamp(lo, hi)
@@ -141,10 +160,11 @@ pub fn binary(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
                         .collect()
                 }
                 BinOp::Add | BinOp::Sub => {
-                    let p = AddSubParams::new(s1, s2, so).ok_or_else(|| {
+                    let left_shift = if dtype == DType::Int16 { 15 } else { 20 };
+                    let p = AddSubParams::new(s1, s2, so, left_shift).ok_or_else(|| {
                         ctx.err(format!(
-                            "the real output multiplier 2·max({s1}, {s2}) / (2^20·{so}) is \
-                             above 1; TFLite's 8-bit ADD/SUB cannot represent it"
+                            "the real output multiplier 2·max({s1}, {s2}) / (2^{left_shift}·{so}) \
+                             is above 1; TFLite's quantized ADD/SUB cannot represent it"
                         ))
                     })?;
                     ia.iter()
@@ -171,10 +191,8 @@ struct AddSubParams {
 }
 
 impl AddSubParams {
-    const LEFT_SHIFT_8BIT: i32 = 20;
-
-    fn new(s1: f32, s2: f32, so: f32) -> Option<Self> {
-        let left_shift = Self::LEFT_SHIFT_8BIT;
+    /// `left_shift` is 20 for 8-bit and 15 for int16 (general-scale path).
+    fn new(s1: f32, s2: f32, so: f32, left_shift: i32) -> Option<Self> {
         let twice_max = 2.0 * (s1.max(s2) as f64);
         let r1 = s1 as f64 / twice_max;
         let r2 = s2 as f64 / twice_max;
