@@ -722,8 +722,20 @@ def write_readme():
              "See the docstring of `tools/gen_fixtures.py` for the variants and "
              "`tools/tflite_edit.py` for the graph edits (uint8 rewrite, RESHAPE→SQUEEZE, "
              "concat input scales).", "",
-             "## Not produced / refused", ""]
-    lines += [f"- {n}" for n in NOTES] or ["- (none)"]
+             "## Not produced / refused", "",
+             "- Weightless ops: per-axis and per-tensor conversion give identical bytes, so "
+             "there is one `_int8` fixture (variant int8_per_tensor) instead of `_int8pa`/`_int8pt`.",
+             "- uint8: TF2 cannot emit uint8 weights; every `_uint8` fixture is the int8 per-tensor "
+             "model rewritten (int8 -> uint8, zero point and constant data + 128). uint8 models "
+             "carry the int8 models' op versions.",
+             "- SQUEEZE: the converter always lowers static tf.squeeze to RESHAPE; `squeeze_*` is "
+             "that model with the RESHAPE edited into a SQUEEZE.",
+             "- CONCATENATION with input scales different from the output's: TF2 always unifies "
+             "them (inserting a requantizing QUANTIZE when the producer has a fixed scale, see "
+             "`concat_tanh_*`), and LiteRT's int8 kernel refuses differing scales (below). "
+             "`concat_diffscale_*_uint8` is a uint8 model whose input scales were edited; the "
+             "uint8 kernel rescales."]
+    lines += [f"- {n}" for n in NOTES]
     lines += ["", "## uint8 rewrite self-check", "",
               "uint8 model on (int8 input + 128) vs int8_per_tensor output + 128, max |diff| "
               "(LSB; float outputs: absolute). Non-zero rows only:", ""]
