@@ -9,7 +9,7 @@ or <out>/<case>/error.txt when LiteRT refuses the model (rnpu-ref must refuse it
 Needs only ai-edge-litert + numpy (the venv at /work/.venv-litert):
   /work/.venv-litert/bin/python crates/rnpu-ref/tests/b_gen_oracle.py /tmp/b-oracle
 then
-  RNPU_B_ORACLE_DIR=/tmp/b-oracle cargo test -p rnpu-ref --test b_oracle -- --nocapture
+  RNPU_B_ORACLE_DIR=/tmp/b-oracle cargo test -p rnpu-ref --test b_oracle -- --ignored --nocapture
 """
 
 import os
