@@ -14,7 +14,7 @@
 
 use rnpu_model::{Array, ArrayData, DType, OpKind, OpOptions};
 
-use super::b_common::{checked_input, per_tensor, QInt};
+use super::b_common::{checked_input, checked_multiplier, per_tensor, QInt};
 use crate::kernels::b_common::{exp_on_negative_values, get_reciprocal, rescale};
 use crate::quant::{
     multiply_by_quantized_multiplier, quantize_multiplier, rounding_divide_by_pot,
@@ -337,18 +337,22 @@ pub fn relu(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             }
             // `double real_multiplier = input->params.scale / output->params.scale;` — a float
             // division widened to double.
-            let qm = quantize_multiplier((is / os) as f64);
+            let qm = checked_multiplier(ctx, (is / os) as f64, "input/output scale")?;
             let (tmin, tmax) = crate::quant::dtype_range(xt.dtype);
             let act_min = tmin.max(ozp); // zp + roundf(0 / scale)
             let act_max = if relu6 {
-                tmax.min(ozp + (6.0f32 / os).round() as i32)
+                tmax.min(ozp.saturating_add((6.0f32 / os).round() as i32))
             } else {
                 tmax
             };
             let f = |q: i32| {
-                (ozp + multiply_by_quantized_multiplier(q - izp, qm.multiplier, qm.shift))
-                    .max(act_min)
-                    .min(act_max)
+                ozp.wrapping_add(multiply_by_quantized_multiplier(
+                    q.wrapping_sub(izp),
+                    qm.multiplier,
+                    qm.shift,
+                ))
+                .max(act_min)
+                .min(act_max)
             };
             let data = match xt.dtype {
                 DType::Int8 => map_q::<i8>(x, f),
@@ -386,19 +390,23 @@ pub fn leaky_relu(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
                 return Err(ctx.err("int16 LEAKY_RELU needs zero points 0"));
             }
             // Both multipliers are float expressions widened to double, as in LeakyReluPrepare.
-            let q_alpha = quantize_multiplier((is * alpha / os) as f64);
-            let q_id = quantize_multiplier((is / os) as f64);
+            let q_alpha = checked_multiplier(ctx, (is * alpha / os) as f64, "alpha")?;
+            let q_id = checked_multiplier(ctx, (is / os) as f64, "input/output scale")?;
             // A negative alpha gives a negative Q31 multiplier; TFLite multiplies by its
             // magnitude and negates the product.
             let alpha_negative = q_alpha.multiplier < 0;
             let alpha_mag = q_alpha.multiplier.wrapping_abs();
             let f = |q: i32| {
-                let v = q - izp;
+                let v = q.wrapping_sub(izp);
                 if v >= 0 {
-                    ozp + multiply_by_quantized_multiplier(v, q_id.multiplier, q_id.shift)
+                    ozp.wrapping_add(multiply_by_quantized_multiplier(
+                        v,
+                        q_id.multiplier,
+                        q_id.shift,
+                    ))
                 } else {
                     let s = multiply_by_quantized_multiplier(v, alpha_mag, q_alpha.shift);
-                    ozp + if alpha_negative { s.wrapping_neg() } else { s }
+                    ozp.wrapping_add(if alpha_negative { s.wrapping_neg() } else { s })
                 }
             };
             let data = match xt.dtype {
@@ -488,16 +496,18 @@ fn sdhm_i16(a: i16, b: i16) -> i16 {
 }
 
 fn saturating_left_shift_i16(v: i16, amount: i32) -> i16 {
-    let r = v as i64 * (1i64 << amount);
+    let r = (v as i64).saturating_mul(1i64.checked_shl(amount as u32).unwrap_or(i64::MAX));
     r.clamp(i16::MIN as i64, i16::MAX as i64) as i16
 }
 
-/// gemmlowp `RoundingDivideByPOT` on int16.
+/// gemmlowp `RoundingDivideByPOT` on int16, with C's promotions: the mask is truncated to
+/// int16 and the shift happens in int (so exponents ≥ 16 behave as the C++ code does).
 fn rounding_divide_by_pot_i16(x: i16, exponent: i32) -> i16 {
-    let mask: i16 = ((1i32 << exponent) - 1) as i16;
+    let e = exponent.clamp(0, 31);
+    let mask = ((1i64 << e) - 1) as i16;
     let remainder = x & mask;
-    let threshold = (mask >> 1) + i16::from(x < 0);
-    (x >> exponent) + i16::from(remainder > threshold)
+    let threshold = (((mask as i32) >> 1) as i16).wrapping_add(i16::from(x < 0));
+    (((x as i32) >> e) as i16).wrapping_add(i16::from(remainder > threshold))
 }
 
 impl HardSwishParams {
@@ -506,10 +516,13 @@ impl HardSwishParams {
         let reluish_scale = 3.0f32 / 32768.0f32;
         let output_multiplier = hires_input_scale / out_scale;
         let om = quantize_multiplier(output_multiplier as f64);
-        if om.shift > 0 {
+        if om.shift > 0 || !output_multiplier.is_finite() {
             return None;
         }
         let reluish_multiplier = hires_input_scale / reluish_scale;
+        if !reluish_multiplier.is_finite() {
+            return None;
+        }
         let rm = quantize_multiplier(reluish_multiplier as f64);
         Some(HardSwishParams {
             input_zero_point: in_zp,
@@ -583,18 +596,18 @@ pub fn prelu(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             let (als, azp) = per_tensor(ctx, at)?;
             let (os, ozp) = per_tensor(ctx, ot)?;
             // Float expressions widened to double, as in PreluPrepare.
-            let q1 = quantize_multiplier((is / os) as f64);
-            let q2 = quantize_multiplier((is * als / os) as f64);
+            let q1 = checked_multiplier(ctx, (is / os) as f64, "input/output scale")?;
+            let q2 = checked_multiplier(ctx, (is * als / os) as f64, "alpha")?;
             let av: Vec<i32> = a.data.to_i64_vec().into_iter().map(|v| v as i32).collect();
             let f = |i: usize, q: i32| {
-                let v = q - izp;
+                let v = q.wrapping_sub(izp);
                 let o = if v >= 0 {
                     multiply_by_quantized_multiplier(v, q1.multiplier, q1.shift)
                 } else {
-                    let alpha = av[alpha_index[i]] - azp;
-                    multiply_by_quantized_multiplier(v * alpha, q2.multiplier, q2.shift)
+                    let alpha = av[alpha_index[i]].wrapping_sub(azp);
+                    multiply_by_quantized_multiplier(v.wrapping_mul(alpha), q2.multiplier, q2.shift)
                 };
-                o + ozp
+                o.wrapping_add(ozp)
             };
             let data = if xt.dtype == DType::Int8 {
                 let v = x.as_i8().unwrap_or(&[]);

@@ -5,7 +5,10 @@
 
 use rnpu_model::{Array, ArrayData, DType, Tensor};
 
-use crate::quant::{rounding_divide_by_pot, saturating_rounding_doubling_high_mul};
+use crate::quant::{
+    quantize_multiplier, rounding_divide_by_pot, saturating_rounding_doubling_high_mul,
+    QuantizedMultiplier,
+};
 use crate::{OpCtx, RefError};
 
 /// Scale and zero point of a per-tensor quantized tensor. Per-axis quantization with a single
@@ -28,6 +31,22 @@ pub fn per_tensor(ctx: &OpCtx, t: &Tensor) -> Result<(f32, i32), RefError> {
             t.name, t.dtype
         ))),
     }
+}
+
+/// TFLite `QuantizeMultiplier` of `real`, refusing what TFLite's arithmetic cannot apply
+/// (non-finite ratios, or a left shift of 32 or more — TFLite would shift out of range).
+pub fn checked_multiplier(
+    ctx: &OpCtx,
+    real: f64,
+    what: &str,
+) -> Result<QuantizedMultiplier, RefError> {
+    let qm = quantize_multiplier(real);
+    if !real.is_finite() || qm.shift > 31 {
+        return Err(ctx.err(format!(
+            "{what} multiplier {real} is outside what TFLite's fixed-point arithmetic can apply"
+        )));
+    }
+    Ok(qm)
 }
 
 /// Check that the value of input `i` has the dtype of its tensor and return it.

@@ -5,8 +5,8 @@
 
 use rnpu_model::{Array, ArrayData, DType, OpKind, Quantization, Tensor};
 
-use super::b_common::{checked_input, per_tensor, QInt};
-use crate::quant::{multiply_by_quantized_multiplier, quantize_multiplier};
+use super::b_common::{checked_input, checked_multiplier, per_tensor, QInt};
+use crate::quant::multiply_by_quantized_multiplier;
 use crate::{OpCtx, RefError};
 
 pub fn quantize(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
@@ -121,7 +121,7 @@ fn requantize(ctx: &OpCtx, x: &Array, xt: &Tensor, ot: &Tensor) -> Result<ArrayD
     if xt.dtype == DType::Int16 && ot.dtype == DType::Int16 && (izp != 0 || ozp != 0) {
         return Err(ctx.err("int16→int16 QUANTIZE needs zero points 0"));
     }
-    let qm = quantize_multiplier(is as f64 / os as f64);
+    let qm = checked_multiplier(ctx, is as f64 / os as f64, "input/output scale")?;
     let (lo, hi) = crate::quant::dtype_range(ot.dtype);
     let it = x.data.to_i64_vec().into_iter().map(|q| {
         let v = (q as i32).wrapping_sub(izp);

@@ -208,27 +208,29 @@ fn bilinear_float<T: Copy + Into<f64>, U>(
 
 /// `ComputeInterpolationValuesInteger`: coordinate in 1/1024 units and the two neighbours
 /// (C integer division truncates toward zero).
-fn interp_integer(value: usize, scale_10: i32, half: bool, in_size: usize) -> (i32, usize, usize) {
-    let v = value as i32;
+fn interp_integer(value: usize, scale_10: i32, half: bool, in_size: usize) -> (i64, usize, usize) {
+    // int32 in TFLite; i64 here so absurd sizes cannot overflow (they would be UB there).
+    let (v, s) = (value as i64, scale_10 as i64);
     let scaled = if half {
-        v * scale_10 + scale_10 / 2 - (1 << 9)
+        v * s + s / 2 - (1 << 9)
     } else {
-        v * scale_10
+        v * s
     };
+    let last = in_size as i64 - 1;
     let lower = (scaled / (1 << 10)).max(0);
-    let upper = ((scaled + (1 << 10) - 1) / (1 << 10)).min(in_size as i32 - 1);
+    let upper = ((scaled + (1 << 10) - 1) / (1 << 10)).min(last);
     // Clamp into the tensor (TFLite never leaves it for valid sizes).
-    let last = in_size as i32 - 1;
     (scaled, lower.min(last) as usize, upper.max(0) as usize)
 }
 
 fn scale_10(in_size: usize, out_size: usize, align: bool) -> i32 {
-    let (i, o) = (in_size as i32, out_size as i32);
-    if align && o > 1 {
+    let (i, o) = (in_size as i64, out_size as i64);
+    let s = if align && o > 1 {
         ((1 << 10) * (i - 1) + (o - 1) / 2) / (o - 1)
     } else {
         ((1 << 10) * i + o / 2) / o
-    }
+    };
+    s.clamp(0, i32::MAX as i64) as i32
 }
 
 /// `ResizeBilinearInteger<T>`: products of the value and two 10-bit weights in int64, rounded
@@ -251,10 +253,10 @@ fn bilinear_integer<T: Copy + Into<i32>, U>(
     for b in 0..g.batches {
         for y in 0..g.oh {
             let (iy, y0, y1) = interp_integer(y, hs, half, g.ih);
-            let dy = iy as i64 - one * y0 as i64;
+            let dy = iy - one * y0 as i64;
             for x in 0..g.ow {
                 let (ix, x0, x1) = interp_integer(x, ws, half, g.iw);
-                let dx = ix as i64 - one * x0 as i64;
+                let dx = ix - one * x0 as i64;
                 for c in 0..g.depth {
                     let o20 = at(b, y0, x0, c) * (one - dy) * (one - dx)
                         + at(b, y1, x0, c) * dy * (one - dx)

@@ -401,6 +401,9 @@ impl SliceSpec {
         shrink_mask: u32,
         offset: bool,
     ) -> Result<SliceSpec, String> {
+        if in_shape.iter().any(|&d| d > i32::MAX as usize) {
+            return Err("input dimension exceeds int32".into());
+        }
         let bit = |m: u32, i: usize| i < 32 && m & (1u32 << i) != 0;
         let begin_count = begin.len();
         let input_dims = in_shape.len();
