@@ -482,13 +482,44 @@ def gen_extra(out):
         case(out, f"xconcat_u8_{k}", tensors, BO.CONCATENATION, [0, 1], [2], [a, b], s.BuiltinOptions.ConcatenationOptions, opt)
 
 
+def gen_sweep(out):
+    """Random quantizations for the elementwise ops, every input value each time."""
+    for k in range(40):
+        for dt in [np.int8, np.uint8]:
+            n = dt.__name__
+            x = all_values(dt)
+            lo, hi = int(info(dt).min), int(info(dt).max)
+            si = float(10 ** RNG.uniform(-3.5, 0.5))
+            zi = int(RNG.integers(lo, hi + 1))
+            so = float(10 ** RNG.uniform(-3.5, 0.5))
+            zo = int(RNG.integers(lo, hi + 1))
+            unary(out, f"sw_logistic_{n}_{k}", BO.LOGISTIC, dt, x, (si, zi), (1 / 256, zo))
+            unary(out, f"sw_tanh_{n}_{k}", BO.TANH, dt, x, (si, zi), (so, zo))
+            unary(out, f"sw_relu_{n}_{k}", BO.RELU, dt, x, (si, zi), (so, zo))
+            unary(out, f"sw_relu6_{n}_{k}", BO.RELU6, dt, x, (si, zi), (so, zo))
+            unary(out, f"sw_hswish_{n}_{k}", BO.HARD_SWISH, dt, x, (si, zi), (so, zo), s.BuiltinOptions.HardSwishOptions, s.HardSwishOptionsT())
+            opt = s.LeakyReluOptionsT()
+            opt.alpha = float(RNG.uniform(-1, 2))
+            unary(out, f"sw_leaky_{n}_{k}", BO.LEAKY_RELU, dt, x, (si, zi), (so, zo), s.BuiltinOptions.LeakyReluOptions, opt)
+            opt = s.SoftmaxOptionsT()
+            opt.beta = float(10 ** RNG.uniform(-1, 1))
+            xs = rand_q(dt, (8, int(RNG.integers(1, 40))))
+            unary(out, f"sw_softmax_{n}_{k}", BO.SOFTMAX, dt, xs, (si, zi), (1 / 256, lo), s.BuiltinOptions.SoftmaxOptions, opt)
+            x2 = all_values(dt)
+            qo = (float(10 ** RNG.uniform(-3.5, 0.5)), int(RNG.integers(lo, hi + 1)))
+            for do in [np.int8, np.uint8]:
+                qq = (qo[0], int(np.clip(qo[1] + (128 if do == np.uint8 else 0) - (128 if dt == np.uint8 else 0), info(do).min, info(do).max)))
+                tensors = [T(dt, x2.shape, (si, zi)), T(do, x2.shape, qq)]
+                case(out, f"sw_requant_{n}_{do.__name__}_{k}", tensors, BO.QUANTIZE, [0], [1], [x2])
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/b-oracle"
     only = sys.argv[2].split(",") if len(sys.argv) > 2 else None
     if os.path.isdir(out) and only is None:
         shutil.rmtree(out)
     os.makedirs(out, exist_ok=True)
-    gens = {"act": gen_activations, "quant": gen_quantize, "shape": gen_shape, "resize": gen_resize, "extra": gen_extra}
+    gens = {"act": gen_activations, "quant": gen_quantize, "shape": gen_shape, "resize": gen_resize, "extra": gen_extra, "sweep": gen_sweep}
     for k, g in gens.items():
         if only is None or k in only:
             g(out)
