@@ -117,7 +117,8 @@ fn run_dir(dir: &Path) -> (usize, usize, usize) {
 #[test]
 #[ignore = "needs RNPU_A_ORACLE_DIR with generated oracle cases"]
 fn a_oracle_cases_are_bit_exact() {
-    let dir = std::env::var_os("RNPU_A_ORACLE_DIR").expect("set RNPU_A_ORACLE_DIR to a case directory");
+    let dir =
+        std::env::var_os("RNPU_A_ORACLE_DIR").expect("set RNPU_A_ORACLE_DIR to a case directory");
     let (pass, fail, skip) = run_dir(Path::new(&dir));
     println!("oracle: {pass} bit-exact, {fail} failed, {skip} skipped");
     assert_eq!(fail, 0, "{fail} oracle cases are not bit-exact");
