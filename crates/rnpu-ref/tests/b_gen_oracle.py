@@ -388,6 +388,14 @@ def gen_extra(out):
     # HARD_SWISH: left-shifting reluish multiplier, tiny input scale, and a refused ratio.
     for k, (qi, qo) in enumerate([((0.5, 0), (0.6, -20)), ((0.001, 10), (0.0009, -30)), ((0.5, 0), (0.001, 0)), ((5.0, -100), (7.0, -120))]):
         unary(out, f"xhswish_{k}", BO.HARD_SWISH, np.int8, x8, qi, qo, s.BuiltinOptions.HardSwishOptions, s.HardSwishOptionsT())
+    # LUT overflow: a tiny output scale makes roundf(f(x)/scale) leave int32.
+    for dt in [np.int8, np.uint8]:
+        unary(out, f"xtanh_tiny_{dt.__name__}", BO.TANH, dt, all_values(dt), (0.05, 0 if dt == np.int8 else 128), (1e-12, 0 if dt == np.int8 else 128))
+    a, b = all_values(np.uint8), all_values(np.uint8)
+    tensors = [T(np.uint8, a.shape, (100.0, 0)), T(np.uint8, b.shape, (1e-7, 0)), T(np.uint8, (2, 256), (1e-7, 0))]
+    opt = s.ConcatenationOptionsT()
+    opt.axis = 0
+    case(out, "xconcat_u8_overflow", tensors, BO.CONCATENATION, [0, 1], [2], [a, b], s.BuiltinOptions.ConcatenationOptions, opt)
     # int16 RELU / RELU6 / LEAKY_RELU.
     x16 = rand_q(np.int16, (4, 300))
     x16[0, :4] = [-32768, 32767, 0, -1]

@@ -14,7 +14,7 @@
 
 use rnpu_model::{Array, ArrayData, DType, OpKind, OpOptions};
 
-use super::b_common::{checked_input, checked_multiplier, per_tensor, QInt};
+use super::b_common::{checked_input, checked_multiplier, f32_to_i32_x86, per_tensor, QInt};
 use crate::kernels::b_common::{exp_on_negative_values, get_reciprocal, rescale};
 use crate::quant::{
     multiply_by_quantized_multiplier, quantize_multiplier, rounding_divide_by_pot,
@@ -296,11 +296,18 @@ fn lut_8bit<T: QInt>(
     let inverse_scale = 1.0f32 / out_scale;
     (T::MIN..=T::MAX)
         .map(|q| {
-            let dequantized = in_scale * (q - in_zp) as f32;
+            let dequantized = in_scale * q.wrapping_sub(in_zp) as f32;
             let rescaled = (f(dequantized) * inverse_scale).round();
-            // `(int32_t)(rescaled + zp)`: float add, then truncation (saturating in Rust; the
-            // values that reach here are small).
-            let quantized = (rescaled + out_zp as f32) as i32;
+            // `(int32_t)(rescaled + zp)`: float add, then truncation. Out of int32 range this is
+            // undefined in C++; the LiteRT 2.3 x86-64 wheel gives INT32_MIN for the uint8 table
+            // but a saturated value for the int8 one (checked with a 1e-12 output scale), so we
+            // mirror that per type. Only absurd output scales get here.
+            let sum = rescaled + out_zp as f32;
+            let quantized = if T::MIN < 0 {
+                sum as i32
+            } else {
+                f32_to_i32_x86(sum)
+            };
             quantized.clamp(T::MIN, T::MAX)
         })
         .collect()
@@ -536,7 +543,7 @@ impl HardSwishParams {
 
     /// `reference_ops::HardSwish` for one quantized value.
     fn apply(&self, q: i32, tmin: i32, tmax: i32) -> i32 {
-        let input_value = (q - self.input_zero_point) as i16;
+        let input_value = q.wrapping_sub(self.input_zero_point) as i16;
         let hires = input_value.wrapping_mul(1 << 7);
         let preshift_output = srdhm_i16(hires, self.output_multiplier_fixedpoint_int16);
         let mut reluish = hires;

@@ -49,6 +49,16 @@ pub fn checked_multiplier(
     Ok(qm)
 }
 
+/// x86's `cvttss2si`: float → int32 truncating, with the "integer indefinite" `i32::MIN` for NaN
+/// and out-of-range values. This is what TFLite's `static_cast<int32>(float)` does in the wheel.
+pub fn f32_to_i32_x86(f: f32) -> i32 {
+    if f.is_nan() || !(-2_147_483_648.0..2_147_483_648.0).contains(&f) {
+        i32::MIN
+    } else {
+        f as i32
+    }
+}
+
 /// Check that the value of input `i` has the dtype of its tensor and return it.
 pub fn checked_input<'a>(ctx: &OpCtx<'a>, i: usize) -> Result<(&'a Array, &'a Tensor), RefError> {
     let a = ctx.input(i)?;

@@ -5,7 +5,7 @@
 
 use rnpu_model::{Array, ArrayData, DType, OpKind, Quantization, Tensor};
 
-use super::b_common::{checked_input, checked_multiplier, per_tensor, QInt};
+use super::b_common::{checked_input, checked_multiplier, f32_to_i32_x86, per_tensor, QInt};
 use crate::quant::multiply_by_quantized_multiplier;
 use crate::{OpCtx, RefError};
 
@@ -61,16 +61,6 @@ fn channel_params(ctx: &OpCtx, t: &Tensor, shape: &[usize]) -> Result<ChannelPar
             let (s, z) = per_tensor(ctx, t)?;
             Ok(Box::new(move |_| (s, z)))
         }
-    }
-}
-
-/// x86's `cvttss2si`: float → int32 truncating, with the "integer indefinite" `i32::MIN` for NaN
-/// and out-of-range values. This is what TFLite's `static_cast<int32>(float)` does in the wheel.
-fn f32_to_i32_x86(f: f32) -> i32 {
-    if f.is_nan() || !(-2_147_483_648.0..2_147_483_648.0).contains(&f) {
-        i32::MIN
-    } else {
-        f as i32
     }
 }
 
@@ -160,7 +150,7 @@ fn dequantize(ctx: &OpCtx, x: &Array, xt: &Tensor, ot: &Tensor) -> Result<ArrayD
                 .enumerate()
                 .map(|(i, q)| {
                     let (s, z) = params(i);
-                    (s as f64 * (q as i32 - z) as f64) as f32
+                    (s as f64 * (q - z as i64) as f64) as f32
                 })
                 .collect()
         }

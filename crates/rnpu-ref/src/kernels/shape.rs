@@ -5,8 +5,8 @@
 use rnpu_model::{Activation, Array, ArrayData, DType, OpKind, OpOptions, Quantization};
 
 use super::b_common::{
-    check_out_len, checked_input, concat_data, gather, gather_or_fill, index_values, per_tensor,
-    strides,
+    check_out_len, checked_input, concat_data, f32_to_i32_x86, gather, gather_or_fill,
+    index_values, per_tensor, strides,
 };
 use crate::{OpCtx, RefError};
 
@@ -98,7 +98,8 @@ pub fn concatenation(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
                     datas.push(ArrayData::U8(
                         v.iter()
                             .map(|&q| {
-                                let r = (q as f32 * scale + bias).round() as i32 + ozp;
+                                let r = f32_to_i32_x86((q as f32 * scale + bias).round())
+                                    .wrapping_add(ozp);
                                 r.clamp(0, 255) as u8
                             })
                             .collect(),
