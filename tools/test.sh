@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .cache
 tools/fetch_real_models.sh
-cargo test --workspace --release -- --nocapture 2>&1 | tee .cache/test.log
+cargo test --workspace --profile ci -- --nocapture 2>&1 | tee .cache/test.log
