@@ -139,11 +139,19 @@ pub fn activation_range_quantized(
     let (qmin, qmax) = dtype_range(dtype);
     // TFLite quantizes the bound as zero_point + round(x / scale) in float.
     let q = |x: f32| zero_point + (x / scale).round() as i32;
-    match act {
+    let (lo, hi) = match act {
         Activation::Relu => (qmin.max(zero_point), qmax),
         Activation::Relu6 => (qmin.max(zero_point), qmax.min(q(6.0))),
         Activation::ReluN1To1 => (qmin.max(q(-1.0)), qmax.min(q(1.0))),
         _ => (qmin, qmax),
+    };
+    // With odd quantizations the range can be empty (lo > hi). TFLite clamps with
+    // `min(max(x, lo), hi)`, which then always yields `hi`; returning (hi, hi) gives callers
+    // that use `clamp` the same result without its lo ≤ hi precondition.
+    if lo > hi {
+        (hi, hi)
+    } else {
+        (lo, hi)
     }
 }
 
