@@ -237,11 +237,11 @@ pub struct Decoded {
 
 /// Split a regcmd buffer into entries. A trailing partial entry is an error.
 pub fn parse(bytes: &[u8]) -> Result<Vec<Entry>, HwError> {
-    if bytes.len() % 8 != 0 {
+    let chunks = bytes.chunks_exact(8);
+    if !chunks.remainder().is_empty() {
         return Err(HwError::RegcmdLength(bytes.len()));
     }
-    Ok(bytes
-        .chunks_exact(8)
+    Ok(chunks
         .map(|c| {
             let mut b = [0u8; 8];
             b.copy_from_slice(c);
