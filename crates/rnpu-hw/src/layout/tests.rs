@@ -51,7 +51,8 @@ fn pack_i8_by_hand_and_round_trip() {
     let s = FeatureShape::new(2, 1, 17);
     let src: Vec<i8> = (0..34).map(|i| (i as i8) - 10).collect();
     let out = nhwc_to_nc1hwc2_i8(&src, s, -3).unwrap();
-    assert_eq!(out.len(), 2 * 2 * 1 * 16);
+    // C1 2 × H 2 × W 1 × 16 bytes.
+    assert_eq!(out.len(), 64);
     // (h=1, w=0, c=16) is src[17 + 16] = 23 at ((1·2)+1)·16 = 48.
     assert_eq!(out[48] as i8, 23);
     // (h=0, c=16) → src[16] = 6 at (1·2 + 0)·16 = 32; its plane's other lanes are padding.
@@ -242,7 +243,7 @@ fn depthwise_bias_by_hand() {
     let w = [130u8, 120, 128, 255];
     let signed: Vec<i8> = w.iter().map(|&q| u8_to_i8(q)).collect();
     let corr = bias_correction_i8(&signed, s, ConvKind::Depthwise, u8_to_i8(100), 0).unwrap();
-    assert_eq!(corr, [(2 + 0) * -28, (-8 + 127) * -28]);
+    assert_eq!(corr, [2 * -28, (-8 + 127) * -28]);
 }
 
 /// Mesa's packing loop restated from `mesa-captures/README.md` ("Conv weights BO"), used
