@@ -233,6 +233,22 @@ mod tests {
     }
 
     #[test]
+    fn json_form() {
+        let d = disassemble(&buf(&[0x0201_0000_00b1_1040, 0x0801_0000_0000_3030]));
+        let v = serde_json::to_value(&d).unwrap();
+        assert_eq!(v["flagged"], 1);
+        assert_eq!(v["lines"][0]["register"], "CNA_CBUF_CON0");
+        assert_eq!(v["lines"][0]["kind"], "write");
+        assert_eq!(v["lines"][0]["block"], "Cna");
+        assert_eq!(v["lines"][0]["fields"][3]["name"], "WEIGHT_BANK");
+        assert_eq!(v["lines"][0]["fields"][3]["value"], 11);
+        assert_eq!(
+            v["lines"][1]["issues"][0]["UnknownRegister"]["known_unnamed"],
+            true
+        );
+    }
+
+    #[test]
     fn trailing_bytes_counted() {
         let mut b = buf(&[0x0201_0000_00b1_1040]);
         b.extend([1, 2, 3]);
