@@ -383,3 +383,29 @@ fn depthwise_agreement_with_mesa_loop() {
         assert_eq!(mesa.len(), 9 * c);
     }
 }
+
+#[test]
+fn int8_biases_by_hand() {
+    // An int8 model needs no mapping: w −1, 5 with wzp 1 and izp −3.
+    // corr = ((−1 − 1) + (5 − 1))·(−3) = −6 → 10 − (−6) = 16.
+    let s = WeightShape {
+        oc: 1,
+        kh: 1,
+        kw: 1,
+        ic: 2,
+    };
+    let out = pack_biases_i8(&[10], &[-1, 5], s, ConvKind::Direct, -3, 1, 0).unwrap();
+    assert_eq!(out, 16i32.to_le_bytes());
+    // The uint8 form of the same model (everything + 128) gives the same buffer.
+    let out_u8 = pack_biases_u8(&[10], &[127, 133], s, ConvKind::Direct, 125, 129, 0).unwrap();
+    assert_eq!(out_u8, out);
+    // Wrapping arithmetic: a correction past i32 does not panic.
+    let big = WeightShape {
+        oc: 1,
+        kh: 31,
+        kw: 31,
+        ic: 4096,
+    };
+    let w = vec![127i8; big.len()];
+    assert!(pack_biases_i8(&[i32::MIN], &w, big, ConvKind::Direct, -128, -128, 0).is_ok());
+}

@@ -396,6 +396,12 @@ pub fn lookup(block: Block, offset: u16) -> Option<&'static RegisterDesc> {
     block.registers().iter().find(|r| r.offset == offset)
 }
 
+/// Register written by a regcmd entry with this `target` and `offset` (`None` for special
+/// PC entries, unknown targets and unnamed offsets).
+pub fn lookup_target(target: u16, offset: u16) -> Option<&'static RegisterDesc> {
+    lookup(Block::from_regcmd_target(target)?, offset)
+}
+
 /// Register declared at `offset` (the block follows from the offset's 4 KiB window).
 pub fn lookup_offset(offset: u16) -> Option<&'static RegisterDesc> {
     lookup(Block::from_offset(offset)?, offset)

@@ -160,6 +160,21 @@ fn lookups() {
     assert!(lookup(Block::Dpu, 0x40C4).is_none());
     // Wrong block for the offset.
     assert!(lookup(Block::Cna, 0x4084).is_none());
+    assert_eq!(lookup_target(0x1001, 0x4084).unwrap().name, "OUT_CVT_SCALE");
+    let d = lookup_target(0x0201, 0x1038).unwrap().decode(0x0303_0010);
+    assert_eq!(
+        d.fields
+            .iter()
+            .map(|f| (f.name, f.value))
+            .collect::<Vec<_>>(),
+        [
+            ("WEIGHT_WIDTH", 3),
+            ("WEIGHT_HEIGHT", 3),
+            ("WEIGHT_KERNELS", 16)
+        ]
+    );
+    assert!(lookup_target(0x0081, 0x0008).is_none());
+    assert!(lookup_target(0x0201, 0x4084).is_none());
     assert_eq!(Block::from_regcmd_target(0x0201), Some(Block::Cna));
     assert_eq!(Block::from_regcmd_target(0x0200), None);
     assert_eq!(Block::Global.regcmd_target(), None);
