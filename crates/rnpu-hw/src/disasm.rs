@@ -33,11 +33,11 @@ pub struct Line {
     pub index: usize,
     /// Raw entry, 16 hex digits.
     pub raw: String,
-    /// Bits [63:48].
+    /// Bits `[63:48]`.
     pub target: u16,
-    /// Bits [15:0].
+    /// Bits `[15:0]`.
     pub offset: u16,
-    /// Bits [47:16].
+    /// Bits `[47:16]`.
     pub value: u32,
     /// Kind of entry.
     pub kind: LineKind,

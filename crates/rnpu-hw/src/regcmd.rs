@@ -43,15 +43,15 @@ impl Entry {
     pub const fn new(target: u16, value: u32, offset: u16) -> Entry {
         Entry(((target as u64) << 48) | ((value as u64) << 16) | offset as u64)
     }
-    /// Bits [63:48].
+    /// Bits `[63:48]`.
     pub const fn target(self) -> u16 {
         (self.0 >> 48) as u16
     }
-    /// Bits [47:16].
+    /// Bits `[47:16]`.
     pub const fn value(self) -> u32 {
         (self.0 >> 16) as u32
     }
-    /// Bits [15:0].
+    /// Bits `[15:0]`.
     pub const fn offset(self) -> u16 {
         self.0 as u16
     }
