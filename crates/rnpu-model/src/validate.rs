@@ -63,8 +63,31 @@ fn needs_activation_quantization(kind: &OpKind) -> bool {
     )
 }
 
+/// The range a zero point of a tensor of `dtype` must lie in (the values the type can hold).
+fn zero_point_range(dtype: DType) -> (i64, i64) {
+    match dtype {
+        DType::Int8 => (-128, 127),
+        DType::UInt8 => (0, 255),
+        DType::Int16 => (-32768, 32767),
+        DType::Int32 => (i32::MIN as i64, i32::MAX as i64),
+        _ => (i64::MIN, i64::MAX),
+    }
+}
+
 pub fn validate(m: &Model) -> Result<(), ModelError> {
     for (i, t) in m.tensors.iter().enumerate() {
+        let zps: &[i64] = match &t.quantization {
+            Quantization::PerTensor { zero_point, .. } => std::slice::from_ref(zero_point),
+            Quantization::PerAxis { zero_points, .. } => zero_points,
+            Quantization::None => &[],
+        };
+        let (lo, hi) = zero_point_range(t.dtype);
+        if let Some(zp) = zps.iter().find(|&&z| z < lo || z > hi) {
+            return Err(invalid(format!(
+                "tensor {i} '{}': zero point {zp} is outside the {} range {lo}..={hi}",
+                t.name, t.dtype
+            )));
+        }
         let bytes = t
             .num_elements()
             .checked_mul(t.dtype.size())

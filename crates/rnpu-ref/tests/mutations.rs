@@ -117,3 +117,18 @@ fn mutated_models_never_panic_and_report() {
         RAN_OK.load(Relaxed)
     );
 }
+
+/// Inputs that once crashed the `read_model` fuzz target (committed under
+/// `fuzz/regressions/read_model/`) must keep loading or failing cleanly.
+#[test]
+fn fuzz_regressions_never_panic() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/read_model");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(e.unwrap().path()).unwrap();
+        try_run(&bytes);
+        n += 1;
+    }
+    assert!(n > 0, "no regression inputs in {}", dir.display());
+    println!("fuzz regressions: {n} inputs ran without panic");
+}
