@@ -1,1 +1,15 @@
-//! rnpu-sim — skeleton only; not implemented yet (see issues 3-5).
+//! rnpu-sim — an emulator of the RK3588 NPU that executes the very register-command streams
+//! the kernel hands the hardware.
+//!
+//! Layers: [`memory`] (buffers at IOVAs, faults), [`conv`] (CNA + CORE), [`dpu`] (DPU +
+//! DPU_RDMA), [`ppu`] (pooling), [`timing`] (cycle estimate), and the capture loader/replay.
+#![forbid(unsafe_code)]
+
+pub mod arith;
+pub mod conv;
+pub mod error;
+pub mod hwconst;
+pub mod memory;
+
+pub use error::{Access, Fault, Unit};
+pub use memory::Memory;
