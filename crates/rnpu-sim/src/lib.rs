@@ -7,6 +7,7 @@
 
 pub mod arith;
 pub mod conv;
+pub mod dpu;
 pub mod error;
 pub mod hwconst;
 pub mod memory;
