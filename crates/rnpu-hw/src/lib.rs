@@ -1,1 +1,3 @@
-//! rnpu-hw — skeleton only; not implemented yet (see issues 3-5).
+//! rnpu-hw — silicon facts of the RK3588 NPU.
+
+pub mod minimal;

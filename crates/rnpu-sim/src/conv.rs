@@ -15,7 +15,10 @@
 
 use crate::arith::{sat32, sat_signed, shift_round, Rounding};
 use crate::error::{Fault, Unit};
-use crate::hwconst::{CBUF_BANKS, CBUF_BANK_BYTES, FEATURE_C2, WEIGHT_KERNEL_GROUP};
+use crate::hwconst::{
+    CBUF_BANKS, CBUF_BANK_BYTES, DW_WEIGHT_CHANNEL_GROUP, FEATURE_C2, WEIGHT_CHANNEL_GROUP,
+    WEIGHT_KERNEL_GROUP,
+};
 use crate::memory::Memory;
 
 /// Direct convolution or depthwise (CNA CONV_MODE 0 / 3, CORE DW_EN).
@@ -515,7 +518,7 @@ fn unpack_direct(
     ow: &WeightOffset,
 ) -> Vec<i32> {
     let g_k = WEIGHT_KERNEL_GROUP;
-    let g_c = 32usize; // channel group of direct-conv weights (Mesa rkt_coefs.c)
+    let g_c = WEIGHT_CHANNEL_GROUP;
     let per_kernel = kh * kw * c_n;
     let mut out = vec![0i32; kernels * per_kernel];
     for k in 0..kernels {
@@ -540,7 +543,7 @@ fn unpack_direct(
 
 /// Depthwise weights as `[ky][kx][c]` with the per-channel weight offset added.
 fn unpack_depthwise(bytes: &[u8], kh: usize, kw: usize, c_n: usize, ow: &WeightOffset) -> Vec<i32> {
-    let g_c = 64usize; // channel group of depthwise weights (Mesa rkt_coefs.c)
+    let g_c = DW_WEIGHT_CHANNEL_GROUP;
     let mut out = vec![0i32; kh * kw * c_n];
     for c in 0..c_n {
         let (c1, c2) = (c / g_c, c % g_c);

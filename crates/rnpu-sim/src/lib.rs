@@ -6,11 +6,17 @@
 #![forbid(unsafe_code)]
 
 pub mod arith;
+pub mod capture;
 pub mod conv;
+pub mod core;
+pub mod decode;
 pub mod dpu;
 pub mod error;
 pub mod hwconst;
 pub mod memory;
+pub mod replay;
+pub mod timing;
 
 pub use error::{Access, Fault, Unit};
 pub use memory::Memory;
+pub use replay::{replay, replay_with, Comparison, ReplayError, ReplayReport};
