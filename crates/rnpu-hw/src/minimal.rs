@@ -391,7 +391,10 @@ mod tests {
         assert_eq!(DPU_EW_CFG::EW_OP_SRC.get(0x9042_02c0), 1);
         assert_eq!(DPU_EW_CFG::EW_BYPASS.get(0x9042_02c0), 0);
         assert_eq!(DPU_EW_CVT_SCALE_VALUE::EW_OP_CVT_SHIFT.get(0x000d_4000), 13);
-        assert_eq!(DPU_EW_CVT_SCALE_VALUE::EW_OP_CVT_SCALE.get(0x000d_4000), 16384);
+        assert_eq!(
+            DPU_EW_CVT_SCALE_VALUE::EW_OP_CVT_SCALE.get(0x000d_4000),
+            16384
+        );
         assert_eq!(DPU_DST_SURF_STRIDE::DST_SURF_STRIDE.get(0x1000), 256);
         assert_eq!(CNA_PAD_CON0::PAD_LEFT.encode(1), Some(0x10));
         assert_eq!(CNA_PAD_CON0::PAD_LEFT.encode(16), None);

@@ -25,7 +25,11 @@ pub fn shift_round(x: i64, s: u32, mode: Rounding) -> i64 {
     let xi = x as i128;
     if s >= 100 {
         // |x| < 2^63 so |x / 2^s| < 2^-37: every mode rounds to 0 except floor of a negative.
-        return if mode == Rounding::Floor && x < 0 { -1 } else { 0 };
+        return if mode == Rounding::Floor && x < 0 {
+            -1
+        } else {
+            0
+        };
     }
     let q = xi >> s; // floor
     let r = xi - (q << s); // 0 <= r < 2^s

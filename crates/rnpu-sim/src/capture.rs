@@ -208,8 +208,7 @@ pub fn read_npz(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, CaptureError> {
 
 /// A uint8 array read from `.npy` bytes: (shape, data).
 pub fn read_npy_u8(bytes: &[u8]) -> Result<(Vec<u64>, Vec<u8>), CaptureError> {
-    let f = npyz::NpyFile::new(bytes)
-        .map_err(|e| CaptureError::Format(format!("npy: {e}")))?;
+    let f = npyz::NpyFile::new(bytes).map_err(|e| CaptureError::Format(format!("npy: {e}")))?;
     let shape = f.shape().to_vec();
     let data = f
         .into_vec::<u8>()

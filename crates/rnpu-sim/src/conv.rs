@@ -163,12 +163,16 @@ pub struct ConvTask {
 pub struct CoreOptions {
     /// Rounding of CLIP_TRUNCATE (default: half away, NVDLA).
     pub truncate_rounding: Rounding,
+    /// Depthwise pad byte lanes (G [HW]): odd channels among the first 32 of each 64-channel
+    /// group read byte 1 of CNA_PAD_CON1. `false` = every channel reads byte 0.
+    pub dw_pad_byte_lanes: bool,
 }
 
 impl Default for CoreOptions {
     fn default() -> Self {
         CoreOptions {
             truncate_rounding: Rounding::HalfAway,
+            dw_pad_byte_lanes: true,
         }
     }
 }
@@ -217,13 +221,12 @@ impl ConvTask {
                 ConvMode::Direct => self.input.channels as u64,
                 ConvMode::Depthwise => 1,
             };
-        let outs = self.out_width as u64
-            * self.out_height as u64
-            * match self.mode {
+        let outs =
+            (self.out_width as u64 * self.out_height as u64).saturating_mul(match self.mode {
                 ConvMode::Direct => self.kernels.min(self.out_channels) as u64,
                 ConvMode::Depthwise => self.input.channels.min(self.out_channels) as u64,
-            };
-        per_out * outs
+            });
+        per_out.saturating_mul(outs)
     }
 
     /// Bytes the CNA reads (feature fetch + weights).
@@ -241,7 +244,8 @@ impl ConvTask {
         }
     }
 
-    fn check(&self, limits: &ConvLimits, warnings: &mut Warnings) -> Result<(), Fault> {
+    /// Validates the task against the hardware limits and the work bounds.
+    pub fn check(&self, limits: &ConvLimits, warnings: &mut Warnings) -> Result<(), Fault> {
         let inv = |w: String| Err(Fault::invalid(Unit::Cna, w));
         let i = &self.input;
         if i.width == 0 || i.height == 0 || i.channels == 0 {
@@ -250,7 +254,8 @@ impl ConvTask {
                 i.width, i.height, i.channels
             ));
         }
-        if i.channels % FEATURE_C2 as u32 != 0 && matches!(i.layout, FeatureLayout::Nc1hwc2 { .. })
+        if !i.channels.is_multiple_of(FEATURE_C2 as u32)
+            && matches!(i.layout, FeatureLayout::Nc1hwc2 { .. })
         {
             return inv(format!(
                 "DATAIN_CHANNEL {} is not a multiple of {FEATURE_C2}",
@@ -365,21 +370,27 @@ impl ConvTask {
     /// G [HW] (int8 depthwise): odd channels among the first 32 of each 64-channel group read
     /// byte 1 of PAD_CON1, all others byte 0. Direct convolution: byte 0 (Mesa programs
     /// `izp − 0x80`, sign-extended).
-    fn pad_value(&self, c: usize) -> i16 {
+    fn pad_value(&self, c: usize, opts: &CoreOptions) -> i16 {
         let b = match self.mode {
-            ConvMode::Depthwise if c % 64 < 32 && c % 2 == 1 => (self.input.pad_con1 >> 8) as u8,
+            ConvMode::Depthwise if opts.dw_pad_byte_lanes && c % 64 < 32 && c % 2 == 1 => {
+                (self.input.pad_con1 >> 8) as u8
+            }
             _ => self.input.pad_con1 as u8,
         };
         b as i8 as i16
     }
 
     /// Fetches the padded input window `[y][x][c]` as the MAC sees it (converted int8 values).
-    fn fetch_input(&self, mem: &Memory) -> Result<(Vec<i16>, usize, usize), Fault> {
+    fn fetch_input(
+        &self,
+        mem: &Memory,
+        opts: &CoreOptions,
+    ) -> Result<(Vec<i16>, usize, usize), Fault> {
         let i = &self.input;
         let c_n = i.channels as usize;
         let wp = self.padded_w() as usize;
         let hp = self.padded_h() as usize;
-        let pads: Vec<i16> = (0..c_n).map(|c| self.pad_value(c)).collect();
+        let pads: Vec<i16> = (0..c_n).map(|c| self.pad_value(c, opts)).collect();
         let mut win = vec![0i16; wp * hp * c_n];
         for (yy, row) in win.chunks_mut(wp * c_n).enumerate() {
             let y = yy as i64 - self.pad_top as i64;
@@ -473,7 +484,7 @@ impl ConvTask {
         warnings: &mut Warnings,
     ) -> Result<Accumulators, Fault> {
         self.check(limits, warnings)?;
-        let (win, wp, _hp) = self.fetch_input(mem)?;
+        let (win, wp, _hp) = self.fetch_input(mem, opts)?;
         let wbytes = self.fetch_weights(mem, cbuf)?;
         let c_n = self.input.channels as usize;
         let (kw, kh) = (self.kernel_w as usize, self.kernel_h as usize);
@@ -565,11 +576,7 @@ fn dot_i16(a: &[i16], b: &[i16]) -> i64 {
     // |a| ≤ 128 (int8 after the converter), |b| ≤ 32767: chunks of 512 stay inside i32.
     let mut total = 0i64;
     for (ca, cb) in a.chunks(512).zip(b.chunks(512)) {
-        let s: i32 = ca
-            .iter()
-            .zip(cb)
-            .map(|(&x, &y)| x as i32 * y as i32)
-            .sum();
+        let s: i32 = ca.iter().zip(cb).map(|(&x, &y)| x as i32 * y as i32).sum();
         total += s as i64;
     }
     total
@@ -591,7 +598,9 @@ fn conv_direct(
     let (sx, sy) = (t.stride_x as usize, t.stride_y as usize);
     let row_len = kw * c_n;
     let per_kernel = kh * row_len;
-    let fits16 = w.iter().all(|&v| v >= i16::MIN as i32 && v <= i16::MAX as i32);
+    let fits16 = w
+        .iter()
+        .all(|&v| v >= i16::MIN as i32 && v <= i16::MAX as i32);
     if fits16 {
         let w16: Vec<i16> = w.iter().map(|&v| v as i16).collect();
         const KB: usize = 16;

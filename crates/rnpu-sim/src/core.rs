@@ -248,7 +248,8 @@ impl Core {
                     }
                     if block == Block::Pc {
                         if e.offset == r::PC_BASE_ADDRESS::REG.offset {
-                            next_addr = (r::PC_BASE_ADDRESS::PC_SOURCE_ADDR.get(e.value) as u64) << 4;
+                            next_addr =
+                                (r::PC_BASE_ADDRESS::PC_SOURCE_ADDR.get(e.value) as u64) << 4;
                         } else if e.offset == r::PC_REGISTER_AMOUNTS::REG.offset {
                             next_amount = r::PC_REGISTER_AMOUNTS::PC_DATA_AMOUNT.get(e.value);
                         } else {
@@ -300,7 +301,8 @@ impl Core {
         opts: &SimOptions,
         task: &mut TaskReport,
     ) -> Result<(), Fault> {
-        let known = op_en::CNA | op_en::CORE | op_en::DPU | op_en::DPU_RDMA | op_en::PPU | op_en::PPU_RDMA;
+        let known =
+            op_en::CNA | op_en::CORE | op_en::DPU | op_en::DPU_RDMA | op_en::PPU | op_en::PPU_RDMA;
         if en & !known & 0xff != 0 {
             task.warnings
                 .push(format!("op_en bits {:#x} name no known unit", en & !known));
@@ -333,8 +335,10 @@ impl Core {
             ));
         }
         let conv = decode_conv(&self.regs)?;
-        let (dpu_task, ow) = decode_dpu(&self.regs, mem, rdma, Some(&conv), &opts.decode)?;
         let mut warnings = Warnings::default();
+        // Bounds first: the DPU operand fetch allocates per element of the cube.
+        conv.check(&opts.limits.conv, &mut Warnings::default())?;
+        let (dpu_task, ow) = decode_dpu(&self.regs, mem, rdma, Some(&conv), &opts.decode)?;
         let acc = conv.run(
             mem,
             &mut self.cbuf,
@@ -350,7 +354,9 @@ impl Core {
             * dpu_task.wdma.width as u64
             * dpu_task.wdma.height as u64
             * 16;
-        task.timing = opts.timing.estimate(conv.macs(), conv.dma_bytes() + out_bytes);
+        task.timing = opts
+            .timing
+            .estimate(conv.macs(), conv.dma_bytes() + out_bytes);
         // Completion bits of the register group that ran (DPU_0/DPU_1 is what the kernel
         // waits for); the executer then moves to the other group when ping-pong is enabled.
         let g = self.group;

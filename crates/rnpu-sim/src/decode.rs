@@ -16,9 +16,8 @@ use crate::conv::{
     WeightOffset,
 };
 use crate::dpu::{
-    read_grouped_operands, read_i32_operands, AffineStage, AluAlgo, DpuTask, EwAlu, EwCvt,
-    EwFetch, EwOp, EwOperand, EwStage, Mul, Operand, OutCvt, OutCvtOrder, OutPrecision, Relu,
-    Wdma,
+    read_grouped_operands, read_i32_operands, AffineStage, AluAlgo, DpuTask, EwAlu, EwCvt, EwFetch,
+    EwOp, EwOperand, EwStage, Mul, Operand, OutCvt, OutCvtOrder, OutPrecision, Relu, Wdma,
 };
 use crate::error::{Fault, Unit};
 use crate::memory::Memory;
@@ -163,8 +162,8 @@ pub fn decode_conv(rf: &RegFile) -> Result<ConvTask, Fault> {
             truncate: tf.get(cvt0) as u8,
         }
     };
-    use r::{CNA_CVT_CON0 as C0, CNA_CVT_CON1 as C1, CNA_CVT_CON2 as C2, CNA_CVT_CON3 as C3};
     use r::CNA_CVT_CON4 as C4;
+    use r::{CNA_CVT_CON0 as C0, CNA_CVT_CON1 as C1, CNA_CVT_CON2 as C2, CNA_CVT_CON3 as C3};
     let converter = InputConverter {
         bypass: C0::CVT_BYPASS.get(cvt0) != 0,
         signed: C0::DATA_SIGN.get(cvt0) != 0,
@@ -255,7 +254,10 @@ fn alu_algo(unit: Unit, stage: &str, v: u32) -> Result<AluAlgo, Fault> {
     match v {
         2 => Ok(AluAlgo::Add),
         4 => Ok(AluAlgo::Minus),
-        a => Err(unsup(unit, format!("{stage} ALU_ALGO = {a} (only 2 add, 4 minus)"))),
+        a => Err(unsup(
+            unit,
+            format!("{stage} ALU_ALGO = {a} (only 2 add, 4 minus)"),
+        )),
     }
 }
 
@@ -644,13 +646,13 @@ pub fn decode_dpu(
     if f!(rf, DPU_OUT_CVT_SCALE.FP32TOFP16_EN) != 0 {
         return Err(unsup(d, "OUT_CVT FP32TOFP16_EN".into()));
     }
-    let rounding = opts.out_cvt_rounding.unwrap_or(
-        if f!(rf, DPU_OUT_CVT_SHIFT.CVT_ROUND) != 0 {
+    let rounding = opts
+        .out_cvt_rounding
+        .unwrap_or(if f!(rf, DPU_OUT_CVT_SHIFT.CVT_ROUND) != 0 {
             Rounding::HalfAway
         } else {
             Rounding::HalfEven
-        },
-    );
+        });
     let out_cvt = OutCvt {
         offset: f!(rf, DPU_OUT_CVT_OFFSET.OUT_CVT_OFFSET) as i32,
         scale: f!(rf, DPU_OUT_CVT_SCALE.OUT_CVT_SCALE) as u16 as i16,

@@ -110,7 +110,11 @@ impl AffineStage {
             Some(m) if m.prelu && v1 >= 0 => v1,
             Some(m) => v1 * m.operand.get(c),
         };
-        let s = if p >= 0 { self.shift_pos } else { self.shift_neg };
+        let s = if p >= 0 {
+            self.shift_pos
+        } else {
+            self.shift_neg
+        };
         let v2 = sat32(shift_round(p, s as u32, Rounding::HalfEven)) as i64;
         self.relu.apply(v2)
     }
@@ -135,7 +139,10 @@ pub enum EwAlu {
 pub enum EwOp {
     Alu(EwAlu),
     /// Multiply, then rounded shift by EW_TRUNCATE (positive / negative).
-    Mul { truncate_pos: u16, truncate_neg: u16 },
+    Mul {
+        truncate_pos: u16,
+        truncate_neg: u16,
+    },
 }
 
 /// The EW operand converter (EW_CVT_OFFSET_VALUE, EW_CVT_SCALE_VALUE).
@@ -158,11 +165,17 @@ impl EwCvt {
         } else {
             Rounding::HalfEven
         };
-        if self.add_first {
-            shift_round((e + self.offset as i64) * self.scale as i64, self.shift as u32, mode)
+        // Saturated to 32 bits like the other integer EW results (B, G [HW]); the converter's
+        // own width is unmeasured.
+        sat32(if self.add_first {
+            shift_round(
+                (e + self.offset as i64) * self.scale as i64,
+                self.shift as u32,
+                mode,
+            )
         } else {
             shift_round(e * self.scale as i64, self.shift as u32, mode) + self.offset as i64
-        }
+        }) as i64
     }
 }
 
@@ -267,9 +280,11 @@ impl OutCvt {
             OutCvtOrder::MulThenAdd => {
                 shift_round(v * self.scale as i64, s, self.rounding) + self.offset as i64
             }
-            OutCvtOrder::AddThenMul => {
-                shift_round((v + self.offset as i64) * self.scale as i64, s, self.rounding)
-            }
+            OutCvtOrder::AddThenMul => shift_round(
+                (v + self.offset as i64) * self.scale as i64,
+                s,
+                self.rounding,
+            ),
         };
         match self.precision {
             OutPrecision::Int8 => sat_signed(y, 8),

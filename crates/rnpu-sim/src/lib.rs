@@ -12,6 +12,7 @@ pub mod core;
 pub mod decode;
 pub mod dpu;
 pub mod error;
+pub mod fuzz;
 pub mod hwconst;
 pub mod memory;
 pub mod replay;

@@ -42,7 +42,9 @@ impl Memory {
         if size == 0 {
             return Err(MapError::Empty { iova });
         }
-        let end = iova.checked_add(size).ok_or(MapError::Wrap { iova, size })?;
+        let end = iova
+            .checked_add(size)
+            .ok_or(MapError::Wrap { iova, size })?;
         let pos = self.bufs.partition_point(|b| b.iova < iova);
         if let Some(prev) = pos.checked_sub(1).and_then(|p| self.bufs.get(p)) {
             if prev.iova + prev.data.len() as u64 > iova {

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::capture::{read, read_json, read_npy_u8, read_npz, Capture, CaptureError};
 use crate::core::{Npu, SimOptions};
-use crate::error::{Fault, Unit};
+use crate::error::Fault;
 use crate::hwconst::FEATURE_C2;
 use crate::memory::Memory;
 
@@ -122,7 +122,8 @@ fn case_err(m: impl Into<String>) -> ReplayError {
 }
 
 fn as_u64(v: &Value, what: &str) -> Result<u64, ReplayError> {
-    v.as_u64().ok_or_else(|| case_err(format!("case.json: {what}")))
+    v.as_u64()
+        .ok_or_else(|| case_err(format!("case.json: {what}")))
 }
 
 /// NHWC shape `[1, H, W, C]` → (H, W, C).
@@ -243,7 +244,11 @@ pub fn replay_with(dir: &Path, opts: SimOptions) -> Result<ReplayReport, ReplayE
             }
         }
         for job in &sub.jobs {
-            let t: Vec<(u32, u32)> = job.tasks.iter().map(|t| (t.regcmd, t.regcmd_count)).collect();
+            let t: Vec<(u32, u32)> = job
+                .tasks
+                .iter()
+                .map(|t| (t.regcmd, t.regcmd_count))
+                .collect();
             let reps = npu
                 .run_job(&mut mem, 0, &t)
                 .map_err(|fault| ReplayError::Fault {
@@ -318,7 +323,10 @@ pub fn replay_with(dir: &Path, opts: SimOptions) -> Result<ReplayReport, ReplayE
     let add_output = if add_parts.is_empty() {
         None
     } else {
-        Some(Comparison::pooled("ADD output vs reference_output", &add_parts))
+        Some(Comparison::pooled(
+            "ADD output vs reference_output",
+            &add_parts,
+        ))
     };
     Ok(ReplayReport {
         case: name,
@@ -336,6 +344,3 @@ pub fn replay_with(dir: &Path, opts: SimOptions) -> Result<ReplayReport, ReplayE
         warnings,
     })
 }
-
-#[allow(dead_code)]
-fn _unit_is_used(_: Unit) {}
