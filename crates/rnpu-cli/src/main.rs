@@ -75,6 +75,16 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Decode a raw regcmd buffer (little-endian 64-bit entries) one entry per line: block,
+    /// register, field values; unknown or malformed writes are flagged with `!`.
+    Disasm {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Exit with code 1 if any entry is flagged or the file ends in a partial entry.
+        #[arg(long)]
+        strict: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -89,6 +99,7 @@ fn main() -> ExitCode {
             json,
         } => cmd_run(&model, &inputs, output_dir.as_deref(), device, seed, json),
         Cmd::Inspect { model, json } => inspect::cmd_inspect(&model, json),
+        Cmd::Disasm { file, json, strict } => cmd_disasm(&file, json, strict),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,6 +108,34 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn cmd_disasm(path: &Path, json: bool, strict: bool) -> Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let d = rnpu_hw::disasm::disassemble(&bytes);
+    let text = if json {
+        serde_json::to_string_pretty(&d)? + "\n"
+    } else {
+        let mut t = d.to_string();
+        if d.trailing_bytes > 0 {
+            t.push_str(&format!(
+                "! {} trailing byte(s) after the last whole entry\n",
+                d.trailing_bytes
+            ));
+        }
+        t
+    };
+    emit(&text)?;
+    if strict && (d.flagged > 0 || d.trailing_bytes > 0) {
+        bail!(
+            "{}: {} flagged entr{}, {} trailing byte(s)",
+            path.display(),
+            d.flagged,
+            if d.flagged == 1 { "y" } else { "ies" },
+            d.trailing_bytes
+        );
+    }
+    Ok(())
 }
 
 pub(crate) fn load_model(path: &Path) -> Result<Model> {

@@ -28,18 +28,14 @@ pub enum ModelError {
     Unsupported(String),
     #[error("{0}")]
     Mismatch(String),
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
     /// An error in a named file.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     File {
         path: String,
-        #[source]
-        source: Box<ModelError>,
+        /// Kept out of the `source()` chain so that `{:#}` does not print it twice.
+        error: Box<ModelError>,
     },
     #[error("{path}: {msg}")]
     Npy { path: String, msg: String },

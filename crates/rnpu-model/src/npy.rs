@@ -19,8 +19,12 @@ fn npy_err(path: &Path, msg: impl std::fmt::Display) -> ModelError {
 
 /// Parse `.npy` bytes. Supports C-order arrays of f32, f16, i8, u8, i16, i32, i64 and bool.
 pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Array, ModelError> {
-    let file =
-        npyz::NpyFile::new(bytes).map_err(|e| npy_err(path, format!("not a .npy file: {e}")))?;
+    let file = npyz::NpyFile::new(bytes).map_err(|e| {
+        npy_err(
+            path,
+            format!("not a valid .npy file (bad or truncated header): {e}"),
+        )
+    })?;
     if file.order() != npyz::Order::C {
         return Err(npy_err(path, "Fortran-order arrays are not supported"));
     }
@@ -40,7 +44,7 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Array, ModelError> {
         npyz::DType::Plain(ts) => ts.to_string(),
         other => return Err(npy_err(path, format!("unsupported dtype {other:?}"))),
     };
-    let e = |err: std::io::Error| npy_err(path, err);
+    let e = |err: std::io::Error| npy_err(path, format!("truncated or malformed .npy data: {err}"));
     // Byte order markers: '<' little, '|' not applicable, '=' native (little on our targets).
     let kind = descr.trim_start_matches(['<', '|', '=']);
     if descr.starts_with('>') {
@@ -77,9 +81,9 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Array, ModelError> {
 
 /// Read a `.npy` file.
 pub fn read(path: &Path) -> Result<Array, ModelError> {
-    let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+    let bytes = std::fs::read(path).map_err(|error| ModelError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     })?;
     from_bytes(&bytes, path)
 }
@@ -117,9 +121,9 @@ pub fn to_bytes(a: &Array) -> Vec<u8> {
 
 /// Write an array to a `.npy` file atomically (temporary file + rename).
 pub fn write(path: &Path, a: &Array) -> Result<(), ModelError> {
-    let io = |source| ModelError::Io {
+    let io = |error| ModelError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     };
     let bytes = to_bytes(a);
     let tmp = path.with_extension("npy.partial");

@@ -832,12 +832,12 @@ fn read_options(
 
 /// Read, parse and validate a `.tflite` file; errors name the file.
 pub fn load_file(path: &Path) -> Result<Model, ModelError> {
-    let bytes = std::fs::read(path).map_err(|source| ModelError::Io {
+    let bytes = std::fs::read(path).map_err(|error| ModelError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     })?;
     parse(&bytes).map_err(|e| ModelError::File {
         path: path.display().to_string(),
-        source: Box::new(e),
+        error: Box::new(e),
     })
 }

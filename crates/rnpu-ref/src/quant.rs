@@ -71,7 +71,9 @@ pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
 /// gemmlowp `RoundingDivideByPOT`: `x / 2^exponent` rounded half away from zero.
 #[inline]
 pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
-    debug_assert!((0..=31).contains(&exponent));
+    // Valid models only use 0..=31; absurd scales in malformed models must not panic (TFLite's
+    // behaviour there is undefined), so clamp.
+    let exponent = exponent.clamp(0, 31);
     let mask: i32 = ((1i64 << exponent) - 1) as i32;
     let remainder = x & mask;
     let threshold = (mask >> 1) + i32::from(x < 0);
@@ -81,10 +83,12 @@ pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
 /// TFLite `MultiplyByQuantizedMultiplier(int32 x, int32 qm, int shift)`.
 #[inline]
 pub fn multiply_by_quantized_multiplier(x: i32, qm: i32, shift: i32) -> i32 {
-    let left_shift = shift.max(0);
+    let left_shift = shift.max(0) as u32;
     let right_shift = (-shift).max(0);
+    // `wrapping_shl` is `x * 2^left_shift` (wrapping) for the valid range 0..=31 and cannot
+    // panic on the absurd shifts a malformed model can produce.
     rounding_divide_by_pot(
-        saturating_rounding_doubling_high_mul(x.wrapping_mul(1i32 << left_shift), qm),
+        saturating_rounding_doubling_high_mul(x.wrapping_shl(left_shift), qm),
         right_shift,
     )
 }
@@ -98,14 +102,14 @@ pub fn multiply_by_quantized_multiplier_smaller_than_one_exp(x: i32, qm: i32, sh
 /// TFLite `MultiplyByQuantizedMultiplierGreaterThanOne` (left shift ≥ 0).
 #[inline]
 pub fn multiply_by_quantized_multiplier_greater_than_one(x: i32, qm: i32, left_shift: i32) -> i32 {
-    saturating_rounding_doubling_high_mul(x.wrapping_mul(1i32 << left_shift), qm)
+    saturating_rounding_doubling_high_mul(x.wrapping_shl(left_shift.max(0) as u32), qm)
 }
 
 /// TFLite's 64-bit-input `MultiplyByQuantizedMultiplier(int64 x, int32 qm, int shift)` used by
 /// the int16 kernels: rounds once, at `31 - shift` bits.
 #[inline]
 pub fn multiply_by_quantized_multiplier_i64(x: i64, qm: i32, shift: i32) -> i32 {
-    let total_shift = 31 - shift;
+    let total_shift = (31 - shift).clamp(1, 63);
     let round = 1i64 << (total_shift - 1);
     let result = x.wrapping_mul(qm as i64).wrapping_add(round) >> total_shift;
     result.clamp(i32::MIN as i64, i32::MAX as i64) as i32
@@ -135,11 +139,19 @@ pub fn activation_range_quantized(
     let (qmin, qmax) = dtype_range(dtype);
     // TFLite quantizes the bound as zero_point + round(x / scale) in float.
     let q = |x: f32| zero_point + (x / scale).round() as i32;
-    match act {
+    let (lo, hi) = match act {
         Activation::Relu => (qmin.max(zero_point), qmax),
         Activation::Relu6 => (qmin.max(zero_point), qmax.min(q(6.0))),
         Activation::ReluN1To1 => (qmin.max(q(-1.0)), qmax.min(q(1.0))),
         _ => (qmin, qmax),
+    };
+    // With odd quantizations the range can be empty (lo > hi). TFLite clamps with
+    // `min(max(x, lo), hi)`, which then always yields `hi`; returning (hi, hi) gives callers
+    // that use `clamp` the same result without its lo ≤ hi precondition.
+    if lo > hi {
+        (hi, hi)
+    } else {
+        (lo, hi)
     }
 }
 
@@ -224,6 +236,15 @@ mod tests {
             multiply_by_quantized_multiplier(-10, qm.multiplier, qm.shift),
             -3
         );
+    }
+
+    #[test]
+    fn absurd_shifts_do_not_panic() {
+        let _ = multiply_by_quantized_multiplier(1000, 1 << 30, 40);
+        let _ = multiply_by_quantized_multiplier(1000, 1 << 30, -40);
+        let _ = multiply_by_quantized_multiplier_greater_than_one(7, 1 << 30, 33);
+        let _ = multiply_by_quantized_multiplier_i64(7, 1 << 30, 40);
+        let _ = multiply_by_quantized_multiplier_i64(7, 1 << 30, -40);
     }
 
     #[test]

@@ -1,13 +1,436 @@
-//! TODO: not implemented yet.
+//! CONV_2D and DEPTHWISE_CONV_2D, bit-exact with LiteRT's reference kernels.
+//!
+//! Facts from LiteRT (`kernels/conv.cc`, `kernels/depthwise_conv.cc`, `kernels/kernel_util.cc`,
+//! `internal/reference/conv.h`, `.../integer_ops/conv.h`, `.../depthwiseconv_uint8.h`,
+//! `.../integer_ops/depthwise_conv.h`):
+//! - Window cells outside the input are skipped (not read as the zero point), so the sum only
+//!   runs over in-image taps. The "offset" of SAME padding with an odd total lands after the
+//!   input and is never read.
+//! - int8: per-channel multipliers from `in_scale·filter_scale[c]/out_scale` in double, filter
+//!   zero points ignored (TFLite requires them to be 0), accumulation in wrapping int32,
+//!   `MultiplyByQuantizedMultiplier`, `+ out_zp`, clamp to the fused activation range.
+//! - uint8: one multiplier from `(in_scale·filter_scale as float)/out_scale`, both zero points
+//!   applied as offsets; depthwise uint8 uses the same double-rounding requantization.
+//! - float32: the accumulation order is filter row, filter column, input channel, summed into a
+//!   float starting at 0, then `+ bias`, then the activation clamp.
+//! - DEPTHWISE_CONV_2D takes its depth multiplier from the channel counts, not the options.
 
-use rnpu_model::Array;
+use rnpu_model::{Array, ArrayData, DType, OpOptions};
 
+use super::a_common::{
+    expect_dtype, filter_scales, legacy_conv_multiplier, pack_int, per_channel_multipliers,
+    per_tensor, shape4, to_f32, to_i32, window, Window,
+};
+use crate::quant::{
+    activation_range_float, activation_range_quantized, multiply_by_quantized_multiplier,
+    QuantizedMultiplier,
+};
 use crate::{OpCtx, RefError};
 
+/// Shapes and window of one convolution invocation.
+struct Geo {
+    n: usize,
+    h: usize,
+    w: usize,
+    oh: usize,
+    ow: usize,
+    fh: usize,
+    fw: usize,
+    /// Output channels per group (CONV_2D).
+    fpg: usize,
+    win: Window,
+}
+
+impl Geo {
+    /// The in-image taps `(fy, fx, input pixel index)` of output pixel `(b, oy, ox)`, in the
+    /// reference's order (filter row, then column).
+    fn taps(&self, b: usize, oy: usize, ox: usize, taps: &mut Vec<(usize, usize, usize)>) {
+        taps.clear();
+        let y0 = oy as i64 * self.win.stride_h - self.win.pad_h;
+        let x0 = ox as i64 * self.win.stride_w - self.win.pad_w;
+        for fy in 0..self.fh {
+            let iy = y0 + self.win.dil_h * fy as i64;
+            if iy < 0 || iy >= self.h as i64 {
+                continue;
+            }
+            for fx in 0..self.fw {
+                let ix = x0 + self.win.dil_w * fx as i64;
+                if ix < 0 || ix >= self.w as i64 {
+                    continue;
+                }
+                let pix = (b * self.h + iy as usize) * self.w + ix as usize;
+                taps.push((fy, fx, pix));
+            }
+        }
+    }
+}
+
+/// `std::min(std::max(x, lo), hi)` with C++'s NaN behaviour (NaN passes through).
+#[inline]
+pub(crate) fn clamp_f32(x: f32, lo: f32, hi: f32) -> f32 {
+    let y = if x < lo { lo } else { x };
+    if hi < y {
+        hi
+    } else {
+        y
+    }
+}
+
+fn bias_i32(ctx: &OpCtx, oc: usize) -> Result<Option<Vec<i32>>, RefError> {
+    match ctx.opt_input(2) {
+        None => Ok(None),
+        Some(b) => {
+            let v = b.as_i32().ok_or_else(|| {
+                ctx.err(format!(
+                    "bias is {}, expected int32 for a quantized convolution",
+                    b.dtype()
+                ))
+            })?;
+            if v.len() != oc {
+                return Err(ctx.err(format!(
+                    "bias has {} elements, expected {oc} (one per output channel)",
+                    v.len()
+                )));
+            }
+            Ok(Some(v.to_vec()))
+        }
+    }
+}
+
+fn bias_f32(ctx: &OpCtx, oc: usize) -> Result<Option<Vec<f32>>, RefError> {
+    match ctx.opt_input(2) {
+        None => Ok(None),
+        Some(b) => {
+            let v = to_f32(ctx, b, "bias")?;
+            if v.len() != oc {
+                return Err(ctx.err(format!(
+                    "bias has {} elements, expected {oc} (one per output channel)",
+                    v.len()
+                )));
+            }
+            Ok(Some(v.to_vec()))
+        }
+    }
+}
+
+/// Requantization of a quantized convolution: per-output-channel multipliers, output zero point
+/// and the activation clamp.
+struct Requant {
+    mult: Vec<QuantizedMultiplier>,
+    out_zp: i32,
+    lo: i32,
+    hi: i32,
+}
+
+impl Requant {
+    #[inline]
+    fn apply(&self, acc: i32, o: usize) -> i32 {
+        let m = self.mult[o];
+        let v =
+            multiply_by_quantized_multiplier(acc, m.multiplier, m.shift).wrapping_add(self.out_zp);
+        v.clamp(self.lo, self.hi)
+    }
+}
+
+/// Input/filter preparation shared by CONV_2D and DEPTHWISE_CONV_2D for quantized types:
+/// returns (input + input_offset, filter + filter_offset, requantization).
+fn quantized_operands(
+    ctx: &OpCtx,
+    oc: usize,
+    filter_channel_axis_len: usize,
+) -> Result<(Vec<i32>, Vec<i32>, Requant), RefError> {
+    let input = ctx.input(0)?;
+    let filter = ctx.input(1)?;
+    let it = ctx.input_tensor(0)?;
+    let ft = ctx.input_tensor(1)?;
+    let ot = ctx.output_tensor(0)?;
+    let dtype = input.dtype();
+    if ot.dtype != dtype {
+        return Err(ctx.err(format!("output is {}, input is {dtype}", ot.dtype)));
+    }
+    let (in_scale, in_zp) = per_tensor(ctx, it, "input")?;
+    let (out_scale, out_zp) = per_tensor(ctx, ot, "output")?;
+    let act = ctx.op.options.activation();
+    let (lo, hi) = activation_range_quantized(act, dtype, out_scale, out_zp);
+    let (mult, filter_offset) = match dtype {
+        DType::Int8 => {
+            expect_dtype(ctx, filter, DType::Int8, "filter of an int8 convolution")?;
+            let scales = filter_scales(ctx, ft, filter_channel_axis_len)?;
+            // Per-axis zero points must be 0 (TFLite checks it); the kernel ignores them.
+            (per_channel_multipliers(in_scale, &scales, out_scale), 0)
+        }
+        DType::UInt8 => {
+            expect_dtype(ctx, filter, DType::UInt8, "filter of a uint8 convolution")?;
+            let (f_scale, f_zp) = per_tensor(ctx, ft, "filter of a uint8 convolution")?;
+            (
+                vec![legacy_conv_multiplier(in_scale, f_scale, out_scale); oc],
+                -f_zp,
+            )
+        }
+        other => {
+            // int16x8 convolutions use int64 biases and a different requantization path; not
+            // implemented here.
+            return Err(ctx.err(format!(
+                "quantized convolution with {other} activations is not supported"
+            )));
+        }
+    };
+    let x: Vec<i32> = to_i32(ctx, input, "input")?
+        .into_iter()
+        .map(|v| v - in_zp)
+        .collect();
+    let w: Vec<i32> = to_i32(ctx, filter, "filter")?
+        .into_iter()
+        .map(|v| v + filter_offset)
+        .collect();
+    Ok((
+        x,
+        w,
+        Requant {
+            mult,
+            out_zp,
+            lo,
+            hi,
+        },
+    ))
+}
+
+#[inline]
+fn dot_i32(a: &[i32], b: &[i32]) -> i32 {
+    // Integer sums wrap modulo 2^32 in the reference (int32 accumulator); summing in i64 and
+    // truncating gives the same bits regardless of order.
+    let mut s: i64 = 0;
+    for (x, y) in a.iter().zip(b) {
+        s += (*x as i64) * (*y as i64);
+    }
+    s as i32
+}
+
+#[inline]
+fn dot_f32_into(mut acc: f32, a: &[f32], b: &[f32]) -> f32 {
+    for (x, y) in a.iter().zip(b) {
+        acc += x * y;
+    }
+    acc
+}
+
 pub fn conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
-    Err(ctx.err("not implemented yet"))
+    let o = match &ctx.op.options {
+        OpOptions::Conv2d(o) => *o,
+        other => return Err(ctx.err(format!("expected Conv2D options, got {other:?}"))),
+    };
+    let input = ctx.input(0)?;
+    let filter = ctx.input(1)?;
+    let ot = ctx.output_tensor(0)?;
+    let [n, h, w, c] = shape4(ctx, &input.shape, "input")?;
+    let [oc, fh, fw, fic] = shape4(ctx, &filter.shape, "filter")?;
+    let [on, oh, ow, occ] = shape4(ctx, &ot.shape, "output")?;
+    if on != n || occ != oc {
+        return Err(ctx.err(format!(
+            "output shape {:?} does not match batch {n} and {oc} filters",
+            ot.shape
+        )));
+    }
+    if fic == 0 || c % fic != 0 {
+        return Err(ctx.err(format!(
+            "input has {c} channels, not a multiple of the filter's {fic} input channels"
+        )));
+    }
+    let groups = c / fic;
+    if oc % groups != 0 {
+        return Err(ctx.err(format!("{oc} filters cannot be split into {groups} groups")));
+    }
+    let win = window(
+        ctx,
+        o.padding,
+        (o.stride_h, o.stride_w),
+        (o.dilation_h, o.dilation_w),
+        (h, w),
+        (fh, fw),
+        (oh, ow),
+    )?;
+    let g = Geo {
+        n,
+        h,
+        w,
+        oh,
+        ow,
+        fh,
+        fw,
+        fpg: oc / groups,
+        win,
+    };
+    let out_shape = ot.shape.clone();
+    match input.dtype() {
+        DType::Float32 => {
+            let x = to_f32(ctx, input, "input")?;
+            let wt = to_f32(ctx, filter, "filter")?;
+            let bias = bias_f32(ctx, oc)?;
+            let (lo, hi) = activation_range_float(o.activation);
+            let mut out = Vec::with_capacity(n * oh * ow * oc);
+            let mut taps = Vec::new();
+            let mut acc = vec![0f32; oc];
+            for_each_pixel(&g, &mut taps, |taps| {
+                acc.fill(0.0);
+                for &(fy, fx, pix) in taps.iter() {
+                    let xs = &x[pix * c..(pix + 1) * c];
+                    for (oo, a) in acc.iter_mut().enumerate() {
+                        let grp = oo / g.fpg;
+                        let wo = ((oo * fh + fy) * fw + fx) * fic;
+                        *a = dot_f32_into(*a, &wt[wo..wo + fic], &xs[grp * fic..(grp + 1) * fic]);
+                    }
+                }
+                for (oo, &a) in acc.iter().enumerate() {
+                    let b = bias.as_ref().map_or(0.0, |b| b[oo]);
+                    out.push(clamp_f32(a + b, lo, hi));
+                }
+            });
+            Ok(vec![Array::new(out_shape, ArrayData::F32(out))])
+        }
+        DType::Int8 | DType::UInt8 => {
+            let (x, wt, rq) = quantized_operands(ctx, oc, oc)?;
+            let bias = bias_i32(ctx, oc)?;
+            let mut out = Vec::with_capacity(n * oh * ow * oc);
+            let mut taps = Vec::new();
+            let mut acc = vec![0i32; oc];
+            for_each_pixel(&g, &mut taps, |taps| {
+                acc.fill(0);
+                for &(fy, fx, pix) in taps.iter() {
+                    let xs = &x[pix * c..(pix + 1) * c];
+                    for (oo, a) in acc.iter_mut().enumerate() {
+                        let grp = oo / g.fpg;
+                        let wo = ((oo * fh + fy) * fw + fx) * fic;
+                        *a = a.wrapping_add(dot_i32(
+                            &wt[wo..wo + fic],
+                            &xs[grp * fic..(grp + 1) * fic],
+                        ));
+                    }
+                }
+                for (oo, &a) in acc.iter().enumerate() {
+                    let a = a.wrapping_add(bias.as_ref().map_or(0, |b| b[oo]));
+                    out.push(rq.apply(a, oo));
+                }
+            });
+            Ok(vec![pack_int(ctx, input.dtype(), &out_shape, out)?])
+        }
+        other => Err(ctx.err(format!("CONV_2D on {other} is not supported"))),
+    }
+}
+
+/// Visit output pixels in NHWC order with their in-image taps.
+fn for_each_pixel(
+    g: &Geo,
+    taps: &mut Vec<(usize, usize, usize)>,
+    mut f: impl FnMut(&[(usize, usize, usize)]),
+) {
+    for b in 0..g.n {
+        for oy in 0..g.oh {
+            for ox in 0..g.ow {
+                g.taps(b, oy, ox, taps);
+                f(taps);
+            }
+        }
+    }
 }
 
 pub fn depthwise_conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
-    Err(ctx.err("not implemented yet"))
+    let o = match &ctx.op.options {
+        OpOptions::DepthwiseConv2d(o) => *o,
+        other => return Err(ctx.err(format!("expected DepthwiseConv2D options, got {other:?}"))),
+    };
+    let input = ctx.input(0)?;
+    let filter = ctx.input(1)?;
+    let ot = ctx.output_tensor(0)?;
+    let [n, h, w, c] = shape4(ctx, &input.shape, "input")?;
+    let [f1, fh, fw, oc] = shape4(ctx, &filter.shape, "filter")?;
+    let [on, oh, ow, occ] = shape4(ctx, &ot.shape, "output")?;
+    if f1 != 1 {
+        return Err(ctx.err(format!(
+            "depthwise filter must have shape [1, h, w, c], got {:?}",
+            filter.shape
+        )));
+    }
+    if on != n || occ != oc {
+        return Err(ctx.err(format!(
+            "output shape {:?} does not match batch {n} and {oc} filter channels",
+            ot.shape
+        )));
+    }
+    if c == 0 || oc % c != 0 {
+        return Err(ctx.err(format!(
+            "{oc} filter channels are not a multiple of the {c} input channels"
+        )));
+    }
+    // TFLite derives the multiplier from the channel counts (ComputeDepthMultiplier).
+    let mult = oc / c;
+    let win = window(
+        ctx,
+        o.padding,
+        (o.stride_h, o.stride_w),
+        (o.dilation_h, o.dilation_w),
+        (h, w),
+        (fh, fw),
+        (oh, ow),
+    )?;
+    let g = Geo {
+        n,
+        h,
+        w,
+        oh,
+        ow,
+        fh,
+        fw,
+        fpg: oc,
+        win,
+    };
+    let out_shape = ot.shape.clone();
+    match input.dtype() {
+        DType::Float32 => {
+            let x = to_f32(ctx, input, "input")?;
+            let wt = to_f32(ctx, filter, "filter")?;
+            let bias = bias_f32(ctx, oc)?;
+            let (lo, hi) = activation_range_float(o.activation);
+            let mut out = Vec::with_capacity(n * oh * ow * oc);
+            let mut taps = Vec::new();
+            let mut acc = vec![0f32; oc];
+            for_each_pixel(&g, &mut taps, |taps| {
+                acc.fill(0.0);
+                for &(fy, fx, pix) in taps.iter() {
+                    let xs = &x[pix * c..(pix + 1) * c];
+                    let ws = &wt[(fy * fw + fx) * oc..(fy * fw + fx + 1) * oc];
+                    for (oo, a) in acc.iter_mut().enumerate() {
+                        *a += xs[oo / mult] * ws[oo];
+                    }
+                }
+                for (oo, &a) in acc.iter().enumerate() {
+                    let b = bias.as_ref().map_or(0.0, |b| b[oo]);
+                    out.push(clamp_f32(a + b, lo, hi));
+                }
+            });
+            Ok(vec![Array::new(out_shape, ArrayData::F32(out))])
+        }
+        DType::Int8 | DType::UInt8 => {
+            let (x, wt, rq) = quantized_operands(ctx, oc, oc)?;
+            let bias = bias_i32(ctx, oc)?;
+            let mut out = Vec::with_capacity(n * oh * ow * oc);
+            let mut taps = Vec::new();
+            let mut acc = vec![0i32; oc];
+            for_each_pixel(&g, &mut taps, |taps| {
+                acc.fill(0);
+                for &(fy, fx, pix) in taps.iter() {
+                    let xs = &x[pix * c..(pix + 1) * c];
+                    let ws = &wt[(fy * fw + fx) * oc..(fy * fw + fx + 1) * oc];
+                    for (oo, a) in acc.iter_mut().enumerate() {
+                        *a = a.wrapping_add(xs[oo / mult].wrapping_mul(ws[oo]));
+                    }
+                }
+                for (oo, &a) in acc.iter().enumerate() {
+                    let a = a.wrapping_add(bias.as_ref().map_or(0, |b| b[oo]));
+                    out.push(rq.apply(a, oo));
+                }
+            });
+            Ok(vec![pack_int(ctx, input.dtype(), &out_shape, out)?])
+        }
+        other => Err(ctx.err(format!("DEPTHWISE_CONV_2D on {other} is not supported"))),
+    }
 }

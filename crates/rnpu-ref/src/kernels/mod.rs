@@ -1,7 +1,9 @@
 //! Kernels, one module per family. Each entry point takes an [`crate::OpCtx`] and returns one
 //! array per operator output.
 
+pub mod a_common;
 pub mod activation;
+pub mod b_common;
 pub mod conv;
 pub mod elementwise;
 pub mod fully_connected;

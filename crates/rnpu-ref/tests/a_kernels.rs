@@ -1,0 +1,376 @@
+//! Hand-worked single-op cases for the conv / fully-connected / elementwise / pool / mean
+//! kernels. Each expectation is derived in the comment next to it from TFLite's arithmetic.
+
+use rnpu_model::{
+    Activation, AddSubOptions, Array, ArrayData, Conv2dOptions, DType, DepthwiseConv2dOptions,
+    FullyConnectedOptions, Model, OpKind, OpOptions, Operator, Padding, Pool2dOptions,
+    Quantization, Tensor,
+};
+
+fn pt(scale: f32, zp: i64) -> Quantization {
+    Quantization::PerTensor {
+        scale,
+        zero_point: zp,
+    }
+}
+
+/// A one-operator model: `tensors[..n_inputs]` are graph inputs, the last tensor the output.
+struct Builder {
+    tensors: Vec<Tensor>,
+}
+
+impl Builder {
+    fn new() -> Self {
+        Builder {
+            tensors: Vec::new(),
+        }
+    }
+
+    fn t(
+        &mut self,
+        dtype: DType,
+        shape: &[usize],
+        q: Quantization,
+        data: Option<ArrayData>,
+    ) -> usize {
+        self.tensors.push(Tensor {
+            name: format!("t{}", self.tensors.len()),
+            dtype,
+            shape: shape.to_vec(),
+            shape_signature: None,
+            quantization: q,
+            data: data.map(|d| d.to_le_bytes()),
+            is_variable: false,
+        });
+        self.tensors.len() - 1
+    }
+
+    fn run(
+        self,
+        kind: OpKind,
+        options: OpOptions,
+        ins: &[usize],
+        feeds: Vec<Array>,
+    ) -> Result<Array, rnpu_ref::RefError> {
+        let out = self.tensors.len() - 1;
+        let graph_inputs: Vec<usize> = ins
+            .iter()
+            .copied()
+            .filter(|&i| self.tensors[i].data.is_none())
+            .collect();
+        let model = Model {
+            version: 3,
+            description: None,
+            tensors: self.tensors,
+            operators: vec![Operator {
+                kind,
+                version: 1,
+                inputs: ins.iter().map(|&i| Some(i)).collect(),
+                outputs: vec![out],
+                options,
+            }],
+            inputs: graph_inputs,
+            outputs: vec![out],
+            signatures: vec![],
+            num_subgraphs: 1,
+        };
+        Ok(rnpu_ref::run(&model, &feeds)?.remove(0))
+    }
+}
+
+fn i8a(shape: &[usize], v: &[i8]) -> Array {
+    Array::new(shape.to_vec(), ArrayData::I8(v.to_vec()))
+}
+
+fn u8a(shape: &[usize], v: &[u8]) -> Array {
+    Array::new(shape.to_vec(), ArrayData::U8(v.to_vec()))
+}
+
+fn conv_opts(padding: Padding, stride: i32, act: Activation) -> OpOptions {
+    OpOptions::Conv2d(Conv2dOptions {
+        padding,
+        stride_w: stride,
+        stride_h: stride,
+        dilation_w: 1,
+        dilation_h: 1,
+        activation: act,
+    })
+}
+
+#[test]
+fn conv_int8_per_axis_rounds_half_away_from_zero() {
+    // Input scale 0.5 zp −1; filter scales [0.25, 0.5]; output scale 1 zp 3.
+    // Multipliers 0.125 and 0.25. Pixel 0: x−zp = [2, 4].
+    //   o0: 2·2 + (−1)·4 + 4 = 4 → 0.5 → 1 → 4.   o1: 2 + 4 − 2 = 4 → 1 → 4.
+    // Pixel 1: x−zp = [0, 6].
+    //   o0: −6 + 4 = −2 → −0.25 → 0 → 3.          o1: 6 − 2 = 4 → 1 → 4.
+    let mut b = Builder::new();
+    let x = b.t(DType::Int8, &[1, 1, 2, 2], pt(0.5, -1), None);
+    let w = b.t(
+        DType::Int8,
+        &[2, 1, 1, 2],
+        Quantization::PerAxis {
+            scales: vec![0.25, 0.5],
+            zero_points: vec![0, 0],
+            axis: 0,
+        },
+        Some(ArrayData::I8(vec![2, -1, 1, 1])),
+    );
+    let bias = b.t(
+        DType::Int32,
+        &[2],
+        Quantization::None,
+        Some(ArrayData::I32(vec![4, -2])),
+    );
+    b.t(DType::Int8, &[1, 1, 2, 2], pt(1.0, 3), None);
+    let out = b
+        .run(
+            OpKind::Conv2d,
+            conv_opts(Padding::Valid, 1, Activation::None),
+            &[x, w, bias],
+            vec![i8a(&[1, 1, 2, 2], &[1, 3, -1, 5])],
+        )
+        .unwrap();
+    assert_eq!(out.as_i8().unwrap(), &[4, 4, 3, 4]);
+}
+
+#[test]
+fn conv_float_same_padding_puts_odd_cell_after() {
+    // Width 4, filter 3, stride 2, SAME: output width 2, total padding 1 → 0 before, 1 after.
+    // out0 = 1+2+3 + 0.5 = 6.5; out1 = 3+4 (+ padding, skipped) + 0.5 = 7.5.
+    let mut b = Builder::new();
+    let x = b.t(DType::Float32, &[1, 1, 4, 1], Quantization::None, None);
+    let w = b.t(
+        DType::Float32,
+        &[1, 1, 3, 1],
+        Quantization::None,
+        Some(ArrayData::F32(vec![1.0; 3])),
+    );
+    let bias = b.t(
+        DType::Float32,
+        &[1],
+        Quantization::None,
+        Some(ArrayData::F32(vec![0.5])),
+    );
+    b.t(DType::Float32, &[1, 1, 2, 1], Quantization::None, None);
+    let out = b
+        .run(
+            OpKind::Conv2d,
+            conv_opts(Padding::Same, 2, Activation::None),
+            &[x, w, bias],
+            vec![Array::new(
+                vec![1, 1, 4, 1],
+                ArrayData::F32(vec![1.0, 2.0, 3.0, 4.0]),
+            )],
+        )
+        .unwrap();
+    assert_eq!(out.as_f32().unwrap(), &[6.5, 7.5]);
+}
+
+#[test]
+fn depthwise_uint8_multiplier_two() {
+    // All scales 1, zero points 128: x − zp = [2, −2], w − zp = [1, −1, 2, 0].
+    // Channel o = ic·2 + m: [2·1, 2·(−1), (−2)·2, (−2)·0] = [2, −2, −4, 0] → + 128.
+    let mut b = Builder::new();
+    let x = b.t(DType::UInt8, &[1, 1, 1, 2], pt(1.0, 128), None);
+    let w = b.t(
+        DType::UInt8,
+        &[1, 1, 1, 4],
+        pt(1.0, 128),
+        Some(ArrayData::U8(vec![129, 127, 130, 128])),
+    );
+    let bias = b.t(
+        DType::Int32,
+        &[4],
+        Quantization::None,
+        Some(ArrayData::I32(vec![0; 4])),
+    );
+    b.t(DType::UInt8, &[1, 1, 1, 4], pt(1.0, 128), None);
+    let out = b
+        .run(
+            OpKind::DepthwiseConv2d,
+            OpOptions::DepthwiseConv2d(DepthwiseConv2dOptions {
+                padding: Padding::Valid,
+                stride_w: 1,
+                stride_h: 1,
+                depth_multiplier: 2,
+                dilation_w: 1,
+                dilation_h: 1,
+                activation: Activation::None,
+            }),
+            &[x, w, bias],
+            vec![u8a(&[1, 1, 1, 2], &[130, 126])],
+        )
+        .unwrap();
+    assert_eq!(out.as_u8().unwrap(), &[130, 126, 124, 128]);
+}
+
+#[test]
+fn fully_connected_int8_rescales_in_double() {
+    // Effective scale 0.5·0.5/1 = 0.25. u0: 1+2 − 1 = 2 → 0.5 → 1 (half away from zero).
+    // u1: 1 − 6 + 0 = −5 → −1.25 → −1.
+    let mut b = Builder::new();
+    let x = b.t(DType::Int8, &[1, 2], pt(0.5, 0), None);
+    let w = b.t(
+        DType::Int8,
+        &[2, 2],
+        pt(0.5, 0),
+        Some(ArrayData::I8(vec![1, 1, 1, -3])),
+    );
+    let bias = b.t(
+        DType::Int32,
+        &[2],
+        Quantization::None,
+        Some(ArrayData::I32(vec![-1, 0])),
+    );
+    b.t(DType::Int8, &[1, 2], pt(1.0, 0), None);
+    let out = b
+        .run(
+            OpKind::FullyConnected,
+            OpOptions::FullyConnected(FullyConnectedOptions {
+                activation: Activation::None,
+                keep_num_dims: false,
+                asymmetric_quantize_inputs: false,
+            }),
+            &[x, w, bias],
+            vec![i8a(&[1, 2], &[1, 2])],
+        )
+        .unwrap();
+    assert_eq!(out.as_i8().unwrap(), &[1, -1]);
+}
+
+#[test]
+fn add_int8_with_relu() {
+    // All scales 1, zero points 0: multipliers 0.5, 0.5 and 2/2^20; 3+4 = 7; −5+2 = −3 → ReLU 0.
+    let mut b = Builder::new();
+    let x = b.t(DType::Int8, &[2], pt(1.0, 0), None);
+    let y = b.t(DType::Int8, &[2], pt(1.0, 0), None);
+    b.t(DType::Int8, &[2], pt(1.0, 0), None);
+    let out = b
+        .run(
+            OpKind::Add,
+            OpOptions::AddSub(AddSubOptions {
+                activation: Activation::Relu,
+                pot_scale_int16: false,
+            }),
+            &[x, y],
+            vec![i8a(&[2], &[3, -5]), i8a(&[2], &[4, 2])],
+        )
+        .unwrap();
+    assert_eq!(out.as_i8().unwrap(), &[7, 0]);
+}
+
+#[test]
+fn mul_uint8_broadcast() {
+    // (14−10)·0.5 = 2, (28−20)·0.25 = 2 → 4 / 0.125 = 32 → + 5 = 37; second: (12−10)·0.5 = 1 → 2
+    // → 16 + 5 = 21. Multiplier 0.5·0.25/0.125 = 1 exactly.
+    let mut b = Builder::new();
+    let x = b.t(DType::UInt8, &[2, 1], pt(0.5, 10), None);
+    let y = b.t(DType::UInt8, &[1], pt(0.25, 20), None);
+    b.t(DType::UInt8, &[2, 1], pt(0.125, 5), None);
+    let out = b
+        .run(
+            OpKind::Mul,
+            OpOptions::Mul {
+                activation: Activation::None,
+            },
+            &[x, y],
+            vec![u8a(&[2, 1], &[14, 12]), u8a(&[1], &[28])],
+        )
+        .unwrap();
+    assert_eq!(out.as_u8().unwrap(), &[37, 21]);
+}
+
+#[test]
+fn sub_float_broadcasts_like_numpy() {
+    let mut b = Builder::new();
+    let x = b.t(DType::Float32, &[2, 1], Quantization::None, None);
+    let y = b.t(DType::Float32, &[3], Quantization::None, None);
+    b.t(DType::Float32, &[2, 3], Quantization::None, None);
+    let out = b
+        .run(
+            OpKind::Sub,
+            OpOptions::AddSub(AddSubOptions {
+                activation: Activation::None,
+                pot_scale_int16: false,
+            }),
+            &[x, y],
+            vec![
+                Array::new(vec![2, 1], ArrayData::F32(vec![10.0, 20.0])),
+                Array::new(vec![3], ArrayData::F32(vec![1.0, 2.0, 3.0])),
+            ],
+        )
+        .unwrap();
+    assert_eq!(out.as_f32().unwrap(), &[9.0, 8.0, 7.0, 19.0, 18.0, 17.0]);
+}
+
+#[test]
+fn average_pool_int8_rounds_half_away_from_zero() {
+    // Windows of two: (−3 + −2)/2 = −2.5 → −3; (3 + 2)/2 = 2.5 → 3.
+    let mut b = Builder::new();
+    let x = b.t(DType::Int8, &[1, 2, 2, 1], pt(1.0, 0), None);
+    b.t(DType::Int8, &[1, 2, 1, 1], pt(1.0, 0), None);
+    let out = b
+        .run(
+            OpKind::AveragePool2d,
+            OpOptions::Pool2d(Pool2dOptions {
+                padding: Padding::Valid,
+                stride_w: 1,
+                stride_h: 1,
+                filter_w: 2,
+                filter_h: 1,
+                activation: Activation::None,
+            }),
+            &[x],
+            vec![i8a(&[1, 2, 2, 1], &[-3, -2, 3, 2])],
+        )
+        .unwrap();
+    assert_eq!(out.as_i8().unwrap(), &[-3, 3]);
+}
+
+#[test]
+fn mean_int8_folds_count_into_multiplier() {
+    // Sum 11 over N = 4, scales 1: multiplier 2^30·2^1 → k = 2 → (2^30 << 2)/4 = 2^30, shift −1.
+    // SRDHM(11, 2^30) = 6 (5.5 rounded up), then 6 / 2 = 3.
+    let mut b = Builder::new();
+    let x = b.t(DType::Int8, &[1, 4], pt(1.0, 0), None);
+    let axis = b.t(
+        DType::Int32,
+        &[1],
+        Quantization::None,
+        Some(ArrayData::I32(vec![-1])),
+    );
+    b.t(DType::Int8, &[1], pt(1.0, 0), None);
+    let out = b
+        .run(
+            OpKind::Mean,
+            OpOptions::Reducer { keep_dims: false },
+            &[x, axis],
+            vec![i8a(&[1, 4], &[1, 2, 3, 5])],
+        )
+        .unwrap();
+    assert_eq!(out.as_i8().unwrap(), &[3]);
+}
+
+#[test]
+fn conv_with_mismatched_channels_is_an_error_not_a_panic() {
+    // Input has 3 channels, filter expects 2: not a grouped conv either.
+    let mut b = Builder::new();
+    let x = b.t(DType::Float32, &[1, 1, 1, 3], Quantization::None, None);
+    let w = b.t(
+        DType::Float32,
+        &[1, 1, 1, 2],
+        Quantization::None,
+        Some(ArrayData::F32(vec![1.0; 2])),
+    );
+    b.t(DType::Float32, &[1, 1, 1, 1], Quantization::None, None);
+    let err = b
+        .run(
+            OpKind::Conv2d,
+            conv_opts(Padding::Valid, 1, Activation::None),
+            &[x, w],
+            vec![Array::new(vec![1, 1, 1, 3], ArrayData::F32(vec![0.0; 3]))],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("channels"), "{err}");
+}

@@ -1,0 +1,793 @@
+#!/usr/bin/env python3
+"""Generate rnpu's committed test fixtures under tests/models/.
+
+Run through tools/gen_fixtures.sh (it makes the venv: tensorflow==2.21.0,
+ai-edge-litert==2.3.0, numpy). Everything is seeded: running twice gives identical bytes.
+
+For every fixture <name>:
+  tests/models/<name>/model.tflite
+  tests/models/<name>/input_<k>.npy   k-th model input (subgraph input order), in its dtype
+  tests/models/<name>/output_<k>.npy  k-th model output computed by LiteRT 2.3.0 with
+                                      OpResolverType.BUILTIN_REF (TFLite's reference kernels)
+and tests/models/manifest.json lists them all.
+
+Variants
+  int8_per_axis    TF2 converter default (per-channel weights where TFLite has them)
+  int8_per_tensor  converter._experimental_disable_per_channel = True
+                   (for ops without weights both give identical bytes; the fixture is then
+                   kept once, with suffix _int8 and variant int8_per_tensor)
+  uint8            the int8_per_tensor model rewritten to uint8 (tools/tflite_edit.py:
+                   int8_to_uint8). TF2 cannot emit uint8 weights.
+  float            float32 model I/O around a quantized interior (QUANTIZE / DEQUANTIZE at the
+                   edges); the "interior" key says which quantized variant is inside.
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import time
+import zlib
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("PYTHONHASHSEED", "0")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from ai_edge_litert.interpreter import Interpreter, OpResolverType  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tflite_edit as te  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "tests", "models")
+
+tf.config.experimental.enable_op_determinism()
+tf.get_logger().setLevel("ERROR")
+
+H, W = 13, 9  # the default non-square feature map
+
+
+def seed_of(name: str) -> int:
+    return zlib.crc32(name.encode()) & 0x7FFFFFFF
+
+
+# ----------------------------------------------------------------------------------------
+# Conversion
+# ----------------------------------------------------------------------------------------
+
+def _uniform_gen(shapes, ranges, seed, n):
+    def gen():
+        rng = np.random.default_rng(seed)
+        for _ in range(n):
+            yield [rng.uniform(lo, hi, s).astype(np.float32) for s, (lo, hi) in zip(shapes, ranges)]
+    return gen
+
+
+def convert(src, per_tensor: bool, io: str, rep_gen):
+    """src: ("fn", fn, shapes) for a tf.function over constants, or ("keras", model)."""
+    if src[0] == "fn":
+        _, fn, shapes = src
+        specs = [tf.TensorSpec(s, tf.float32, name=f"in{i}") for i, s in enumerate(shapes)]
+        cf = tf.function(fn).get_concrete_function(*specs)
+        conv = tf.lite.TFLiteConverter.from_concrete_functions([cf])
+    else:
+        conv = tf.lite.TFLiteConverter.from_keras_model(src[1])
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = rep_gen
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    dt = {"int8": tf.int8, "uint8": tf.uint8, "float": tf.float32}[io]
+    conv.inference_input_type = dt
+    conv.inference_output_type = dt
+    if per_tensor:
+        conv._experimental_disable_per_channel = True
+    return conv.convert()
+
+
+# ----------------------------------------------------------------------------------------
+# Running LiteRT (the oracle)
+# ----------------------------------------------------------------------------------------
+
+def make_interpreter(path):
+    return Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+                       num_threads=1)
+
+
+def make_inputs(ip, seed, float_ranges=None, image_like=False):
+    """One seeded input per model input, in the tensor's dtype.
+
+    Quantized inputs: a float sample spread over the tensor's representable range (which the
+    calibration data defined), quantized with the tensor's own (scale, zero_point), so the
+    integers cover most of [qmin, qmax]."""
+    rng = np.random.default_rng(seed ^ 0x5EED)
+    xs = []
+    for k, d in enumerate(ip.get_input_details()):
+        shape = tuple(int(v) for v in d["shape"])
+        dt = d["dtype"]
+        if image_like:
+            f = image_batch(rng, 1, shape[1], shape[2], shape[3])
+        elif dt == np.float32:
+            # map by the converter's input name (args are named in0, in1, ...)
+            mm = re.search(r"in(\d+)", d["name"])
+            lo, hi = float_ranges[int(mm.group(1)) if mm else k]
+            f = rng.uniform(lo, hi, shape)
+        else:
+            f = None
+        if dt == np.float32:
+            xs.append(f.astype(np.float32))
+            continue
+        s, zp = d["quantization"]
+        info = np.iinfo(dt)
+        if f is None:
+            lo, hi = (info.min - zp) * s, (info.max - zp) * s
+            # triangular-ish: mostly inside, some mass at the edges so saturation is exercised
+            f = rng.uniform(lo, hi, shape) * 1.02
+        q = np.clip(np.round(f / s) + zp, info.min, info.max).astype(dt)
+        xs.append(q)
+    return xs
+
+
+def run_litert(path, inputs):
+    ip = make_interpreter(path)
+    ip.allocate_tensors()
+    for d, x in zip(ip.get_input_details(), inputs):
+        assert tuple(d["shape"]) == x.shape and d["dtype"] == x.dtype, (d, x.shape, x.dtype)
+        ip.set_tensor(d["index"], x)
+    ip.invoke()
+    outs = []
+    for d in ip.get_output_details():
+        o = ip.get_tensor(d["index"]).copy()
+        assert o.dtype == d["dtype"] and tuple(o.shape) == tuple(d["shape"])
+        outs.append(o)
+    return outs
+
+
+def image_batch(rng, n, h, w, c):
+    """Image-like data in [-1, 1]: smooth low-frequency fields plus some texture."""
+    out = np.empty((n, h, w, c), np.float32)
+    for i in range(n):
+        gh, gw = max(2, h // 16), max(2, w // 16)
+        low = rng.normal(0, 1, (gh, gw, c))
+        yi = np.linspace(0, gh - 1, h)
+        xi = np.linspace(0, gw - 1, w)
+        y0 = np.floor(yi).astype(int).clip(0, gh - 2)
+        x0 = np.floor(xi).astype(int).clip(0, gw - 2)
+        fy = (yi - y0)[:, None, None]
+        fx = (xi - x0)[None, :, None]
+        a = low[y0][:, x0]
+        b = low[y0][:, x0 + 1]
+        cc = low[y0 + 1][:, x0]
+        d = low[y0 + 1][:, x0 + 1]
+        smooth = (a * (1 - fx) + b * fx) * (1 - fy) + (cc * (1 - fx) + d * fx) * fy
+        tex = rng.normal(0, 0.35, (h, w, c))
+        out[i] = np.tanh(0.9 * smooth + tex + rng.normal(0, 0.3))
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# Writing
+# ----------------------------------------------------------------------------------------
+
+MANIFEST = []
+UINT8_CHECK = []
+NOTES = []  # things LiteRT refused / TF could not produce
+ONLY = None
+
+
+def wanted(name):
+    return ONLY is None or any(o in name for o in ONLY)
+
+
+def write_fixture(name, variant, model_bytes, inputs, extra=None, check_varied=True):
+    d = os.path.join(OUT, name)
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    path = os.path.join(d, "model.tflite")
+    with open(path, "wb") as f:
+        f.write(model_bytes)
+    try:
+        if inputs is None:
+            ip = make_interpreter(path)
+            ip.allocate_tensors()
+            inputs = make_inputs(ip, seed_of(name))
+        outs = run_litert(path, inputs)
+    except Exception as e:  # LiteRT refused the model: record it, keep nothing
+        shutil.rmtree(d)
+        msg = " ".join(str(e).split())[:400]
+        # LiteRT prints float params with %d: the numbers are garbage and vary run to run
+        msg = re.sub(r"\(-?\d+ != -?\d+\)", "(<values>)", msg)
+        NOTES.append(f"{name}: LiteRT BUILTIN_REF refused: {msg}")
+        print(f"  !! {name}: LiteRT refused: {msg}", flush=True)
+        return None
+    for k, x in enumerate(inputs):
+        np.save(os.path.join(d, f"input_{k}.npy"), x)
+    for k, o in enumerate(outs):
+        np.save(os.path.join(d, f"output_{k}.npy"), o)
+        if check_varied and o.size > 1 and np.all(o == o.flat[0]):
+            NOTES.append(f"{name}: output_{k} is constant ({o.flat[0]})")
+            print(f"  !! {name}: output_{k} constant", flush=True)
+    entry = {"name": name, "variant": variant, "ops": te.op_list(model_bytes),
+             "inputs": len(inputs), "outputs": len(outs)}
+    if extra:
+        entry.update(extra)
+    MANIFEST.append(entry)
+    print(f"  {name:58s} {len(model_bytes):>9,d} B  {entry['ops']}", flush=True)
+    return outs
+
+
+def emit_variants(base, src, shapes, ranges, float_io=False, n_rep=32, uint8=True,
+                  post=None):
+    """Convert `src` to int8 per-axis / per-tensor (deduplicated) and uint8 and write them.
+
+    post: optional bytes->bytes edit applied to every converted model (e.g. RESHAPE->SQUEEZE).
+    """
+    if not wanted(base):
+        return
+    seed = seed_of(base)
+    rep = _uniform_gen(shapes, ranges, seed, n_rep)
+    io = "float" if float_io else "int8"
+    pa = convert(src, False, io, rep)
+    pt = convert(src, True, io, rep)
+    if post:
+        pa, pt = post(pa), post(pt)
+    sfx = "_f32io" if float_io else ""
+
+    def variant(v):
+        return ("float", {"interior": v}) if float_io else (v, None)
+
+    if pa == pt:
+        n = f"{base}{sfx}_int8"
+        v, ex = variant("int8_per_tensor")
+        pt_in = inputs_for_safe(pt, n, ranges)
+        pt_out = write_fixture(n, v, pt, pt_in, ex)
+    else:
+        n = f"{base}{sfx}_int8pa"
+        v, ex = variant("int8_per_axis")
+        write_fixture(n, v, pa, inputs_for_safe(pa, n, ranges), ex)
+        n = f"{base}{sfx}_int8pt"
+        v, ex = variant("int8_per_tensor")
+        pt_in = inputs_for_safe(pt, n, ranges)
+        pt_out = write_fixture(n, v, pt, pt_in, ex)
+    if uint8:
+        try:
+            u8 = te.int8_to_uint8(pt)
+        except ValueError as e:
+            NOTES.append(f"{base}: uint8 rewrite impossible: {e}")
+            return
+        n = f"{base}{sfx}_uint8"
+        v, ex = variant("uint8")
+        if write_fixture(n, v, u8, inputs_for_safe(u8, n, ranges), ex) is not None and pt_out:
+            check_uint8_rewrite(n, u8, pt_in, pt_out)
+
+
+def check_uint8_rewrite(name, u8, pt_in, pt_out):
+    """Self-check of the rewrite: the uint8 model fed (int8 input + 128) should give the int8
+    model's output + 128 (real values are identical); kernels whose uint8 and int8 code paths
+    round differently may differ by a few LSB. Not a fixture, only a printed stat."""
+    tmp = os.path.join(OUT, ".tmp.tflite")
+    with open(tmp, "wb") as f:
+        f.write(u8)
+    try:
+        xs = [(x.astype(np.int16) + 128).astype(np.uint8) if x.dtype == np.int8 else x for x in pt_in]
+        outs = run_litert(tmp, xs)
+    finally:
+        os.remove(tmp)
+    diffs = []
+    for o, r in zip(outs, pt_out):
+        r2 = r.astype(np.int32) + (128 if r.dtype == np.int8 else 0)
+        if o.dtype == np.float32:
+            diffs.append(float(np.abs(o - r).max()))
+        else:
+            diffs.append(int(np.abs(o.astype(np.int32) - r2).max()))
+    UINT8_CHECK.append((name, diffs))
+    if any(d != 0 for d in diffs):
+        print(f"    uint8 vs int8pt (+128) max |diff| per output: {diffs}", flush=True)
+
+
+def inputs_for_safe(model, name, ranges):
+    tmp = os.path.join(OUT, ".tmp.tflite")
+    with open(tmp, "wb") as f:
+        f.write(model)
+    try:
+        ip = make_interpreter(tmp)
+        ip.allocate_tensors()
+        return make_inputs(ip, seed_of(name), float_ranges=ranges)
+    except Exception:
+        return None  # write_fixture will run it again and record the refusal
+    finally:
+        os.remove(tmp)
+
+
+# ----------------------------------------------------------------------------------------
+# Single-op (and few-op) models
+# ----------------------------------------------------------------------------------------
+
+def rng_for(name):
+    return np.random.default_rng(seed_of(name) + 1)
+
+
+def const(a):
+    return tf.constant(np.asarray(a, np.float32))
+
+
+ACT = {None: lambda x: x, "relu": tf.nn.relu, "relu6": tf.nn.relu6}
+
+
+def conv2d_model(name, k, s, pad, cin, cout, act=None, dil=1, h=H, w=W):
+    r = rng_for(name)
+    kh, kw = (k, k) if isinstance(k, int) else k
+    wt = const(r.normal(0, np.sqrt(2.0 / (kh * kw * cin)), (kh, kw, cin, cout)))
+    b = const(r.normal(0, 0.2, cout))
+
+    def fn(x):
+        y = tf.nn.conv2d(x, wt, strides=s, padding=pad, dilations=dil)
+        return ACT[act](tf.nn.bias_add(y, b))
+    return ("fn", fn, [(1, h, w, cin)])
+
+
+def dw_model(name, k, s, pad, c, mult, act=None, dil=1, h=H, w=W):
+    r = rng_for(name)
+    wt = const(r.normal(0, np.sqrt(2.0 / (k * k)), (k, k, c, mult)))
+    b = const(r.normal(0, 0.2, c * mult))
+
+    def fn(x):
+        y = tf.nn.depthwise_conv2d(x, wt, strides=[1, s, s, 1], padding=pad,
+                                   dilations=[dil, dil])
+        return ACT[act](tf.nn.bias_add(y, b))
+    return ("fn", fn, [(1, h, w, c)])
+
+
+def fc_model(name, batch, cin, cout, act=None):
+    r = rng_for(name)
+    wt = const(r.normal(0, np.sqrt(2.0 / cin), (cin, cout)))
+    b = const(r.normal(0, 0.2, cout))
+
+    def fn(x):
+        return ACT[act](tf.matmul(x, wt) + b)
+    return ("fn", fn, [(batch, cin)])
+
+
+def fn1(f, shape):
+    return ("fn", f, [shape])
+
+
+def single_op_models():
+    U = [(-1.0, 1.0)]
+    # ---- CONV_2D
+    for (k, s, pad, cin, cout, act, dil) in [
+        (3, 1, "SAME", 3, 5, None, 1),
+        (3, 2, "SAME", 5, 7, "relu", 1),
+        (3, 2, "VALID", 7, 17, "relu6", 1),
+        (3, 1, "SAME", 5, 8, "relu", 2),
+        (3, 1, "VALID", 3, 5, None, 2),
+        (1, 1, "VALID", 17, 3, None, 1),
+        ((5, 3), 2, "SAME", 3, 16, "relu6", 1),
+    ]:
+        ks = f"k{k}" if isinstance(k, int) else f"k{k[0]}x{k[1]}"
+        n = f"conv2d_{ks}_s{s}_{pad.lower()}{'_d%d' % dil if dil > 1 else ''}_{H}x{W}_c{cin}to{cout}{'_' + act if act else ''}"
+        if wanted(n):
+            emit_variants(n, conv2d_model(n, k, s, pad, cin, cout, act, dil), [(1, H, W, cin)], U)
+    # ---- DEPTHWISE_CONV_2D
+    for (k, s, pad, c, m, act, dil) in [
+        (3, 1, "SAME", 5, 1, None, 1),
+        (3, 2, "SAME", 7, 2, "relu6", 1),
+        (3, 1, "SAME", 5, 1, "relu", 2),
+        (3, 2, "VALID", 17, 1, None, 1),
+        (3, 1, "VALID", 3, 2, "relu", 1),
+        (5, 2, "SAME", 16, 1, "relu6", 1),
+    ]:
+        n = f"dwconv_k{k}_s{s}_{pad.lower()}{'_d%d' % dil if dil > 1 else ''}_{H}x{W}_c{c}_m{m}{'_' + act if act else ''}"
+        if wanted(n):
+            emit_variants(n, dw_model(n, k, s, pad, c, m, act, dil), [(1, H, W, c)], U)
+    # ---- FULLY_CONNECTED
+    for (bt, cin, cout, act) in [(1, 37, 17, None), (1, 64, 10, "relu"), (3, 13, 5, "relu6")]:
+        n = f"fc_b{bt}_in{cin}_out{cout}{'_' + act if act else ''}"
+        if wanted(n):
+            emit_variants(n, fc_model(n, bt, cin, cout, act), [(bt, cin)], U)
+
+    shp = (1, H, W, 5)
+    two = [shp, shp]
+    r2 = [(-1.0, 1.0), (-3.0, 2.0)]
+    # ---- ADD / SUB / MUL
+    emit_variants(f"add_{H}x{W}_c5", ("fn", lambda a, b: a + b, two), two, r2)
+    emit_variants(f"add_{H}x{W}_c5_relu", ("fn", lambda a, b: tf.nn.relu(a + b), two), two, r2)
+    cadd = const(rng_for("addc").uniform(-1, 1, (1, 1, 1, 5)))
+    emit_variants(f"add_bcast_const_{H}x{W}_c5", fn1(lambda a: a + cadd, shp), [shp], U)
+    emit_variants(f"add_bcast_{H}x{W}_c5_1x1x5",
+                  ("fn", lambda a, b: a + b, [shp, (1, 1, 1, 5)]), [shp, (1, 1, 1, 5)], r2)
+    emit_variants(f"sub_{H}x{W}_c5", ("fn", lambda a, b: a - b, two), two, r2)
+    emit_variants(f"sub_bcast_{H}x{W}_c5_1x1x5",
+                  ("fn", lambda a, b: a - b, [shp, (1, 1, 1, 5)]), [shp, (1, 1, 1, 5)], r2)
+    emit_variants(f"mul_{H}x{W}_c5", ("fn", lambda a, b: a * b, two), two, r2)
+    emit_variants(f"mul_{H}x{W}_c5_relu6", ("fn", lambda a, b: tf.nn.relu6(a * b), two), two, r2)
+    cmul = const(rng_for("mulc").uniform(-2, 2, (5,)))
+    emit_variants(f"mul_bcast_const_{H}x{W}_c5", fn1(lambda a: a * cmul, shp), [shp], U)
+
+    # ---- pooling
+    for (op, k, s, pad, c, act) in [
+        ("avgpool", 3, 2, "SAME", 5, None), ("avgpool", 2, 2, "VALID", 7, None),
+        ("avgpool", 3, 1, "SAME", 3, "relu6"),
+        ("maxpool", 3, 2, "SAME", 5, None), ("maxpool", 2, 2, "VALID", 7, None),
+        ("maxpool", 3, 1, "VALID", 3, "relu"),
+    ]:
+        f = tf.nn.avg_pool2d if op == "avgpool" else tf.nn.max_pool2d
+        n = f"{op}_k{k}_s{s}_{pad.lower()}_{H}x{W}_c{c}{'_' + act if act else ''}"
+        emit_variants(n, fn1(lambda x, f=f, k=k, s=s, pad=pad, act=act: ACT[act](f(x, k, s, pad)),
+                             (1, H, W, c)), [(1, H, W, c)], U)
+    # ---- MEAN
+    emit_variants(f"mean_hw_keepdims_{H}x{W}_c5",
+                  fn1(lambda x: tf.reduce_mean(x, [1, 2], keepdims=True), (1, H, W, 5)), [(1, H, W, 5)], U)
+    emit_variants(f"mean_hw_{H}x{W}_c17",
+                  fn1(lambda x: tf.reduce_mean(x, [1, 2]), (1, H, W, 17)), [(1, H, W, 17)], [(-0.5, 2.0)])
+    emit_variants(f"mean_c_{H}x{W}_c7",
+                  fn1(lambda x: tf.reduce_mean(x, [3], keepdims=True), (1, H, W, 7)), [(1, H, W, 7)], U)
+    # ---- CONCATENATION (TF2 gives every input the output's scale: int8 CONCATENATION in
+    # TFLite requires it. Different scales: see concat_diffscale below, uint8 only.)
+    c3 = [(1, H, W, 3), (1, H, W, 5)]
+    emit_variants(f"concat_c_{H}x{W}_c3c5", ("fn", lambda a, b: tf.concat([a, b], 3), c3), c3, r2)
+    c3w = [(1, H, 4, 3), (1, H, W, 3), (1, H, 2, 3)]
+    emit_variants(f"concat_w_{H}_w4w9w2_c3", ("fn", lambda a, b, c: tf.concat([a, b, c], 2), c3w),
+                  c3w, [(-1, 1), (-2, 2), (0, 1)])
+    emit_variants(f"concat_tanh_{H}x{W}_c3c5",
+                  ("fn", lambda a, b: tf.concat([a, tf.tanh(b)], 3), c3), c3, r2)
+    if wanted("concat_diffscale"):
+        concat_diffscale()
+    # ---- RESHAPE / SQUEEZE
+    emit_variants(f"reshape_{H}x{W}_c5_to_117x5", fn1(lambda x: tf.reshape(x, (1, H * W, 5)), shp), [shp], U)
+    emit_variants(f"reshape_{H}x{W}_c5_to_flat", fn1(lambda x: tf.reshape(x, (1, H * W * 5)), shp), [shp], U)
+    emit_variants("squeeze_1x1x1x17", fn1(lambda x: tf.squeeze(x, [1, 2]), (1, 1, 1, 17)),
+                  [(1, 1, 1, 17)], U, post=lambda b: te.reshape_to_squeeze(b, [1, 2]))
+    # ---- activations
+    emit_variants("softmax_1x17", fn1(lambda x: tf.nn.softmax(x), (1, 17)), [(1, 17)], [(-4, 4)])
+    emit_variants(f"softmax_{H}x{W}_c5", fn1(lambda x: tf.nn.softmax(x), shp), [shp], [(-3, 3)])
+    emit_variants(f"logistic_{H}x{W}_c5", fn1(tf.math.sigmoid, shp), [shp], [(-6, 6)])
+    emit_variants(f"tanh_{H}x{W}_c5", fn1(tf.math.tanh, shp), [shp], [(-3, 3)])
+    emit_variants(f"relu_{H}x{W}_c5", fn1(tf.nn.relu, shp), [shp], [(-2, 3)])
+    emit_variants(f"relu6_{H}x{W}_c5", fn1(tf.nn.relu6, shp), [shp], [(-3, 8)])
+    emit_variants(f"leaky_relu_a0.2_{H}x{W}_c5", fn1(lambda x: tf.nn.leaky_relu(x, 0.2), shp), [shp], [(-3, 3)])
+    emit_variants(f"hard_swish_{H}x{W}_c5", fn1(lambda x: x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0), shp),
+                  [shp], [(-5, 5)])
+    nalpha = const(-rng_for("prelu").uniform(0.05, 0.4, (1, 1, 5)))
+    emit_variants(f"prelu_{H}x{W}_c5", fn1(lambda x: tf.nn.relu(x) + nalpha * tf.nn.relu(-x), shp),
+                  [shp], [(-3, 3)])
+    # ---- PAD / PADV2
+    emit_variants(f"pad_{H}x{W}_c5_h1_2_w2_1", fn1(lambda x: tf.pad(x, [[0, 0], [1, 2], [2, 1], [0, 0]]), shp),
+                  [shp], [(-0.5, 2)])
+    emit_variants(f"pad_{H}x{W}_c3_hwc", fn1(lambda x: tf.pad(x, [[0, 0], [1, 1], [0, 3], [1, 2]]),
+                                              (1, H, W, 3)), [(1, H, W, 3)], [(-0.5, 2)])
+    emit_variants(f"padv2_{H}x{W}_c5_v0.5", fn1(lambda x: tf.pad(x, [[0, 0], [1, 2], [2, 1], [0, 0]],
+                                                                  constant_values=0.5), shp), [shp], U)
+    # ---- resizes
+    for (mode, tag) in [("default", ""), ("ac", "_align_corners"), ("hp", "_half_pixel")]:
+        for (oh, ow) in [(26, 18), (20, 7)]:
+            def rb(x, mode=mode, oh=oh, ow=ow):
+                if mode == "hp":
+                    return tf.image.resize(x, [oh, ow], "bilinear")
+                return tf.compat.v1.image.resize_bilinear(x, [oh, ow], align_corners=(mode == "ac"))
+
+            def rn(x, mode=mode, oh=oh, ow=ow):
+                if mode == "hp":
+                    return tf.image.resize(x, [oh, ow], "nearest")
+                return tf.compat.v1.image.resize_nearest_neighbor(x, [oh, ow], align_corners=(mode == "ac"))
+            emit_variants(f"resize_bilinear{tag}_{H}x{W}_to_{oh}x{ow}_c5", fn1(rb, shp), [shp], U)
+            emit_variants(f"resize_nearest{tag}_{H}x{W}_to_{oh}x{ow}_c5", fn1(rn, shp), [shp], U)
+    # ---- STRIDED_SLICE / TRANSPOSE / SPLIT
+    emit_variants(f"strided_slice_{H}x{W}_c5_h1_12_2_c1_4", fn1(lambda x: x[:, 1:12:2, :, 1:4], shp), [shp], U)
+    emit_variants(f"strided_slice_{H}x{W}_c5_w_rev", fn1(lambda x: x[:, 2:, 7:1:-2, :], shp), [shp], U)
+    emit_variants(f"transpose_{H}x{W}_c5_0213", fn1(lambda x: tf.transpose(x, [0, 2, 1, 3]), shp), [shp], U)
+    emit_variants(f"transpose_{H}x{W}_c5_0312", fn1(lambda x: tf.transpose(x, [0, 3, 1, 2]), shp), [shp], U)
+    emit_variants(f"split_c3_{H}x{W}_c9", fn1(lambda x: tf.split(x, 3, axis=3), (1, H, W, 9)), [(1, H, W, 9)], U)
+    emit_variants(f"split_w_{H}x{W}_c5", fn1(lambda x: tf.split(x, 3, axis=2), shp), [shp], U)
+    # ---- QUANTIZE / DEQUANTIZE: float I/O around a quantized interior
+    emit_variants(f"conv2d_k3_s2_same_{H}x{W}_c3to5_relu",
+                  conv2d_model("conv2d_f32io", 3, 2, "SAME", 3, 5, "relu"), [(1, H, W, 3)], U, float_io=True)
+    emit_variants(f"avgpool_k3_s2_same_{H}x{W}_c5",
+                  fn1(lambda x: tf.nn.avg_pool2d(x, 3, 2, "SAME"), shp), [shp], [(-2, 2)], float_io=True)
+    emit_variants(f"add_{H}x{W}_c5", ("fn", lambda a, b: a + b, two), two, r2, float_io=True)
+    # ---- QUANTIZE int8<->uint8 at the I/O of a model with uint8 I/O
+    n = f"maxpool_k3_s2_same_{H}x{W}_c5_u8io"
+    if wanted(n):
+        rep = _uniform_gen([shp], U, seed_of(n), 32)
+        m = convert(fn1(lambda x: tf.nn.max_pool2d(x, 3, 2, "SAME"), shp), False, "uint8", rep)
+        write_fixture(n, "int8_per_tensor", m, None, {"io": "uint8"})
+    n = f"conv2d_k3_s1_same_{H}x{W}_c3to5_u8io"
+    if wanted(n):
+        rep = _uniform_gen([(1, H, W, 3)], U, seed_of(n), 32)
+        m = convert(conv2d_model(n, 3, 1, "SAME", 3, 5, None), False, "uint8", rep)
+        write_fixture(n, "int8_per_axis", m, None, {"io": "uint8"})
+
+
+def concat_diffscale():
+    """CONCATENATION whose inputs have scales different from the output's.
+
+    TF2's quantizer always unifies them, and TFLite's int8 CONCATENATION kernel rejects
+    differing scales (Prepare checks input scale == output scale). The uint8 kernel rescales.
+    So: convert the int8 model, rewrite it to uint8 and give each input its own natural
+    scale / zero point. LiteRT then computes the output."""
+    c3 = [(1, H, W, 3), (1, H, W, 5)]
+    rep = _uniform_gen(c3, [(-1, 1), (-3, 2)], seed_of("concat_diffscale"), 32)
+    pt = convert(("fn", lambda a, b: tf.concat([a, b], 3), c3), True, "int8", rep)
+    m = te.load(pt)
+    sg = m.subgraphs[0]
+    in0, in1 = int(sg.inputs[0]), int(sg.inputs[1])
+    ch = {in0: (2.0 / 255, 0), in1: (5.0 / 255, 43)}  # int8 (s, zp): [-1,1] and [-3,2]
+    # int8 with differing scales: expected to be rejected by LiteRT; record what it says.
+    b8 = pt
+    for t, (s, z) in ch.items():
+        b8 = te.set_tensor_quant(b8, t, s, z - 128 if t == in0 else z)
+    write_fixture(f"concat_diffscale_{H}x{W}_c3c5_int8", "int8_per_tensor", b8, None)
+    u8 = te.int8_to_uint8(pt)
+    u8 = te.set_tensor_quant(u8, in0, 2.0 / 255, 128)
+    u8 = te.set_tensor_quant(u8, in1, 5.0 / 255, 153)
+    write_fixture(f"concat_diffscale_{H}x{W}_c3c5_uint8", "uint8", u8, None)
+
+
+# ----------------------------------------------------------------------------------------
+# Whole nets
+# ----------------------------------------------------------------------------------------
+
+def randomize_and_calibrate(model_b, model_1, calib, seed, logits_layers=(), logit_std=2.5):
+    """Give a random-weight Keras net a usable signal.
+
+    model_b: the net with a free batch dimension; model_1: the same architecture with
+    batch 1 (what gets converted). BN gamma/beta and biases are made random and non-zero,
+    then every BN's moving mean/variance is set from the data in one training-mode pass
+    (momentum 0 makes the moving statistics equal to the batch statistics). Layers named in
+    logits_layers are scaled so their output has std `logit_std`."""
+    import keras
+    rng = np.random.default_rng(seed)
+    for layer in model_b.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            g, b, mm, mv = layer.get_weights()
+            layer.set_weights([rng.uniform(0.6, 1.4, g.shape).astype(np.float32),
+                               rng.normal(0.15, 0.35, b.shape).astype(np.float32), mm, mv])
+            layer.momentum = 0.0
+        elif isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense,
+                                keras.layers.DepthwiseConv2D)) and getattr(layer, "use_bias", False):
+            ws = layer.get_weights()
+            ws[-1] = rng.normal(0.0, 0.1, ws[-1].shape).astype(np.float32)
+            layer.set_weights(ws)
+    model_b(calib, training=True)
+    for name in logits_layers:
+        layer = model_b.get_layer(name)
+        probe = keras.Model(model_b.inputs, layer.output)
+        y = np.asarray(probe(calib, training=False))
+        f = logit_std / max(float(y.std()), 1e-6)
+        ws = layer.get_weights()
+        layer.set_weights([w * f for w in ws])
+    model_1.set_weights(model_b.get_weights())
+
+
+def check_net_stats(name, outs, ip_details, float_ref=None):
+    for k, (o, d) in enumerate(zip(outs, ip_details)):
+        s, zp = d["quantization"]
+        deq = (o.astype(np.float32) - zp) * s if s else o.astype(np.float32)
+        msg = (f"    stat {name} out{k} {list(o.shape)} {o.dtype}: distinct={len(np.unique(o))} "
+               f"q[min,max]=[{o.min()},{o.max()}] deq mean={deq.mean():.4f} std={deq.std():.4f}")
+        if float_ref is not None:
+            fr = np.asarray(float_ref[k]).reshape(deq.shape)
+            cos = float((fr * deq).sum() / (np.linalg.norm(fr) * np.linalg.norm(deq) + 1e-12))
+            msg += f" cos(vs keras f32)={cos:.4f}"
+        print(msg, flush=True)
+        if len(np.unique(o)) < 4:
+            NOTES.append(f"{name}: output {k} has fewer than 4 distinct values")
+
+
+def build_mobilenet_v1(alpha, batch):
+    import keras
+    inp = keras.Input((224, 224, 3), batch_size=batch)
+    return keras.applications.MobileNet(input_tensor=inp, alpha=alpha, weights=None,
+                                        include_top=True, classes=1000)
+
+
+def build_ssdlite(batch, num_classes=91, anchors=6):
+    import keras
+    L = keras.layers
+    inp = keras.Input((320, 320, 3), batch_size=batch)
+    bb = keras.applications.MobileNetV2(input_tensor=inp, alpha=0.35, weights=None, include_top=False)
+    f1 = bb.get_layer("block_13_expand_relu").output  # 20x20
+    f2 = bb.get_layer("out_relu").output  # 10x10
+    x = L.Conv2D(128, 1, use_bias=False, name="extra_pw1")(f2)
+    x = L.BatchNormalization(name="extra_bn1")(x)
+    x = L.ReLU(6.0, name="extra_relu1")(x)
+    x = L.DepthwiseConv2D(3, strides=2, padding="same", use_bias=False, name="extra_dw")(x)
+    x = L.BatchNormalization(name="extra_bn2")(x)
+    x = L.ReLU(6.0, name="extra_relu2")(x)
+    x = L.Conv2D(256, 1, use_bias=False, name="extra_pw2")(x)
+    x = L.BatchNormalization(name="extra_bn3")(x)
+    f3 = L.ReLU(6.0, name="extra_relu3")(x)  # 5x5
+    boxes, scores = [], []
+    for i, f in enumerate([f1, f2, f3]):
+        for kind, nout, lst in [("box", 4, boxes), ("cls", num_classes, scores)]:
+            h = L.DepthwiseConv2D(3, padding="same", use_bias=False, name=f"{kind}{i}_dw")(f)
+            h = L.BatchNormalization(name=f"{kind}{i}_bn")(h)
+            h = L.ReLU(6.0, name=f"{kind}{i}_relu")(h)
+            h = L.Conv2D(anchors * nout, 1, name=f"{kind}{i}_pw")(h)
+            lst.append(L.Reshape((-1, nout), name=f"{kind}{i}_reshape")(h))
+    b = L.Concatenate(axis=1, name="boxes")(boxes)
+    s = L.Concatenate(axis=1, name="scores_logits")(scores)
+    s = L.Activation("sigmoid", name="scores")(s)
+    return keras.Model(inp, [b, s])
+
+
+def build_resnet_small(batch):
+    import keras
+    L = keras.layers
+    inp = keras.Input((96, 64, 3), batch_size=batch)
+    x = L.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="stem")(inp)
+    x = L.BatchNormalization(name="stem_bn")(x)
+    x = L.ReLU(name="stem_relu")(x)
+    x = L.MaxPooling2D(3, strides=2, padding="same", name="pool")(x)
+
+    def block(x, c, stride, name):
+        y = L.Conv2D(c, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_c1")(x)
+        y = L.BatchNormalization(name=f"{name}_bn1")(y)
+        y = L.ReLU(name=f"{name}_r1")(y)
+        y = L.Conv2D(c, 3, padding="same", use_bias=False, name=f"{name}_c2")(y)
+        y = L.BatchNormalization(name=f"{name}_bn2")(y)
+        if stride != 1 or x.shape[-1] != c:
+            x = L.Conv2D(c, 1, strides=stride, use_bias=False, name=f"{name}_proj")(x)
+            x = L.BatchNormalization(name=f"{name}_bnp")(x)
+        return L.ReLU(name=f"{name}_out")(L.Add(name=f"{name}_add")([x, y]))
+    x = block(x, 16, 1, "b1")
+    x = block(x, 16, 1, "b2")
+    x = block(x, 40, 2, "b3")
+    x = block(x, 40, 1, "b4")
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    x = L.Dense(10, name="logits")(x)
+    return keras.Model(inp, x)
+
+
+def emit_net(name, builder, hw, logits_layers, variants, seed):
+    """variants: list of (suffix, manifest variant, per_tensor, io, uint8_rewrite)."""
+    import keras
+    if not any(wanted(f"{name}{v[0]}") for v in variants):
+        return
+    t0 = time.time()
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(seed)
+    mb = builder(None)
+    keras.utils.set_random_seed(seed)
+    m1 = builder(1)
+    rng = np.random.default_rng(seed)
+    calib = image_batch(rng, 8, hw[0], hw[1], 3)
+    randomize_and_calibrate(mb, m1, calib, seed + 7, logits_layers)
+    rep_imgs = image_batch(np.random.default_rng(seed + 1), 16, hw[0], hw[1], 3)
+
+    def rep():
+        for i in range(len(rep_imgs)):
+            yield [rep_imgs[i:i + 1]]
+    test_f = image_batch(np.random.default_rng(seed_of(name) ^ 0x5EED), 1, hw[0], hw[1], 3)
+    fref = m1(test_f, training=False)
+    fref = [np.asarray(t) for t in (fref if isinstance(fref, (list, tuple)) else [fref])]
+    cache = {}
+    for (sfx, variant, per_tensor, io, rewrite) in variants:
+        n = f"{name}{sfx}"
+        if not wanted(n):
+            continue
+        key = (per_tensor, io)
+        if key not in cache:
+            cache[key] = convert(("keras", m1), per_tensor, io, rep)
+        mbytes = cache[key]
+        if rewrite:
+            mbytes = te.int8_to_uint8(mbytes)
+        tmp = os.path.join(OUT, ".tmp.tflite")
+        with open(tmp, "wb") as f:
+            f.write(mbytes)
+        ip = make_interpreter(tmp)
+        ip.allocate_tensors()
+        xs = []
+        for d in ip.get_input_details():
+            s, zp = d["quantization"]
+            info = np.iinfo(d["dtype"])
+            xs.append(np.clip(np.round(test_f / s) + zp, info.min, info.max).astype(d["dtype"]))
+        outd = ip.get_output_details()
+        os.remove(tmp)
+        outs = write_fixture(n, variant, mbytes, xs, {"io": "uint8" if (io == "uint8" or rewrite) else "int8"})
+        if outs is not None:
+            # match Keras outputs to TFLite outputs by shape for the stat
+            fr = []
+            for o in outs:
+                cand = [f for f in fref if f.size == o.size]
+                fr.append(cand[0] if cand else None)
+            check_net_stats(n, outs, outd, fr if all(f is not None for f in fr) else None)
+    print(f"    ({name}: {time.time() - t0:.1f} s)", flush=True)
+
+
+def nets():
+    I8PA = ("_int8pa", "int8_per_axis", False, "int8", False)
+    emit_net("mobilenet_v1_a0.25_224", lambda b: build_mobilenet_v1(0.25, b), (224, 224),
+             ["conv_preds"],
+             [I8PA,
+              ("_int8pa_u8io", "int8_per_axis", False, "uint8", False),
+              ("_int8pt", "int8_per_tensor", True, "int8", False),
+              ("_uint8", "uint8", True, "int8", True)], seed=25)
+    emit_net("mobilenet_v1_a1.0_224", lambda b: build_mobilenet_v1(1.0, b), (224, 224),
+             ["conv_preds"], [I8PA], seed=100)
+    emit_net("ssdlite_mnv2_a0.35_320", build_ssdlite, (320, 320),
+             ["box0_pw", "box1_pw", "box2_pw", "cls0_pw", "cls1_pw", "cls2_pw"], [I8PA], seed=35)
+    emit_net("resnet_small_96x64", build_resnet_small, (96, 64), ["logits"],
+             [I8PA, ("_uint8", "uint8", True, "int8", True)], seed=18)
+
+
+# ----------------------------------------------------------------------------------------
+
+def write_readme():
+    lines = ["# Generated fixtures", "",
+             "Generated by `tools/gen_fixtures.sh` (TensorFlow 2.21.0, ai-edge-litert 2.3.0). "
+             "Do not edit by hand. Reference outputs are LiteRT `OpResolverType.BUILTIN_REF`.", "",
+             "See the docstring of `tools/gen_fixtures.py` for the variants and "
+             "`tools/tflite_edit.py` for the graph edits (uint8 rewrite, RESHAPE→SQUEEZE, "
+             "concat input scales).", "",
+             "## Not produced / refused", "",
+             "- Weightless ops: per-axis and per-tensor conversion give identical bytes, so "
+             "there is one `_int8` fixture (variant int8_per_tensor) instead of `_int8pa`/`_int8pt`.",
+             "- uint8: TF2 cannot emit uint8 weights; every `_uint8` fixture is the int8 per-tensor "
+             "model rewritten (int8 -> uint8, zero point and constant data + 128). uint8 models "
+             "carry the int8 models' op versions.",
+             "- SQUEEZE: the converter always lowers static tf.squeeze to RESHAPE; `squeeze_*` is "
+             "that model with the RESHAPE edited into a SQUEEZE.",
+             "- CONCATENATION with input scales different from the output's: TF2 always unifies "
+             "them (inserting a requantizing QUANTIZE when the producer has a fixed scale, see "
+             "`concat_tanh_*`), and LiteRT's int8 kernel refuses differing scales (below). "
+             "`concat_diffscale_*_uint8` is a uint8 model whose input scales were edited; the "
+             "uint8 kernel rescales."]
+    lines += [f"- {n}" for n in NOTES]
+    lines += ["", "## uint8 rewrite self-check", "",
+              "uint8 model on (int8 input + 128) vs int8_per_tensor output + 128, max |diff| "
+              "(LSB; float outputs: absolute). Non-zero rows only:", ""]
+    nz = [f"- {n}: {d}" for n, d in UINT8_CHECK if any(x != 0 for x in d)]
+    lines += nz or ["- (all identical)"]
+    lines += [f"", f"{len(UINT8_CHECK)} uint8 models checked.",
+              "", "## Fixtures", "", "| name | variant | bytes (model) | ops |", "|---|---|---|---|"]
+    for e in MANIFEST:
+        sz = os.path.getsize(os.path.join(OUT, e["name"], "model.tflite"))
+        lines.append(f"| {e['name']} | {e['variant']} | {sz} | {' '.join(e['ops'])} |")
+    with open(os.path.join(OUT, "README.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def main():
+    global ONLY
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", nargs="*", help="substrings of fixture names to (re)generate; "
+                    "manifest entries of the others are kept")
+    ap.add_argument("--skip-nets", action="store_true")
+    a = ap.parse_args()
+    ONLY = a.only
+    os.makedirs(OUT, exist_ok=True)
+    old = []
+    mpath = os.path.join(OUT, "manifest.json")
+    if ONLY is not None or a.skip_nets:
+        if os.path.exists(mpath):
+            old = json.load(open(mpath))
+    else:
+        # full run: start from a clean tree
+        for e in os.listdir(OUT):
+            p = os.path.join(OUT, e)
+            if os.path.isdir(p):
+                shutil.rmtree(p)
+    t0 = time.time()
+    single_op_models()
+    if not a.skip_nets:
+        nets()
+    names = {e["name"] for e in MANIFEST}
+    keep = [e for e in old if e["name"] not in names and os.path.isdir(os.path.join(OUT, e["name"]))]
+    allm = sorted(keep + MANIFEST, key=lambda e: e["name"])
+    MANIFEST[:] = allm
+    with open(mpath, "w") as f:
+        json.dump(allm, f, indent=1)
+        f.write("\n")
+    if ONLY is None and not a.skip_nets:
+        write_readme()
+    total = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(OUT) for fn in fns)
+    print(f"[gen_fixtures] {len(allm)} fixtures, {total:,d} bytes under {OUT}, {time.time() - t0:.1f} s")
+    for n in NOTES:
+        print("  note:", n)
+
+
+if __name__ == "__main__":
+    main()
