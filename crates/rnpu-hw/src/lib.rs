@@ -16,9 +16,6 @@
 
 pub mod disasm;
 pub mod layout;
-/// Stopgap declarations from the `sim` branch (removed by the port onto [`regs`]).
-#[allow(missing_docs)]
-pub mod minimal;
 pub mod regcmd;
 pub mod regs;
 pub mod target;

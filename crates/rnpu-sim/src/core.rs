@@ -1,14 +1,47 @@
 //! One NPU core: PC (regcmd fetch, chaining, op_en), the register file, the units, and the
 //! interrupt status as the kernel reads it; and the three-core NPU.
 
-use rnpu_hw::minimal::{self as r, irq, op_en, Block, RegcmdEntry};
+use crate::hwconst::CORES;
+use rnpu_hw::regcmd::{Entry, EntryKind, KNOWN_UNNAMED_WRITES, OP_ENABLE_OFFSET};
+use rnpu_hw::regs::{dpu, pc, Block, Register};
 
 use crate::conv::{CbufState, ConvLimits, CoreOptions, Warnings};
 use crate::decode::{decode_conv, decode_dpu, DecodeOptions, RegFile};
 use crate::error::{Fault, Unit};
-use crate::hwconst::CORES;
 use crate::memory::Memory;
 use crate::timing::{TaskTiming, TimingParams};
+
+/// PC interrupt bits (mask/clear/status/raw share the layout), as declared in `rnpu-hw`.
+pub mod irq {
+    use rnpu_hw::regs::pc::InterruptRawStatus as S;
+
+    pub const CNA_FEATURE_0: u32 = S::CNA_FEATURE_0.desc.mask();
+    pub const CNA_FEATURE_1: u32 = S::CNA_FEATURE_1.desc.mask();
+    pub const CNA_WEIGHT_0: u32 = S::CNA_WEIGHT_0.desc.mask();
+    pub const CNA_WEIGHT_1: u32 = S::CNA_WEIGHT_1.desc.mask();
+    pub const CNA_CSC_0: u32 = S::CNA_CSC_0.desc.mask();
+    pub const CNA_CSC_1: u32 = S::CNA_CSC_1.desc.mask();
+    pub const CORE_0: u32 = S::CORE_0.desc.mask();
+    pub const CORE_1: u32 = S::CORE_1.desc.mask();
+    pub const DPU_0: u32 = S::DPU_0.desc.mask();
+    pub const DPU_1: u32 = S::DPU_1.desc.mask();
+    pub const PPU_0: u32 = S::PPU_0.desc.mask();
+    pub const PPU_1: u32 = S::PPU_1.desc.mask();
+    pub const DMA_READ_ERROR: u32 = S::DMA_READ_ERROR.desc.mask();
+    pub const DMA_WRITE_ERROR: u32 = S::DMA_WRITE_ERROR.desc.mask();
+}
+
+/// Bits of the op_en (0x81) bitmap, laid out as `GLOBAL.OPERATION_ENABLE` in `rnpu-hw`.
+pub mod op_en {
+    use rnpu_hw::regs::global::OperationEnable as E;
+
+    pub const CNA: u32 = E::CNA_OP_EN.desc.mask();
+    pub const CORE: u32 = E::CORE_OP_EN.desc.mask();
+    pub const DPU: u32 = E::DPU_OP_EN.desc.mask();
+    pub const DPU_RDMA: u32 = E::DPU_RDMA_OP_EN.desc.mask();
+    pub const PPU: u32 = E::PPU_OP_EN.desc.mask();
+    pub const PPU_RDMA: u32 = E::PPU_RDMA_OP_EN.desc.mask();
+}
 
 /// Work bounds (fuzzing and host protection). Exceeding one is a [`Fault::Limit`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,19 +239,20 @@ impl Core {
         for (i, raw) in bytes.chunks_exact(8).enumerate() {
             let mut a = [0u8; 8];
             a.copy_from_slice(raw);
-            let e = RegcmdEntry::decode(u64::from_le_bytes(a));
+            let e = Entry(u64::from_le_bytes(a));
             let here = addr + 8 * i as u64;
             let bad = |what: String| Fault::Regcmd {
                 index: i as u64,
                 addr: here,
                 what,
             };
-            match e.target {
-                0 if e.value == 0 && e.offset == 0 => {} // padding entry Mesa emits
-                r::REGCMD_TARGET_PRE_OP_EN => pre_op_en = true,
-                r::REGCMD_TARGET_OP_EN => {
-                    if e.offset != r::PC_OPERATION_ENABLE::REG.offset {
-                        return Err(bad(format!("op_en command to offset {:#x}", e.offset)));
+            let d = e.decode();
+            match d.kind {
+                EntryKind::Zero => {} // padding entry Mesa emits
+                EntryKind::OpEnablePrelude => pre_op_en = true,
+                EntryKind::OpEnable { blocks } => {
+                    if e.offset() != OP_ENABLE_OFFSET {
+                        return Err(bad(format!("op_en command to offset {:#x}", e.offset())));
                     }
                     if !pre_op_en {
                         task.warnings
@@ -233,55 +267,60 @@ impl Core {
                             ));
                         }
                     }
-                    task.op_en = e.value;
-                    self.execute(mem, e.value, opts, task)?;
+                    task.op_en = blocks.bits();
+                    self.execute(mem, blocks.bits(), opts, task)?;
                     return Ok((next_addr, next_amount));
                 }
-                t => {
-                    let block = Block::from_regcmd_target(t)
-                        .ok_or_else(|| bad(format!("unknown target {t:#06x}")))?;
-                    if Block::of_offset(e.offset) != Some(block) {
+                EntryKind::Unknown => {
+                    return Err(bad(format!("unknown target {:#06x}", e.target())));
+                }
+                EntryKind::Write {
+                    block,
+                    offset,
+                    value,
+                    register,
+                } => {
+                    if Block::from_offset(offset) != Some(block) {
                         return Err(bad(format!(
-                            "register {:#06x} is not in block {block:?} (target {t:#06x})",
-                            e.offset
+                            "register {offset:#06x} is not in block {block} (target {:#06x})",
+                            e.target()
                         )));
                     }
                     if block == Block::Pc {
-                        if e.offset == r::PC_BASE_ADDRESS::REG.offset {
-                            next_addr =
-                                (r::PC_BASE_ADDRESS::PC_SOURCE_ADDR.get(e.value) as u64) << 4;
-                        } else if e.offset == r::PC_REGISTER_AMOUNTS::REG.offset {
-                            next_amount = r::PC_REGISTER_AMOUNTS::PC_DATA_AMOUNT.get(e.value);
+                        if offset == pc::BaseAddress::OFFSET {
+                            next_addr = (pc::BaseAddress(value).get(pc::BaseAddress::PC_SOURCE_ADDR)
+                                as u64)
+                                << pc::BaseAddress::PC_SOURCE_ADDR.desc.lsb;
+                        } else if offset == pc::RegisterAmounts::OFFSET {
+                            next_amount =
+                                pc::RegisterAmounts(value).get(pc::RegisterAmounts::PC_DATA_AMOUNT);
                         } else {
                             return Err(bad(format!(
-                                "PC register {:#06x} written from a regcmd stream",
-                                e.offset
+                                "PC register {offset:#06x} written from a regcmd stream"
                             )));
                         }
                         continue;
                     }
-                    match r::reg_at(e.offset) {
+                    match register {
                         Some(reg) => {
-                            if e.value & !reg.known_mask() != 0 {
+                            let und = value & !reg.declared_mask();
+                            if und != 0 {
                                 task.warnings.push(format!(
-                                    "{}: bits {:#x} outside declared fields",
-                                    reg.name,
-                                    e.value & !reg.known_mask()
+                                    "{}: bits {und:#x} outside declared fields",
+                                    reg.full_name()
                                 ));
                             }
                         }
                         None => task.warnings.push(format!(
-                            "write {:#x} to undeclared register {:#06x}{}",
-                            e.value,
-                            e.offset,
-                            if r::UNDOCUMENTED_WRITES.contains(&e.offset) {
+                            "write {value:#x} to undeclared register {offset:#06x}{}",
+                            if KNOWN_UNNAMED_WRITES.contains(&(block, offset)) {
                                 " (Mesa writes it; unnamed in registers.xml)"
                             } else {
                                 ""
                             }
                         )),
                     }
-                    self.regs.write(e.offset, e.value);
+                    self.regs.write(offset, value);
                 }
             }
         }
@@ -366,7 +405,7 @@ impl Core {
             | pick(irq::CNA_CSC_0, irq::CNA_CSC_1)
             | pick(irq::CORE_0, irq::CORE_1)
             | pick(irq::DPU_0, irq::DPU_1);
-        if r::DPU_S_POINTER::EXECUTER_PP_EN.get(self.regs.get(r::DPU_S_POINTER::REG)) != 0 {
+        if self.regs.field(dpu::SPointer::EXECUTER_PP_EN) != 0 {
             self.group ^= 1;
         }
         Ok(())

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use rnpu_hw::minimal::{self as r, Field, Reg};
+use rnpu_hw::regs::{cna, core_, dpu, dpu_rdma, Field, Register, RegisterDesc};
 
 use crate::arith::{sext, Rounding};
 use crate::conv::{
@@ -32,21 +32,22 @@ impl RegFile {
     pub fn write(&mut self, offset: u16, value: u32) {
         self.vals.insert(offset, value);
     }
-    pub fn get(&self, reg: Reg) -> u32 {
-        self.vals.get(&reg.offset).copied().unwrap_or(0)
+    /// The current value of a typed register.
+    pub fn get<R: Register>(&self) -> R {
+        R::from_bits(self.raw(R::OFFSET))
     }
+    /// The raw value at a core-relative offset.
     pub fn raw(&self, offset: u16) -> u32 {
         self.vals.get(&offset).copied().unwrap_or(0)
     }
-    fn f(&self, reg: Reg, field: Field) -> u32 {
-        field.get(self.get(reg))
+    /// One field's raw value.
+    pub fn field<R: Register>(&self, f: Field<R>) -> u32 {
+        self.get::<R>().get(f)
     }
-}
-
-macro_rules! f {
-    ($rf:expr, $reg:ident . $field:ident) => {
-        $rf.f(r::$reg::REG, r::$reg::$field)
-    };
+    /// One field's value, sign-extended when the field is declared signed.
+    pub fn field_i64<R: Register>(&self, f: Field<R>) -> i64 {
+        self.get::<R>().get_i64(f)
+    }
 }
 
 fn unsup(unit: Unit, what: String) -> Fault {
@@ -54,11 +55,31 @@ fn unsup(unit: Unit, what: String) -> Fault {
 }
 
 /// Requires every listed register to read 0 (features not implemented).
-fn require_zero(rf: &RegFile, unit: Unit, regs: &[Reg], why: &str) -> Result<(), Fault> {
+fn require_zero(rf: &RegFile, unit: Unit, regs: &[&RegisterDesc], why: &str) -> Result<(), Fault> {
     for reg in regs {
-        let v = rf.get(*reg);
+        let v = rf.raw(reg.offset);
         if v != 0 {
-            return Err(unsup(unit, format!("{} = {v:#x} ({why})", reg.name)));
+            return Err(unsup(unit, format!("{} = {v:#x} ({why})", reg.full_name())));
+        }
+    }
+    Ok(())
+}
+
+/// Requires the listed fields to read 0 (features not implemented).
+fn require_zero_fields<R: Register>(
+    rf: &RegFile,
+    unit: Unit,
+    fields: &[Field<R>],
+    why: &str,
+) -> Result<(), Fault> {
+    let r = rf.get::<R>();
+    for f in fields {
+        let v = r.get(*f);
+        if v != 0 {
+            return Err(unsup(
+                unit,
+                format!("{}.{} = {v} ({why})", R::DESC.full_name(), f.desc.name),
+            ));
         }
     }
     Ok(())
@@ -81,32 +102,46 @@ impl Default for DecodeOptions {
     }
 }
 
+/// One lane of the CNA input converter: SCALEn is read as s16, OFFSETn is declared signed.
+fn cvt_lane<R: Register>(
+    rf: &RegFile,
+    scale: Field<R>,
+    offset: Field<R>,
+    truncate: Field<cna::CvtCon0>,
+) -> CvtLane {
+    CvtLane {
+        scale: rf.field(scale) as u16 as i16,
+        offset: rf.field_i64(offset) as i16,
+        truncate: rf.field(truncate) as u8,
+    }
+}
+
 /// CNA + CORE parameters.
 pub fn decode_conv(rf: &RegFile) -> Result<ConvTask, Fault> {
-    let mode = match f!(rf, CNA_CONV_CON1.CONV_MODE) {
+    let mode = match rf.field(cna::ConvCon1::CONV_MODE) {
         0 => ConvMode::Direct,
         3 => ConvMode::Depthwise,
         m => return Err(unsup(Unit::Cna, format!("CNA_CONV_CON1.CONV_MODE = {m}"))),
     };
-    let in_prec = f!(rf, CNA_CONV_CON1.IN_PRECISION);
-    let proc_prec = f!(rf, CNA_CONV_CON1.PROC_PRECISION);
+    let in_prec = rf.field(cna::ConvCon1::IN_PRECISION);
+    let proc_prec = rf.field(cna::ConvCon1::PROC_PRECISION);
     if in_prec != 0 || proc_prec != 0 {
         return Err(unsup(
             Unit::Cna,
             format!("precision in={in_prec} proc={proc_prec} (only int8 = 0)"),
         ));
     }
-    if f!(rf, CNA_CONV_CON1.DECONV) != 0 {
+    if rf.field(cna::ConvCon1::DECONV) != 0 {
         return Err(unsup(Unit::Cna, "CNA_CONV_CON1.DECONV".into()));
     }
-    let dw_en = f!(rf, CORE_MISC_CFG.DW_EN) != 0;
+    let dw_en = rf.field(core_::MiscCfg::DW_EN) != 0;
     if dw_en != (mode == ConvMode::Depthwise) {
         return Err(Fault::invalid(
             Unit::Core,
             format!("CORE_MISC_CFG.DW_EN = {dw_en} but CNA CONV_MODE is {mode:?}"),
         ));
     }
-    if f!(rf, CORE_MISC_CFG.QD_EN) == 0 {
+    if rf.field(core_::MiscCfg::QD_EN) == 0 {
         return Err(unsup(
             Unit::Core,
             "CORE_MISC_CFG.QD_EN = 0 (only the int8 requant path is modelled)".into(),
@@ -116,33 +151,33 @@ pub fn decode_conv(rf: &RegFile) -> Result<ConvTask, Fault> {
         rf,
         Unit::Cna,
         &[
-            r::CNA_FC_CON0::REG,
-            r::CNA_FC_CON1::REG,
-            r::CNA_FC_CON2::REG,
-            r::CNA_DCOMP_CTRL::REG,
-            r::CNA_DCOMP_REGNUM::REG,
-            r::CNA_DCOMP_AMOUNT0::REG,
-            r::CNA_DCOMP_AMOUNT1::REG,
-            r::CNA_DCOMP_AMOUNT2::REG,
-            r::CNA_DCOMP_AMOUNT3::REG,
-            r::CNA_DCOMP_AMOUNT4::REG,
-            r::CNA_DCOMP_AMOUNT5::REG,
-            r::CNA_DCOMP_AMOUNT6::REG,
-            r::CNA_DCOMP_AMOUNT7::REG,
-            r::CNA_DCOMP_AMOUNT8::REG,
-            r::CNA_DCOMP_AMOUNT9::REG,
-            r::CNA_DCOMP_AMOUNT10::REG,
-            r::CNA_DCOMP_AMOUNT11::REG,
-            r::CNA_DCOMP_AMOUNT12::REG,
-            r::CNA_DCOMP_AMOUNT13::REG,
-            r::CNA_DCOMP_AMOUNT14::REG,
-            r::CNA_DCOMP_AMOUNT15::REG,
+            &<cna::FcCon0 as Register>::DESC,
+            &<cna::FcCon1 as Register>::DESC,
+            &<cna::FcCon2 as Register>::DESC,
+            &<cna::DcompCtrl as Register>::DESC,
+            &<cna::DcompRegnum as Register>::DESC,
+            &<cna::DcompAmount0 as Register>::DESC,
+            &<cna::DcompAmount1 as Register>::DESC,
+            &<cna::DcompAmount2 as Register>::DESC,
+            &<cna::DcompAmount3 as Register>::DESC,
+            &<cna::DcompAmount4 as Register>::DESC,
+            &<cna::DcompAmount5 as Register>::DESC,
+            &<cna::DcompAmount6 as Register>::DESC,
+            &<cna::DcompAmount7 as Register>::DESC,
+            &<cna::DcompAmount8 as Register>::DESC,
+            &<cna::DcompAmount9 as Register>::DESC,
+            &<cna::DcompAmount10 as Register>::DESC,
+            &<cna::DcompAmount11 as Register>::DESC,
+            &<cna::DcompAmount12 as Register>::DESC,
+            &<cna::DcompAmount13 as Register>::DESC,
+            &<cna::DcompAmount14 as Register>::DESC,
+            &<cna::DcompAmount15 as Register>::DESC,
         ],
         "fully-connected mode and weight decompression are not modelled",
     )?;
-    let packed = f!(rf, CNA_CONV_CON1.NONALIGN_DMA) != 0;
-    let line = f!(rf, CNA_DMA_CON1.LINE_STRIDE) as u64;
-    let surf = f!(rf, CNA_DMA_CON2.SURF_STRIDE);
+    let packed = rf.field(cna::ConvCon1::NONALIGN_DMA) != 0;
+    let line = rf.field(cna::DmaCon1::LINE_STRIDE) as u64;
+    let surf = rf.field(cna::DmaCon2::SURF_STRIDE);
     let layout = if packed {
         FeatureLayout::Packed { line_bytes: line }
     } else {
@@ -153,37 +188,28 @@ pub fn decode_conv(rf: &RegFile) -> Result<ConvTask, Fault> {
             surface_bytes: (surf.wrapping_add(line as u32) & 0x0fff_ffff) as u64 * 16,
         }
     };
-    let cvt0 = rf.get(r::CNA_CVT_CON0::REG);
-    let lane = |reg: Reg, sf: Field, of: Field, tf: Field| {
-        let v = rf.get(reg);
-        CvtLane {
-            scale: sf.get(v) as u16 as i16,
-            offset: of.get(v) as u16 as i16,
-            truncate: tf.get(cvt0) as u8,
-        }
-    };
-    use r::CNA_CVT_CON4 as C4;
-    use r::{CNA_CVT_CON0 as C0, CNA_CVT_CON1 as C1, CNA_CVT_CON2 as C2, CNA_CVT_CON3 as C3};
+    let cvt0 = rf.get::<cna::CvtCon0>();
+    use cna::{CvtCon0 as C0, CvtCon1 as C1, CvtCon2 as C2, CvtCon3 as C3, CvtCon4 as C4};
     let converter = InputConverter {
-        bypass: C0::CVT_BYPASS.get(cvt0) != 0,
-        signed: C0::DATA_SIGN.get(cvt0) != 0,
-        order: if C0::CVT_TYPE.get(cvt0) != 0 {
+        bypass: cvt0.get(C0::CVT_BYPASS) != 0,
+        signed: cvt0.get(C0::DATA_SIGN) != 0,
+        order: if cvt0.get(C0::CVT_TYPE) != 0 {
             CvtOrder::AddThenMul
         } else {
             CvtOrder::MulThenAdd
         },
-        rounding: if C0::ROUND_TYPE.get(cvt0) != 0 {
+        rounding: if cvt0.get(C0::ROUND_TYPE) != 0 {
             Rounding::HalfUp
         } else {
             Rounding::HalfEven
         },
         lanes: [
-            lane(C1::REG, C1::CVT_SCALE0, C1::CVT_OFFSET0, C0::CVT_TRUNCATE_0),
-            lane(C2::REG, C2::CVT_SCALE1, C2::CVT_OFFSET1, C0::CVT_TRUNCATE_1),
-            lane(C3::REG, C3::CVT_SCALE2, C3::CVT_OFFSET2, C0::CVT_TRUNCATE_2),
-            lane(C4::REG, C4::CVT_SCALE3, C4::CVT_OFFSET3, C0::CVT_TRUNCATE_3),
+            cvt_lane(rf, C1::CVT_SCALE0, C1::CVT_OFFSET0, C0::CVT_TRUNCATE_0),
+            cvt_lane(rf, C2::CVT_SCALE1, C2::CVT_OFFSET1, C0::CVT_TRUNCATE_1),
+            cvt_lane(rf, C3::CVT_SCALE2, C3::CVT_OFFSET2, C0::CVT_TRUNCATE_2),
+            cvt_lane(rf, C4::CVT_SCALE3, C4::CVT_OFFSET3, C0::CVT_TRUNCATE_3),
         ],
-        channel_mask: f!(rf, CNA_CVT_CON5.PER_CHANNEL_CVT_EN) as u16,
+        channel_mask: rf.field(cna::CvtCon5::PER_CHANNEL_CVT_EN) as u16,
     };
     if converter.bypass && !converter.signed {
         return Err(unsup(
@@ -192,42 +218,81 @@ pub fn decode_conv(rf: &RegFile) -> Result<ConvTask, Fault> {
         ));
     }
     let input = FeatureInput {
-        addr: f!(rf, CNA_FEATURE_DATA_ADDR.FEATURE_BASE_ADDR) as u64,
-        width: f!(rf, CNA_DATA_SIZE0.DATAIN_WIDTH),
-        height: f!(rf, CNA_DATA_SIZE0.DATAIN_HEIGHT),
-        channels: f!(rf, CNA_DATA_SIZE1.DATAIN_CHANNEL),
-        channels_real: f!(rf, CNA_DATA_SIZE1.DATAIN_CHANNEL_REAL) + 1,
-        dma_width: f!(rf, CNA_FC_DATA_SIZE0.DMA_WIDTH),
-        dma_height: f!(rf, CNA_FC_DATA_SIZE0.DMA_HEIGHT),
+        addr: rf.field(cna::FeatureDataAddr::FEATURE_BASE_ADDR) as u64,
+        width: rf.field(cna::DataSize0::DATAIN_WIDTH),
+        height: rf.field(cna::DataSize0::DATAIN_HEIGHT),
+        channels: rf.field(cna::DataSize1::DATAIN_CHANNEL),
+        channels_real: rf.field(cna::DataSize1::DATAIN_CHANNEL_REAL) + 1,
+        dma_width: rf.field(cna::FcDataSize0::DMA_WIDTH),
+        dma_height: rf.field(cna::FcDataSize0::DMA_HEIGHT),
         layout,
         converter,
-        pad_con1: f!(rf, CNA_PAD_CON1.PAD_VALUE),
+        pad_con1: rf.field(cna::PadCon1::PAD_VALUE),
     };
     let task = ConvTask {
         mode,
         input,
-        weights_addr: f!(rf, CNA_DCOMP_ADDR0.DECOMPRESS_ADDR0) as u64,
-        weight_bytes: f!(rf, CNA_WEIGHT_SIZE0.WEIGHT_BYTES),
-        weight_bytes_per_kernel: f!(rf, CNA_WEIGHT_SIZE1.WEIGHT_BYTES_PER_KERNEL),
-        kernel_w: f!(rf, CNA_WEIGHT_SIZE2.WEIGHT_WIDTH),
-        kernel_h: f!(rf, CNA_WEIGHT_SIZE2.WEIGHT_HEIGHT),
-        kernels: f!(rf, CNA_WEIGHT_SIZE2.WEIGHT_KERNELS),
-        stride_x: f!(rf, CNA_CONV_CON3.CONV_X_STRIDE),
-        stride_y: f!(rf, CNA_CONV_CON3.CONV_Y_STRIDE),
-        pad_left: f!(rf, CNA_PAD_CON0.PAD_LEFT),
-        pad_top: f!(rf, CNA_PAD_CON0.PAD_TOP),
-        out_width: f!(rf, CORE_DATAOUT_SIZE_0.DATAOUT_WIDTH) + 1,
-        out_height: f!(rf, CORE_DATAOUT_SIZE_0.DATAOUT_HEIGHT) + 1,
-        out_channels: f!(rf, CORE_DATAOUT_SIZE_1.DATAOUT_CHANNEL) + 1,
-        clip_truncate: f!(rf, CORE_CLIP_TRUNCATE.CLIP_TRUNCATE) as u8,
-        weight_reuse: f!(rf, CNA_CBUF_CON0.WEIGHT_REUSE) != 0,
-        data_banks: f!(rf, CNA_CBUF_CON0.DATA_BANK),
-        weight_banks: f!(rf, CNA_CBUF_CON0.WEIGHT_BANK),
+        weights_addr: rf.field(cna::DcompAddr0::DECOMPRESS_ADDR0) as u64,
+        weight_bytes: rf.field(cna::WeightSize0::WEIGHT_BYTES),
+        weight_bytes_per_kernel: rf.field(cna::WeightSize1::WEIGHT_BYTES_PER_KERNEL),
+        kernel_w: rf.field(cna::WeightSize2::WEIGHT_WIDTH),
+        kernel_h: rf.field(cna::WeightSize2::WEIGHT_HEIGHT),
+        kernels: rf.field(cna::WeightSize2::WEIGHT_KERNELS),
+        stride_x: rf.field(cna::ConvCon3::CONV_X_STRIDE),
+        stride_y: rf.field(cna::ConvCon3::CONV_Y_STRIDE),
+        pad_left: rf.field(cna::PadCon0::PAD_LEFT),
+        pad_top: rf.field(cna::PadCon0::PAD_TOP),
+        out_width: rf.field(core_::DataoutSize0::DATAOUT_WIDTH) + 1,
+        out_height: rf.field(core_::DataoutSize0::DATAOUT_HEIGHT) + 1,
+        out_channels: rf.field(core_::DataoutSize1::DATAOUT_CHANNEL) + 1,
+        clip_truncate: rf.field(core_::ClipTruncate::CLIP_TRUNCATE) as u8,
+        weight_reuse: rf.field(cna::CbufCon0::WEIGHT_REUSE) != 0,
+        data_banks: rf.field(cna::CbufCon0::DATA_BANK),
+        weight_banks: rf.field(cna::CbufCon0::WEIGHT_BANK),
     };
-    if f!(rf, CNA_CBUF_CON0.DATA_REUSE) != 0 {
+    if rf.field(cna::CbufCon0::DATA_REUSE) != 0 {
         return Err(unsup(Unit::Cna, "CNA_CBUF_CON0.DATA_REUSE".into()));
     }
-    let cna_wo = f!(rf, CNA_DATA_SIZE2.DATAOUT_WIDTH);
+    require_zero_fields(
+        rf,
+        Unit::Cna,
+        &[
+            cna::ConvCon3::NN_MODE,
+            cna::ConvCon3::ATROUS_X_DILATION,
+            cna::ConvCon3::ATROUS_Y_DILATION,
+            cna::ConvCon3::DECONV_X_STRIDE,
+            cna::ConvCon3::DECONV_Y_STRIDE,
+        ],
+        "dilation, deconvolution and NN_MODE are not modelled",
+    )?;
+    require_zero_fields(
+        rf,
+        Unit::Cna,
+        &[cna::CbufCon0::FC_DATA_BANK],
+        "fully-connected mode is not modelled",
+    )?;
+    require_zero_fields(
+        rf,
+        Unit::Cna,
+        &[cna::DataSize3::SURF_MODE],
+        "surface modes are not modelled",
+    )?;
+    require_zero_fields(
+        rf,
+        Unit::Core,
+        &[core_::MiscCfg::PROC_PRECISION],
+        "only int8 is modelled",
+    )?;
+    // The rounding of CLIP_TRUNCATE is a simulator option (decision 1); a program that asks
+    // for the other rounding with a non-zero shift is not silently run with ours.
+    if task.clip_truncate != 0 && rf.field(core_::ClipTruncate::ROUND_TYPE) != 0 {
+        return Err(unsup(
+            Unit::Core,
+            "CORE_CLIP_TRUNCATE.ROUND_TYPE = 1 with a non-zero shift (its rounding is unknown)"
+                .into(),
+        ));
+    }
+    let cna_wo = rf.field(cna::DataSize2::DATAOUT_WIDTH);
     if cna_wo != task.out_width {
         return Err(Fault::invalid(
             Unit::Cna,
@@ -269,14 +334,14 @@ struct BsOperands {
 }
 
 fn fetch_brdma(rf: &RegFile, mem: &Memory, channels: usize) -> Result<BsOperands, Fault> {
-    if f!(rf, DPU_RDMA_BRDMA_CFG.BRDMA_DISABLE) != 0 {
+    if rf.field(dpu_rdma::BrdmaCfg::BRDMA_DISABLE) != 0 {
         return Err(Fault::invalid(
             Unit::DpuRdma,
             "BS operand from BRDMA but BRDMA is disabled",
         ));
     }
-    let addr = f!(rf, DPU_RDMA_BS_BASE_ADDR.BS_BASE_ADDR) as u64;
-    match f!(rf, DPU_RDMA_BRDMA_CFG.BRDMA_DATA_USE) {
+    let addr = rf.field(dpu_rdma::BsBaseAddr::BS_BASE_ADDR) as u64;
+    match rf.field(dpu_rdma::BrdmaCfg::BRDMA_DATA_USE) {
         1 => Ok(BsOperands {
             alu: read_i32_operands(mem, addr, channels)?,
             ow: None,
@@ -307,38 +372,68 @@ pub fn decode_dpu(
     opts: &DecodeOptions,
 ) -> Result<(DpuTask, WeightOffset), Fault> {
     let d = Unit::Dpu;
-    if f!(rf, DPU_FEATURE_MODE_CFG.FLYING_MODE) != 0 {
+    if rf.field(dpu::FeatureModeCfg::FLYING_MODE) != 0 {
         return Err(unsup(
             d,
             "DPU FLYING_MODE = 1 (DPU input from memory via MRDMA)".into(),
         ));
     }
-    let out_mode = f!(rf, DPU_FEATURE_MODE_CFG.OUTPUT_MODE);
+    let out_mode = rf.field(dpu::FeatureModeCfg::OUTPUT_MODE);
     if out_mode != 2 {
         return Err(unsup(
             d,
             format!("DPU OUTPUT_MODE = {out_mode} (only 2: write to memory, as Mesa)"),
         ));
     }
-    let dpu_dw = f!(rf, DPU_FEATURE_MODE_CFG.CONV_MODE) == 3;
-    let fmt = rf.get(r::DPU_DATA_FORMAT::REG);
-    if fmt & !r::DPU_DATA_FORMAT::REG.known_mask() != 0
-        || f!(rf, DPU_DATA_FORMAT.OUT_PRECISION) != 0
+    let dpu_dw = rf.field(dpu::FeatureModeCfg::CONV_MODE) == 3;
     {
-        return Err(unsup(
+        use dpu::DataFormat as F;
+        require_zero_fields(
+            rf,
             d,
-            format!("DPU_DATA_FORMAT = {fmt:#x} (only int8 in/proc/out)"),
-        ));
+            &[
+                F::OUT_PRECISION,
+                F::IN_PRECISION,
+                F::PROC_PRECISION,
+                F::MC_SURF_OUT,
+            ],
+            "only int8 in/proc/out is modelled",
+        )?;
+        use dpu::FeatureModeCfg as M;
+        require_zero_fields(
+            rf,
+            d,
+            &[M::COMB_USE, M::TP_EN, M::RGP_TYPE, M::NONALIGN, M::SURF_LEN],
+            "DPU combine/transpose/regroup/non-aligned modes are not modelled",
+        )?;
+        require_zero_fields(
+            rf,
+            d,
+            &[dpu::DataCubeHeight::MINMAX_CTL],
+            "min/max statistics are not modelled",
+        )?;
+        require_zero_fields(
+            rf,
+            d,
+            &[dpu::WdmaSize0::TP_PRECISION, dpu::WdmaSize0::SIZE_C_WDMA],
+            "transpose write is not modelled",
+        )?;
+        require_zero_fields(
+            rf,
+            d,
+            &[dpu::BsOwCfg::RGP_CNTER, dpu::BsOwCfg::TP_ORG_EN],
+            "regroup/transpose are not modelled",
+        )?;
     }
     require_zero(
         rf,
         d,
-        &[r::DPU_DATA_CUBE_NOTCH_ADDR::REG],
+        &[&<dpu::DataCubeNotchAddr as Register>::DESC],
         "notch addressing is not modelled",
     )?;
-    let width = f!(rf, DPU_DATA_CUBE_WIDTH.WIDTH) + 1;
-    let height = f!(rf, DPU_DATA_CUBE_HEIGHT.HEIGHT) + 1;
-    let channels = f!(rf, DPU_DATA_CUBE_CHANNEL.CHANNEL) + 1;
+    let width = rf.field(dpu::DataCubeWidth::WIDTH) + 1;
+    let height = rf.field(dpu::DataCubeHeight::HEIGHT) + 1;
+    let channels = rf.field(dpu::DataCubeChannel::CHANNEL) + 1;
     if let Some(c) = conv {
         if (c.mode == ConvMode::Depthwise) != dpu_dw {
             return Err(Fault::invalid(
@@ -357,11 +452,11 @@ pub fn decode_dpu(
         }
     }
     let wdma = Wdma {
-        addr: f!(rf, DPU_DST_BASE_ADDR.DST_BASE_ADDR) as u64,
-        surface_bytes: f!(rf, DPU_DST_SURF_STRIDE.DST_SURF_STRIDE) as u64 * 16,
-        channels: f!(rf, DPU_WDMA_SIZE_0.CHANNEL_WDMA) + 1,
-        height: f!(rf, DPU_WDMA_SIZE_1.HEIGHT_WDMA) + 1,
-        width: f!(rf, DPU_WDMA_SIZE_1.WIDTH_WDMA) + 1,
+        addr: rf.field(dpu::DstBaseAddr::DST_BASE_ADDR) as u64,
+        surface_bytes: rf.field(dpu::DstSurfStride::DST_SURF_STRIDE) as u64 * 16,
+        channels: rf.field(dpu::WdmaSize0::CHANNEL_WDMA) + 1,
+        height: rf.field(dpu::WdmaSize1::HEIGHT_WDMA) + 1,
+        width: rf.field(dpu::WdmaSize1::WIDTH_WDMA) + 1,
     };
     if wdma.width != width || wdma.height != height || wdma.channels > channels {
         return Err(Fault::invalid(
@@ -381,9 +476,9 @@ pub fn decode_dpu(
             ));
         }
         let rc = (
-            f!(rf, DPU_RDMA_DATA_CUBE_WIDTH.WIDTH) + 1,
-            f!(rf, DPU_RDMA_DATA_CUBE_HEIGHT.HEIGHT) + 1,
-            f!(rf, DPU_RDMA_DATA_CUBE_CHANNEL.CHANNEL) + 1,
+            rf.field(dpu_rdma::DataCubeWidth::WIDTH) + 1,
+            rf.field(dpu_rdma::DataCubeHeight::HEIGHT) + 1,
+            rf.field(dpu_rdma::DataCubeChannel::CHANNEL) + 1,
         );
         if rc != (width, height, channels) {
             return Err(Fault::invalid(
@@ -394,41 +489,44 @@ pub fn decode_dpu(
         require_zero(
             rf,
             Unit::DpuRdma,
-            &[r::DPU_RDMA_SRC_DMA_CFG::REG, r::DPU_RDMA_PAD_CFG::REG],
+            &[
+                &<dpu_rdma::SrcDmaCfg as Register>::DESC,
+                &<dpu_rdma::PadCfg as Register>::DESC,
+            ],
             "RDMA pooling/padding is not modelled",
         )?;
-        let fm = rf.get(r::DPU_RDMA_FEATURE_MODE_CFG::REG);
-        use r::DPU_RDMA_FEATURE_MODE_CFG as F;
-        if F::IN_PRECISION.get(fm) != 0
-            || F::PROC_PRECISION.get(fm) != 0
-            || F::FLYING_MODE.get(fm) != 0
-            || F::MRDMA_FP16TOFP32_EN.get(fm) != 0
+        let fm = rf.get::<dpu_rdma::FeatureModeCfg>();
+        use dpu_rdma::FeatureModeCfg as F;
+        if fm.get(F::IN_PRECISION) != 0
+            || fm.get(F::PROC_PRECISION) != 0
+            || fm.get(F::FLYING_MODE) != 0
+            || fm.get(F::MRDMA_FP16TOFP32_EN) != 0
         {
             return Err(unsup(
                 Unit::DpuRdma,
-                format!("DPU_RDMA_FEATURE_MODE_CFG = {fm:#x}"),
+                format!("DPU_RDMA_FEATURE_MODE_CFG = {:#x}", fm.0),
             ));
         }
         Ok(())
     };
 
     // ---- BS ----
-    let bs_cfg = rf.get(r::DPU_BS_CFG::REG);
-    use r::DPU_BS_CFG as B;
-    let bs_bypass = B::BS_BYPASS.get(bs_cfg) != 0;
-    let mul_cfg = rf.get(r::DPU_BS_MUL_CFG::REG);
-    use r::DPU_BS_MUL_CFG as BM;
+    let bs_cfg = rf.get::<dpu::BsCfg>();
+    use dpu::BsCfg as B;
+    let bs_bypass = bs_cfg.get(B::BS_BYPASS) != 0;
+    let mul_cfg = rf.get::<dpu::BsMulCfg>();
+    use dpu::BsMulCfg as BM;
     let needs_brdma = !bs_bypass
-        && ((B::BS_ALU_BYPASS.get(bs_cfg) == 0 && B::BS_ALU_SRC.get(bs_cfg) != 0)
-            || (B::BS_MUL_BYPASS.get(bs_cfg) == 0 && BM::BS_MUL_SRC.get(mul_cfg) != 0)
-            || (f!(rf, DPU_BS_OW_CFG.OD_BYPASS) == 0 && f!(rf, DPU_BS_OW_CFG.OW_SRC) != 0));
+        && ((bs_cfg.get(B::BS_ALU_BYPASS) == 0 && bs_cfg.get(B::BS_ALU_SRC) != 0)
+            || (bs_cfg.get(B::BS_MUL_BYPASS) == 0 && mul_cfg.get(BM::BS_MUL_SRC) != 0)
+            || (rf.field(dpu::BsOwCfg::OD_BYPASS) == 0 && rf.field(dpu::BsOwCfg::OW_SRC) != 0));
     let brdma = if needs_brdma {
         rdma_used("BS per-channel operand")?;
         Some(fetch_brdma(rf, mem, n)?)
     } else {
         None
     };
-    if BM::BS_TRUNCATE_SRC.get(mul_cfg) != 0 {
+    if mul_cfg.get(BM::BS_TRUNCATE_SRC) != 0 {
         return Err(unsup(d, "BS_MUL_CFG.BS_TRUNCATE_SRC = 1".into()));
     }
     let grouped = |v: &Option<Vec<i32>>, what: &str| -> Result<Vec<i32>, Fault> {
@@ -442,126 +540,126 @@ pub fn decode_dpu(
     let bs = if bs_bypass {
         AffineStage::bypassed()
     } else {
-        let alu = if B::BS_ALU_BYPASS.get(bs_cfg) != 0 {
+        let alu = if bs_cfg.get(B::BS_ALU_BYPASS) != 0 {
             None
         } else {
-            let op = if B::BS_ALU_SRC.get(bs_cfg) != 0 {
+            let op = if bs_cfg.get(B::BS_ALU_SRC) != 0 {
                 Operand::PerChannel(brdma.as_ref().map(|b| b.alu.clone()).unwrap_or_default())
             } else {
-                Operand::Reg(f!(rf, DPU_BS_ALU_CFG.BS_ALU_OPERAND) as i32)
+                Operand::Reg(rf.field(dpu::BsAluCfg::BS_ALU_OPERAND) as i32)
             };
-            Some((alu_algo(d, "BS", B::BS_ALU_ALGO.get(bs_cfg))?, op))
+            Some((alu_algo(d, "BS", bs_cfg.get(B::BS_ALU_ALGO))?, op))
         };
-        let mul = if B::BS_MUL_BYPASS.get(bs_cfg) != 0 {
+        let mul = if bs_cfg.get(B::BS_MUL_BYPASS) != 0 {
             None
         } else {
-            let operand = if BM::BS_MUL_SRC.get(mul_cfg) != 0 {
+            let operand = if mul_cfg.get(BM::BS_MUL_SRC) != 0 {
                 Operand::PerChannel(grouped(
                     &brdma.as_ref().and_then(|b| b.mul.clone()),
                     "multiplier",
                 )?)
             } else {
-                Operand::Reg(BM::BS_MUL_OPERAND.get(mul_cfg) as u16 as i16 as i32)
+                Operand::Reg(mul_cfg.get(BM::BS_MUL_OPERAND) as u16 as i16 as i32)
             };
             Some(Mul {
                 operand,
-                prelu: B::BS_MUL_PRELU.get(bs_cfg) != 0,
+                prelu: bs_cfg.get(B::BS_MUL_PRELU) != 0,
             })
         };
         AffineStage {
             bypass: false,
             alu,
             mul,
-            shift_pos: BM::BS_MUL_SHIFT_VALUE.get(mul_cfg) as u8,
-            shift_neg: f!(rf, DPU_DATA_FORMAT.BS_MUL_SHIFT_VALUE_NEG) as u8,
+            shift_pos: mul_cfg.get(BM::BS_MUL_SHIFT_VALUE) as u8,
+            shift_neg: rf.field(dpu::DataFormat::BS_MUL_SHIFT_VALUE_NEG) as u8,
             relu: relu_of(
-                B::BS_RELU_BYPASS.get(bs_cfg),
-                B::BS_RELUX_EN.get(bs_cfg),
-                f!(rf, DPU_BS_RELUX_CMP_VALUE.BS_RELUX_CMP_DAT),
+                bs_cfg.get(B::BS_RELU_BYPASS),
+                bs_cfg.get(B::BS_RELUX_EN),
+                rf.field(dpu::BsReluxCmpValue::BS_RELUX_CMP_DAT),
             ),
         }
     };
     // CPEND weight offset: part of BS (G [HW]); bypassed with BS or by OD_BYPASS.
-    let ow = if bs_bypass || f!(rf, DPU_BS_OW_CFG.OD_BYPASS) != 0 {
+    let ow = if bs_bypass || rf.field(dpu::BsOwCfg::OD_BYPASS) != 0 {
         WeightOffset::None
-    } else if f!(rf, DPU_BS_OW_CFG.OW_SRC) != 0 {
+    } else if rf.field(dpu::BsOwCfg::OW_SRC) != 0 {
         WeightOffset::PerChannel(grouped(
             &brdma.as_ref().and_then(|b| b.ow.clone()),
             "weight offset",
         )?)
     } else {
-        WeightOffset::PerTensor(sext(f!(rf, DPU_BS_OW_OP.OW_OP), 16))
+        WeightOffset::PerTensor(sext(rf.field(dpu::BsOwOp::OW_OP), 16))
     };
 
     // ---- BN ----
-    let bn_cfg = rf.get(r::DPU_BN_CFG::REG);
-    use r::DPU_BN_CFG as N;
-    let bn = if N::BN_BYPASS.get(bn_cfg) != 0 {
+    let bn_cfg = rf.get::<dpu::BnCfg>();
+    use dpu::BnCfg as N;
+    let bn = if bn_cfg.get(N::BN_BYPASS) != 0 {
         AffineStage::bypassed()
     } else {
-        let bn_mul = rf.get(r::DPU_BN_MUL_CFG::REG);
-        use r::DPU_BN_MUL_CFG as NM;
-        if (N::BN_ALU_BYPASS.get(bn_cfg) == 0 && N::BN_ALU_SRC.get(bn_cfg) != 0)
-            || (N::BN_MUL_BYPASS.get(bn_cfg) == 0 && NM::BN_MUL_SRC.get(bn_mul) != 0)
+        let bn_mul = rf.get::<dpu::BnMulCfg>();
+        use dpu::BnMulCfg as NM;
+        if (bn_cfg.get(N::BN_ALU_BYPASS) == 0 && bn_cfg.get(N::BN_ALU_SRC) != 0)
+            || (bn_cfg.get(N::BN_MUL_BYPASS) == 0 && bn_mul.get(NM::BN_MUL_SRC) != 0)
         {
             // G [HW]: NRDMA per-channel BN operands hung the NPU; not modelled.
             return Err(unsup(d, "per-channel BN operands (NRDMA)".into()));
         }
         AffineStage {
             bypass: false,
-            alu: if N::BN_ALU_BYPASS.get(bn_cfg) != 0 {
+            alu: if bn_cfg.get(N::BN_ALU_BYPASS) != 0 {
                 None
             } else {
                 Some((
-                    alu_algo(d, "BN", N::BN_ALU_ALGO.get(bn_cfg))?,
-                    Operand::Reg(f!(rf, DPU_BN_ALU_CFG.BN_ALU_OPERAND) as i32),
+                    alu_algo(d, "BN", bn_cfg.get(N::BN_ALU_ALGO))?,
+                    Operand::Reg(rf.field(dpu::BnAluCfg::BN_ALU_OPERAND) as i32),
                 ))
             },
-            mul: if N::BN_MUL_BYPASS.get(bn_cfg) != 0 {
+            mul: if bn_cfg.get(N::BN_MUL_BYPASS) != 0 {
                 None
             } else {
                 Some(Mul {
-                    operand: Operand::Reg(NM::BN_MUL_OPERAND.get(bn_mul) as u16 as i16 as i32),
-                    prelu: N::BN_MUL_PRELU.get(bn_cfg) != 0,
+                    operand: Operand::Reg(bn_mul.get(NM::BN_MUL_OPERAND) as u16 as i16 as i32),
+                    prelu: bn_cfg.get(N::BN_MUL_PRELU) != 0,
                 })
             },
-            shift_pos: NM::BN_MUL_SHIFT_VALUE.get(bn_mul) as u8,
-            shift_neg: f!(rf, DPU_DATA_FORMAT.BN_MUL_SHIFT_VALUE_NEG) as u8,
+            shift_pos: bn_mul.get(NM::BN_MUL_SHIFT_VALUE) as u8,
+            shift_neg: rf.field(dpu::DataFormat::BN_MUL_SHIFT_VALUE_NEG) as u8,
             relu: relu_of(
-                N::BN_RELU_BYPASS.get(bn_cfg),
-                N::BN_RELUX_EN.get(bn_cfg),
-                f!(rf, DPU_BN_RELUX_CMP_VALUE.BN_RELUX_CMP_DAT),
+                bn_cfg.get(N::BN_RELU_BYPASS),
+                bn_cfg.get(N::BN_RELUX_EN),
+                rf.field(dpu::BnReluxCmpValue::BN_RELUX_CMP_DAT),
             ),
         }
     };
 
     // ---- EW ----
-    let ew_cfg = rf.get(r::DPU_EW_CFG::REG);
-    use r::DPU_EW_CFG as E;
-    let ew = if E::EW_BYPASS.get(ew_cfg) != 0 {
+    let ew_cfg = rf.get::<dpu::EwCfg>();
+    use dpu::EwCfg as E;
+    let ew = if ew_cfg.get(E::EW_BYPASS) != 0 {
         EwStage::bypassed()
     } else {
-        if E::EW_LUT_BYPASS.get(ew_cfg) == 0 {
+        if ew_cfg.get(E::EW_LUT_BYPASS) == 0 {
             return Err(unsup(d, "EW LUT (EW_LUT_BYPASS = 0)".into()));
         }
-        if E::EW_EQUAL_EN.get(ew_cfg) != 0 || E::EW_BINARY_EN.get(ew_cfg) != 0 {
+        if ew_cfg.get(E::EW_EQUAL_EN) != 0 || ew_cfg.get(E::EW_BINARY_EN) != 0 {
             return Err(unsup(d, "EW EQUAL_EN / BINARY_EN".into()));
         }
-        if E::EW_MUL_PRELU.get(ew_cfg) != 0 {
+        if ew_cfg.get(E::EW_MUL_PRELU) != 0 {
             return Err(unsup(d, "EW MUL_PRELU".into()));
         }
-        let scale_v = rf.get(r::DPU_EW_CVT_SCALE_VALUE::REG);
-        use r::DPU_EW_CVT_SCALE_VALUE as ES;
-        let op_bypass = E::EW_OP_BYPASS.get(ew_cfg) != 0;
+        let scale_v = rf.get::<dpu::EwCvtScaleValue>();
+        use dpu::EwCvtScaleValue as ES;
+        let op_bypass = ew_cfg.get(E::EW_OP_BYPASS) != 0;
         let op = if op_bypass {
             EwOp::Alu(EwAlu::Identity)
-        } else if E::EW_OP_TYPE.get(ew_cfg) != 0 {
+        } else if ew_cfg.get(E::EW_OP_TYPE) != 0 {
             EwOp::Mul {
-                truncate_pos: ES::EW_TRUNCATE.get(scale_v) as u16,
-                truncate_neg: f!(rf, DPU_DATA_FORMAT.EW_TRUNCATE_NEG) as u16,
+                truncate_pos: scale_v.get(ES::EW_TRUNCATE) as u16,
+                truncate_neg: rf.field(dpu::DataFormat::EW_TRUNCATE_NEG) as u16,
             }
         } else {
-            EwOp::Alu(match E::EW_ALU_ALGO.get(ew_cfg) {
+            EwOp::Alu(match ew_cfg.get(E::EW_ALU_ALGO) {
                 0 => EwAlu::Max,
                 1 => EwAlu::Min,
                 2 => EwAlu::Add,
@@ -572,36 +670,36 @@ pub fn decode_dpu(
                 a => return Err(unsup(d, format!("EW_ALU_ALGO = {a}"))),
             })
         };
-        let cvt = if E::EW_OP_CVT_BYPASS.get(ew_cfg) != 0 {
+        let cvt = if ew_cfg.get(E::EW_OP_CVT_BYPASS) != 0 {
             None
         } else {
             Some(EwCvt {
-                add_first: E::EW_CVT_TYPE.get(ew_cfg) != 0,
-                round_half_up: E::EW_CVT_ROUND.get(ew_cfg) != 0,
-                offset: f!(rf, DPU_EW_CVT_OFFSET_VALUE.EW_OP_CVT_OFFSET) as i32,
-                scale: ES::EW_OP_CVT_SCALE.get(scale_v) as u16 as i16,
-                shift: ES::EW_OP_CVT_SHIFT.get(scale_v) as u8,
+                add_first: ew_cfg.get(E::EW_CVT_TYPE) != 0,
+                round_half_up: ew_cfg.get(E::EW_CVT_ROUND) != 0,
+                offset: rf.field(dpu::EwCvtOffsetValue::EW_OP_CVT_OFFSET) as i32,
+                scale: scale_v.get(ES::EW_OP_CVT_SCALE) as u16 as i16,
+                shift: scale_v.get(ES::EW_OP_CVT_SHIFT) as u8,
             })
         };
         let operand = if op_bypass {
             EwOperand::Reg(0)
-        } else if E::EW_OP_SRC.get(ew_cfg) != 0 {
+        } else if ew_cfg.get(E::EW_OP_SRC) != 0 {
             rdma_used("EW per-element operand")?;
-            let ecfg = rf.get(r::DPU_RDMA_ERDMA_CFG::REG);
-            use r::DPU_RDMA_ERDMA_CFG as ER;
-            if ER::ERDMA_DISABLE.get(ecfg) != 0 {
+            let ecfg = rf.get::<dpu_rdma::ErdmaCfg>();
+            use dpu_rdma::ErdmaCfg as ER;
+            if ecfg.get(ER::ERDMA_DISABLE) != 0 {
                 return Err(Fault::invalid(
                     Unit::DpuRdma,
                     "EW operand from ERDMA but ERDMA is disabled",
                 ));
             }
             let (mode, size, edata) = (
-                ER::ERDMA_DATA_MODE.get(ecfg),
-                ER::ERDMA_DATA_SIZE.get(ecfg),
-                E::EDATA_SIZE.get(ew_cfg),
+                ecfg.get(ER::ERDMA_DATA_MODE),
+                ecfg.get(ER::ERDMA_DATA_SIZE),
+                ew_cfg.get(E::EDATA_SIZE),
             );
-            let comb = f!(rf, DPU_RDMA_FEATURE_MODE_CFG.COMB_USE);
-            if mode != 1 || size != 1 || edata != 1 || E::EW_DATA_MODE.get(ew_cfg) != 1 {
+            let comb = rf.field(dpu_rdma::FeatureModeCfg::COMB_USE);
+            if mode != 1 || size != 1 || edata != 1 || ew_cfg.get(E::EW_DATA_MODE) != 1 {
                 return Err(unsup(
                     Unit::DpuRdma,
                     format!(
@@ -609,17 +707,17 @@ pub fn decode_dpu(
                     ),
                 ));
             }
-            if comb != 5 || f!(rf, DPU_RDMA_FEATURE_MODE_CFG.MRDMA_DISABLE) != 0 {
+            if comb != 5 || rf.field(dpu_rdma::FeatureModeCfg::MRDMA_DISABLE) != 0 {
                 return Err(unsup(
                     Unit::DpuRdma,
                     format!("EW operand with COMB_USE = {comb} (only 5, MRDMA+ERDMA, as Mesa)"),
                 ));
             }
             let fetch = EwFetch {
-                src_addr: f!(rf, DPU_RDMA_SRC_BASE_ADDR.SRC_BASE_ADDR) as u64,
-                ew_addr: f!(rf, DPU_RDMA_EW_BASE_ADDR.EW_BASE_ADDR) as u64,
-                src_notch_bytes: f!(rf, DPU_RDMA_SURF_NOTCH.SURF_NOTCH_ADDR) as u64 * 16,
-                ew_notch_bytes: f!(rf, DPU_RDMA_EW_SURF_NOTCH.EW_SURF_NOTCH) as u64 * 16,
+                src_addr: rf.field(dpu_rdma::SrcBaseAddr::SRC_BASE_ADDR) as u64,
+                ew_addr: rf.field(dpu_rdma::EwBaseAddr::EW_BASE_ADDR) as u64,
+                src_notch_bytes: rf.field(dpu_rdma::SurfNotch::SURF_NOTCH_ADDR) as u64 * 16,
+                ew_notch_bytes: rf.field(dpu_rdma::EwSurfNotch::EW_SURF_NOTCH) as u64 * 16,
                 channels,
                 height,
                 width,
@@ -627,7 +725,7 @@ pub fn decode_dpu(
             EwOperand::PerElement(fetch.read(mem)?)
         } else {
             // B [HW]: a register operand of the EW ALU is the low 16 bits, as int16.
-            EwOperand::Reg(sext(f!(rf, DPU_EW_OP_VALUE_0.EW_OPERAND_0) & 0xffff, 16))
+            EwOperand::Reg(sext(rf.field(dpu::EwOpValue0::EW_OPERAND_0) & 0xffff, 16))
         };
         EwStage {
             bypass: false,
@@ -635,29 +733,29 @@ pub fn decode_dpu(
             cvt,
             operand,
             relu: relu_of(
-                E::EW_RELU_BYPASS.get(ew_cfg),
-                E::EW_RELUX_EN.get(ew_cfg),
-                f!(rf, DPU_EW_RELUX_CMP_VALUE.EW_RELUX_CMP_DAT),
+                ew_cfg.get(E::EW_RELU_BYPASS),
+                ew_cfg.get(E::EW_RELUX_EN),
+                rf.field(dpu::EwReluxCmpValue::EW_RELUX_CMP_DAT),
             ),
         }
     };
 
     // ---- OUT_CVT ----
-    if f!(rf, DPU_OUT_CVT_SCALE.FP32TOFP16_EN) != 0 {
+    if rf.field(dpu::OutCvtScale::FP32TOFP16_EN) != 0 {
         return Err(unsup(d, "OUT_CVT FP32TOFP16_EN".into()));
     }
     let rounding = opts
         .out_cvt_rounding
-        .unwrap_or(if f!(rf, DPU_OUT_CVT_SHIFT.CVT_ROUND) != 0 {
+        .unwrap_or(if rf.field(dpu::OutCvtShift::CVT_ROUND) != 0 {
             Rounding::HalfAway
         } else {
             Rounding::HalfEven
         });
     let out_cvt = OutCvt {
-        offset: f!(rf, DPU_OUT_CVT_OFFSET.OUT_CVT_OFFSET) as i32,
-        scale: f!(rf, DPU_OUT_CVT_SCALE.OUT_CVT_SCALE) as u16 as i16,
-        shift: f!(rf, DPU_OUT_CVT_SHIFT.OUT_CVT_SHIFT) as u16,
-        order: if f!(rf, DPU_OUT_CVT_SHIFT.CVT_TYPE) != 0 {
+        offset: rf.field(dpu::OutCvtOffset::OUT_CVT_OFFSET) as i32,
+        scale: rf.field(dpu::OutCvtScale::OUT_CVT_SCALE) as u16 as i16,
+        shift: rf.field(dpu::OutCvtShift::OUT_CVT_SHIFT) as u16,
+        order: if rf.field(dpu::OutCvtShift::CVT_TYPE) != 0 {
             OutCvtOrder::AddThenMul
         } else {
             OutCvtOrder::MulThenAdd
