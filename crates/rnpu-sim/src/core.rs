@@ -3,12 +3,13 @@
 
 use crate::hwconst::CORES;
 use rnpu_hw::regcmd::{Entry, EntryKind, KNOWN_UNNAMED_WRITES, OP_ENABLE_OFFSET};
-use rnpu_hw::regs::{dpu, pc, Block, Register};
+use rnpu_hw::regs::{dpu, pc, ppu, Block, Register};
 
 use crate::conv::{CbufState, ConvLimits, CoreOptions, Warnings};
 use crate::decode::{decode_conv, decode_dpu, DecodeOptions, RegFile};
 use crate::error::{Fault, Unit};
 use crate::memory::Memory;
+use crate::ppu::{decode_ppu, PpuSource};
 use crate::timing::{TaskTiming, TimingParams};
 
 /// PC interrupt bits (mask/clear/status/raw share the layout), as declared in `rnpu-hw`.
@@ -63,10 +64,33 @@ impl Default for Limits {
     }
 }
 
+/// Which interrupt bits the modelled kernel arms and accepts as task completion.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CompletionIrq {
+    /// Mainline `rocket`: INTERRUPT_MASK = DPU_0|DPU_1 and the handler ignores anything else
+    /// (kernel-uapi §2.5). A task without the DPU (a PPU-only pool) never completes: the job
+    /// times out after 500 ms although its output is written (G [HW], datapath-semantics §9).
+    #[default]
+    Mainline,
+    /// G's out-of-tree `DRM_ROCKET_JOB_PPU_DONE` behaviour: PPU_0|PPU_1 are armed as well.
+    PpuDone,
+}
+
+impl CompletionIrq {
+    /// The INTERRUPT_MASK the kernel programs, which is also what its handler accepts.
+    pub const fn mask(self) -> u32 {
+        match self {
+            CompletionIrq::Mainline => irq::DPU_0 | irq::DPU_1,
+            CompletionIrq::PpuDone => irq::DPU_0 | irq::DPU_1 | irq::PPU_0 | irq::PPU_1,
+        }
+    }
+}
+
 /// Emulator options.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SimOptions {
     pub core: CoreOptions,
+    pub completion: CompletionIrq,
     pub decode: DecodeOptions,
     pub limits: Limits,
     pub timing: TimingParams,
@@ -88,6 +112,11 @@ pub struct KickReport {
     pub tasks: Vec<TaskReport>,
     /// INTERRUPT_RAW_STATUS after the kick.
     pub raw_status: u32,
+    /// INTERRUPT_STATUS (raw & INTERRUPT_MASK) after the kick.
+    pub status: u32,
+    /// Whether the kernel's interrupt handler would see this task complete (see
+    /// [`CompletionIrq`]); `false` with no fault = the documented PPU-last hang.
+    pub completed: bool,
     /// The first fault, if any: the task stopped there (the kernel would time out).
     pub fault: Option<Fault>,
 }
@@ -118,9 +147,10 @@ impl Core {
         self.raw_status & self.irq_mask
     }
 
-    /// The kernel's interrupt handler condition: DPU_0 or DPU_1 raised (kernel-uapi §2.5).
+    /// The kernel's interrupt handler condition: a bit it armed is raised (mainline: DPU_0 or
+    /// DPU_1, kernel-uapi §2.5).
     pub fn kernel_sees_completion(&self) -> bool {
-        self.raw_status & (irq::DPU_0 | irq::DPU_1) != 0
+        self.raw_status & self.irq_mask != 0
     }
 
     /// What `rocket_job_hw_submit` does for one task (kernel-uapi §2.5): mask/clear the DPU
@@ -133,8 +163,9 @@ impl Core {
         regcmd_count: u32,
         opts: &SimOptions,
     ) -> KickReport {
-        self.irq_mask = irq::DPU_0 | irq::DPU_1;
-        self.raw_status &= !(irq::DPU_0 | irq::DPU_1);
+        self.irq_mask = opts.completion.mask();
+        // The kernel clears what it masks (mainline: INTERRUPT_CLEAR = 0x300).
+        self.raw_status &= !self.irq_mask;
         let amount = (regcmd_count.wrapping_add(1) / 2).wrapping_sub(1) & 0xffff;
         self.kick(mem, regcmd as u64, amount, 1, opts)
     }
@@ -213,6 +244,8 @@ impl Core {
             }
         }
         report.raw_status = self.raw_status;
+        report.status = self.status();
+        report.completed = self.kernel_sees_completion();
         report
     }
 
@@ -332,7 +365,8 @@ impl Core {
         })
     }
 
-    /// Runs the units enabled by the op_en bitmap.
+    /// Runs the units enabled by the op_en bitmap: CNA → CORE → DPU (→ WDMA and/or → PPU), or
+    /// PPU_RDMA → PPU, then raises the completion bits of the units that ran.
     fn execute(
         &mut self,
         mem: &mut Memory,
@@ -346,66 +380,131 @@ impl Core {
             task.warnings
                 .push(format!("op_en bits {:#x} name no known unit", en & !known));
         }
-        if en & (op_en::PPU | op_en::PPU_RDMA) != 0 {
-            return Err(Fault::unsupported(
-                Unit::Ppu,
-                "PPU/PPU_RDMA programs (register decoding not implemented; datapath in ppu.rs)",
-            ));
-        }
         let cna = en & op_en::CNA != 0;
         let core = en & op_en::CORE != 0;
         let dpu = en & op_en::DPU != 0;
         let rdma = en & op_en::DPU_RDMA != 0;
+        let ppu = en & op_en::PPU != 0;
+        let ppu_rdma = en & op_en::PPU_RDMA != 0;
         if cna != core || (cna && !dpu) {
             return Err(Fault::unsupported(
                 Unit::Pc,
-                format!("op_en {en:#x}: only CNA+CORE+DPU(+DPU_RDMA) programs are modelled"),
+                format!("op_en {en:#x}: CNA and CORE run only together and only into the DPU"),
             ));
         }
-        if !dpu {
+        if ppu_rdma && !ppu {
+            return Err(Fault::invalid(
+                Unit::PpuRdma,
+                format!("op_en {en:#x}: PPU_RDMA without the PPU has no consumer"),
+            ));
+        }
+        if !dpu && !ppu {
             // Nothing enabled that produces data: no completion interrupt either.
             task.warnings.push(format!("op_en {en:#x} starts no unit"));
             return Ok(());
         }
-        if !cna {
+        if dpu && !cna {
             return Err(Fault::unsupported(
                 Unit::Dpu,
                 "DPU-only programs (DPU fed from memory)",
             ));
         }
-        let conv = decode_conv(&self.regs)?;
         let mut warnings = Warnings::default();
-        // Bounds first: the DPU operand fetch allocates per element of the cube.
-        conv.check(&opts.limits.conv, &mut Warnings::default())?;
-        let (dpu_task, ow) = decode_dpu(&self.regs, mem, rdma, Some(&conv), &opts.decode)?;
-        let acc = conv.run(
-            mem,
-            &mut self.cbuf,
-            &ow,
-            &opts.core,
-            &opts.limits.conv,
-            &mut warnings,
-        )?;
+        let (mut macs, mut dma_bytes) = (0u64, 0u64);
+        // The DPU output cube and values when they stream into the PPU.
+        let mut to_ppu: Option<((u32, u32, u32), Vec<i8>)> = None;
+        if dpu {
+            let conv = decode_conv(&self.regs)?;
+            // Bounds first: the DPU operand fetch allocates per element of the cube.
+            conv.check(&opts.limits.conv, &mut Warnings::default())?;
+            let (dpu_task, ow) = decode_dpu(&self.regs, mem, rdma, Some(&conv), &opts.decode)?;
+            if dpu_task.to_ppu && !ppu {
+                return Err(Fault::invalid(
+                    Unit::Dpu,
+                    "DPU OUTPUT_MODE sends the output to the PPU, which is not enabled: the DPU stalls",
+                ));
+            }
+            let acc = conv.run(
+                mem,
+                &mut self.cbuf,
+                &ow,
+                &opts.core,
+                &opts.limits.conv,
+                &mut warnings,
+            )?;
+            let vals = dpu_task.process(&acc);
+            macs += conv.macs();
+            dma_bytes += conv.dma_bytes();
+            if dpu_task.to_memory {
+                dpu_task.write(mem, &vals, &acc)?;
+                dma_bytes += dpu_task.wdma.channels.div_ceil(16) as u64
+                    * dpu_task.wdma.width as u64
+                    * dpu_task.wdma.height as u64
+                    * 16;
+            }
+            if dpu_task.to_ppu {
+                to_ppu = Some(((acc.width, acc.height, acc.channels), vals));
+            }
+        }
+        if ppu {
+            let ppu_task = decode_ppu(
+                &self.regs,
+                ppu_rdma,
+                to_ppu.as_ref().map(|(cube, _)| *cube),
+                &mut warnings,
+            )?;
+            let input = match ppu_task.source {
+                PpuSource::Dpu => to_ppu.map(|(_, v)| v).unwrap_or_default(),
+                PpuSource::Rdma(fetch) => {
+                    if to_ppu.is_some() {
+                        return Err(Fault::invalid(
+                            Unit::Ppu,
+                            "the DPU streams to the PPU, but the PPU reads memory (FLYING_MODE = 1): the DPU stalls",
+                        ));
+                    }
+                    if dpu {
+                        warnings.0.push(
+                            "PPU_RDMA reads memory in a task whose DPU also writes: modelled as DPU first, then PPU"
+                                .into(),
+                        );
+                    }
+                    dma_bytes += fetch.bytes();
+                    fetch.read(mem)?
+                }
+            };
+            if ppu_task.source == PpuSource::Dpu {
+                warnings.0.push(
+                    "PPU fed on the fly by the DPU: untested on silicon by every source (datapath-semantics §9)"
+                        .into(),
+                );
+            }
+            let out = ppu_task.pool(&input);
+            ppu_task.write(mem, &out)?;
+            dma_bytes += ppu_task.out_bytes();
+        }
         task.warnings.extend(warnings.0);
-        let vals = dpu_task.process(&acc);
-        dpu_task.write(mem, &vals, &acc)?;
-        let out_bytes = dpu_task.wdma.channels.div_ceil(16) as u64
-            * dpu_task.wdma.width as u64
-            * dpu_task.wdma.height as u64
-            * 16;
-        task.timing = opts
-            .timing
-            .estimate(conv.macs(), conv.dma_bytes() + out_bytes);
-        // Completion bits of the register group that ran (DPU_0/DPU_1 is what the kernel
-        // waits for); the executer then moves to the other group when ping-pong is enabled.
+        task.timing = opts.timing.estimate(macs, dma_bytes);
+        // Completion bits of the register group that ran, for each unit that ran (kernel-uapi
+        // §2.5). A program without the DPU raises only PPU_0/PPU_1 (G [HW]): the mainline
+        // kernel, which waits for DPU_0/DPU_1, never sees it complete.
         let g = self.group;
         let pick = |b0: u32, b1: u32| if g == 0 { b0 } else { b1 };
-        self.raw_status |= pick(irq::CNA_FEATURE_0, irq::CNA_FEATURE_1)
-            | pick(irq::CNA_WEIGHT_0, irq::CNA_WEIGHT_1)
-            | pick(irq::CNA_CSC_0, irq::CNA_CSC_1)
-            | pick(irq::CORE_0, irq::CORE_1)
-            | pick(irq::DPU_0, irq::DPU_1);
-        if self.regs.field(dpu::SPointer::EXECUTER_PP_EN) != 0 {
+        if dpu {
+            self.raw_status |= pick(irq::CNA_FEATURE_0, irq::CNA_FEATURE_1)
+                | pick(irq::CNA_WEIGHT_0, irq::CNA_WEIGHT_1)
+                | pick(irq::CNA_CSC_0, irq::CNA_CSC_1)
+                | pick(irq::CORE_0, irq::CORE_1)
+                | pick(irq::DPU_0, irq::DPU_1);
+        }
+        if ppu {
+            self.raw_status |= pick(irq::PPU_0, irq::PPU_1);
+        }
+        let pp = if dpu {
+            self.regs.field(dpu::SPointer::EXECUTER_PP_EN)
+        } else {
+            self.regs.field(ppu::SPointer::EXECUTER_PP_EN)
+        };
+        if pp != 0 {
             self.group ^= 1;
         }
         Ok(())
@@ -437,7 +536,8 @@ impl Npu {
     }
 
     /// Runs one job's tasks on core `core`, one kick per task as the mainline kernel does,
-    /// stopping at the first task that does not raise DPU_0/DPU_1.
+    /// stopping at the first task whose completion the kernel does not see
+    /// ([`Fault::NoCompletion`]: on silicon the job times out; its writes have happened).
     pub fn run_job(
         &mut self,
         mem: &mut Memory,
@@ -452,17 +552,17 @@ impl Npu {
         let mut out = Vec::new();
         for &(regcmd, count) in tasks {
             let rep = c.kernel_submit(mem, regcmd, count, &opts);
-            let done = c.kernel_sees_completion();
             let fault = rep.fault.clone();
+            let (done, raw) = (rep.completed, rep.raw_status);
             out.push(rep);
             if let Some(f) = fault {
                 return Err(f);
             }
             if !done {
-                return Err(Fault::invalid(
-                    Unit::Pc,
-                    "task finished without DPU_0/DPU_1: the kernel would time out (500 ms)",
-                ));
+                return Err(Fault::NoCompletion {
+                    raw_status: raw,
+                    mask: opts.completion.mask(),
+                });
             }
         }
         Ok(out)

@@ -378,11 +378,13 @@ pub fn decode_dpu(
             "DPU FLYING_MODE = 1 (DPU input from memory via MRDMA)".into(),
         ));
     }
+    // OUTPUT_MODE (TRM `dpu_feature_mode_cfg.output_mode`): bit 0 = output goes to the PPU,
+    // bit 1 = output goes to memory through WDMA. Mesa writes 2.
     let out_mode = rf.field(dpu::FeatureModeCfg::OUTPUT_MODE);
-    if out_mode != 2 {
-        return Err(unsup(
+    if out_mode == 0 {
+        return Err(Fault::invalid(
             d,
-            format!("DPU OUTPUT_MODE = {out_mode} (only 2: write to memory, as Mesa)"),
+            "DPU OUTPUT_MODE = 0: the output goes neither to memory nor to the PPU",
         ));
     }
     let dpu_dw = rf.field(dpu::FeatureModeCfg::CONV_MODE) == 3;
@@ -765,6 +767,8 @@ pub fn decode_dpu(
     };
     Ok((
         DpuTask {
+            to_memory: out_mode & 2 != 0,
+            to_ppu: out_mode & 1 != 0,
             bs,
             bn,
             ew,

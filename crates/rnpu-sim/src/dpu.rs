@@ -307,6 +307,10 @@ pub struct Wdma {
 /// Everything the DPU does to one task.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DpuTask {
+    /// OUTPUT_MODE bit 1: the output is written through WDMA.
+    pub to_memory: bool,
+    /// OUTPUT_MODE bit 0: the output streams to the PPU.
+    pub to_ppu: bool,
     pub bs: AffineStage,
     pub bn: AffineStage,
     pub ew: EwStage,

@@ -80,6 +80,11 @@ pub enum Fault {
         value: u64,
         max: u64,
     },
+    /// The task ran to its end but raised none of the interrupt bits the kernel waits for
+    /// (mainline: DPU_0/DPU_1). On silicon the job then times out after 500 ms and the core is
+    /// reset; the task's memory writes have already happened (G [HW] for PPU-only pools).
+    #[error("PC: task done with INTERRUPT_RAW_STATUS {raw_status:#x}, nothing in the kernel's mask {mask:#x}: the job would time out (500 ms), output already written")]
+    NoCompletion { raw_status: u32, mask: u32 },
     /// A malformed register command stream.
     #[error("PC: regcmd entry {index} at IOVA {addr:#x}: {what}")]
     Regcmd { index: u64, addr: u64, what: String },

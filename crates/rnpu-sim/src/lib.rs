@@ -15,6 +15,7 @@ pub mod error;
 pub mod fuzz;
 pub mod hwconst;
 pub mod memory;
+pub mod ppu;
 pub mod replay;
 pub mod timing;
 
