@@ -85,6 +85,18 @@ enum Cmd {
         #[arg(long)]
         strict: bool,
     },
+    /// Replay a capture of Mesa's command streams (format of ../shared/mesa-captures/README.md)
+    /// on the emulator and compare the output with the capture's LiteRT reference.
+    Replay {
+        /// The capture folder (holds case.json, submit<S>.json, BO dumps).
+        dir: PathBuf,
+        /// Write the emulated output tensor (NHWC uint8) here as .npy.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Print {"max_abs_diff", "mean_abs_diff", "exact_fraction", ...} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -100,6 +112,7 @@ fn main() -> ExitCode {
         } => cmd_run(&model, &inputs, output_dir.as_deref(), device, seed, json),
         Cmd::Inspect { model, json } => inspect::cmd_inspect(&model, json),
         Cmd::Disasm { file, json, strict } => cmd_disasm(&file, json, strict),
+        Cmd::Replay { dir, output, json } => cmd_replay(&dir, output.as_deref(), json),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -136,6 +149,73 @@ fn cmd_disasm(path: &Path, json: bool, strict: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn cmd_replay(dir: &Path, output: Option<&Path>, json: bool) -> Result<()> {
+    let r = rnpu_sim::replay(dir).with_context(|| format!("{}: replay failed", dir.display()))?;
+    if let Some(p) = output {
+        let shape: Vec<usize> = r.output_shape.iter().map(|&d| d as usize).collect();
+        npy::write(p, &Array::new(shape, ArrayData::U8(r.output.clone())))?;
+    }
+    let mut out = String::new();
+    if json {
+        let v = serde_json::json!({
+            "case": r.case,
+            "max_abs_diff": r.max_abs_diff,
+            "mean_abs_diff": r.mean_abs_diff,
+            "exact_fraction": r.exact_fraction,
+            "histogram": r.histogram,
+            "add_output": r.add_output.as_ref().map(|a| serde_json::json!({
+                "max_abs_diff": a.max_abs_diff,
+                "mean_abs_diff": a.mean_abs_diff,
+                "exact_fraction": a.exact_fraction,
+            })),
+            "tasks": r.tasks,
+            "estimated_npu_seconds": r.estimated_npu_seconds,
+            "host_seconds": r.host_seconds,
+            "warnings": r.warnings,
+        });
+        outln!(out, "{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        outln!(
+            out,
+            "{}: {} task(s), host {:.3} s, estimated NPU time {:.3} ms",
+            r.case,
+            r.tasks,
+            r.host_seconds,
+            r.estimated_npu_seconds * 1e3
+        );
+        outln!(
+            out,
+            "vs reference: max |diff| {} LSB, mean {:.4}, exact {:.4}%",
+            r.max_abs_diff,
+            r.mean_abs_diff,
+            r.exact_fraction * 100.0
+        );
+        let total: u64 = r.histogram.iter().sum();
+        for (i, &n) in r.histogram.iter().enumerate() {
+            let label = if i == 9 {
+                ">8".to_string()
+            } else {
+                i.to_string()
+            };
+            let bar = "#".repeat(((n as f64 / total.max(1) as f64) * 50.0).ceil() as usize);
+            outln!(out, "  |diff| {label:>2}: {n:>9} {bar}");
+        }
+        if let Some(a) = &r.add_output {
+            outln!(
+                out,
+                "fused ADD output (Mesa's fallback ADD constants): max {} mean {:.4} exact {:.4}%",
+                a.max_abs_diff,
+                a.mean_abs_diff,
+                a.exact_fraction * 100.0
+            );
+        }
+        for w in &r.warnings {
+            outln!(out, "warning: {w}");
+        }
+    }
+    emit(&out)
 }
 
 pub(crate) fn load_model(path: &Path) -> Result<Model> {
