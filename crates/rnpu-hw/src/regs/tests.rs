@@ -182,6 +182,24 @@ fn lookups() {
 }
 
 #[test]
+fn rdma_disable_bits() {
+    // Mesa's BRDMA_CFG = 0x2 (capture entry 113): DATA_USE 1, read DMA enabled.
+    let r = dpu_rdma::BrdmaCfg(0x2);
+    assert_eq!(r.get(dpu_rdma::BrdmaCfg::BRDMA_DATA_USE), 1);
+    assert_eq!(r.get(dpu_rdma::BrdmaCfg::BRDMA_DISABLE), 0);
+    // G's probe streams write 1 to both to switch the BS/BN operand reads off.
+    assert_eq!(
+        dpu_rdma::BrdmaCfg(1).get(dpu_rdma::BrdmaCfg::BRDMA_DISABLE),
+        1
+    );
+    assert_eq!(
+        dpu_rdma::NrdmaCfg(1).get(dpu_rdma::NrdmaCfg::NRDMA_DISABLE),
+        1
+    );
+    assert_eq!(dpu_rdma::NrdmaCfg::DESC.declared_mask(), 0x1f);
+}
+
+#[test]
 fn declared_counts() {
     let regs = all_registers().count();
     let fields: usize = all_registers().map(|r| r.fields.len()).sum();
@@ -190,4 +208,4 @@ fn declared_counts() {
 }
 
 const REGISTER_COUNT: usize = 199;
-const FIELD_COUNT: usize = 512;
+const FIELD_COUNT: usize = 514;
