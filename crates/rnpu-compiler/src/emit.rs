@@ -23,6 +23,9 @@ pub enum AddrRef {
     Operands(u64),
 }
 
+/// Register entries of one task (no tail) and the indices of the entries holding addresses.
+pub type TaskProgram = (Vec<Entry>, Vec<(usize, AddrRef)>);
+
 /// Fused activation as programmed in the BS stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Clamp {
@@ -136,7 +139,7 @@ impl Builder {
 
 /// The register writes of one task (without the 4-entry tail) and the indices of the entries
 /// that hold addresses.
-pub fn conv_task(t: &TaskRegs) -> Result<(Vec<Entry>, Vec<(usize, AddrRef)>), HwError> {
+pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
     use cna::*;
     let mut b = Builder {
         entries: Vec::with_capacity(130),

@@ -72,6 +72,9 @@ struct Builder {
     relocs: Vec<(u64, RelocTarget)>,
 }
 
+/// (operator, regcmd offset, entry count, address entries) of one emitted task.
+type TaskSlot = (usize, u64, usize, Vec<(usize, RelocTarget)>);
+
 #[derive(Clone, Copy)]
 enum RelocTarget {
     Buffer(usize, u64),
@@ -237,7 +240,7 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
         let mut seg_inputs = Vec::new();
         let mut seg_outputs = Vec::new();
         // Regcmd of the whole segment: tasks back to back, 64-byte aligned, chained.
-        let mut task_slots: Vec<(usize, u64, usize, Vec<(usize, RelocTarget)>)> = Vec::new();
+        let mut task_slots: Vec<TaskSlot> = Vec::new();
         for &o in &ops {
             let Some((c, l)) = lowered[o].take() else {
                 continue;

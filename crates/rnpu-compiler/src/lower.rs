@@ -5,7 +5,6 @@
 use std::ops::Range;
 
 use rnpu_hw::layout::{pack_conv_weights_i8, ConvKind, WeightShape};
-use rnpu_hw::regcmd::Entry;
 use rnpu_hw::Target;
 
 use crate::conv::ConvOp;
@@ -19,7 +18,7 @@ const C2: usize = 16;
 #[derive(Clone, Debug)]
 pub struct Lowered {
     /// Tasks: register entries (no tail) and address-holding entry indices.
-    pub tasks: Vec<(Vec<Entry>, Vec<(usize, AddrRef)>)>,
+    pub tasks: Vec<emit::TaskProgram>,
     /// Packed weight chunks; [`AddrRef::Weights`] offsets index the concatenation of
     /// [`Lowered::weight_chunk_offsets`].
     pub weights: Vec<u8>,
@@ -97,7 +96,7 @@ pub fn validate(t: &TaskRegs) -> Result<(), String> {
             t.weight_bytes, t.weight_banks
         ));
     }
-    if t.in_c % 16 != 0 || t.in_c_real == 0 || t.in_c_real > t.in_c {
+    if !t.in_c.is_multiple_of(16) || t.in_c_real == 0 || t.in_c_real > t.in_c {
         return Err(format!("channels {} (real {})", t.in_c, t.in_c_real));
     }
     if t.weight_bytes_per_kernel != t.kh * t.kw * t.in_c
@@ -179,7 +178,12 @@ pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
             chunks.push(Chunk { ch: range, rq });
             continue;
         }
-        let kmax = (weight_budget * T.cbuf_bank_bytes as usize / per_kernel) / C2 * C2;
+        let fit = |budget: usize| (budget * T.cbuf_bank_bytes as usize / per_kernel) / C2 * C2;
+        // Prefer leaving up to 6 banks for data (fewer row bands); fall back to the minimum.
+        let mut kmax = fit(weight_budget);
+        if kmax == 0 {
+            kmax = fit(T.cbuf_banks as usize - min_data);
+        }
         if kmax == 0 {
             return Err(format!(
                 "16 kernels of {per_kernel} bytes do not fit the CBUF next to {min_data} data banks"

@@ -105,7 +105,7 @@ fn smoke() {
 }
 
 fn grid() -> Vec<Case> {
-    let mut r = Rng(0x5eed_0f_0e5);
+    let mut r = Rng(0x0005_eed0_f0e5);
     let sizes: [(usize, usize); 12] = [
         (3, 3),
         (5, 5),
@@ -128,11 +128,11 @@ fn grid() -> Vec<Case> {
     let budget: u64 = std::env::var("RNPU_SWEEP_MACS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(60_000_000);
+        .unwrap_or(150_000_000);
     let n: usize = std::env::var("RNPU_SWEEP_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(600);
+        .unwrap_or(2000);
     let mut seed = 0;
     while cases.len() < n {
         seed += 1;
