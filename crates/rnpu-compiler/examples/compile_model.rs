@@ -100,5 +100,47 @@ fn main() {
             }
         }
         println!("emulation {te:.1} s");
+        if args.iter().any(|a| a == "--per-op") {
+            let vals = support::run_program_values(&model, &program, &inputs).expect("emulate");
+            let mut interp = rnpu_ref::Interpreter::new(&model);
+            interp.run(&inputs).expect("reference");
+            // Each NPU op in isolation, fed the reference value of its input.
+            let mut worst = 0;
+            for (i, op) in model.operators.iter().enumerate() {
+                if !program.placements[i].npu {
+                    continue;
+                }
+                let mut m1 = model.clone();
+                m1.operators = vec![op.clone()];
+                m1.inputs = vec![op.inputs[0].unwrap()];
+                m1.outputs = op.outputs.clone();
+                let p1 = compile(&m1, &Options::default()).expect("compile");
+                let x = interp.value(m1.inputs[0]).unwrap().clone();
+                let g = support::run_program(&m1, &p1, &[x]).expect("emulate");
+                let (max, exact, total) =
+                    support::compare(&g[0], interp.value(op.outputs[0]).unwrap());
+                worst = worst.max(max);
+                if max > 1 {
+                    println!(
+                        "ISOLATED op {i} {}: {exact}/{total} exact, max {max}",
+                        op.kind.name()
+                    );
+                }
+            }
+            println!("isolated NPU ops: worst diff {worst}");
+            for (i, op) in model.operators.iter().enumerate() {
+                for &t in &op.outputs {
+                    if let (Some(g), Some(w)) = (vals.get(&t), interp.value(t)) {
+                        if g.dtype() != DType::Float32 {
+                            let (max, exact, total) = support::compare(g, w);
+                            println!(
+                                "op {i:3} {:>18} t{t}: {exact}/{total} exact, max {max}",
+                                op.kind.name()
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -276,6 +276,25 @@ pub fn run_program(
     program: &Program,
     inputs: &[Array],
 ) -> Result<Vec<Array>, String> {
+    let values = run_program_values(model, program, inputs)?;
+    model
+        .outputs
+        .iter()
+        .map(|t| {
+            values
+                .get(t)
+                .cloned()
+                .ok_or_else(|| format!("output {t} not computed"))
+        })
+        .collect()
+}
+
+/// Like [`run_program`], returning every tensor value the run produced on the host.
+pub fn run_program_values(
+    model: &Model,
+    program: &Program,
+    inputs: &[Array],
+) -> Result<HashMap<usize, Array>, String> {
     let mut iovas = Vec::new();
     let mut next = 0x1000_0000u64;
     for b in &program.buffers {
@@ -343,16 +362,7 @@ pub fn run_program(
             }
         }
     }
-    model
-        .outputs
-        .iter()
-        .map(|t| {
-            values
-                .get(t)
-                .cloned()
-                .ok_or_else(|| format!("output {t} not computed"))
-        })
-        .collect()
+    Ok(values)
 }
 
 /// (max |diff|, exact count, total) between two int arrays.
