@@ -1,1 +1,395 @@
-//! rnpu-compiler — skeleton only; not implemented yet (see issues 3-5).
+//! rnpu-compiler — quantized TFLite models to relocatable RK3588 NPU programs.
+//!
+//! [`compile`] places every operator (NPU or CPU, always with a reason), lowers the NPU ones
+//! (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED as a 1×1 convolution) to register-command
+//! tasks — channel groups, CBUF row bands, per-channel requantization through the DPU's BS
+//! multiplier — validates every task, and packs weights, DPU operands and regcmd into three
+//! constant buffers of a relocatable [`Program`].
+//!
+//! Modules: [`conv`] (operator → hardware description or CPU reason), [`requant`] (register
+//! values within 1 LSB of TFLite, and the bound), [`lower`] (tiling, packing, validator),
+//! [`emit`] (register programming of one task), [`program`] (the relocatable program, loader
+//! and I/O packing).
+
+#![forbid(unsafe_code)]
+
+pub mod conv;
+pub mod emit;
+pub mod error;
+pub mod lower;
+pub mod program;
+pub mod requant;
+
+use std::collections::HashMap;
+
+use rnpu_hw::regcmd::{self, task_tail};
+use rnpu_hw::regs::global::OperationEnable;
+use rnpu_hw::regs::Register;
+use rnpu_hw::Target;
+use rnpu_model::{Model, OpKind};
+
+pub use error::{CompileError, LoadError};
+pub use program::{
+    BufferKind, BufferSpec, CpuSegment, Job, LoadedProgram, NpuSegment, Placement, Program, Reloc,
+    Segment, Storage, Task, TensorBinding,
+};
+
+use emit::AddrRef;
+use lower::Lowered;
+
+/// Compiler options.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Place every operator on the CPU (for comparisons).
+    pub cpu_only: bool,
+}
+
+/// Why an operator kind has no NPU lowering (yet).
+fn cpu_reason(kind: &OpKind) -> String {
+    let k = kind.name();
+    match kind {
+        OpKind::Softmax | OpKind::Logistic | OpKind::Tanh | OpKind::HardSwish => {
+            format!("{k}: no NPU lowering (would need the DPU LUT, not modelled)")
+        }
+        OpKind::Reshape | OpKind::Squeeze => {
+            format!("{k}: a layout change on the host (NC1HWC2 ≠ NHWC order)")
+        }
+        OpKind::Add | OpKind::Concatenation | OpKind::AveragePool2d | OpKind::MaxPool2d => {
+            format!("{k}: NPU lowering not implemented yet in this compiler slice")
+        }
+        _ => format!("{k}: no NPU unit for this operator"),
+    }
+}
+
+struct Builder {
+    buffers: Vec<BufferSpec>,
+    tensors: Vec<TensorBinding>,
+    by_tensor: HashMap<usize, usize>,
+    weights: Vec<u8>,
+    operands: Vec<u8>,
+    regcmd: Vec<u8>,
+    /// (entry offset in regcmd, target): target resolved at the end.
+    relocs: Vec<(u64, RelocTarget)>,
+}
+
+/// (operator, regcmd offset, entry count, address entries) of one emitted task.
+type TaskSlot = (usize, u64, usize, Vec<(usize, RelocTarget)>);
+
+#[derive(Clone, Copy)]
+enum RelocTarget {
+    Buffer(usize, u64),
+    Weights(u64),
+    Operands(u64),
+    Regcmd(u64),
+}
+
+impl Builder {
+    fn bind(&mut self, model: &Model, t: usize, hwc: (usize, usize, usize), st: Storage) -> usize {
+        if let Some(&b) = self.by_tensor.get(&t) {
+            return b;
+        }
+        let tensor = model.tensor(t);
+        let id = self.buffers.len();
+        let kind = if model.inputs.contains(&t) {
+            BufferKind::Input
+        } else if model.outputs.contains(&t) {
+            BufferKind::Output
+        } else {
+            BufferKind::Activation
+        };
+        let (h, w, c) = hwc;
+        self.buffers.push(BufferSpec {
+            id,
+            size: (c.div_ceil(16) * h * w * 16) as u64,
+            kind,
+            name: tensor.name.clone(),
+            init: None,
+        });
+        self.tensors.push(TensorBinding {
+            tensor: t,
+            buffer: id,
+            offset: 0,
+            h,
+            w,
+            c,
+            storage: st,
+            zero_point: tensor.quantization.zero_point() as i32,
+            shape: tensor.shape.clone(),
+        });
+        self.by_tensor.insert(t, id);
+        id
+    }
+
+    fn grow(&mut self, buf: usize, extent: u64) {
+        let b = &mut self.buffers[buf];
+        b.size = b.size.max(extent);
+    }
+}
+
+fn align_to(v: &mut Vec<u8>, a: usize) {
+    let n = v.len().next_multiple_of(a);
+    v.resize(n, 0);
+}
+
+/// Compile `model` for the RK3588 NPU.
+pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
+    let target = Target::RK3588;
+    let n_ops = model.operators.len();
+    // 1. Placement with reasons; lower the NPU candidates.
+    let mut lowered: Vec<Option<(conv::ConvOp, Lowered)>> = Vec::with_capacity(n_ops);
+    let mut placements = Vec::with_capacity(n_ops);
+    // The NC1HWC2 view each NPU operator needs of a tensor; a conflicting view → CPU.
+    let mut views: HashMap<usize, (usize, usize, usize)> = HashMap::new();
+    for (i, op) in model.operators.iter().enumerate() {
+        let kind = op.kind.name();
+        let attempt: Result<(conv::ConvOp, Lowered), String> = if opts.cpu_only {
+            Err(format!("{kind}: CPU-only compilation requested"))
+        } else {
+            match op.kind {
+                OpKind::Conv2d | OpKind::DepthwiseConv2d | OpKind::FullyConnected => {
+                    conv::analyze(model, i)
+                        .map_err(|r| format!("{kind}: {r}"))
+                        .and_then(|c| {
+                            let l =
+                                lower::lower_conv(&c).map_err(|r| format!("{}: {r}", c.desc))?;
+                            for (t, v) in [(c.input, c.in_hwc), (c.output, c.out_hwc)] {
+                                if let Some(prev) = views.get(&t) {
+                                    if *prev != v {
+                                        return Err(format!(
+                                            "{}: tensor {t} is viewed as {prev:?} by another NPU \
+                                             op and as {v:?} here",
+                                            c.desc
+                                        ));
+                                    }
+                                }
+                            }
+                            views.insert(c.input, c.in_hwc);
+                            views.insert(c.output, c.out_hwc);
+                            Ok((c, l))
+                        })
+                }
+                _ => Err(cpu_reason(&op.kind)),
+            }
+        };
+        match attempt {
+            Ok((c, l)) => {
+                placements.push(Placement {
+                    op: i,
+                    kind: kind.clone(),
+                    npu: true,
+                    reason: format!(
+                        "{}: NPU, {} task(s), {}; requantization within {:.3} LSB of exact \
+                         (≤ 1 LSB of TFLite guaranteed)",
+                        c.desc,
+                        l.tasks.len(),
+                        l.split,
+                        l.bound
+                    ),
+                    tasks: l.tasks.len(),
+                    split: l.split.clone(),
+                    bound_lsb: Some(l.bound),
+                });
+                lowered.push(Some((c, l)));
+            }
+            Err(reason) => {
+                placements.push(Placement {
+                    op: i,
+                    kind: kind.clone(),
+                    npu: false,
+                    reason,
+                    tasks: 0,
+                    split: String::new(),
+                    bound_lsb: None,
+                });
+                lowered.push(None);
+            }
+        }
+    }
+
+    // 2. Maximal segments of consecutive operators with the same placement.
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut b = Builder {
+        buffers: Vec::new(),
+        tensors: Vec::new(),
+        by_tensor: HashMap::new(),
+        weights: Vec::new(),
+        operands: Vec::new(),
+        regcmd: Vec::new(),
+        relocs: Vec::new(),
+    };
+    let producer: HashMap<usize, usize> = model
+        .operators
+        .iter()
+        .enumerate()
+        .flat_map(|(i, op)| op.outputs.iter().map(move |&t| (t, i)))
+        .collect();
+    let mut i = 0;
+    while i < n_ops {
+        let npu = placements[i].npu;
+        let mut j = i;
+        while j < n_ops && placements[j].npu == npu {
+            j += 1;
+        }
+        let ops: Vec<usize> = (i..j).collect();
+        if !npu {
+            segments.push(Segment::Cpu(CpuSegment { ops }));
+            i = j;
+            continue;
+        }
+        let mut job = Job::default();
+        let mut seg_inputs = Vec::new();
+        let mut seg_outputs = Vec::new();
+        // Regcmd of the whole segment: tasks back to back, 64-byte aligned, chained.
+        let mut task_slots: Vec<TaskSlot> = Vec::new();
+        for &o in &ops {
+            let Some((c, l)) = lowered[o].take() else {
+                continue;
+            };
+            let inb = b.bind(model, c.input, c.in_hwc, c.storage);
+            let outb = b.bind(model, c.output, c.out_hwc, c.storage);
+            b.grow(inb, l.input_extent);
+            b.grow(outb, l.output_extent);
+            let inside = producer.get(&c.input).is_some_and(|p| ops.contains(p));
+            if !inside && !seg_inputs.contains(&c.input) {
+                seg_inputs.push(c.input);
+            }
+            let needed_outside = model.outputs.contains(&c.output)
+                || model.operators.iter().enumerate().any(|(k, op2)| {
+                    !ops.contains(&k) && op2.inputs.iter().flatten().any(|&t| t == c.output)
+                });
+            if needed_outside && !seg_outputs.contains(&c.output) {
+                seg_outputs.push(c.output);
+            }
+            if !job.in_buffers.contains(&inb) {
+                job.in_buffers.push(inb);
+            }
+            if !job.out_buffers.contains(&outb) {
+                job.out_buffers.push(outb);
+            }
+            align_to(&mut b.weights, lower::CHUNK_ALIGN);
+            let wbase = b.weights.len() as u64;
+            b.weights.extend_from_slice(&l.weights);
+            align_to(&mut b.operands, lower::CHUNK_ALIGN);
+            let obase = b.operands.len() as u64;
+            b.operands.extend_from_slice(&l.operands);
+            for (entries, addrs) in l.tasks {
+                align_to(&mut b.regcmd, target.regcmd_task_align as usize);
+                let off = b.regcmd.len() as u64;
+                let count = entries.len() + regcmd::TASK_TAIL_LEN;
+                let rel: Vec<(usize, RelocTarget)> = addrs
+                    .into_iter()
+                    .map(|(idx, a)| {
+                        let t = match a {
+                            AddrRef::Input(x) => RelocTarget::Buffer(inb, x),
+                            AddrRef::Output(x) => RelocTarget::Buffer(outb, x),
+                            AddrRef::Weights(x) => RelocTarget::Weights(wbase + x),
+                            AddrRef::Operands(x) => RelocTarget::Operands(obase + x),
+                        };
+                        (idx, t)
+                    })
+                    .collect();
+                b.regcmd.extend(regcmd::to_bytes(&entries));
+                // Tail placeholder, written once the next task's address is known.
+                b.regcmd.extend([0u8; 8 * regcmd::TASK_TAIL_LEN]);
+                task_slots.push((o, off, count, rel));
+            }
+        }
+        // Tails: chain each task to the next of the job (PC_BASE_ADDRESS gets a relocation), as
+        // Mesa does; the mainline kernel kicks each task itself, so the chain is belt and braces.
+        let enable = OperationEnable::new()
+            .with(OperationEnable::CNA_OP_EN, 1)
+            .and_then(|r| r.with(OperationEnable::CORE_OP_EN, 1))
+            .and_then(|r| r.with(OperationEnable::DPU_OP_EN, 1))
+            .and_then(|r| r.with(OperationEnable::DPU_RDMA_OP_EN, 1))
+            .map_err(|e| CompileError::Hw { op: i, source: e })?;
+        for k in 0..task_slots.len() {
+            let (o, off, count, ref rel) = task_slots[k];
+            let next = task_slots.get(k + 1).map(|n| (n.1, n.2));
+            let amount = match next {
+                Some((_, ncount)) => regcmd::register_amounts_for(&target, ncount as u32)
+                    .map_err(|e| CompileError::Hw { op: o, source: e })?,
+                None => 0,
+            };
+            let tail = task_tail(next.map(|_| (0, amount)), enable);
+            let tail_off = off as usize + (count - regcmd::TASK_TAIL_LEN) * 8;
+            for (n, e) in tail.iter().enumerate() {
+                b.regcmd[tail_off + 8 * n..tail_off + 8 * n + 8].copy_from_slice(&e.to_le_bytes());
+            }
+            if let Some((noff, _)) = next {
+                b.relocs.push((tail_off as u64, RelocTarget::Regcmd(noff)));
+            }
+            for &(idx, t) in rel {
+                b.relocs.push((off + 8 * idx as u64, t));
+            }
+            job.tasks.push(Task {
+                regcmd_buffer: usize::MAX,
+                offset: off,
+                count: count as u32,
+                op: o,
+            });
+        }
+        segments.push(Segment::Npu(NpuSegment {
+            ops,
+            job,
+            inputs: seg_inputs,
+            outputs: seg_outputs,
+        }));
+        i = j;
+    }
+
+    // 3. Constant buffers and relocations.
+    let mut relocs = Vec::new();
+    if !b.regcmd.is_empty() {
+        let add = |b: &mut Builder, kind: BufferKind, name: &str, mut data: Vec<u8>| {
+            let id = b.buffers.len();
+            if data.is_empty() {
+                data.push(0);
+            }
+            b.buffers.push(BufferSpec {
+                id,
+                size: data.len() as u64,
+                kind,
+                name: name.into(),
+                init: Some(data),
+            });
+            id
+        };
+        let w = std::mem::take(&mut b.weights);
+        let o = std::mem::take(&mut b.operands);
+        let r = std::mem::take(&mut b.regcmd);
+        let wid = add(&mut b, BufferKind::Weights, "weights", w);
+        let oid = add(&mut b, BufferKind::Biases, "dpu-operands", o);
+        let rid = add(&mut b, BufferKind::Regcmd, "regcmd", r);
+        for (entry_offset, t) in &b.relocs {
+            let (target_buffer, target_offset) = match *t {
+                RelocTarget::Buffer(id, x) => (id, x),
+                RelocTarget::Weights(x) => (wid, x),
+                RelocTarget::Operands(x) => (oid, x),
+                RelocTarget::Regcmd(x) => (rid, x),
+            };
+            relocs.push(Reloc {
+                regcmd_buffer: rid,
+                entry_offset: *entry_offset,
+                target_buffer,
+                target_offset,
+            });
+        }
+        for s in &mut segments {
+            if let Segment::Npu(n) = s {
+                for t in &mut n.job.tasks {
+                    t.regcmd_buffer = rid;
+                }
+            }
+        }
+    }
+    Ok(Program {
+        target: target.name.to_string(),
+        buffers: b.buffers,
+        segments,
+        relocs,
+        tensors: b.tensors,
+        inputs: model.inputs.clone(),
+        outputs: model.outputs.clone(),
+        placements,
+    })
+}

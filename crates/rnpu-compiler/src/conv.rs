@@ -1,0 +1,402 @@
+//! CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED → one NPU convolution description, or the
+//! reason it stays on the CPU.
+
+use rnpu_model::{Activation, DType, Model, OpKind, OpOptions, Padding, Quantization};
+use rnpu_ref::quant::{activation_range_quantized, quantize_multiplier};
+
+use crate::program::Storage;
+
+/// Largest kernel extent placed on the NPU. The WEIGHT_WIDTH/HEIGHT fields hold 31, but no
+/// source shows an int8 kernel above 7×7 computing on RK3588 (iree-rocket `LIMITS.md`: int8
+/// measured to 3×3, fp16 to 11×11 with `Cin` ≤ 64; Mesa's captures go to 5×5).
+pub const MAX_KERNEL: usize = 7;
+
+/// A convolution in hardware terms (stored int8 domain, NC1HWC2 geometry).
+#[derive(Clone, Debug)]
+pub struct ConvOp {
+    /// TFLite operator index.
+    pub op: usize,
+    /// Depthwise (else direct).
+    pub depthwise: bool,
+    /// Input / output tensors.
+    pub input: usize,
+    /// Output tensor.
+    pub output: usize,
+    /// Input (H, W, C).
+    pub in_hwc: (usize, usize, usize),
+    /// Output (H, W, C).
+    pub out_hwc: (usize, usize, usize),
+    /// Kernel (H, W).
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// Strides (H, W).
+    pub sh: usize,
+    /// Horizontal stride.
+    pub sw: usize,
+    /// Leading pads.
+    pub pad_top: usize,
+    /// Left pad.
+    pub pad_left: usize,
+    /// Weights, stored domain, `[OC][KH][KW][IC]` (direct) or `[KH][KW][C]` (depthwise).
+    pub weights: Vec<i8>,
+    /// Weight zero point, stored domain (uniform over channels).
+    pub wzp: i32,
+    /// Input zero point, stored domain.
+    pub izp: i32,
+    /// Output zero point, stored domain.
+    pub ozp: i32,
+    /// Bias per output channel.
+    pub bias: Vec<i32>,
+    /// TFLite's effective multiplier per output channel (exactly the value it applies).
+    pub mult: Vec<f64>,
+    /// TFLite's own rounding slack (LSB) — see `requant`.
+    pub tfl_slack: f64,
+    /// Upper clamp relative to the zero point (`None` = only the dtype saturation).
+    pub clamp_hi: Option<i32>,
+    /// Lower clamp at the zero point (ReLU / ReLU6).
+    pub clamp_lo_zero: bool,
+    /// Element storage of input and output.
+    pub storage: Storage,
+    /// Short description for reasons: "CONV_2D k3x3 s2x2 int8 per-axis".
+    pub desc: String,
+}
+
+fn storage_of(d: DType) -> Option<Storage> {
+    match d {
+        DType::Int8 => Some(Storage::Int8),
+        DType::UInt8 => Some(Storage::Uint8Xor80),
+        _ => None,
+    }
+}
+
+fn to_stored(d: DType, v: i64) -> i32 {
+    match d {
+        DType::UInt8 => v as i32 - 128,
+        _ => v as i32,
+    }
+}
+
+fn tensor_values_stored(model: &Model, t: usize) -> Option<Vec<i8>> {
+    let tensor = model.tensor(t);
+    let data = tensor.data.as_ref()?;
+    match tensor.dtype {
+        DType::Int8 => Some(data.iter().map(|&b| b as i8).collect()),
+        DType::UInt8 => Some(data.iter().map(|&b| (b ^ 0x80) as i8).collect()),
+        _ => None,
+    }
+}
+
+fn bias_values(model: &Model, t: Option<usize>, n: usize) -> Result<Vec<i32>, String> {
+    let Some(t) = t else {
+        return Ok(vec![0; n]);
+    };
+    let tensor = model.tensor(t);
+    if tensor.dtype != DType::Int32 {
+        return Err(format!("bias is {}, not int32", tensor.dtype));
+    }
+    let data = tensor
+        .data
+        .as_ref()
+        .ok_or("bias is not a constant tensor")?;
+    if data.len() != 4 * n {
+        return Err(format!("bias has {} bytes for {n} channels", data.len()));
+    }
+    Ok(data
+        .chunks_exact(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+fn hwc(shape: &[usize]) -> Option<(usize, usize, usize)> {
+    match shape {
+        [1, h, w, c] => Some((*h, *w, *c)),
+        _ => None,
+    }
+}
+
+fn same_pad(inp: usize, out: usize, k: usize, s: usize) -> usize {
+    let total = ((out.saturating_sub(1)) * s + k).saturating_sub(inp);
+    total / 2
+}
+
+/// Describe operator `i` as an NPU convolution, or say why it cannot be one.
+pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let kind = op.kind.name();
+    let input = op.input(0).ok_or("no input tensor")?;
+    let filter = op.input(1).ok_or("no weights tensor")?;
+    let output = *op.outputs.first().ok_or("no output tensor")?;
+    let (it, ft, ot) = (
+        model.tensor(input),
+        model.tensor(filter),
+        model.tensor(output),
+    );
+    let storage = storage_of(it.dtype)
+        .ok_or_else(|| format!("{kind} on {}: the NPU path is int8/uint8", it.dtype))?;
+    if ot.dtype != it.dtype || ft.dtype != it.dtype {
+        return Err(format!(
+            "{kind} with mixed types (input {}, weights {}, output {})",
+            it.dtype, ft.dtype, ot.dtype
+        ));
+    }
+    let (in_scale, in_zp) = it
+        .quantization
+        .per_tensor()
+        .ok_or("input is not per-tensor quantized")?;
+    let (out_scale, out_zp) = ot
+        .quantization
+        .per_tensor()
+        .ok_or("output is not per-tensor quantized")?;
+    let wvals = tensor_values_stored(model, filter).ok_or("weights are not constant")?;
+    let (per_axis, wzps): (bool, Vec<i64>) = match &ft.quantization {
+        Quantization::PerTensor { zero_point, .. } => (false, vec![*zero_point]),
+        Quantization::PerAxis { zero_points, .. } => (true, zero_points.clone()),
+        Quantization::None => return Err("weights have no quantization".into()),
+    };
+    if per_axis && it.dtype == DType::UInt8 {
+        return Err("uint8 with per-axis weights (TFLite has no such kernel)".into());
+    }
+    if wzps.iter().any(|&z| z != wzps[0]) {
+        return Err(
+            "per-axis weight zero points differ: padding-channel weights cannot cancel a \
+             per-channel CPEND offset"
+                .into(),
+        );
+    }
+    let wzp = to_stored(ft.dtype, wzps[0]);
+    let izp = to_stored(it.dtype, in_zp);
+    let ozp = to_stored(ot.dtype, out_zp);
+    let qtag = if it.dtype == DType::UInt8 {
+        "uint8"
+    } else if per_axis {
+        "int8 per-axis"
+    } else {
+        "int8 per-tensor"
+    };
+
+    let (act, depthwise, in_hwc, out_hwc, kh, kw, sh, sw, pad_top, pad_left, weights, oc, desc);
+    match &op.options {
+        OpOptions::Conv2d(o) => {
+            let ih = hwc(&it.shape).ok_or("input is not [1,H,W,C] (batch > 1 stays on the CPU)")?;
+            let oh = hwc(&ot.shape).ok_or("output is not [1,H,W,C]")?;
+            let [f_oc, f_kh, f_kw, f_ic] = ft.shape[..] else {
+                return Err("weights are not 4-D".into());
+            };
+            if f_ic != ih.2 {
+                return Err(format!(
+                    "grouped convolution ({} input channels, {f_ic} per group): no grouped mode",
+                    ih.2
+                ));
+            }
+            if o.dilation_h != 1 || o.dilation_w != 1 {
+                return Err(format!(
+                    "dilation {}x{}: the CNA's atrous fields (CONV_CON3) are neither programmed \
+                     nor measured by any source, and rnpu-sim does not model them",
+                    o.dilation_h, o.dilation_w
+                ));
+            }
+            act = o.activation;
+            depthwise = false;
+            in_hwc = ih;
+            out_hwc = oh;
+            (kh, kw) = (f_kh, f_kw);
+            (sh, sw) = (o.stride_h.max(0) as usize, o.stride_w.max(0) as usize);
+            (pad_top, pad_left) = match o.padding {
+                Padding::Same => (same_pad(ih.0, oh.0, kh, sh), same_pad(ih.1, oh.1, kw, sw)),
+                Padding::Valid => (0, 0),
+            };
+            weights = wvals.clone();
+            oc = f_oc;
+            desc = format!("{kind} k{kh}x{kw} s{sh}x{sw} {qtag}");
+        }
+        OpOptions::DepthwiseConv2d(o) => {
+            let ih = hwc(&it.shape).ok_or("input is not [1,H,W,C] (batch > 1 stays on the CPU)")?;
+            let oh = hwc(&ot.shape).ok_or("output is not [1,H,W,C]")?;
+            let [1, f_kh, f_kw, f_c] = ft.shape[..] else {
+                return Err("depthwise weights are not [1,KH,KW,C]".into());
+            };
+            if o.dilation_h != 1 || o.dilation_w != 1 {
+                return Err(format!(
+                    "dilation {}x{}: the CNA's atrous fields (CONV_CON3) are neither programmed \
+                     nor measured by any source, and rnpu-sim does not model them",
+                    o.dilation_h, o.dilation_w
+                ));
+            }
+            act = o.activation;
+            in_hwc = ih;
+            out_hwc = oh;
+            (kh, kw) = (f_kh, f_kw);
+            (sh, sw) = (o.stride_h.max(0) as usize, o.stride_w.max(0) as usize);
+            (pad_top, pad_left) = match o.padding {
+                Padding::Same => (same_pad(ih.0, oh.0, kh, sh), same_pad(ih.1, oh.1, kw, sw)),
+                Padding::Valid => (0, 0),
+            };
+            oc = f_c;
+            if f_c == ih.2 {
+                depthwise = true;
+                weights = wvals.clone();
+                desc = format!("{kind} k{kh}x{kw} s{sh}x{sw} {qtag}");
+            } else if ih.2 == 1 {
+                // One input channel with multiplier m: a direct convolution with m kernels.
+                // [1][KH][KW][m] → [m][KH][KW][1].
+                depthwise = false;
+                let taps = kh * kw;
+                let mut w = vec![0i8; wvals.len()];
+                for t in 0..taps {
+                    for c in 0..f_c {
+                        w[c * taps + t] = wvals[t * f_c + c];
+                    }
+                }
+                weights = w;
+                desc = format!("{kind} k{kh}x{kw} s{sh}x{sw} {qtag} (1 channel × {f_c}: direct)");
+            } else {
+                return Err(format!(
+                    "depth multiplier {} with {} input channels: the CNA's depthwise mode maps \
+                     channel c to c only",
+                    f_c / ih.2.max(1),
+                    ih.2
+                ));
+            }
+        }
+        OpOptions::FullyConnected(o) => {
+            let [units, depth] = ft.shape[..] else {
+                return Err("weights are not 2-D".into());
+            };
+            let batch: usize = it.shape.iter().product::<usize>() / depth.max(1);
+            if batch != 1 || it.shape.last() != Some(&depth) {
+                return Err(format!(
+                    "input {:?} is not one row of {depth} (batches stay on the CPU)",
+                    it.shape
+                ));
+            }
+            if ot.num_elements() != units {
+                return Err(format!("output {:?} is not {units} values", ot.shape));
+            }
+            act = o.activation;
+            depthwise = false;
+            in_hwc = (1, 1, depth);
+            out_hwc = (1, 1, units);
+            (kh, kw, sh, sw, pad_top, pad_left) = (1, 1, 1, 1, 0, 0);
+            weights = wvals.clone();
+            oc = units;
+            desc = format!("{kind} {depth}→{units} {qtag} (as 1x1 conv)");
+        }
+        other => return Err(format!("{kind}: not a convolution ({other:?})")),
+    }
+    if out_hwc.2 != oc {
+        return Err(format!("output has {} channels, weights {oc}", out_hwc.2));
+    }
+    if kh > MAX_KERNEL || kw > MAX_KERNEL {
+        return Err(format!(
+            "kernel {kh}x{kw} exceeds the {MAX_KERNEL}x{MAX_KERNEL} int8 kernels the sources \
+             exercise (iree-rocket LIMITS.md: int8 measured to 3x3, larger kernels hang or \
+             compute wrong with large Cin)"
+        ));
+    }
+    if sh == 0 || sw == 0 || sh > 7 || sw > 7 {
+        return Err(format!("stride {sh}x{sw} outside CONV_CON3's 1..7"));
+    }
+    if pad_top > 15 || pad_left > 15 {
+        return Err(format!(
+            "leading pad {pad_top}/{pad_left} exceeds PAD_CON0's 4 bits"
+        ));
+    }
+
+    // TFLite's multipliers, exactly.
+    let fscales = ft.quantization.scales(oc).ok_or("weights have no scales")?;
+    if fscales.len() != oc {
+        return Err(format!("{} weight scales for {oc} channels", fscales.len()));
+    }
+    let (mult, tfl_slack): (Vec<f64>, f64) = if matches!(op.kind, OpKind::FullyConnected) {
+        // The reference FULLY_CONNECTED rescales in double and rounds once.
+        (
+            fscales
+                .iter()
+                .map(|&fs| in_scale as f64 * fs as f64 / out_scale as f64)
+                .collect(),
+            0.0,
+        )
+    } else {
+        let mut slack = 0f64;
+        let m = fscales
+            .iter()
+            .map(|&fs| {
+                let real = if it.dtype == DType::UInt8 {
+                    // GetQuantizedConvolutionMultipler: product in float, division in double.
+                    (in_scale * fs) as f64 / out_scale as f64
+                } else {
+                    in_scale as f64 * fs as f64 / out_scale as f64
+                };
+                let q = quantize_multiplier(real);
+                let rshift = (-q.shift).max(0);
+                if rshift > 0 {
+                    slack = slack.max(2f64.powi(-(rshift + 1)));
+                }
+                q.multiplier as f64 * 2f64.powi(q.shift - 31)
+            })
+            .collect();
+        (m, slack)
+    };
+    let bias = bias_values(model, op.input(2), oc)?;
+    let (lo, hi) = activation_range_quantized(act, ot.dtype, out_scale, out_zp as i32);
+    let (qmin, qmax) = if ot.dtype == DType::UInt8 {
+        (0, 255)
+    } else {
+        (-128, 127)
+    };
+    let (clamp_lo_zero, clamp_hi) = match act {
+        Activation::None => (false, None),
+        Activation::Relu | Activation::Relu6 => {
+            if lo != out_zp as i32 && lo != qmin {
+                return Err("activation range does not start at the zero point".into());
+            }
+            if lo > out_zp as i32 {
+                return Err(format!(
+                    "{act:?} range [{lo}, {hi}] lies above the zero point: BS clamps start at 0"
+                ));
+            }
+            let hi_rel = if hi < qmax {
+                Some(hi - out_zp as i32)
+            } else {
+                None
+            };
+            (lo >= out_zp as i32, hi_rel)
+        }
+        other => {
+            return Err(format!(
+                "fused {other:?}: the BS stage clamps only to [0, x] (ReLU/ReLUX)"
+            ))
+        }
+    };
+    if let Some(h) = clamp_hi {
+        if h < 0 {
+            return Err("empty activation range".into());
+        }
+    }
+    Ok(ConvOp {
+        op: i,
+        depthwise,
+        input,
+        output,
+        in_hwc,
+        out_hwc,
+        kh,
+        kw,
+        sh,
+        sw,
+        pad_top,
+        pad_left,
+        weights,
+        wzp,
+        izp,
+        ozp,
+        bias,
+        mult,
+        tfl_slack,
+        clamp_hi,
+        clamp_lo_zero,
+        storage,
+        desc,
+    })
+}

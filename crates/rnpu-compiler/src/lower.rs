@@ -1,0 +1,402 @@
+//! Lowering one convolution to tasks: channel groups (requantization shift groups and CBUF
+//! weight fit), row bands (CBUF data fit, with kernel overlap), weight / DPU-operand packing,
+//! register programming, and the validator every task passes before it is kept.
+
+use std::ops::Range;
+
+use rnpu_hw::layout::{pack_conv_weights_i8, ConvKind, WeightShape};
+use rnpu_hw::Target;
+
+use crate::conv::ConvOp;
+use crate::emit::{self, AddrRef, Clamp, TaskRegs};
+use crate::requant::{self, GroupRequant};
+
+const T: Target = Target::RK3588;
+const C2: usize = 16;
+
+/// One lowered operator, not yet placed in the program's buffers.
+#[derive(Clone, Debug)]
+pub struct Lowered {
+    /// Tasks: register entries (no tail) and address-holding entry indices.
+    pub tasks: Vec<emit::TaskProgram>,
+    /// Packed weight chunks; [`AddrRef::Weights`] offsets index the concatenation of
+    /// [`Lowered::weight_chunk_offsets`].
+    pub weights: Vec<u8>,
+    /// DPU operand bytes.
+    pub operands: Vec<u8>,
+    /// Bytes of the output buffer the tasks write (≥ the image).
+    pub output_extent: u64,
+    /// Bytes of the input buffer the tasks read.
+    pub input_extent: u64,
+    /// "3 row bands × 2 channel groups" …
+    pub split: String,
+    /// Requantization bound achieved (LSB).
+    pub bound: f64,
+}
+
+/// Chunks inside the per-op weight / operand blobs are aligned like separate buffers would be
+/// (Mesa gives every operation its own page-aligned BOs; no source states a smaller alignment
+/// for DCOMP_ADDR0 or BS_BASE_ADDR).
+pub const CHUNK_ALIGN: usize = 4096;
+
+fn align_vec(v: &mut Vec<u8>, a: usize) {
+    let n = v.len().next_multiple_of(a);
+    v.resize(n, 0);
+}
+
+/// Output cube channels for `n` real channels, as Mesa programs them (`mesa-rocket.md` §5.1):
+/// direct `align(max(n, 32), 32)`; depthwise the same, doubled when ≤ 32, then aligned to 64.
+pub fn cube_channels(n: usize, depthwise: bool) -> usize {
+    let c = n.max(32).next_multiple_of(32);
+    if depthwise {
+        let c = if n <= 32 { c * 2 } else { c };
+        c.next_multiple_of(64)
+    } else {
+        c
+    }
+}
+
+/// Banks needed for `bytes` (≥ 1).
+fn banks(bytes: usize) -> usize {
+    bytes.div_ceil(T.cbuf_bank_bytes as usize).max(1)
+}
+
+fn data_banks(rows: usize, eprow: usize) -> usize {
+    (rows * eprow)
+        .div_ceil(T.cbuf_entries_per_bank as usize)
+        .max(1)
+}
+
+/// The CBUF row-width limit iree-rocket measured (`LIMITS.md`, "Input row width per program":
+/// `(ceil(atoms / 4) − 1) · width ≤ 2047`, the 11-bit entry-slab base; exact at 2048 in int8).
+fn row_width_ok(width: usize, channels: usize) -> bool {
+    let atoms = channels.div_ceil(C2);
+    (atoms.div_ceil(4).saturating_sub(1)) * width <= 2047
+}
+
+/// Validate one task against the register limits the encoder does not see and the CBUF.
+pub fn validate(t: &TaskRegs) -> Result<(), String> {
+    let banks_total = T.cbuf_banks;
+    if t.data_banks == 0 || t.weight_banks == 0 || t.data_banks + t.weight_banks > banks_total {
+        return Err(format!(
+            "CBUF banks {} data + {} weights exceed {banks_total}",
+            t.data_banks, t.weight_banks
+        ));
+    }
+    let eprow = emit::entries_per_row(t.in_w, t.in_c);
+    if t.in_h * eprow > t.data_banks * T.cbuf_entries_per_bank {
+        return Err(format!(
+            "{} input rows × {eprow} entries do not fit {} data banks",
+            t.in_h, t.data_banks
+        ));
+    }
+    if t.weight_bytes > t.weight_banks * T.cbuf_bank_bytes {
+        return Err(format!(
+            "{} weight bytes do not fit {} weight banks",
+            t.weight_bytes, t.weight_banks
+        ));
+    }
+    if !t.in_c.is_multiple_of(16) || t.in_c_real == 0 || t.in_c_real > t.in_c {
+        return Err(format!("channels {} (real {})", t.in_c, t.in_c_real));
+    }
+    if t.weight_bytes_per_kernel != t.kh * t.kw * t.in_c
+        || t.weight_bytes != t.weight_bytes_per_kernel * t.kernels
+    {
+        return Err("weight sizes disagree with the kernel shape".into());
+    }
+    if t.pad_top >= t.kh.max(1) && t.pad_top > 0 || t.pad_left >= t.kw.max(1) && t.pad_left > 0 {
+        return Err(format!(
+            "pad {}/{} not smaller than the kernel (iree-rocket LIMITS.md)",
+            t.pad_top, t.pad_left
+        ));
+    }
+    if (t.out_h - 1) * t.stride_y >= t.in_h + t.pad_top
+        || (t.out_w - 1) * t.stride_x >= t.in_w + t.pad_left
+    {
+        return Err("an output row or column has no input under its window".into());
+    }
+    if !row_width_ok(t.in_w as usize, t.in_c as usize) {
+        return Err(format!(
+            "input row {} wide × {} channels exceeds the CBUF row-width limit",
+            t.in_w, t.in_c
+        ));
+    }
+    if t.out_c < t.out_c_real || t.kh as usize > crate::conv::MAX_KERNEL {
+        return Err("output channels / kernel".into());
+    }
+    Ok(())
+}
+
+struct Chunk {
+    /// Output channel range (depthwise: also the input channels).
+    ch: Range<usize>,
+    rq: GroupRequant,
+}
+
+/// Plan, pack, program and validate every task of `c`. `Err` = the reason it stays on the CPU.
+pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
+    let (ih, iw, ic) = c.in_hwc;
+    let (oh, ow, oc) = c.out_hwc;
+    let kind = if c.depthwise {
+        ConvKind::Depthwise
+    } else {
+        ConvKind::Direct
+    };
+    // 1. Requantization groups (16-aligned so every task writes whole C2 surfaces).
+    let groups = requant::channel_groups(&c.mult, C2, c.tfl_slack).map_err(|e| e.to_string())?;
+    let bound = groups.iter().map(|g| g.1.error).fold(0f64, f64::max);
+
+    // 2. CBUF: split groups further when their weights leave no room for data.
+    let in_c_hw = |n: usize| n.max(C2).next_multiple_of(C2);
+    let mut chunks: Vec<Chunk> = Vec::new();
+    for (range, rq) in groups {
+        let task_in_c = if c.depthwise {
+            in_c_hw(range.len())
+        } else {
+            in_c_hw(ic)
+        };
+        let eprow = emit::entries_per_row(iw as u32, task_in_c as u32) as usize;
+        if !row_width_ok(iw, task_in_c) {
+            return Err(format!(
+                "input row {iw} wide × {task_in_c} channels exceeds the CBUF row-width limit \
+                 (iree-rocket LIMITS.md); width splitting is not implemented"
+            ));
+        }
+        let min_data = data_banks(c.kh, eprow);
+        let want_data = data_banks(ih, eprow).min(6).max(min_data);
+        let per_kernel = c.kh * c.kw * task_in_c;
+        let weight_budget = T.cbuf_banks as usize - want_data;
+        if c.depthwise {
+            if banks(per_kernel) + min_data > T.cbuf_banks as usize {
+                return Err("depthwise rows do not fit the CBUF".into());
+            }
+            chunks.push(Chunk { ch: range, rq });
+            continue;
+        }
+        let all = per_kernel * range.len().next_multiple_of(2);
+        if banks(all) <= T.cbuf_banks as usize - min_data {
+            chunks.push(Chunk { ch: range, rq });
+            continue;
+        }
+        let fit = |budget: usize| (budget * T.cbuf_bank_bytes as usize / per_kernel) / C2 * C2;
+        // Prefer leaving up to 6 banks for data (fewer row bands); fall back to the minimum.
+        let mut kmax = fit(weight_budget);
+        if kmax == 0 {
+            kmax = fit(T.cbuf_banks as usize - min_data);
+        }
+        if kmax == 0 {
+            return Err(format!(
+                "16 kernels of {per_kernel} bytes do not fit the CBUF next to {min_data} data banks"
+            ));
+        }
+        let mut s = range.start;
+        while s < range.end {
+            let e = (s + kmax).min(range.end);
+            let sub = GroupRequant {
+                mul: rq.mul[s - range.start..e - range.start].to_vec(),
+                ..rq.clone()
+            };
+            chunks.push(Chunk { ch: s..e, rq: sub });
+            s = e;
+        }
+    }
+
+    // 3. Per chunk: pack weights and operands, then row bands.
+    let mut out = Lowered {
+        tasks: Vec::new(),
+        weights: Vec::new(),
+        operands: Vec::new(),
+        output_extent: 0,
+        input_extent: 0,
+        split: String::new(),
+        bound,
+    };
+    let in_surface = ih * iw * C2;
+    let out_surface = oh * ow * C2;
+    let taps = c.kh * c.kw;
+    let mut max_bands = 0usize;
+    for ch in &chunks {
+        let n = ch.ch.len();
+        let (wshape, wvals): (WeightShape, Vec<i8>) = if c.depthwise {
+            let mut v = Vec::with_capacity(taps * n);
+            for t in 0..taps {
+                v.extend_from_slice(&c.weights[t * oc + ch.ch.start..t * oc + ch.ch.end]);
+            }
+            (
+                WeightShape {
+                    oc: 1,
+                    kh: c.kh,
+                    kw: c.kw,
+                    ic: n,
+                },
+                v,
+            )
+        } else {
+            let per = taps * ic;
+            (
+                WeightShape {
+                    oc: n,
+                    kh: c.kh,
+                    kw: c.kw,
+                    ic,
+                },
+                c.weights[ch.ch.start * per..ch.ch.end * per].to_vec(),
+            )
+        };
+        let packed = pack_conv_weights_i8(&wvals, wshape, kind, c.wzp as i8)
+            .map_err(|e| format!("weight packing: {e}"))?;
+        align_vec(&mut out.weights, CHUNK_ALIGN);
+        let w_off = out.weights.len() as u64;
+        out.weights.extend_from_slice(&packed);
+
+        // DPU operands, DATA_USE 7: per 8 channels 64 bytes: A int32[8] @0, B int16[8] @32,
+        // C int16[8] @48 (datapath-semantics.md §3).
+        let co = cube_channels(n, c.depthwise);
+        let mut ops = vec![0u8; co / 8 * 64];
+        for j in 0..n {
+            let o = ch.ch.start + j;
+            // Σ over the channel's taps of (w − wzp), times the input zero point.
+            let wsum: i64 = if c.depthwise {
+                (0..taps)
+                    .map(|t| c.weights[t * oc + o] as i64 - c.wzp as i64)
+                    .sum()
+            } else {
+                let per = taps * ic;
+                c.weights[o * per..(o + 1) * per]
+                    .iter()
+                    .map(|&w| w as i64 - c.wzp as i64)
+                    .sum()
+            };
+            let a = c.bias[o] as i64 - wsum * c.izp as i64;
+            let a = i32::try_from(a).map_err(|_| {
+                format!("bias − zero-point correction {a} of channel {o} overflows int32")
+            })?;
+            let g = (j / 8) * 64;
+            let l = j % 8;
+            ops[g + 4 * l..g + 4 * l + 4].copy_from_slice(&a.to_le_bytes());
+            ops[g + 32 + 2 * l..g + 34 + 2 * l].copy_from_slice(&(-c.wzp as i16).to_le_bytes());
+            ops[g + 48 + 2 * l..g + 50 + 2 * l].copy_from_slice(&ch.rq.mul[j].to_le_bytes());
+        }
+        align_vec(&mut out.operands, CHUNK_ALIGN);
+        let op_off = out.operands.len() as u64;
+        out.operands.extend_from_slice(&ops);
+
+        // Row bands.
+        let task_in_c = if c.depthwise { in_c_hw(n) } else { in_c_hw(ic) };
+        let eprow = emit::entries_per_row(iw as u32, task_in_c as u32) as usize;
+        let kernels = wshape.hw_kernels(kind);
+        let wbytes = wshape.hw_weight_bytes(kind);
+        let wbanks = banks(wbytes);
+        let data_budget = T.cbuf_banks as usize - wbanks;
+        let max_rows = data_budget * T.cbuf_entries_per_bank as usize / eprow;
+        if max_rows < c.kh {
+            return Err(format!(
+                "{} rows of {iw}x{task_in_c} do not fit {data_budget} data banks",
+                c.kh
+            ));
+        }
+        let rows_per_band = if max_rows >= ih + c.pad_top {
+            oh
+        } else {
+            (max_rows - c.kh) / c.sh + 1
+        };
+        let mut bands = 0;
+        let mut oy0 = 0;
+        while oy0 < oh {
+            let oy1 = (oy0 + rows_per_band).min(oh);
+            let y_start = (oy0 * c.sh) as i64 - c.pad_top as i64;
+            let y_end = ((oy1 - 1) * c.sh + c.kh) as i64 - c.pad_top as i64;
+            let top = y_start.max(0) as usize;
+            let bot = (y_end.min(ih as i64)) as usize;
+            if bot <= top {
+                return Err(format!("band {oy0}..{oy1} reads no input row"));
+            }
+            let rows = bot - top;
+            let pad_top = (top as i64 - y_start) as usize;
+            let dbanks = data_banks(rows, eprow);
+            let in_off =
+                (ch.ch.start / C2 * in_surface * usize::from(c.depthwise) + top * iw * C2) as u64;
+            let out_off = (ch.ch.start / C2 * out_surface + oy0 * ow * C2) as u64;
+            let regs = TaskRegs {
+                depthwise: c.depthwise,
+                in_w: iw as u32,
+                in_h: rows as u32,
+                in_c: task_in_c as u32,
+                in_c_real: if c.depthwise { n } else { ic } as u32,
+                in_h_full: ih as u32,
+                out_w: ow as u32,
+                out_h: (oy1 - oy0) as u32,
+                out_h_full: oh as u32,
+                out_c: co as u32,
+                out_c_real: n as u32,
+                kw: c.kw as u32,
+                kh: c.kh as u32,
+                stride_x: c.sw as u32,
+                stride_y: c.sh as u32,
+                pad_left: c.pad_left as u32,
+                pad_top: pad_top as u32,
+                pad_value: c.izp as i8,
+                weight_bytes: wbytes as u32,
+                weight_bytes_per_kernel: wshape.hw_bytes_per_kernel() as u32,
+                kernels: kernels as u32,
+                data_banks: dbanks as u32,
+                weight_banks: (T.cbuf_banks as usize - dbanks) as u32,
+                bs_shift: ch.rq.bs_shift,
+                weight_offset: Some(-c.wzp as i16),
+                clamp: match (c.clamp_lo_zero, c.clamp_hi) {
+                    (_, Some(h)) => Clamp::ReluX((h as u32) << ch.rq.frac),
+                    (true, None) => Clamp::Relu,
+                    (false, None) => Clamp::None,
+                },
+                out_offset: c.ozp,
+                out_scale: requant::OUT_CVT_SCALE,
+                out_shift: ch.rq.out_shift,
+                input: AddrRef::Input(in_off),
+                output: AddrRef::Output(out_off),
+                weights: AddrRef::Weights(w_off),
+                operands: AddrRef::Operands(op_off),
+            };
+            validate(&regs).map_err(|e| format!("validator: {e}"))?;
+            let prog = emit::conv_task(&regs).map_err(|e| format!("register field: {e}"))?;
+            out.tasks.push(prog);
+            // Extents: what the task writes (co channels from its first surface) and reads.
+            let w_end = (ch.ch.start / C2 * out_surface)
+                + (co / C2 - 1) * out_surface
+                + ((oy1 - 1) * ow + ow) * C2;
+            out.output_extent = out.output_extent.max(w_end as u64);
+            let r_end = in_off as usize + (task_in_c / C2 - 1) * in_surface + rows * iw * C2;
+            out.input_extent = out.input_extent.max(r_end as u64);
+            bands += 1;
+            oy0 = oy1;
+        }
+        max_bands = max_bands.max(bands);
+    }
+    out.split = format!(
+        "{} channel group(s) × {} row band(s)",
+        chunks.len(),
+        max_bands
+    );
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cube_channels_as_mesa() {
+        assert_eq!(cube_channels(16, false), 32);
+        assert_eq!(cube_channels(33, false), 64);
+        assert_eq!(cube_channels(16, true), 64);
+        assert_eq!(cube_channels(120, true), 128);
+        assert_eq!(cube_channels(160, true), 192);
+    }
+
+    #[test]
+    fn row_width_limit() {
+        // iree-rocket LIMITS.md: int8 Cin 256 → 16 atoms → 3 · width ≤ 2047.
+        assert!(row_width_ok(682, 256));
+        assert!(!row_width_ok(683, 256));
+        assert!(row_width_ok(2047, 32));
+    }
+}

@@ -1,0 +1,212 @@
+//! Op sweep: single-op CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED models over a grid of
+//! shapes, channels, kernels, strides, paddings, quantizations and fused activations —
+//! compile + emulate (rnpu-sim) vs rnpu-ref. Every case must land within 1 LSB.
+//! Run with `--release` (`cargo test --release -p rnpu-compiler --test op_sweep -- --nocapture`).
+
+mod support;
+
+use rnpu_compiler::{compile, Options};
+use rnpu_model::Activation;
+use support::{build, compare, run_program, Case, OpType, Quant, Rng};
+
+fn run_case(c: &Case) -> Result<(i64, usize, usize, bool), String> {
+    let (model, input) = build(c);
+    let program = compile(&model, &Options::default()).map_err(|e| e.to_string())?;
+    let npu = program.placements.iter().all(|p| p.npu);
+    let want = rnpu_ref::run(&model, std::slice::from_ref(&input)).map_err(|e| e.to_string())?;
+    let got = run_program(&model, &program, &[input])?;
+    let (max, exact, total) = compare(&got[0], &want[0]);
+    if !npu {
+        return Err(format!("placed on CPU: {}", program.placements[0].reason));
+    }
+    Ok((max, exact, total, npu))
+}
+
+#[test]
+fn smoke() {
+    let base = Case {
+        op: OpType::Conv,
+        h: 8,
+        w: 8,
+        ic: 3,
+        oc: 16,
+        kh: 3,
+        kw: 3,
+        stride: 1,
+        same: true,
+        quant: Quant::Uint8PerTensor,
+        act: Activation::None,
+        seed: 1,
+    };
+    let cases = [
+        base,
+        Case {
+            quant: Quant::Int8PerAxis,
+            ..base
+        },
+        Case {
+            h: 13,
+            w: 9,
+            stride: 2,
+            act: Activation::Relu6,
+            ..base
+        },
+        Case {
+            op: OpType::Depthwise,
+            ic: 16,
+            oc: 16,
+            ..base
+        },
+        Case {
+            op: OpType::Depthwise,
+            ic: 40,
+            oc: 40,
+            h: 9,
+            w: 13,
+            kh: 5,
+            kw: 5,
+            quant: Quant::Int8PerAxis,
+            ..base
+        },
+        Case {
+            op: OpType::FullyConnected,
+            ic: 37,
+            oc: 17,
+            h: 1,
+            w: 1,
+            kh: 1,
+            kw: 1,
+            ..base
+        },
+        Case {
+            h: 112,
+            w: 112,
+            ic: 32,
+            oc: 16,
+            same: false,
+            stride: 2,
+            ..base
+        },
+        Case {
+            h: 16,
+            w: 16,
+            ic: 256,
+            oc: 256,
+            quant: Quant::Int8PerAxis,
+            ..base
+        },
+    ];
+    for c in &cases {
+        let r = run_case(c);
+        println!("{c:?}: {r:?}");
+        let (max, ..) = r.unwrap();
+        assert!(max <= 1, "{c:?}");
+    }
+}
+
+fn grid() -> Vec<Case> {
+    let mut r = Rng(0x0005_eed0_f0e5);
+    let sizes: [(usize, usize); 12] = [
+        (3, 3),
+        (5, 5),
+        (8, 8),
+        (13, 9),
+        (9, 13),
+        (16, 16),
+        (7, 20),
+        (32, 32),
+        (40, 24),
+        (56, 56),
+        (80, 80),
+        (112, 112),
+    ];
+    let chans = [1usize, 3, 8, 16, 17, 32, 33, 64, 120, 128, 160, 256];
+    let kernels = [1usize, 3, 5, 7];
+    let acts = [Activation::None, Activation::Relu, Activation::Relu6];
+    let quants = [Quant::Int8PerAxis, Quant::Uint8PerTensor];
+    let mut cases = Vec::new();
+    let budget: u64 = std::env::var("RNPU_SWEEP_MACS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(150_000_000);
+    let n: usize = std::env::var("RNPU_SWEEP_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let mut seed = 0;
+    while cases.len() < n {
+        seed += 1;
+        let op = match r.range(0, 9) {
+            0..=5 => OpType::Conv,
+            6..=8 => OpType::Depthwise,
+            _ => OpType::FullyConnected,
+        };
+        let (h, w) = r.pick(&sizes);
+        let ic = r.pick(&chans);
+        let k = r.pick(&kernels);
+        let mut c = Case {
+            op,
+            h,
+            w,
+            ic,
+            oc: r.pick(&chans),
+            kh: k,
+            kw: k,
+            stride: r.range(1, 2) as usize,
+            same: r.range(0, 1) == 1,
+            quant: r.pick(&quants),
+            act: r.pick(&acts),
+            seed,
+        };
+        match op {
+            OpType::Depthwise => c.oc = c.ic,
+            OpType::FullyConnected => {
+                c.h = 1;
+                c.w = 1;
+                c.kh = 1;
+                c.kw = 1;
+                c.stride = 1;
+                c.ic = r.pick(&[1usize, 7, 37, 64, 128, 256, 1024]);
+            }
+            OpType::Conv => {}
+        }
+        if !c.valid() || c.macs() > budget {
+            continue;
+        }
+        cases.push(c);
+    }
+    cases
+}
+
+#[test]
+fn op_sweep() {
+    let cases = grid();
+    let (mut total_el, mut exact_el, mut exact_cases, mut worst) = (0usize, 0usize, 0usize, 0i64);
+    let mut failures = Vec::new();
+    for c in &cases {
+        match run_case(c) {
+            Ok((max, exact, total, _)) => {
+                total_el += total;
+                exact_el += exact;
+                exact_cases += usize::from(exact == total);
+                worst = worst.max(max);
+                if max > 1 {
+                    failures.push(format!("{c:?}: max diff {max}"));
+                }
+            }
+            Err(e) => failures.push(format!("{c:?}: {e}")),
+        }
+    }
+    println!(
+        "op sweep: {} cases, {:.2}% of cases bit-exact, {:.4}% of {} elements bit-exact, max diff {}",
+        cases.len(),
+        100.0 * exact_cases as f64 / cases.len() as f64,
+        100.0 * exact_el as f64 / total_el.max(1) as f64,
+        total_el,
+        worst
+    );
+    for f in failures.iter().take(20) {
+        println!("FAIL {f}");
+    }
+    assert!(failures.is_empty(), "{} failing cases", failures.len());
+}

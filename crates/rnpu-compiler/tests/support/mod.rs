@@ -1,0 +1,381 @@
+//! Test support: single-op models built directly as `rnpu_model::Model`s, and a minimal runtime
+//! that runs a compiled `Program` on `rnpu-sim` (NPU segments) and `rnpu-ref` (CPU segments).
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use rnpu_compiler::{Program, Segment};
+use rnpu_model::{
+    Activation, Array, ArrayData, Conv2dOptions, DType, DepthwiseConv2dOptions,
+    FullyConnectedOptions, Model, OpKind, OpOptions, Operator, Padding, Quantization, Tensor,
+};
+use rnpu_ref::{eval_op, OpCtx};
+use rnpu_sim::core::Npu;
+use rnpu_sim::Memory;
+
+/// Deterministic xorshift64*.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next() % ((hi - lo + 1) as u64)) as i64
+    }
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    pub fn pick<T: Copy>(&mut self, v: &[T]) -> T {
+        v[(self.next() % v.len() as u64) as usize]
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quant {
+    /// int8 activations, int8 per-axis weights (TF2 default).
+    Int8PerAxis,
+    /// uint8 activations, uint8 per-tensor asymmetric weights (TF1 / Mesa).
+    Uint8PerTensor,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpType {
+    Conv,
+    Depthwise,
+    FullyConnected,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Case {
+    pub op: OpType,
+    pub h: usize,
+    pub w: usize,
+    pub ic: usize,
+    pub oc: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: usize,
+    pub same: bool,
+    pub quant: Quant,
+    pub act: Activation,
+    pub seed: u64,
+}
+
+impl Case {
+    pub fn out_hw(&self) -> (usize, usize) {
+        let o = |i: usize, k: usize| {
+            if self.same {
+                i.div_ceil(self.stride)
+            } else {
+                (i + self.stride - k) / self.stride
+            }
+        };
+        (o(self.h, self.kh), o(self.w, self.kw))
+    }
+    pub fn valid(&self) -> bool {
+        let (oh, ow) = self.out_hw();
+        oh >= 1 && ow >= 1 && (self.same || (self.h >= self.kh && self.w >= self.kw))
+    }
+    pub fn macs(&self) -> u64 {
+        let (oh, ow) = self.out_hw();
+        let per = match self.op {
+            OpType::Depthwise => self.kh * self.kw,
+            _ => self.kh * self.kw * self.ic,
+        };
+        (oh * ow * self.oc * per) as u64
+    }
+}
+
+fn tensor(
+    name: &str,
+    dtype: DType,
+    shape: Vec<usize>,
+    q: Quantization,
+    data: Option<Vec<u8>>,
+) -> Tensor {
+    Tensor {
+        name: name.into(),
+        dtype,
+        shape,
+        shape_signature: None,
+        quantization: q,
+        data,
+        is_variable: false,
+    }
+}
+
+/// A single-op model for `c` with random weights/quantization, and a random input.
+pub fn build(c: &Case) -> (Model, Array) {
+    let mut r = Rng(c.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let dt = match c.quant {
+        Quant::Int8PerAxis => DType::Int8,
+        Quant::Uint8PerTensor => DType::UInt8,
+    };
+    let (oh, ow) = c.out_hw();
+    let in_scale = 0.01 + 0.04 * r.unit() as f32;
+    let in_zp: i64 = match c.quant {
+        Quant::Int8PerAxis => r.range(-30, 30),
+        Quant::Uint8PerTensor => r.range(90, 170),
+    };
+    let (wshape, n_w, axis) = match c.op {
+        OpType::Conv => (vec![c.oc, c.kh, c.kw, c.ic], c.oc * c.kh * c.kw * c.ic, 0),
+        OpType::Depthwise => (vec![1, c.kh, c.kw, c.oc], c.kh * c.kw * c.oc, 3),
+        OpType::FullyConnected => (vec![c.oc, c.ic], c.oc * c.ic, 0),
+    };
+    let base_ws = 0.002 + 0.01 * r.unit();
+    let (wq, wdata, w_scales): (Quantization, Vec<u8>, Vec<f32>) = match c.quant {
+        Quant::Int8PerAxis => {
+            let scales: Vec<f32> = (0..c.oc)
+                .map(|_| (base_ws * (0.2 + 3.0 * r.unit())) as f32)
+                .collect();
+            let data = (0..n_w).map(|_| r.range(-127, 127) as i8 as u8).collect();
+            (
+                Quantization::PerAxis {
+                    scales: scales.clone(),
+                    zero_points: vec![0; c.oc],
+                    axis,
+                },
+                data,
+                scales,
+            )
+        }
+        Quant::Uint8PerTensor => {
+            let zp = r.range(90, 170);
+            let s = base_ws as f32;
+            let data = (0..n_w).map(|_| r.range(0, 255) as u8).collect();
+            (
+                Quantization::PerTensor {
+                    scale: s,
+                    zero_point: zp,
+                },
+                data,
+                vec![s; c.oc],
+            )
+        }
+    };
+    let bias: Vec<i32> = (0..c.oc).map(|_| r.range(-3000, 3000) as i32).collect();
+    let bias_q = Quantization::PerAxis {
+        scales: w_scales.iter().map(|&s| s * in_scale).collect(),
+        zero_points: vec![0; c.oc],
+        axis: 0,
+    };
+    let taps = match c.op {
+        OpType::Depthwise => c.kh * c.kw,
+        _ => c.kh * c.kw * c.ic,
+    };
+    let mean_ws: f64 = w_scales.iter().map(|&s| s as f64).sum::<f64>() / c.oc as f64;
+    let real_std = (taps as f64).sqrt() * 74.0 * 74.0 * in_scale as f64 * mean_ws;
+    let out_scale = (real_std * (2.0 + 2.0 * r.unit()) / 128.0) as f32;
+    let out_zp: i64 = match c.quant {
+        Quant::Int8PerAxis => r.range(-40, 40),
+        Quant::Uint8PerTensor => r.range(88, 168),
+    };
+    let (in_shape, out_shape) = match c.op {
+        OpType::FullyConnected => (vec![1, c.ic], vec![1, c.oc]),
+        _ => (vec![1, c.h, c.w, c.ic], vec![1, oh, ow, c.oc]),
+    };
+    let tensors = vec![
+        tensor(
+            "input",
+            dt,
+            in_shape.clone(),
+            Quantization::PerTensor {
+                scale: in_scale,
+                zero_point: in_zp,
+            },
+            None,
+        ),
+        tensor("weights", dt, wshape, wq, Some(wdata)),
+        tensor(
+            "bias",
+            DType::Int32,
+            vec![c.oc],
+            bias_q,
+            Some(bias.iter().flat_map(|b| b.to_le_bytes()).collect()),
+        ),
+        tensor(
+            "output",
+            dt,
+            out_shape,
+            Quantization::PerTensor {
+                scale: out_scale,
+                zero_point: out_zp,
+            },
+            None,
+        ),
+    ];
+    let padding = if c.same {
+        Padding::Same
+    } else {
+        Padding::Valid
+    };
+    let s = c.stride as i32;
+    let (kind, options) = match c.op {
+        OpType::Conv => (
+            OpKind::Conv2d,
+            OpOptions::Conv2d(Conv2dOptions {
+                padding,
+                stride_w: s,
+                stride_h: s,
+                dilation_w: 1,
+                dilation_h: 1,
+                activation: c.act,
+            }),
+        ),
+        OpType::Depthwise => (
+            OpKind::DepthwiseConv2d,
+            OpOptions::DepthwiseConv2d(DepthwiseConv2dOptions {
+                padding,
+                stride_w: s,
+                stride_h: s,
+                depth_multiplier: 1,
+                dilation_w: 1,
+                dilation_h: 1,
+                activation: c.act,
+            }),
+        ),
+        OpType::FullyConnected => (
+            OpKind::FullyConnected,
+            OpOptions::FullyConnected(FullyConnectedOptions {
+                activation: c.act,
+                keep_num_dims: false,
+                asymmetric_quantize_inputs: false,
+            }),
+        ),
+    };
+    let model = Model {
+        version: 3,
+        description: None,
+        tensors,
+        operators: vec![Operator {
+            kind,
+            version: 1,
+            inputs: vec![Some(0), Some(1), Some(2)],
+            outputs: vec![3],
+            options,
+        }],
+        inputs: vec![0],
+        outputs: vec![3],
+        signatures: vec![],
+        num_subgraphs: 1,
+    };
+    let n_in: usize = in_shape.iter().product();
+    let data = match dt {
+        DType::Int8 => ArrayData::I8((0..n_in).map(|_| r.range(-128, 127) as i8).collect()),
+        _ => ArrayData::U8((0..n_in).map(|_| r.range(0, 255) as u8).collect()),
+    };
+    (model, Array::new(in_shape, data))
+}
+
+/// Run `program` (compiled from `model`) with NPU segments on the emulator.
+pub fn run_program(
+    model: &Model,
+    program: &Program,
+    inputs: &[Array],
+) -> Result<Vec<Array>, String> {
+    let values = run_program_values(model, program, inputs)?;
+    model
+        .outputs
+        .iter()
+        .map(|t| {
+            values
+                .get(t)
+                .cloned()
+                .ok_or_else(|| format!("output {t} not computed"))
+        })
+        .collect()
+}
+
+/// Like [`run_program`], returning every tensor value the run produced on the host.
+pub fn run_program_values(
+    model: &Model,
+    program: &Program,
+    inputs: &[Array],
+) -> Result<HashMap<usize, Array>, String> {
+    let mut iovas = Vec::new();
+    let mut next = 0x1000_0000u64;
+    for b in &program.buffers {
+        iovas.push(next);
+        next += b.size.next_multiple_of(4096) + 4096;
+    }
+    let loaded = program.load(&iovas).map_err(|e| e.to_string())?;
+    let mut mem = Memory::new();
+    for (iova, bytes) in iovas.iter().zip(&loaded.bytes) {
+        mem.map(*iova, bytes.clone()).map_err(|e| e.to_string())?;
+    }
+    let mut values: HashMap<usize, Array> = HashMap::new();
+    for (t, a) in model.inputs.iter().zip(inputs) {
+        values.insert(*t, a.clone());
+    }
+    for (t, tensor) in model.tensors.iter().enumerate() {
+        if let Some(a) = Array::from_tensor_data(tensor) {
+            values.insert(t, a);
+        }
+    }
+    let mut npu = Npu::default();
+    for seg in &program.segments {
+        match seg {
+            Segment::Cpu(c) => {
+                for &i in &c.ops {
+                    let op = &model.operators[i];
+                    let ins: Vec<Option<&Array>> = op
+                        .inputs
+                        .iter()
+                        .map(|t| t.and_then(|t| values.get(&t)))
+                        .collect();
+                    let ctx = OpCtx {
+                        model,
+                        index: i,
+                        op,
+                        inputs: ins,
+                    };
+                    let outs = eval_op(&ctx).map_err(|e| e.to_string())?;
+                    for (&t, v) in op.outputs.iter().zip(outs) {
+                        values.insert(t, v);
+                    }
+                }
+            }
+            Segment::Npu(n) => {
+                for &t in &n.inputs {
+                    let b = program.binding(t).ok_or("unbound input")?;
+                    let bytes = b
+                        .pack(values.get(&t).ok_or("no value")?)
+                        .map_err(|e| e.to_string())?;
+                    let buf = mem.buffer_at_mut(iovas[b.buffer]).ok_or("no buffer")?;
+                    buf.data[b.offset as usize..b.offset as usize + bytes.len()]
+                        .copy_from_slice(&bytes);
+                }
+                let tasks = program.job_tasks(n, &iovas).map_err(|e| e.to_string())?;
+                npu.run_job(&mut mem, 0, &tasks)
+                    .map_err(|e| format!("{e:?}"))?;
+                for &t in &n.outputs {
+                    let b = program.binding(t).ok_or("unbound output")?;
+                    let buf = mem.buffer_at(iovas[b.buffer]).ok_or("no buffer")?;
+                    let a = b
+                        .unpack(&buf.data[b.offset as usize..])
+                        .map_err(|e| e.to_string())?;
+                    values.insert(t, a);
+                }
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// (max |diff|, exact count, total) between two int arrays.
+pub fn compare(a: &Array, b: &Array) -> (i64, usize, usize) {
+    let x = a.data.to_i64_vec();
+    let y = b.data.to_i64_vec();
+    assert_eq!(x.len(), y.len());
+    let mut max = 0;
+    let mut exact = 0;
+    for (p, q) in x.iter().zip(&y) {
+        let d = (p - q).abs();
+        max = max.max(d);
+        exact += usize::from(d == 0);
+    }
+    (max, exact, x.len())
+}
