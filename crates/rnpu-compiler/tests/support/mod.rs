@@ -70,7 +70,10 @@ impl Case {
             if self.same {
                 i.div_ceil(self.stride)
             } else {
-                (i + self.stride - k) / self.stride
+                // VALID output size; 0 (an invalid case) when the kernel exceeds the input.
+                (i + self.stride)
+                    .checked_sub(k)
+                    .map_or(0, |v| v / self.stride)
             }
         };
         (o(self.h, self.kh), o(self.w, self.kw))
