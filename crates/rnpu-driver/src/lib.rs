@@ -12,6 +12,7 @@
 #![deny(unsafe_code)]
 
 pub mod device;
+pub mod emulated;
 pub mod errno;
 pub mod error;
 #[cfg(target_os = "linux")]
@@ -20,6 +21,7 @@ pub mod uapi;
 pub mod validate;
 
 pub use device::{Bo, Deadline, Device, DeviceKind, Handle, Identity, Job, Task};
+pub use emulated::{EmuOptions, EmulatedDevice, EmulatedNpu};
 pub use errno::Errno;
 pub use error::{Error, Result};
 #[cfg(target_os = "linux")]
