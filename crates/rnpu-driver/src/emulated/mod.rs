@@ -260,11 +260,12 @@ impl EmulatedNpu {
         let mut s = self.lock();
         let fd = s.next_fd;
         s.next_fd += 1;
+        let iova_end = s.opts.iova_end.min(IOVA_END);
         s.fds.insert(
             fd,
             FdState {
                 handles: BTreeMap::new(),
-                iova: RangeAllocator::new(0, s.opts.iova_end.min(IOVA_END), PAGE_SIZE),
+                iova: RangeAllocator::new(0, iova_end, PAGE_SIZE),
                 domain: BTreeSet::new(),
                 queue: VecDeque::new(),
                 running: None,
