@@ -58,7 +58,10 @@ impl Domain {
     }
 
     fn locate(&self, addr: u64, len: u64) -> Option<(usize, usize)> {
-        let i = self.bufs.partition_point(|b| b.iova <= addr).checked_sub(1)?;
+        let i = self
+            .bufs
+            .partition_point(|b| b.iova <= addr)
+            .checked_sub(1)?;
         let b = &self.bufs[i];
         let off = addr - b.iova;
         (off.checked_add(len)? <= b.data.len() as u64).then_some((i, off as usize))

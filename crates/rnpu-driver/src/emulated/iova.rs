@@ -77,7 +77,7 @@ mod tests {
         a.remove(y); // 3-page hole at 4096
         a.remove(w); // hole from 5 pages to the end
         a.remove(x); // with y's: one 4-page hole at 0
-        // Holes: [0, 4 pages) and [5 pages, 4 GiB). Best for 1 page: the 4-page hole, at 0.
+                     // Holes: [0, 4 pages) and [5 pages, 4 GiB). Best for 1 page: the 4-page hole, at 0.
         assert_eq!(a.insert(1), Some(0));
         // Unaligned node sizes: the next start is aligned up.
         assert_eq!(a.insert(10), Some(4096));

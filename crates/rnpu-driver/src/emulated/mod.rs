@@ -132,9 +132,16 @@ pub enum Event {
         at: i64,
     },
     /// A queued job discarded when its fd closed before it could run.
-    JobKilled { fd: FdId, job: JobId, at: i64 },
+    JobKilled {
+        fd: FdId,
+        job: JobId,
+        at: i64,
+    },
     /// A note of the NPU model (warnings).
-    Note { job: JobId, text: String },
+    Note {
+        job: JobId,
+        text: String,
+    },
 }
 
 /// Counters over the device's lifetime.
@@ -334,7 +341,9 @@ impl State {
     }
 
     fn fd(&mut self, fd: FdId) -> &mut FdState {
-        self.fds.get_mut(&fd).expect("fd is open while its EmulatedDevice lives")
+        self.fds
+            .get_mut(&fd)
+            .expect("fd is open while its EmulatedDevice lives")
     }
 
     fn lookup(&self, fd: FdId, handle: Handle) -> Option<ObjId> {
@@ -548,7 +557,12 @@ impl State {
     // ---- SUBMIT -----------------------------------------------------------------------
 
     /// `rocket_ioctl_submit_job` + `rocket_job_push` for one job (§2.4), in the kernel's order.
-    fn push_job(&mut self, fd: FdId, user: &UserMemory, job: &DrmRocketJob) -> Result<(), (Errno, String)> {
+    fn push_job(
+        &mut self,
+        fd: FdId,
+        user: &UserMemory,
+        job: &DrmRocketJob,
+    ) -> Result<(), (Errno, String)> {
         if job.task_count == 0 {
             return Err((Errno::EINVAL, "task_count is 0".into()));
         }
@@ -556,7 +570,10 @@ impl State {
         if job.task_struct_size < TASK_STRUCT_SIZE {
             return Err((
                 Errno::EINVAL,
-                format!("task_struct_size {} < {TASK_STRUCT_SIZE}", job.task_struct_size),
+                format!(
+                    "task_struct_size {} < {TASK_STRUCT_SIZE}",
+                    job.task_struct_size
+                ),
             ));
         }
         // kvmalloc_array(task_count, 16): above INT_MAX bytes it fails.
@@ -566,33 +583,40 @@ impl State {
         let mut tasks = Vec::with_capacity(job.task_count as usize);
         for i in 0..job.task_count as u64 {
             let addr = job.tasks.wrapping_add(i * job.task_struct_size as u64);
-            let b = user.read(addr, TASK_STRUCT_SIZE as u64).map_err(|e| {
-                (e, format!("copying task {i} from {addr:#x}"))
-            })?;
+            let b = user
+                .read(addr, TASK_STRUCT_SIZE as u64)
+                .map_err(|e| (e, format!("copying task {i} from {addr:#x}")))?;
             let t = DrmRocketTask::from_bytes(b.try_into().expect("8 bytes"));
             if t.regcmd_count == 0 {
                 return Err((Errno::EINVAL, format!("task {i}: regcmd_count is 0")));
             }
             tasks.push(t);
         }
-        let lookup_list = |what: &str, ptr: u64, count: u32| -> Result<Vec<ObjId>, (Errno, String)> {
-            if count == 0 {
-                return Ok(vec![]);
-            }
-            let b = user
-                .read(ptr, count as u64 * 4)
-                .map_err(|e| (e, format!("copying {count} {what} handles from {ptr:#x}")))?;
-            b.chunks_exact(4)
-                .map(|c| {
-                    let h = u32::from_le_bytes(c.try_into().expect("4 bytes"));
-                    self.lookup(fd, h)
-                        .ok_or((Errno::ENOENT, format!("{what} BO handle {h} does not exist")))
-                })
-                .collect()
-        };
+        let lookup_list =
+            |what: &str, ptr: u64, count: u32| -> Result<Vec<ObjId>, (Errno, String)> {
+                if count == 0 {
+                    return Ok(vec![]);
+                }
+                let b = user
+                    .read(ptr, count as u64 * 4)
+                    .map_err(|e| (e, format!("copying {count} {what} handles from {ptr:#x}")))?;
+                b.chunks_exact(4)
+                    .map(|c| {
+                        let h = u32::from_le_bytes(c.try_into().expect("4 bytes"));
+                        self.lookup(fd, h).ok_or((
+                            Errno::ENOENT,
+                            format!("{what} BO handle {h} does not exist"),
+                        ))
+                    })
+                    .collect()
+            };
         let ins = lookup_list("in", job.in_bo_handles, job.in_bo_handle_count)?;
         let outs = lookup_list("out", job.out_bo_handles, job.out_bo_handle_count)?;
-        if job.in_bo_handle_count.checked_add(job.out_bo_handle_count).is_none() {
+        if job
+            .in_bo_handle_count
+            .checked_add(job.out_bo_handle_count)
+            .is_none()
+        {
             return Err((Errno::EINVAL, "in + out BO count overflows".into()));
         }
         // drm_gem_lock_reservations: locking one BO twice with the same ticket (derived).
@@ -644,7 +668,12 @@ impl State {
         f.queue.push_back(id);
         self.stats.jobs_queued += 1;
         let at = self.now;
-        self.log(Event::JobQueued { fd, job: id, core, at });
+        self.log(Event::JobQueued {
+            fd,
+            job: id,
+            core,
+            at,
+        });
         Ok(())
     }
 }
@@ -763,7 +792,10 @@ impl EmulatedDevice {
         let fd = self.fd;
         let mut s = self.state();
         let id = s.fd(fd).handles.remove(&args.handle).ok_or(Errno::EINVAL)?;
-        s.objects.get_mut(&id).expect("handle → live object").handle_open = false;
+        s.objects
+            .get_mut(&id)
+            .expect("handle → live object")
+            .handle_open = false;
         s.maybe_free(id);
         Ok(())
     }
@@ -821,11 +853,7 @@ impl EmulatedDevice {
         // drm_timeout_abs_to_jiffies: 0 or a deadline ≤ now is a poll.
         let poll = args.timeout_ns == 0 || args.timeout_ns <= now;
         let deadline = if poll { now } else { args.timeout_ns };
-        let ready = |s: &State| {
-            s.objects[&id]
-                .write_fence
-                .is_none_or(|f| s.signalled(f))
-        };
+        let ready = |s: &State| s.objects[&id].write_fence.is_none_or(|f| s.signalled(f));
         let ok = s.run_until(deadline, ready);
         // dma_sync_sgtable_for_cpu: invalidate, even on timeout (§2.3 step 6).
         s.objects.get_mut(&id).expect("alive").cpu = None;
@@ -836,10 +864,11 @@ impl EmulatedDevice {
             // 6.18.0: the remaining jiffies (a long, +1, clamped) returned through an int.
             let hz = s.opts.hz.max(1) as i128;
             let left = (deadline as i128 - s.now as i128).max(0) * hz;
-            let remaining = (left + 999_999_999) / 1_000_000_000 + 1;
+            // nsecs_to_jiffies64 truncates; drm_timeout_abs_to_jiffies adds one.
+            let remaining = left / 1_000_000_000 + 1;
             let remaining = remaining.min(i64::MAX as i128 - 1) as i64;
             let ret = remaining as i32;
-            return if ret < 0 && ret >= -4095 {
+            return if (-4095..0).contains(&ret) {
                 Err(Errno(-ret))
             } else {
                 Ok(ret)
@@ -874,7 +903,7 @@ impl EmulatedDevice {
     pub fn mmap(&mut self, offset: u64, len: u64, shared: bool) -> Result<EmuMapping, Errno> {
         let fd = self.fd;
         let mut s = self.state();
-        if len == 0 || offset % PAGE_SIZE != 0 {
+        if len == 0 || offset & (PAGE_SIZE - 1) != 0 {
             return Err(Errno::EINVAL);
         }
         // drm_vma_offset_exact_lookup_locked: the offset must be an object's start.
@@ -1058,7 +1087,9 @@ impl Drop for EmulatedDevice {
                 s.maybe_free(oid);
             }
         }
-        let handles: Vec<ObjId> = std::mem::take(&mut s.fd(fd).handles).into_values().collect();
+        let handles: Vec<ObjId> = std::mem::take(&mut s.fd(fd).handles)
+            .into_values()
+            .collect();
         for id in handles {
             if let Some(o) = s.objects.get_mut(&id) {
                 o.handle_open = false;
@@ -1108,24 +1139,26 @@ impl Device for EmulatedDevice {
     fn write_bo(&mut self, handle: Handle, offset: u64, data: &[u8]) -> Result<()> {
         self.mapping(handle)?;
         let m = &self.maps[&handle];
-        self.map_write(m, offset, data).map_err(|_| Error::OutOfBounds {
-            handle,
-            offset,
-            len: data.len() as u64,
-            size: m.len,
-        })
+        self.map_write(m, offset, data)
+            .map_err(|_| Error::OutOfBounds {
+                handle,
+                offset,
+                len: data.len() as u64,
+                size: m.len,
+            })
     }
 
     fn read_bo(&mut self, handle: Handle, offset: u64, out: &mut [u8]) -> Result<()> {
         self.mapping(handle)?;
         let m = &self.maps[&handle];
         let len = out.len() as u64;
-        self.map_read(m, offset, out).map_err(|_| Error::OutOfBounds {
-            handle,
-            offset,
-            len,
-            size: m.len,
-        })
+        self.map_read(m, offset, out)
+            .map_err(|_| Error::OutOfBounds {
+                handle,
+                offset,
+                len,
+                size: m.len,
+            })
     }
 
     fn close_bo(&mut self, handle: Handle) -> Result<()> {

@@ -36,7 +36,10 @@ impl Op {
         match *self {
             Op::Time(ns) => vec![TAG_TIME << 56 | (ns & ((1 << 56) - 1))],
             Op::Fill { dst, len, byte } => {
-                vec![TAG_FILL << 56 | (byte as u64) << 32 | len as u64, dst as u64]
+                vec![
+                    TAG_FILL << 56 | (byte as u64) << 32 | len as u64,
+                    dst as u64,
+                ]
             }
             Op::Copy { src, dst, len } => vec![TAG_COPY << 56 | len as u64, src as u64, dst as u64],
             Op::Hang => vec![TAG_HANG << 56],
@@ -71,7 +74,12 @@ impl ScriptedNpu {
             .collect::<Vec<_>>();
         let mut ns = DEFAULT_TASK_NS;
         let mut i = 0;
-        let arg = |i: usize, ns: u64| script.get(i).copied().ok_or((ns, "truncated op".to_string()));
+        let arg = |i: usize, ns: u64| {
+            script
+                .get(i)
+                .copied()
+                .ok_or((ns, "truncated op".to_string()))
+        };
         while i < script.len() {
             let w = script[i];
             let (tag, a) = (w >> 56, w & ((1 << 56) - 1));

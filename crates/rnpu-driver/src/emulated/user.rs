@@ -39,7 +39,11 @@ impl UserMemory {
         if len == 0 {
             return Ok(&[]);
         }
-        let (&start, data) = self.regions.range(..=addr).next_back().ok_or(Errno::EFAULT)?;
+        let (&start, data) = self
+            .regions
+            .range(..=addr)
+            .next_back()
+            .ok_or(Errno::EFAULT)?;
         let off = addr - start;
         let end = off.checked_add(len).ok_or(Errno::EFAULT)?;
         if end > data.len() as u64 {
