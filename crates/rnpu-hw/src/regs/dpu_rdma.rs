@@ -28,12 +28,14 @@ registers! {
     }
     0x501C RDMA_BRDMA_CFG BrdmaCfg "BS operand read configuration" {
         BRDMA_DATA_USE[4:1] "1 = one int32 per channel (ALU operand)",
+        BRDMA_DISABLE[0] "1 = BS operand read DMA off (NVDLA SDP_RDMA lineage; G's probes write 1 to disable)",
     }
     0x5020 RDMA_BS_BASE_ADDR BsBaseAddr "BS operand (bias) address" {
         BS_BASE_ADDR[31:0],
     }
     0x5028 RDMA_NRDMA_CFG NrdmaCfg "BN operand read configuration" {
         NRDMA_DATA_USE[4:1],
+        NRDMA_DISABLE[0] "1 = BN operand read DMA off (NVDLA SDP_RDMA lineage; G's probes write 1 to disable)",
     }
     0x502C RDMA_BN_BASE_ADDR BnBaseAddr "BN operand address" {
         BN_BASE_ADDR[31:0],
