@@ -102,5 +102,46 @@ fn sim_backend_runs_a_real_stream_like_rnpu_sim_itself() {
     assert_eq!((st.jobs_completed, st.jobs_timed_out), (1, 0));
     // The fence signalled after the sim's modelled time (> the 10 µs task overhead).
     let took = npu.now_ns() - CLOCK_START_NS;
-    assert!(took >= 10_000 && took < 500_000_000, "{took} ns");
+    assert!((10_000..500_000_000).contains(&took), "{took} ns");
+}
+
+// §2.5: with rnpu-sim underneath, a PPU-only task (pooling read by PPU_RDMA) raises PPU_0, not
+// DPU_0: the mainline kernel never sees it complete and the job times out after 500 ms.
+#[test]
+fn sim_backend_ppu_only_task_times_out() {
+    const PPU: &[u8] = include_bytes!("../../../fuzz/seeds/regcmd/ppu_avgpool_rdma.bin");
+    let split = u16::from_le_bytes([PPU[1], PPU[2]]) as usize;
+    let rest = &PPU[3..];
+    let (rc, data) = rest.split_at(split.min(rest.len()));
+    let mut rc = rc.to_vec();
+    rc.resize(rc.len().div_ceil(16).max(1) * 16, 0);
+    let npu = EmulatedNpu::rk3588();
+    let mut d = npu.open();
+    d.create_bo(FUZZ_REGCMD_IOVA as u32).unwrap();
+    let rcb = d.create_bo(0x1_0000).unwrap();
+    let a = d.create_bo(data.len().max(1) as u32).unwrap();
+    let gap = (FUZZ_DATA_IOVA - a.dma_address - a.size) as u32;
+    d.create_bo(gap).unwrap();
+    let b = d.create_bo(data.len().max(1) as u32).unwrap();
+    assert_eq!(b.dma_address, FUZZ_DATA_IOVA);
+    for (h, bytes) in [(rcb.handle, &rc[..]), (a.handle, data), (b.handle, data)] {
+        d.write_bo(h, 0, bytes).unwrap();
+        d.fini_bo(h).unwrap();
+    }
+    d.submit(&[Job {
+        tasks: vec![Task {
+            regcmd: rcb.iova(),
+            regcmd_count: (rc.len() / 8) as u32,
+        }],
+        in_bos: vec![],
+        out_bos: vec![a.handle, b.handle],
+    }])
+    .unwrap();
+    d.prep_bo(b.handle, Deadline::Forever).unwrap();
+    assert_eq!(npu.now_ns() - CLOCK_START_NS, 500_000_000);
+    let st = npu.stats();
+    assert_eq!(
+        (st.jobs_completed, st.jobs_timed_out, st.core_resets[0]),
+        (0, 1, 1)
+    );
 }
