@@ -331,7 +331,8 @@ impl IntArray {
 
 /// Pass `msg` to `context->ReportError` as `("%s", msg)` (never as the format string).
 pub(crate) fn report(ctx: *mut TfLiteContext, msg: &str) {
-    let c = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+    // TFLite's error reporter concatenates messages: end ours with a newline.
+    let c = CString::new(format!("{}\n", msg.replace('\0', " "))).unwrap_or_default();
     let f = if ctx.is_null() {
         None
     } else {
