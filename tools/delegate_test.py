@@ -1,0 +1,315 @@
+#!/usr/bin/env python3
+"""librnpu_delegate.so loaded by real LiteRT (ai-edge-litert). Run through tools/delegate_test.sh.
+
+Checks, each printed as it runs:
+  fixtures   every tests/models/<name>/model.tflite run by LiteRT with and without the delegate
+             (BUILTIN_REF resolver, then the default resolver with XNNPACK), outputs compared
+             (today they must be identical: the delegate claims nothing yet); per fixture the
+             delegate's figures (plan nodes, translated, claimed, partitions, DELEGATE nodes in
+             the interpreter) are printed.
+  intake     the graph the delegate read from the TfLiteContext (RNPU_DELEGATE_DUMP_GRAPH) equals
+             rnpu_model::load_file's reading of the same file (the render_model example).
+  lifecycle  two delegates at once, one delegate shared by several interpreters, destroy while
+             another lives, destroy twice, options round-trip.
+  options    a bad option raises ValueError carrying the delegate's message.
+  faults     a panic / error injected into create and Prepare reaches Python as an exception
+             (child process), never as an abort.
+  bad-inputs every model of tests/bad-inputs/models that LiteRT itself survives is also survived
+             with the delegate (each in a child process, so a crash is seen, not suffered).
+Ends with a line 'delegate_test: N passed, M failed'. Exit status 1 if anything failed.
+"""
+import argparse
+import ctypes
+import gc
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter, OpResolverType, load_delegate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = {"passed": 0, "failed": 0}
+FAILURES = []
+
+
+class Stats(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_uint64) for n in
+                ("prepare_calls", "nodes", "translated", "claimed", "partitions", "total_claimed")]
+
+
+def check(ok, what):
+    RESULTS["passed" if ok else "failed"] += 1
+    if not ok:
+        FAILURES.append(what)
+        print(f"  FAIL {what}", flush=True)
+    return ok
+
+
+def stats(delegate):
+    lib = delegate._library
+    lib.rnpu_delegate_get_stats.argtypes = [ctypes.c_void_p, ctypes.POINTER(Stats)]
+    lib.rnpu_delegate_get_stats.restype = ctypes.c_int
+    s = Stats()
+    rc = lib.rnpu_delegate_get_stats(delegate._get_native_delegate_pointer(), ctypes.byref(s))
+    assert rc == 0, "rnpu_delegate_get_stats refused a live delegate"
+    return s
+
+
+def run(model, inputs, resolver, delegates=None):
+    ip = Interpreter(model_path=model, experimental_op_resolver_type=resolver,
+                     experimental_delegates=delegates, num_threads=1)
+    ip.allocate_tensors()
+    for d, x in zip(ip.get_input_details(), inputs):
+        ip.set_tensor(d["index"], x)
+    ip.invoke()
+    outs = [ip.get_tensor(d["index"]).copy() for d in ip.get_output_details()]
+    n_delegate_nodes = sum(1 for op in ip._get_ops_details() if op["op_name"] == "DELEGATE")
+    return outs, n_delegate_nodes
+
+
+def fixture_inputs(d):
+    inputs, k = [], 0
+    while os.path.exists(os.path.join(d, f"input_{k}.npy")):
+        inputs.append(np.load(os.path.join(d, f"input_{k}.npy")))
+        k += 1
+    return inputs
+
+
+def rendered_reference(render, models):
+    out = subprocess.run([render, *models], check=True, capture_output=True, text=True).stdout
+    ref, cur = {}, None
+    for line in out.splitlines(keepends=True):
+        if line.startswith("=== "):
+            cur = line[4:].rstrip("\n")
+            ref[cur] = ""
+        else:
+            ref[cur] += line
+    return ref
+
+
+def test_fixtures(lib, render, only):
+    manifest = json.load(open(os.path.join(ROOT, "tests/models/manifest.json")))
+    names = [m["name"] for m in manifest if not only or any(o in m["name"] for o in only)]
+    models = {n: os.path.join(ROOT, "tests/models", n, "model.tflite") for n in names}
+    reference = rendered_reference(render, list(models.values()))
+    dump = os.path.join(tempfile.mkdtemp(prefix="rnpu-delegate-"), "graph.txt")
+    print(f"== fixtures: {len(names)} models, LiteRT with vs without librnpu_delegate.so")
+    print(f"   {'fixture':58} {'nodes':>5} {'transl':>6} {'claimed':>7} {'parts':>5} "
+          f"{'DELEGATE':>8}  outputs(ref, auto)  intake")
+    totals = {"nodes": 0, "translated": 0, "claimed": 0, "partitions": 0}
+    for name in names:
+        model, d = models[name], os.path.join(ROOT, "tests/models", name)
+        inputs = fixture_inputs(d)
+        cpu, _ = run(model, inputs, OpResolverType.BUILTIN_REF)
+        delegate = load_delegate(lib, {"log_level": "warn"})
+        os.environ["RNPU_DELEGATE_DUMP_GRAPH"] = dump
+        if os.path.exists(dump):
+            os.remove(dump)
+        try:
+            npu, n_del = run(model, inputs, OpResolverType.BUILTIN_REF, [delegate])
+        finally:
+            del os.environ["RNPU_DELEGATE_DUMP_GRAPH"]
+        s = stats(delegate)
+        same_ref = len(cpu) == len(npu) and all(np.array_equal(a, b) for a, b in zip(cpu, npu))
+        # Default resolver (XNNPACK applied by LiteRT as well): our delegate must coexist.
+        cpu_auto, _ = run(model, inputs, OpResolverType.AUTO)
+        npu_auto, _ = run(model, inputs, OpResolverType.AUTO, [delegate])
+        same_auto = all(np.array_equal(a, b) for a, b in zip(cpu_auto, npu_auto))
+        prepare_calls = stats(delegate).prepare_calls
+        got = open(dump).read() if os.path.exists(dump) else "(no dump written)\n"
+        want = reference.get(model, "(no reference)\n")
+        intake_ok = got == want
+        print(f"   {name:58} {s.nodes:5} {s.translated:6} {s.claimed:7} {s.partitions:5} "
+              f"{n_del:8}  {'same' if same_ref else 'DIFF':4}  {'same' if same_auto else 'DIFF':4}"
+              f"        {'same' if intake_ok else 'DIFF'}", flush=True)
+        check(same_ref, f"{name}: BUILTIN_REF outputs differ with the delegate")
+        check(same_auto, f"{name}: default-resolver outputs differ with the delegate")
+        check(prepare_calls == 2, f"{name}: Prepare called {prepare_calls} times, expected 2")
+        check(s.claimed == 0 and s.partitions == 0 and n_del == 0,
+              f"{name}: claimed {s.claimed} / {s.partitions} partitions / {n_del} DELEGATE nodes "
+              "while the claim is empty")
+        if not check(intake_ok, f"{name}: graph intake differs from rnpu_model::load_file"):
+            gl, wl = got.splitlines(), want.splitlines()
+            for a, b in zip(gl, wl):
+                if a != b:
+                    print(f"     delegate: {a}\n     file:     {b}")
+                    break
+            else:
+                print(f"     {len(gl)} vs {len(wl)} lines")
+        for k in totals:
+            totals[k] += getattr(s, k)
+        del delegate
+        gc.collect()
+    print(f"   total: {totals['nodes']} nodes, {totals['translated']} translated, "
+          f"{totals['claimed']} claimed, {totals['partitions']} partitions "
+          "(nothing is delegated until the compiler is wired into claim())")
+
+
+def test_lifecycle(lib):
+    print("== lifecycle")
+    model = os.path.join(ROOT, "tests/models/conv2d_k3_s1_same_13x9_c3to5_int8pa/model.tflite")
+    inputs = fixture_inputs(os.path.dirname(model))
+    ref, _ = run(model, inputs, OpResolverType.BUILTIN_REF)
+    a = load_delegate(lib, {"device": "emulator", "cores": "2", "log_level": "off"})
+    b = load_delegate(lib)
+    check(a._get_native_delegate_pointer() != b._get_native_delegate_pointer(),
+          "two loads give the same delegate")
+    interps = []
+    for _ in range(3):  # several interpreters sharing delegate a, one process
+        ip = Interpreter(model_path=model, experimental_delegates=[a],
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+        ip.allocate_tensors()
+        interps.append(ip)
+    check(stats(a).prepare_calls == 3, f"shared delegate: {stats(a).prepare_calls} Prepare calls, want 3")
+    out_b, _ = run(model, inputs, OpResolverType.BUILTIN_REF, [b])
+    check(all(np.array_equal(x, y) for x, y in zip(ref, out_b)), "second delegate changes outputs")
+    for ip in interps:
+        for d, x in zip(ip.get_input_details(), inputs):
+            ip.set_tensor(d["index"], x)
+        ip.invoke()
+        out = [ip.get_tensor(d["index"]) for d in ip.get_output_details()]
+        check(all(np.array_equal(x, y) for x, y in zip(ref, out)), "shared delegate changes outputs")
+    del interps, ip
+    gc.collect()
+    # Destroy b while a lives, then use a again.
+    lib_b, ptr_b = b._library, b._get_native_delegate_pointer()
+    del b
+    gc.collect()
+    out_a, _ = run(model, inputs, OpResolverType.BUILTIN_REF, [a])
+    check(all(np.array_equal(x, y) for x, y in zip(ref, out_a)), "delegate a after destroying b")
+    # Destroying an already destroyed delegate, and NULL, are ignored (no double free).
+    lib_b.tflite_plugin_destroy_delegate.argtypes = [ctypes.c_void_p]
+    lib_b.tflite_plugin_destroy_delegate(ptr_b)
+    lib_b.tflite_plugin_destroy_delegate(None)
+    s = Stats()
+    lib_b.rnpu_delegate_get_stats.argtypes = [ctypes.c_void_p, ctypes.POINTER(Stats)]
+    check(lib_b.rnpu_delegate_get_stats(ptr_b, ctypes.byref(s)) == -1,
+          "stats of a destroyed delegate should be refused")
+    del a
+    gc.collect()
+    check(True, "load twice / share / destroy / destroy twice survived")
+    print("   two delegates, 3 interpreters on one delegate, destroy while another lives, "
+          "double destroy and NULL destroy: ok")
+
+
+def test_options(lib):
+    print("== options")
+    cases = [
+        ({"colour": "red"}, 'unknown option "colour"'),
+        ({"cores": "9"}, 'cores="9"'),
+        ({"device": "npu"}, 'device="npu"'),
+        ({"device": "/dev/accel/accel99"}, "no such device node"),
+        ({"log_level": "loud"}, 'log_level="loud"'),
+        ({"cache_dir": "/proc/self/status"}, "not a directory"),
+    ]
+    for opts, want in cases:
+        try:
+            load_delegate(lib, opts)
+            msg = None
+        except ValueError as e:
+            msg = str(e)
+        ok = msg is not None and want in msg and "rnpu-delegate" in msg
+        check(ok, f"options {opts}: ValueError with {want!r}, got {msg!r}")
+        print(f"   {str(opts):40} -> ValueError: {(msg or '').splitlines()[-1] if msg else None}")
+    good = {"device": "auto", "cores": "auto", "log_level": "error",
+            "cache_dir": tempfile.gettempdir()}
+    d = load_delegate(lib, good)
+    check(d._get_native_delegate_pointer() is not None, "good options refused")
+
+
+def child(args):
+    """One model in a child process: prints OUTCOME lines; any exit status but a signal is fine."""
+    if args.fault:
+        os.environ["RNPU_DELEGATE_FAULT"] = args.fault
+    try:
+        delegates = [load_delegate(args.lib, {"log_level": "off"})] if args.with_delegate else None
+        ip = Interpreter(model_path=args.child, experimental_delegates=delegates,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+        print("OUTCOME constructed", flush=True)
+        if delegates:
+            st = stats(delegates[0])
+            print(f"PREPARED calls={st.prepare_calls} nodes={st.nodes} translated={st.translated}",
+                  flush=True)
+        ip.allocate_tensors()
+        for d in ip.get_input_details():
+            ip.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
+        ip.invoke()
+        print("OUTCOME invoked", flush=True)
+    except Exception as e:  # noqa: BLE001 - any Python exception is a survived failure
+        print(f"OUTCOME {type(e).__name__}: {' | '.join(str(e).splitlines())}", flush=True)
+    return 0
+
+
+def run_child(args, model, with_delegate, fault=None):
+    cmd = [sys.executable, __file__, "--lib", args.lib, "--render", args.render, "--child", model]
+    if with_delegate:
+        cmd.append("--with-delegate")
+    if fault:
+        cmd += ["--fault", fault]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    outcome = [ln[8:] for ln in p.stdout.splitlines() if ln.startswith("OUTCOME ")]
+    prepared = [ln[9:] for ln in p.stdout.splitlines() if ln.startswith("PREPARED ")]
+    err = p.stderr + (f" [prepared {prepared[-1]}]" if prepared else " [delegate not reached]")
+    return p.returncode, (outcome[-1] if outcome else "(nothing)"), err
+
+
+def test_faults(args):
+    print("== faults (child processes)")
+    model = os.path.join(ROOT, "tests/models/conv2d_k3_s1_same_13x9_c3to5_int8pa/model.tflite")
+    for fault, want in [("create-panic", "internal error (panic: injected fault at create)"),
+                        ("prepare-panic", "internal error (panic: injected fault at prepare)"),
+                        ("prepare-error", "injected fault at prepare")]:
+        rc, outcome, _ = run_child(args, model, True, fault)
+        ok = rc == 0 and want in outcome and "Error" in outcome
+        check(ok, f"fault {fault}: exit {rc}, {outcome}")
+        print(f"   {fault:14} exit {rc}: {outcome[:150]}")
+
+
+def test_bad_inputs(args):
+    d = os.path.join(ROOT, "tests/bad-inputs/models")
+    names = sorted(f for f in os.listdir(d) if f.endswith(".tflite"))
+    print(f"== bad inputs: {len(names)} models, each in a child process without/with the delegate")
+    for n in names:
+        m = os.path.join(d, n)
+        rc_cpu, out_cpu, _ = run_child(args, m, False)
+        rc_del, out_del, err = run_child(args, m, True)
+        reached = err[err.rindex(" ["):].strip(" []")
+        if rc_cpu < 0:
+            print(f"   {n:40} LiteRT alone dies (signal {-rc_cpu}); with delegate: exit {rc_del}")
+            continue
+        ok = rc_del == 0
+        check(ok, f"bad input {n}: with the delegate exit {rc_del} ({out_del}) {err[-400:]}")
+        print(f"   {n:36} cpu: {out_cpu[:40]:40} | delegate: exit {rc_del} {out_del[:40]:40} "
+              f"({reached})")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lib", required=True)
+    ap.add_argument("--render", required=True)
+    ap.add_argument("-k", action="append", default=[], help="only fixtures containing this")
+    ap.add_argument("--quick", action="store_true", help="fixtures only")
+    ap.add_argument("--child")
+    ap.add_argument("--with-delegate", action="store_true")
+    ap.add_argument("--fault")
+    args = ap.parse_args()
+    args.lib = os.path.abspath(args.lib)
+    if args.child:
+        return child(args)
+    test_fixtures(args.lib, args.render, args.k)
+    if not args.quick:
+        test_lifecycle(args.lib)
+        test_options(args.lib)
+        test_faults(args)
+        test_bad_inputs(args)
+    for f in FAILURES:
+        print(f"FAILED: {f}")
+    print(f"delegate_test: {RESULTS['passed']} passed, {RESULTS['failed']} failed")
+    return 1 if RESULTS["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
