@@ -7,6 +7,7 @@
 //! and moves the bytes back. The sim's per-task cycle estimate becomes the job's modelled
 //! duration, and each task's estimate is recorded for profiling.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use rnpu_driver::emulated::{Domain, JobEnd, JobRun, NpuBackend};
@@ -35,6 +36,11 @@ pub type TaskLog = Arc<Mutex<Vec<TaskTime>>>;
 pub struct SimNpu {
     npu: Npu,
     log: TaskLog,
+    /// Warnings already reported: the sim repeats the same ones for every task of every run
+    /// (e.g. writes to registers Mesa writes but the docs leave unnamed); each distinct text
+    /// goes into the emulated kernel's log once, so a long-running session's log does not
+    /// fill with copies.
+    seen_warnings: HashSet<String>,
 }
 
 impl SimNpu {
@@ -43,6 +49,7 @@ impl SimNpu {
         SimNpu {
             npu: Npu::new(opts),
             log: Arc::new(Mutex::new(Vec::new())),
+            seen_warnings: HashSet::new(),
         }
     }
 
@@ -92,7 +99,12 @@ impl NpuBackend for SimNpu {
                             cycles,
                             ns,
                         });
-                        notes.extend(r.warnings.into_iter().map(|w| format!("task {i}: {w}")));
+                        for w in r.warnings {
+                            if !self.seen_warnings.contains(&w) {
+                                notes.push(format!("task {i}: {w} (reported once per device)"));
+                                self.seen_warnings.insert(w);
+                            }
+                        }
                     }
                 }
                 Err(fault) => {
