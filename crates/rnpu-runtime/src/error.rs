@@ -11,20 +11,27 @@ pub enum RuntimeError {
     Model(#[from] rnpu_model::ModelError),
 
     /// The compiler failed (a compiler bug caught before anything was submitted).
-    #[error("compiling the model: {0}")]
-    Compile(#[from] rnpu_compiler::CompileError),
+    #[error("compiling the model: {error}")]
+    Compile {
+        /// The compiler's error (kept out of the `source()` chain so that `{:#}` does not
+        /// print it twice).
+        error: rnpu_compiler::CompileError,
+    },
 
     /// Relocating the program or packing/unpacking a tensor failed.
-    #[error("loading the program: {0}")]
-    Load(#[from] rnpu_compiler::LoadError),
+    #[error("loading the program: {error}")]
+    Load {
+        /// The loader's error.
+        error: rnpu_compiler::LoadError,
+    },
 
     /// Opening or using the device failed.
-    #[error("{device}: {source}")]
+    #[error("{}", device_msg(device, error))]
     Device {
-        /// The device (path or "emulator").
+        /// The device (path or emulator name).
         device: String,
         /// The driver's error (errno, ioctl).
-        source: rnpu_driver::Error,
+        error: rnpu_driver::Error,
     },
 
     /// A run's inputs do not fit the model.
@@ -39,8 +46,11 @@ pub enum RuntimeError {
     },
 
     /// An operator of a CPU segment failed in the reference kernels.
-    #[error("CPU segment: {0}")]
-    Cpu(#[from] rnpu_ref::RefError),
+    #[error("CPU segment: {error}")]
+    Cpu {
+        /// The reference kernels' error (names the op).
+        error: rnpu_ref::RefError,
+    },
 
     /// An NPU job did not complete. The kernel signals a timed-out job's fence like a finished
     /// one (kernel-uapi.md §2.6), so on a board this is inferred from the wait time; on the
@@ -67,6 +77,33 @@ pub enum RuntimeError {
         /// What is wrong.
         msg: String,
     },
+}
+
+fn device_msg(device: &str, e: &rnpu_driver::Error) -> String {
+    use rnpu_driver::Error as E;
+    match e {
+        // These already name the node.
+        E::Open { .. } | E::NotRocket { .. } | E::NoDevice { .. } => e.to_string(),
+        _ => format!("{device}: {e}"),
+    }
+}
+
+impl From<rnpu_compiler::CompileError> for RuntimeError {
+    fn from(error: rnpu_compiler::CompileError) -> Self {
+        RuntimeError::Compile { error }
+    }
+}
+
+impl From<rnpu_compiler::LoadError> for RuntimeError {
+    fn from(error: rnpu_compiler::LoadError) -> Self {
+        RuntimeError::Load { error }
+    }
+}
+
+impl From<rnpu_ref::RefError> for RuntimeError {
+    fn from(error: rnpu_ref::RefError) -> Self {
+        RuntimeError::Cpu { error }
+    }
 }
 
 /// `Result` of this crate.

@@ -167,9 +167,9 @@ struct Opened {
 }
 
 fn device_err(device: &str) -> impl FnOnce(rnpu_driver::Error) -> RuntimeError + '_ {
-    move |source| RuntimeError::Device {
+    move |error| RuntimeError::Device {
         device: device.to_string(),
-        source,
+        error,
     }
 }
 
@@ -214,7 +214,7 @@ fn open_kernel(path: &std::path::Path, note: Option<String>) -> Result<Opened> {
 fn open_kernel(path: &std::path::Path, _note: Option<String>) -> Result<Opened> {
     Err(RuntimeError::Device {
         device: path.display().to_string(),
-        source: rnpu_driver::Error::NoDevice {
+        error: rnpu_driver::Error::NoDevice {
             detail: "rocket devices exist only on Linux".into(),
         },
     })
