@@ -417,13 +417,11 @@ impl Session {
         let program = match program {
             // A program file run on the CPU: its NPU segments cannot run there; recompile
             // everything for the CPU (the file carries the model).
-            Some(_) | None if cpu => rnpu_compiler::compile(
-                &model,
-                &rnpu_compiler::Options {
-                    cpu_only: true,
-                    ..opts.compiler.clone()
-                },
-            )?,
+            _ if cpu => {
+                let mut c = opts.compiler.clone();
+                c.cpu_only = true;
+                rnpu_compiler::compile(&model, &c)?
+            }
             Some(p) => p,
             None => rnpu_compiler::compile(&model, &opts.compiler)?,
         };
