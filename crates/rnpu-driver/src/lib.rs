@@ -26,3 +26,17 @@ pub use errno::Errno;
 pub use error::{Error, Result};
 #[cfg(target_os = "linux")]
 pub use kernel::KernelDevice;
+
+#[cfg(test)]
+mod tests {
+    /// Devices move between threads (a runtime puts one behind a Mutex for Sync).
+    #[test]
+    fn devices_are_send() {
+        fn send<T: Send>() {}
+        send::<crate::EmulatedDevice>();
+        send::<crate::EmulatedNpu>();
+        #[cfg(target_os = "linux")]
+        send::<crate::KernelDevice>();
+        send::<Box<dyn crate::Device>>();
+    }
+}

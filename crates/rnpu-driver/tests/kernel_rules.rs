@@ -473,7 +473,7 @@ fn device_submit_rejects_what_the_kernel_would_drop() {
         ),
     ];
     for (j, errno) in cases {
-        let e = d.submit(&[j.clone()]).unwrap_err();
+        let e = d.submit(std::slice::from_ref(&j)).unwrap_err();
         assert!(matches!(e, Error::Rejected { .. }), "{j:?}: {e}");
         assert_eq!(e.errno(), Some(errno), "{j:?}: {e}");
     }

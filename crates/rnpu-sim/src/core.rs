@@ -453,6 +453,7 @@ impl Core {
                 to_ppu.as_ref().map(|(cube, _)| *cube),
                 &mut warnings,
             )?;
+            ppu_task.check(&opts.limits.conv)?;
             let input = match ppu_task.source {
                 PpuSource::Dpu => to_ppu.map(|(_, v)| v).unwrap_or_default(),
                 PpuSource::Rdma(fetch) => {

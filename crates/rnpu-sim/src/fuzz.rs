@@ -72,17 +72,21 @@ mod tests {
             // Make some entries well-formed so decoding gets exercised.
             for e in d.get_mut(3..).unwrap_or(&mut []).chunks_exact_mut(8) {
                 if next() % 2 == 0 {
-                    let targets = [0x0201u16, 0x0801, 0x1001, 0x2001, 0x0101, 0x0041, 0x0081];
+                    let targets = [
+                        0x0201u16, 0x0801, 0x1001, 0x2001, 0x4001, 0x8001, 0x0101, 0x0041, 0x0081,
+                    ];
                     let t = targets[(next() % targets.len() as u64) as usize];
                     let off: u16 = match t {
                         0x0201 => 0x1000 + (next() % 0x190) as u16 * 4 % 0x190,
                         0x0801 => 0x3000 + (next() % 12) as u16 * 4,
                         0x1001 => 0x4000 + (next() % 0x4c) as u16 * 4,
                         0x2001 => 0x5000 + (next() % 0x1c) as u16 * 4,
+                        0x4001 => 0x6000 + (next() % 0x38) as u16 * 4,
+                        0x8001 => 0x7000 + (next() % 0x0d) as u16 * 4,
                         0x0081 => 0x0008,
                         _ => (next() % 0x40) as u16 & !3,
                     };
-                    let v = (next() % 64) as u32;
+                    let v = (next() % 128) as u32;
                     let raw = (t as u64) << 48 | (v as u64) << 16 | off as u64;
                     e.copy_from_slice(&raw.to_le_bytes());
                 }

@@ -23,7 +23,7 @@
 use rnpu_hw::regs::{ppu, ppu_rdma, Register};
 
 use crate::arith::{sat_signed, sext, shift_round, Rounding};
-use crate::conv::Warnings;
+use crate::conv::{ConvLimits, Warnings};
 use crate::decode::RegFile;
 use crate::error::{Fault, Unit};
 use crate::hwconst::FEATURE_C2;
@@ -203,6 +203,28 @@ impl PpuTask {
             * self.out_height as u64
             * self.out_width as u64
             * FEATURE_C2 as u64
+    }
+
+    /// Bounds the work of one task (cube sizes allocate, window taps cost time), as
+    /// [`ConvTask::check`](crate::conv::ConvTask::check) does for the convolution.
+    pub fn check(&self, limits: &ConvLimits) -> Result<(), Fault> {
+        let elems_in = self.channels as u64 * self.in_height as u64 * self.in_width as u64;
+        let elems_out = self.channels as u64 * self.out_height as u64 * self.out_width as u64;
+        for (what, value, max) in [
+            ("PPU input elements", elems_in, limits.max_elements),
+            ("PPU output elements", elems_out, limits.max_elements),
+            ("PPU window taps", self.window_taps(), limits.max_macs),
+        ] {
+            if value > max {
+                return Err(Fault::Limit {
+                    unit: Unit::Ppu,
+                    what,
+                    value,
+                    max,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Window taps visited (kernel_w·kernel_h per output element).

@@ -17,12 +17,14 @@
 pub mod backend;
 mod iova;
 pub mod scripted;
+pub mod sim;
 pub mod user;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub use backend::{DmaFault, Domain, DomainBuffer, JobEnd, JobRun, NpuBackend};
+pub use sim::SimNpu;
 pub use user::UserMemory;
 
 use crate::device::{Bo, Deadline, Device, DeviceKind, Handle, Identity, Job};
@@ -255,6 +257,11 @@ impl EmulatedNpu {
                 stats: Stats::default(),
             })),
         }
+    }
+
+    /// An RK3588 board: rnpu-sim with its default options and the kernel's default behaviour.
+    pub fn rk3588() -> Self {
+        Self::new(SimNpu::default(), EmuOptions::default())
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

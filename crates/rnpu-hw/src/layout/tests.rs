@@ -4,6 +4,7 @@ use super::*;
 fn offsets_by_hand() {
     let s = FeatureShape::new(2, 3, 20);
     assert_eq!(s.c1(), 2);
+    assert_eq!(s.nhwc_len(), 120);
     assert_eq!(s.nc1hwc2_len(), 2 * 2 * 3 * 16);
     assert_eq!(s.surface_bytes(), 96);
     // ((17/16)·2 + 1)·3·16 + 2·16 + 17%16 = 144 + 32 + 1
@@ -408,4 +409,18 @@ fn int8_biases_by_hand() {
     };
     let w = vec![127i8; big.len()];
     assert!(pack_biases_i8(&[i32::MIN], &w, big, ConvKind::Direct, -128, -128, 0).is_ok());
+}
+
+#[test]
+fn weight_shape_counts() {
+    // [OC 3][KH 2][KW 5][IC 7] = 210 elements.
+    let s = WeightShape {
+        oc: 3,
+        kh: 2,
+        kw: 5,
+        ic: 7,
+    };
+    assert_eq!(s.len(), 210);
+    assert!(!s.is_empty());
+    assert!(WeightShape { kh: 0, ..s }.is_empty());
 }

@@ -209,3 +209,92 @@ fn declared_counts() {
 
 const REGISTER_COUNT: usize = 199;
 const FIELD_COUNT: usize = 514;
+
+#[test]
+fn field_desc_functions_by_hand() {
+    // BS_OW_OP.OW_OP is [15:0] signed: 0x0001ffb4 → raw 0xffb4 = −76 (wzp 204, Mesa 0x80 − wzp).
+    let f = dpu::BsOwOp::OW_OP.desc;
+    assert_eq!(f.extract(0x0001_ffb4), 0xffb4);
+    assert_eq!(f.extract_i64(0x0001_ffb4), -76);
+    // insert keeps the other bits and refuses what does not fit.
+    assert_eq!(f.insert(0xffff_0000, 0x80), Ok(0xffff_0080));
+    assert!(f.insert(0, 0x1_0000).is_err());
+    assert_eq!(f.insert_i64(0xabcd_0000, -1), Ok(0xabcd_ffff));
+    assert_eq!(f.insert_i64(0, -32768), Ok(0x8000));
+    // An unsigned 4-bit field [7:4]: 15 fits, −1 and 16 do not.
+    let f = cna::CbufCon0::WEIGHT_BANK.desc;
+    assert_eq!(f.insert_i64(0x1, 15), Ok(0xf1));
+    assert!(f.insert_i64(0, -1).is_err());
+    assert!(f.insert_i64(0, 16).is_err());
+    assert_eq!(f.extract_i64(0xf0), 15);
+    // Field lookup by name.
+    let r = &cna::CbufCon0::DESC;
+    assert_eq!(r.field("DATA_BANK").map(|f| (f.msb, f.lsb)), Some((3, 0)));
+    assert!(r.field("NOPE").is_none());
+}
+
+#[test]
+fn block_names_and_domains() {
+    // mesa-rocket.md §3.1: domain values of the database's target enum; target = domain + 1.
+    let want = [
+        (Block::Pc, "PC", 0x100),
+        (Block::Cna, "CNA", 0x200),
+        (Block::Core, "CORE", 0x800),
+        (Block::Dpu, "DPU", 0x1000),
+        (Block::DpuRdma, "DPU_RDMA", 0x2000),
+        (Block::Ppu, "PPU", 0x4000),
+        (Block::PpuRdma, "PPU_RDMA", 0x8000),
+        (Block::Ddma, "DDMA", 0x1_0000),
+        (Block::Sdma, "SDMA", 0x2_0000),
+        (Block::Global, "GLOBAL", 0x4_0000),
+    ];
+    for (b, name, domain) in want {
+        assert_eq!((b.name(), b.domain()), (name, domain));
+        assert_eq!(b.to_string(), name);
+        let t = b.regcmd_target();
+        assert_eq!(t, u16::try_from(domain + 1).ok());
+    }
+}
+
+#[test]
+fn ppu_fields_by_hand() {
+    // G's pool program (`encodings/ppu-pooling.md`), 3×3 kernel, stride 2:
+    // (kw−1) | (kh−1)<<8 | (sx−1)<<16 | (sy−1)<<20 = 0x00110202.
+    let k = ppu::PoolingKernelCfg(0x0011_0202);
+    assert_eq!(k.get(ppu::PoolingKernelCfg::KERNEL_WIDTH), 2);
+    assert_eq!(k.get(ppu::PoolingKernelCfg::KERNEL_HEIGHT), 2);
+    assert_eq!(k.get(ppu::PoolingKernelCfg::KERNEL_STRIDE_WIDTH), 1);
+    assert_eq!(k.get(ppu::PoolingKernelCfg::KERNEL_STRIDE_HEIGHT), 1);
+    // Pads L | T<<4 | R<<8 | B<<12, counts not minus one: 1,1,0,2 → 0x2011.
+    let p = ppu::PoolingPaddingCfg(0x2011);
+    assert_eq!(
+        [
+            p.get(ppu::PoolingPaddingCfg::PAD_LEFT),
+            p.get(ppu::PoolingPaddingCfg::PAD_TOP),
+            p.get(ppu::PoolingPaddingCfg::PAD_RIGHT),
+            p.get(ppu::PoolingPaddingCfg::PAD_BOTTOM)
+        ],
+        [1, 1, 0, 2]
+    );
+    // Q16 reciprocals: 0x10000/1 = 65536 needs the 17th bit, which the field has.
+    assert!(ppu::RecipKernelWidth::new()
+        .with(ppu::RecipKernelWidth::RECIP_KERNEL_WIDTH, 0x10000)
+        .is_ok());
+    assert!(ppu::RecipKernelWidth::new()
+        .with(ppu::RecipKernelWidth::RECIP_KERNEL_WIDTH, 0x20000)
+        .is_err());
+    // Max pool from memory: FLYING_MODE | POOLING_METHOD 1 = 0x11 (I's vendor capture).
+    let m = ppu::OperationModeCfg(0x11);
+    assert_eq!(m.get(ppu::OperationModeCfg::FLYING_MODE), 1);
+    assert_eq!(m.get(ppu::OperationModeCfg::POOLING_METHOD), 1);
+    // int8 pool precisions (G): PPU_DATA_FORMAT 0, PPU_RDMA IN_PRECISION 1.
+    assert_eq!(
+        ppu_rdma::DataFormat(1).get(ppu_rdma::DataFormat::IN_PRECISION),
+        1
+    );
+    // Strides are bytes in a [31:4] field: 4·4·16 = 256 B → raw field 16.
+    assert_eq!(
+        ppu_rdma::SrcSurfStride(256).get(ppu_rdma::SrcSurfStride::SRC_SURF_STRIDE),
+        16
+    );
+}
