@@ -1,8 +1,10 @@
-//! `rnpu inspect`: inputs, outputs and operators of a model, with shapes and quantization.
+//! `rnpu inspect`: inputs, outputs and operators of a model, with shapes and quantization, and
+//! the compiler's placement of every operator (NPU or CPU, why, tasks, CBUF split; modelled
+//! cycles with `--cycles`).
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use rnpu_model::{Model, Quantization, Tensor};
 use serde_json::json;
 
@@ -61,8 +63,48 @@ fn tensor_str(m: &Model, i: Option<usize>) -> String {
     }
 }
 
-pub fn cmd_inspect(path: &Path, json_out: bool) -> Result<()> {
-    let m = crate::load_model(path)?;
+/// Modelled cycles per operator from one emulated run with seeded random inputs.
+fn emulated_cycles(path: &Path, l: &crate::Loaded) -> Result<Vec<Option<u64>>> {
+    let s = crate::open_session(path, l, &rnpu_runtime::DeviceSpec::Emulator)?;
+    let mut rng = crate::SplitMix64(0);
+    let inputs = l
+        .model
+        .inputs
+        .iter()
+        .map(|&t| crate::random_input(&l.model.tensors[t], &mut rng))
+        .collect::<Result<Vec<_>>>()?;
+    let (_, prof) = s
+        .run_profiled(&inputs)
+        .with_context(|| format!("{}: emulated run for --cycles", path.display()))?;
+    let mut v = vec![None; l.model.operators.len()];
+    for (op, c) in prof.op_cycles {
+        if let Some(slot) = v.get_mut(op) {
+            *slot = Some(c);
+        }
+    }
+    Ok(v)
+}
+
+pub fn cmd_inspect(path: &Path, json_out: bool, cycles: bool) -> Result<()> {
+    let loaded = crate::load_model_or_program(path)?;
+    let program = match &loaded.program {
+        Some(p) => p.clone(),
+        None => rnpu_compiler::compile(&loaded.model, &rnpu_compiler::Options::default())
+            .with_context(|| format!("{}: compilation failed", path.display()))?,
+    };
+    let op_cycles = if cycles {
+        Some(emulated_cycles(path, &loaded)?)
+    } else {
+        None
+    };
+    let m = &loaded.model;
+    let pl = &program.placements;
+    let cpu_kinds: Vec<String> = pl
+        .iter()
+        .filter(|p| !p.npu)
+        .map(|p| p.kind.clone())
+        .collect();
+    let total_cycles: Option<u64> = op_cycles.as_ref().map(|v| v.iter().flatten().sum());
     let mut out = String::new();
     if json_out {
         let ops: Vec<_> = m
@@ -70,6 +112,7 @@ pub fn cmd_inspect(path: &Path, json_out: bool) -> Result<()> {
             .iter()
             .enumerate()
             .map(|(i, op)| {
+                let p = &pl[i];
                 json!({
                     "index": i,
                     "op": op.kind.name(),
@@ -77,6 +120,12 @@ pub fn cmd_inspect(path: &Path, json_out: bool) -> Result<()> {
                     "inputs": op.inputs,
                     "outputs": op.outputs,
                     "options": format!("{:?}", op.options),
+                    "placement": if p.npu { "npu" } else { "cpu" },
+                    "reason": p.reason,
+                    "tasks": p.tasks,
+                    "cbuf_split": if p.split.is_empty() { None } else { Some(&p.split) },
+                    "requant_bound_lsb": p.bound_lsb,
+                    "estimated_cycles": op_cycles.as_ref().and_then(|v| v[i]),
                 })
             })
             .collect();
@@ -90,6 +139,18 @@ pub fn cmd_inspect(path: &Path, json_out: bool) -> Result<()> {
             "tensors": m.tensors.iter().enumerate().map(|(i, t)| tensor_json(i, t)).collect::<Vec<_>>(),
             "operators": ops,
             "signatures": m.signatures.iter().map(|s| s.key.clone()).collect::<Vec<_>>(),
+            "placement": {
+                "npu_ops": program.npu_ops(),
+                "ops": pl.len(),
+                "npu_tasks": program.npu_tasks(),
+                "cpu_ops": cpu_kinds,
+                "segments": program.segments.iter().map(|s| match s {
+                    rnpu_compiler::Segment::Npu(n) => json!({"device": "npu", "ops": n.ops, "tasks": n.job.tasks.len()}),
+                    rnpu_compiler::Segment::Cpu(c) => json!({"device": "cpu", "ops": c.ops}),
+                }).collect::<Vec<_>>(),
+                "estimated_cycles": total_cycles,
+                "cycles_source": if cycles { Some("rnpu-sim timing model, one emulated run") } else { None },
+            },
         });
         outln!(out, "{}", serde_json::to_string_pretty(&v)?);
         return crate::emit(&out);
@@ -111,7 +172,7 @@ pub fn cmd_inspect(path: &Path, json_out: bool) -> Result<()> {
             out,
             "input  {k}: '{}' {}",
             m.tensors[i].name,
-            tensor_str(&m, Some(i))
+            tensor_str(m, Some(i))
         );
     }
     for (k, &i) in m.outputs.iter().enumerate() {
@@ -119,7 +180,7 @@ pub fn cmd_inspect(path: &Path, json_out: bool) -> Result<()> {
             out,
             "output {k}: '{}' {}",
             m.tensors[i].name,
-            tensor_str(&m, Some(i))
+            tensor_str(m, Some(i))
         );
     }
     for (i, op) in m.operators.iter().enumerate() {
@@ -129,13 +190,60 @@ pub fn cmd_inspect(path: &Path, json_out: bool) -> Result<()> {
         } else {
             format!(" +{act:?}")
         };
-        outln!(out, "op {i:>3} {}{act} (v{})", op.kind, op.version);
+        let p = &pl[i];
+        let cyc = match op_cycles.as_ref().and_then(|v| v[i]) {
+            Some(c) => format!(", ~{c} cycles"),
+            None => String::new(),
+        };
+        let place = if p.npu {
+            format!(
+                "NPU, {} task(s){}{cyc}",
+                p.tasks,
+                if p.split.is_empty() {
+                    String::new()
+                } else {
+                    format!(", CBUF: {}", p.split)
+                }
+            )
+        } else {
+            "CPU".to_string()
+        };
+        outln!(
+            out,
+            "op {i:>3} {}{act} (v{})  [{place}]",
+            op.kind,
+            op.version
+        );
+        outln!(out, "        why: {}", p.reason);
         for (k, &t) in op.inputs.iter().enumerate() {
-            outln!(out, "        in  {k}: {}", tensor_str(&m, t));
+            outln!(out, "        in  {k}: {}", tensor_str(m, t));
         }
         for (k, &t) in op.outputs.iter().enumerate() {
-            outln!(out, "        out {k}: {}", tensor_str(&m, Some(t)));
+            outln!(out, "        out {k}: {}", tensor_str(m, Some(t)));
         }
     }
+    let mut cpu_set: Vec<&str> = Vec::new();
+    for k in &cpu_kinds {
+        if !cpu_set.contains(&k.as_str()) {
+            cpu_set.push(k);
+        }
+    }
+    outln!(
+        out,
+        "NPU {}/{} ops in {} task(s), {} segment(s); CPU: {}{}",
+        program.npu_ops(),
+        pl.len(),
+        program.npu_tasks(),
+        program.segments.len(),
+        if cpu_set.is_empty() {
+            "none".to_string()
+        } else {
+            cpu_set.join(", ")
+        },
+        match total_cycles {
+            Some(c) => format!("; modelled NPU cycles {c} (rnpu-sim, one emulated run)"),
+            None => String::new(),
+        }
+    );
     crate::emit(&out)
 }

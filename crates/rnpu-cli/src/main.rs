@@ -1,4 +1,4 @@
-//! `rnpu`: run, inspect (and later compile, disasm, replay, bench, ...) quantized TFLite models.
+//! `rnpu`: run, inspect, compile, bench, disasm, replay quantized TFLite models; list devices.
 //!
 //! Exit codes: 0 success, 1 error (bad model, bad input, I/O), 2 usage error (from clap).
 
@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use rnpu_model::{npy, Array, ArrayData, DType, Model, Quantization};
+use rnpu_runtime::{DeviceSpec, Session};
 
 /// Append a line to a `String` buffer (stdout is written once, at the end, by [`emit`]).
 macro_rules! outln {
@@ -17,6 +18,7 @@ macro_rules! outln {
     }};
 }
 
+mod bench;
 mod inspect;
 
 /// Write `s` to stdout; a closed pipe (e.g. `| head`) is not an error.
@@ -40,17 +42,17 @@ struct Cli {
     cmd: Cmd,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-enum Device {
-    /// The CPU reference kernels (rnpu-ref), bit-exact with TFLite's reference kernels.
-    Cpu,
+/// `--device`: auto, emulator, cpu or an accel node path.
+pub(crate) fn parse_device(s: &str) -> std::result::Result<DeviceSpec, String> {
+    s.parse()
 }
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run a model and write its outputs as .npy files.
+    /// Run a model (.tflite or a program file from `rnpu compile`) and write its outputs as
+    /// .npy files.
     Run {
-        /// The .tflite model.
+        /// The .tflite model or rnpu program file.
         model: PathBuf,
         /// Input .npy files, in model input order (repeat the flag). Without any, seeded random
         /// inputs are used.
@@ -59,9 +61,10 @@ enum Cmd {
         /// Directory to write output_<k>.npy into (created if missing).
         #[arg(long, short = 'o')]
         output_dir: Option<PathBuf>,
-        /// Where to run.
-        #[arg(long, value_enum, default_value_t = Device::Cpu)]
-        device: Device,
+        /// Where to run: auto (a rocket device if present, else the emulator), emulator, cpu
+        /// (reference kernels only), or a node such as /dev/accel/accel0.
+        #[arg(long, default_value = "auto", value_parser = parse_device)]
+        device: DeviceSpec,
         /// Seed of the random inputs used when no --input is given.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -69,9 +72,49 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Print a model's inputs, outputs and operators with shapes and quantization.
+    /// Print a model's inputs, outputs and operators with shapes and quantization, and where
+    /// each operator runs (NPU or CPU) and why, with tasks and CBUF split.
     Inspect {
+        /// The .tflite model or rnpu program file.
         model: PathBuf,
+        #[arg(long)]
+        json: bool,
+        /// Also run the program once on the emulator (seeded random inputs) for modelled cycles
+        /// per NPU operator (the compiler gives no estimate of its own).
+        #[arg(long)]
+        cycles: bool,
+    },
+    /// Compile a model into a program file that `rnpu run FILE` loads without compiling.
+    Compile {
+        /// The .tflite model.
+        model: PathBuf,
+        /// The program file to write.
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+        /// Place every operator on the CPU.
+        #[arg(long)]
+        cpu_only: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the rocket NPU devices of this machine, and the emulator.
+    Devices {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a model N times with seeded random inputs: host time min/median/max, modelled NPU
+    /// time (emulator), operators on NPU/CPU.
+    Bench {
+        /// The .tflite model or rnpu program file.
+        model: PathBuf,
+        /// Number of timed runs (after one warm-up run).
+        #[arg(short = 'n', long, default_value_t = 10)]
+        runs: usize,
+        /// Where to run (as for `rnpu run`).
+        #[arg(long, default_value = "auto", value_parser = parse_device)]
+        device: DeviceSpec,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
         #[arg(long)]
         json: bool,
     },
@@ -109,8 +152,26 @@ fn main() -> ExitCode {
             device,
             seed,
             json,
-        } => cmd_run(&model, &inputs, output_dir.as_deref(), device, seed, json),
-        Cmd::Inspect { model, json } => inspect::cmd_inspect(&model, json),
+        } => cmd_run(&model, &inputs, output_dir.as_deref(), &device, seed, json),
+        Cmd::Inspect {
+            model,
+            json,
+            cycles,
+        } => inspect::cmd_inspect(&model, json, cycles),
+        Cmd::Compile {
+            model,
+            output,
+            cpu_only,
+            json,
+        } => cmd_compile(&model, &output, cpu_only, json),
+        Cmd::Devices { json } => cmd_devices(json),
+        Cmd::Bench {
+            model,
+            runs,
+            device,
+            seed,
+            json,
+        } => bench::cmd_bench(&model, runs, &device, seed, json),
         Cmd::Disasm { file, json, strict } => cmd_disasm(&file, json, strict),
         Cmd::Replay { dir, output, json } => cmd_replay(&dir, output.as_deref(), json),
     };
@@ -222,8 +283,171 @@ pub(crate) fn load_model(path: &Path) -> Result<Model> {
     Ok(rnpu_model::load_file(path)?)
 }
 
+/// A .tflite model or a program file: the model, its bytes, and the program if it is one.
+pub(crate) struct Loaded {
+    pub model: Model,
+    pub model_bytes: Vec<u8>,
+    pub program: Option<rnpu_compiler::Program>,
+}
+
+pub(crate) fn load_model_or_program(path: &Path) -> Result<Loaded> {
+    let head = {
+        use std::io::Read;
+        let mut f = std::fs::File::open(path)
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        let mut h = [0u8; 8];
+        let n = f.read(&mut h).unwrap_or(0);
+        h[..n].to_vec()
+    };
+    if rnpu_runtime::program_file::is_program_file(&head) {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let (model_bytes, program) = rnpu_runtime::program_file::from_bytes(&bytes, Some(path))?;
+        let model = rnpu_model::parse(&model_bytes)
+            .with_context(|| format!("{}: the embedded model", path.display()))?;
+        return Ok(Loaded {
+            model,
+            model_bytes,
+            program: Some(program),
+        });
+    }
+    let model = load_model(path)?;
+    let model_bytes =
+        std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    Ok(Loaded {
+        model,
+        model_bytes,
+        program: None,
+    })
+}
+
+/// A session on `device` for what `load_model_or_program` read.
+pub(crate) fn open_session(path: &Path, l: &Loaded, device: &DeviceSpec) -> Result<Session> {
+    let opts = rnpu_runtime::Options {
+        device: device.clone(),
+        ..Default::default()
+    };
+    Session::with_program(l.model_bytes.clone(), l.program.clone(), &opts)
+        .with_context(|| format!("{}: cannot load onto the device", path.display()))
+}
+
+/// One line saying where a session runs.
+pub(crate) fn device_line(s: &Session) -> String {
+    let d = s.device();
+    let p = s.program();
+    let placement = if s.uses_npu() {
+        format!("; NPU {}/{} ops", p.npu_ops(), p.placements.len())
+    } else {
+        format!("; all {} ops on the CPU", p.placements.len())
+    };
+    format!(
+        "device: {}{}{}",
+        d.name,
+        d.note
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default(),
+        placement
+    )
+}
+
+fn cmd_compile(model_path: &Path, output: &Path, cpu_only: bool, json: bool) -> Result<()> {
+    let model = load_model(model_path)?;
+    let bytes = std::fs::read(model_path)
+        .with_context(|| format!("{}: cannot read", model_path.display()))?;
+    let t0 = std::time::Instant::now();
+    let program = rnpu_compiler::compile(&model, &rnpu_compiler::Options { cpu_only })
+        .with_context(|| format!("{}: compilation failed", model_path.display()))?;
+    let dt = t0.elapsed();
+    let file = rnpu_runtime::program_file::to_bytes(&bytes, &program)?;
+    write_atomic(output, &file)?;
+    let cpu: Vec<String> = program
+        .placements
+        .iter()
+        .filter(|p| !p.npu)
+        .map(|p| p.kind.clone())
+        .collect();
+    let mut out = String::new();
+    if json {
+        let v = serde_json::json!({
+            "model": model_path.display().to_string(),
+            "output": output.display().to_string(),
+            "bytes": file.len(),
+            "npu_ops": program.npu_ops(),
+            "ops": program.placements.len(),
+            "npu_tasks": program.npu_tasks(),
+            "cpu_ops": cpu,
+            "buffers": program.buffers.len(),
+            "compile_ms": dt.as_secs_f64() * 1e3,
+        });
+        outln!(out, "{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        outln!(
+            out,
+            "{} -> {}: {} bytes; NPU {}/{} ops in {} task(s){}; {} buffers; compiled in {:.2} ms",
+            model_path.display(),
+            output.display(),
+            file.len(),
+            program.npu_ops(),
+            program.placements.len(),
+            program.npu_tasks(),
+            if cpu.is_empty() {
+                String::new()
+            } else {
+                format!("; CPU: {}", cpu.join(", "))
+            },
+            program.buffers.len(),
+            dt.as_secs_f64() * 1e3
+        );
+    }
+    emit(&out)
+}
+
+/// Write through a temporary file renamed at the end: an error leaves no partial file.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("{}: not a file name", path.display()))?;
+    let tmp = path.with_file_name(format!(".{}.partial", name.to_string_lossy()));
+    let res = std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .with_context(|| format!("{}: cannot write", path.display()));
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+fn cmd_devices(json: bool) -> Result<()> {
+    let devs = rnpu_runtime::list_devices();
+    let auto = match rnpu_runtime::find_rocket() {
+        Ok(p) => p.display().to_string(),
+        Err(why) => format!("emulator ({why})"),
+    };
+    let mut out = String::new();
+    if json {
+        let v = serde_json::json!({
+            "devices": devs.iter().map(|(name, usable, detail)| serde_json::json!({
+                "name": name, "usable": usable, "detail": detail,
+            })).collect::<Vec<_>>(),
+            "auto": auto,
+        });
+        outln!(out, "{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        for (name, usable, detail) in &devs {
+            outln!(
+                out,
+                "{} {name:<20} {detail}",
+                if *usable { "*" } else { "-" }
+            );
+        }
+        outln!(out, "--device auto uses: {auto}");
+    }
+    emit(&out)
+}
+
 /// A small deterministic generator (SplitMix64) for seeded random inputs.
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(pub u64);
 
 impl SplitMix64 {
     fn next(&mut self) -> u64 {
@@ -242,7 +466,7 @@ impl SplitMix64 {
     }
 }
 
-fn random_input(t: &rnpu_model::Tensor, rng: &mut SplitMix64) -> Result<Array> {
+pub(crate) fn random_input(t: &rnpu_model::Tensor, rng: &mut SplitMix64) -> Result<Array> {
     let n = t.num_elements();
     let data = match t.dtype {
         DType::Int8 => ArrayData::I8((0..n).map(|_| rng.range(-128, 127) as i8).collect()),
@@ -262,11 +486,12 @@ fn cmd_run(
     model_path: &Path,
     input_paths: &[PathBuf],
     output_dir: Option<&Path>,
-    device: Device,
+    device: &DeviceSpec,
     seed: u64,
     json: bool,
 ) -> Result<()> {
-    let model = load_model(model_path)?;
+    let loaded = load_model_or_program(model_path)?;
+    let model = &loaded.model;
     let mut out = String::new();
     let mut inputs = Vec::with_capacity(model.inputs.len());
     if input_paths.is_empty() {
@@ -304,10 +529,11 @@ fn cmd_run(
             inputs.push(a);
         }
     }
-    let outputs = match device {
-        Device::Cpu => rnpu_ref::run(&model, &inputs)
-            .with_context(|| format!("running {} on the CPU reference", model_path.display()))?,
-    };
+    let session = open_session(model_path, &loaded, device)?;
+    let outputs = session
+        .run(&inputs)
+        .with_context(|| format!("running {}", model_path.display()))?;
+    let dev_line = device_line(&session);
     if let Some(dir) = output_dir {
         write_outputs(dir, &outputs)?;
     }
@@ -320,7 +546,11 @@ fn cmd_run(
     if json {
         let v = serde_json::json!({
             "model": model_path.display().to_string(),
-            "device": format!("{device:?}").to_lowercase(),
+            "device": session.device().name,
+            "device_kind": format!("{:?}", session.device().kind).to_lowercase(),
+            "device_note": session.device().note,
+            "npu_ops": if session.uses_npu() { session.program().npu_ops() } else { 0 },
+            "ops": session.program().placements.len(),
             "random_inputs": input_paths.is_empty(),
             "outputs": summaries,
             "output_dir": output_dir.map(|d| d.display().to_string()),
@@ -352,6 +582,7 @@ fn cmd_run(
                 s.argmax
             );
         }
+        outln!(out, "{dev_line}");
         if let Some(dir) = output_dir {
             outln!(
                 out,
