@@ -131,6 +131,31 @@ fn align_to(v: &mut Vec<u8>, a: usize) {
     v.resize(n, 0);
 }
 
+/// Every tensor an NPU op touches must have one NC1HWC2 view; records this op's views.
+fn check_views(
+    views: &mut HashMap<usize, (usize, usize, usize)>,
+    c: &conv::ConvOp,
+) -> Result<(), String> {
+    let mut uses = vec![(c.input, c.in_hwc), (c.output, c.out_hwc)];
+    if let Some(e) = &c.ew {
+        uses.push((e.tensor, e.hwc));
+    }
+    for &(t, v) in &uses {
+        if let Some(prev) = views.get(&t) {
+            if *prev != v {
+                return Err(format!(
+                    "{}: tensor {t} is viewed as {prev:?} by another NPU op and as {v:?} here",
+                    c.desc
+                ));
+            }
+        }
+    }
+    for (t, v) in uses {
+        views.insert(t, v);
+    }
+    Ok(())
+}
+
 /// Compile `model` for the RK3588 NPU.
 pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
     let target = Target::RK3588;
@@ -152,22 +177,17 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                         .and_then(|c| {
                             let l =
                                 lower::lower_conv(&c).map_err(|r| format!("{}: {r}", c.desc))?;
-                            for (t, v) in [(c.input, c.in_hwc), (c.output, c.out_hwc)] {
-                                if let Some(prev) = views.get(&t) {
-                                    if *prev != v {
-                                        return Err(format!(
-                                            "{}: tensor {t} is viewed as {prev:?} by another NPU \
-                                             op and as {v:?} here",
-                                            c.desc
-                                        ));
-                                    }
-                                }
-                            }
-                            views.insert(c.input, c.in_hwc);
-                            views.insert(c.output, c.out_hwc);
+                            check_views(&mut views, &c)?;
                             Ok((c, l))
                         })
                 }
+                OpKind::Add => conv::analyze_add(model, i)
+                    .map_err(|r| format!("{kind}: {r}"))
+                    .and_then(|c| {
+                        let l = lower::lower_conv(&c).map_err(|r| format!("{}: {r}", c.desc))?;
+                        check_views(&mut views, &c)?;
+                        Ok((c, l))
+                    }),
                 _ => Err(cpu_reason(&op.kind)),
             }
         };
@@ -249,9 +269,23 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
             let outb = b.bind(model, c.output, c.out_hwc, c.storage);
             b.grow(inb, l.input_extent);
             b.grow(outb, l.output_extent);
-            let inside = producer.get(&c.input).is_some_and(|p| ops.contains(p));
-            if !inside && !seg_inputs.contains(&c.input) {
-                seg_inputs.push(c.input);
+            let ewb = c.ew.as_ref().map(|e| {
+                let id = b.bind(model, e.tensor, e.hwc, c.storage);
+                b.grow(id, l.ew_extent);
+                id
+            });
+            let mut reads = vec![(c.input, inb)];
+            if let (Some(e), Some(id)) = (&c.ew, ewb) {
+                reads.push((e.tensor, id));
+            }
+            for (t, buf) in reads {
+                let inside = producer.get(&t).is_some_and(|p| ops.contains(p));
+                if !inside && !seg_inputs.contains(&t) {
+                    seg_inputs.push(t);
+                }
+                if !job.in_buffers.contains(&buf) {
+                    job.in_buffers.push(buf);
+                }
             }
             let needed_outside = model.outputs.contains(&c.output)
                 || model.operators.iter().enumerate().any(|(k, op2)| {
@@ -259,9 +293,6 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                 });
             if needed_outside && !seg_outputs.contains(&c.output) {
                 seg_outputs.push(c.output);
-            }
-            if !job.in_buffers.contains(&inb) {
-                job.in_buffers.push(inb);
             }
             if !job.out_buffers.contains(&outb) {
                 job.out_buffers.push(outb);
@@ -284,6 +315,9 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                             AddrRef::Output(x) => RelocTarget::Buffer(outb, x),
                             AddrRef::Weights(x) => RelocTarget::Weights(wbase + x),
                             AddrRef::Operands(x) => RelocTarget::Operands(obase + x),
+                            AddrRef::EwOperand(x) => {
+                                RelocTarget::Buffer(ewb.expect("EW operand bound"), x)
+                            }
                         };
                         (idx, t)
                     })
