@@ -382,3 +382,82 @@ pub fn compare(a: &Array, b: &Array) -> (i64, usize, usize) {
     }
     (max, exact, x.len())
 }
+
+/// Quantization of a feature-map tensor for the element-wise / pooling sweeps.
+fn fm_quant(r: &mut Rng, quant: Quant, scale: f32) -> Quantization {
+    let zp = match quant {
+        Quant::Int8PerAxis => r.range(-60, 60),
+        Quant::Uint8PerTensor => r.range(60, 190),
+    };
+    Quantization::PerTensor {
+        scale,
+        zero_point: zp,
+    }
+}
+
+fn fm_dtype(quant: Quant) -> DType {
+    match quant {
+        Quant::Int8PerAxis => DType::Int8,
+        Quant::Uint8PerTensor => DType::UInt8,
+    }
+}
+
+fn random_fm(r: &mut Rng, dt: DType, shape: Vec<usize>) -> Array {
+    let n: usize = shape.iter().product();
+    let data = match dt {
+        DType::Int8 => ArrayData::I8((0..n).map(|_| r.range(-128, 127) as i8).collect()),
+        _ => ArrayData::U8((0..n).map(|_| r.range(0, 255) as u8).collect()),
+    };
+    Array::new(shape, data)
+}
+
+fn single_op_model(tensors: Vec<Tensor>, op: Operator, inputs: Vec<usize>) -> Model {
+    let outputs = op.outputs.clone();
+    Model {
+        version: 3,
+        description: None,
+        tensors,
+        operators: vec![op],
+        inputs,
+        outputs,
+        signatures: vec![],
+        num_subgraphs: 1,
+    }
+}
+
+/// ADD of two `[1,h,w,c]` tensors with random scales (rescales 0.15–3) and zero points.
+pub fn build_add(
+    h: usize,
+    w: usize,
+    c: usize,
+    quant: Quant,
+    act: Activation,
+    seed: u64,
+) -> (Model, Vec<Array>) {
+    let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let dt = fm_dtype(quant);
+    let shape = vec![1, h, w, c];
+    let so = (0.01 + 0.05 * r.unit()) as f32;
+    let s1 = so * (0.15 + 2.85 * r.unit()) as f32;
+    let s2 = so * (0.15 + 2.85 * r.unit()) as f32;
+    let tensors = vec![
+        tensor("a", dt, shape.clone(), fm_quant(&mut r, quant, s1), None),
+        tensor("b", dt, shape.clone(), fm_quant(&mut r, quant, s2), None),
+        tensor("out", dt, shape.clone(), fm_quant(&mut r, quant, so), None),
+    ];
+    let op = Operator {
+        kind: OpKind::Add,
+        version: 1,
+        inputs: vec![Some(0), Some(1)],
+        outputs: vec![2],
+        options: OpOptions::AddSub(rnpu_model::AddSubOptions {
+            activation: act,
+            pot_scale_int16: false,
+        }),
+    };
+    let ins = vec![
+        random_fm(&mut r, dt, shape.clone()),
+        random_fm(&mut r, dt, shape),
+    ];
+    (single_op_model(tensors, op, vec![0, 1]), ins)
+}

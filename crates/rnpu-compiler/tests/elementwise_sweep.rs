@@ -1,0 +1,103 @@
+//! Sweep of the non-convolution NPU lowerings — ADD, CONCATENATION (channels), AVERAGE_POOL_2D
+//! / MAX_POOL_2D — over non-square maps, odd channel counts, int8 and uint8, with and without
+//! fused activations: compile + emulate (rnpu-sim) vs rnpu-ref. Every case on the NPU and
+//! within 1 LSB; prints the case count and % bit-exact.
+//! `cargo test --release -p rnpu-compiler --test elementwise_sweep -- --nocapture`
+
+mod support;
+
+use rnpu_compiler::{compile, Options};
+use rnpu_model::{Activation, Array, Model};
+use support::{compare, run_program, Quant, Rng};
+
+#[derive(Default)]
+struct Tally {
+    cases: usize,
+    exact_cases: usize,
+    elements: usize,
+    exact: usize,
+    worst: i64,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn run(&mut self, label: String, model: &Model, inputs: &[Array]) {
+        self.cases += 1;
+        let program = match compile(model, &Options::default()) {
+            Ok(p) => p,
+            Err(e) => return self.failures.push(format!("{label}: compile: {e}")),
+        };
+        if let Some(p) = program.placements.iter().find(|p| !p.npu) {
+            return self
+                .failures
+                .push(format!("{label}: op {} on the CPU: {}", p.op, p.reason));
+        }
+        let want = rnpu_ref::run(model, inputs).expect("reference");
+        let got = match run_program(model, &program, inputs) {
+            Ok(g) => g,
+            Err(e) => return self.failures.push(format!("{label}: emulate: {e}")),
+        };
+        for (g, w) in got.iter().zip(&want) {
+            let (max, exact, total) = compare(g, w);
+            self.elements += total;
+            self.exact += exact;
+            self.exact_cases += usize::from(exact == total);
+            self.worst = self.worst.max(max);
+            if max > 1 {
+                self.failures.push(format!("{label}: max diff {max}"));
+            }
+        }
+    }
+
+    fn report(&self, what: &str) {
+        println!(
+            "{what}: {} cases, {:.1}% of cases bit-exact, {:.3}% of {} elements bit-exact, max diff {}",
+            self.cases,
+            100.0 * self.exact_cases as f64 / self.cases.max(1) as f64,
+            100.0 * self.exact as f64 / self.elements.max(1) as f64,
+            self.elements,
+            self.worst
+        );
+        for f in self.failures.iter().take(20) {
+            println!("FAIL {f}");
+        }
+        assert!(
+            self.failures.is_empty(),
+            "{} failing cases",
+            self.failures.len()
+        );
+    }
+}
+
+const SIZES: [(usize, usize); 8] = [
+    (1, 1),
+    (3, 5),
+    (13, 9),
+    (9, 13),
+    (7, 20),
+    (32, 32),
+    (40, 24),
+    (80, 80),
+];
+const CHANS: [usize; 10] = [1, 3, 5, 8, 16, 17, 32, 33, 96, 160];
+const ACTS: [Activation; 3] = [Activation::None, Activation::Relu, Activation::Relu6];
+const QUANTS: [Quant; 2] = [Quant::Int8PerAxis, Quant::Uint8PerTensor];
+
+#[test]
+fn add_sweep() {
+    let mut r = Rng(0xadd5_eed);
+    let mut t = Tally::default();
+    for seed in 0..240 {
+        let (h, w) = r.pick(&SIZES);
+        let c = r.pick(&CHANS);
+        let q = r.pick(&QUANTS);
+        let act = r.pick(&ACTS);
+        let (m, ins) = support::build_add(h, w, c, q, act, seed);
+        t.run(
+            format!("ADD {h}x{w}x{c} {q:?} {act:?} seed {seed}"),
+            &m,
+            &ins,
+        );
+    }
+    t.report("ADD sweep");
+}
