@@ -8,7 +8,7 @@ mod support;
 
 use rnpu_compiler::{compile, Options};
 use rnpu_model::{Activation, Array, Model};
-use support::{compare, run_program, Quant, Rng};
+use support::{compare, run_program, ConcatSrc, Quant, Rng};
 
 #[derive(Default)]
 struct Tally {
@@ -100,4 +100,53 @@ fn add_sweep() {
         );
     }
     t.report("ADD sweep");
+}
+
+#[test]
+fn concat_sweep() {
+    use ConcatSrc::*;
+    let mut r = Rng(0xca7_5eed);
+    let mut t = Tally::default();
+    let mut cpu_fallbacks = 0;
+    // Channel offsets multiples of 16 (the in-place condition); the last input any size.
+    let layouts: [(usize, &[ConcatSrc]); 8] = [
+        (16, &[Conv(16, 1), Conv(5, 1)]),
+        (8, &[Conv(32, 3), Conv(16, 1), Conv(3, 3)]),
+        (16, &[Input, Conv(17, 1)]),
+        (16, &[Input, Depthwise]),
+        (32, &[Depthwise, Conv(7, 1)]),
+        (5, &[Conv(48, 1), Conv(33, 3)]),
+        (16, &[Conv(16, 3), Input]),
+        (3, &[Conv(64, 1), Conv(16, 3), Conv(1, 1)]),
+    ];
+    for seed in 0..64u64 {
+        let (h, w) = r.pick(&SIZES[1..]);
+        let (cx, srcs) = layouts[(seed % layouts.len() as u64) as usize];
+        let q = r.pick(&QUANTS);
+        // TFLite's int8 CONCATENATION refuses differing scales; uint8 rescales.
+        let same = seed % 3 != 2 || q == Quant::Int8PerAxis;
+        let (m, ins) = support::build_concat(h, w, cx, srcs, q, same, seed);
+        let label = format!("CONCAT {h}x{w} x{cx} {srcs:?} {q:?} same-scale {same} seed {seed}");
+        // [Conv(16, 3), Input]: the conv writes a 32-channel cube over the input's slice, which
+        // the runtime packs before the job → must stay on the CPU (checked below).
+        // A model input with another scale: nothing on the NPU can requantize it.
+        if matches!(srcs, [Conv(16, 3), Input])
+            || (!same && srcs.iter().any(|s| matches!(s, Input)))
+        {
+            let p = compile(&m, &Options::default()).expect("compile");
+            let cat = p.placements.last().expect("op");
+            assert!(!cat.npu, "{label}: {}", cat.reason);
+            continue;
+        }
+        let p = compile(&m, &Options::default()).expect("compile");
+        if !p.placements.last().is_some_and(|c| c.npu) {
+            // Differing scales the producers cannot take over: CPU with a reason, still exact.
+            cpu_fallbacks += 1;
+            assert!(!same, "{label}: {:?}", p.placements.last());
+            continue;
+        }
+        t.run(label, &m, &ins);
+    }
+    println!("CONCAT: {cpu_fallbacks} requantizing cases kept on the CPU (reason given)");
+    t.report("CONCAT sweep");
 }

@@ -28,6 +28,14 @@ const FIXTURES: &[(&str, bool)] = &[
     ("add_bcast_13x9_c5_1x1x5_uint8", false),
     ("add_bcast_const_13x9_c5_int8", false),
     ("add_bcast_const_13x9_c5_uint8", false),
+    // c3 then c5: the second input starts at channel 3 (not a C2 multiple) → CPU.
+    ("concat_c_13x9_c3c5_int8", false),
+    ("concat_c_13x9_c3c5_uint8", false),
+    ("concat_diffscale_13x9_c3c5_uint8", false),
+    ("concat_tanh_13x9_c3c5_int8", false),
+    ("concat_w_13_w4w9w2_c3_int8", false),
+    ("resnet_small_96x64_int8pa", false),
+    ("resnet_small_96x64_uint8", false),
 ];
 
 #[test]
