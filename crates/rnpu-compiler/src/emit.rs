@@ -129,6 +129,8 @@ pub struct TaskRegs {
     pub operands: AddrRef,
     /// EW stage add (`None` = EW bypassed).
     pub ew: Option<EwRegs>,
+    /// The DPU output streams to the PPU instead of memory (OUTPUT_MODE 1, TRM bit 0).
+    pub to_ppu: bool,
 }
 
 /// CBUF entries per input row, the accounting Mesa inherits from NVDLA (`mesa-rocket.md` §3.2):
@@ -274,7 +276,10 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
     b.w(dpu::FeatureModeCfg::new()
         .with(dpu::FeatureModeCfg::BURST_LEN, 15)?
         .with(dpu::FeatureModeCfg::CONV_MODE, conv_mode)?
-        .with(dpu::FeatureModeCfg::OUTPUT_MODE, 2)?)?;
+        .with(
+            dpu::FeatureModeCfg::OUTPUT_MODE,
+            if t.to_ppu { 1 } else { 2 },
+        )?)?;
     b.w(dpu::DataFormat::new().with(dpu::DataFormat::BS_MUL_SHIFT_VALUE_NEG, t.bs_shift)?)?;
     b.w(dpu::OffsetPend::new())?;
     b.addr(dpu::DstBaseAddr::new(), t.output)?;

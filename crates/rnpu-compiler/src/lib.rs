@@ -18,6 +18,7 @@ pub mod conv;
 pub mod emit;
 pub mod error;
 pub mod lower;
+pub mod pool;
 pub mod program;
 pub mod requant;
 
@@ -54,9 +55,6 @@ fn cpu_reason(kind: &OpKind) -> String {
         }
         OpKind::Reshape | OpKind::Squeeze => {
             format!("{k}: a layout change on the host (NC1HWC2 ≠ NHWC order)")
-        }
-        OpKind::Add | OpKind::Concatenation | OpKind::AveragePool2d | OpKind::MaxPool2d => {
-            format!("{k}: NPU lowering not implemented yet in this compiler slice")
         }
         _ => format!("{k}: no NPU unit for this operator"),
     }
@@ -368,6 +366,24 @@ fn plan(
                             Ok((c, l))
                         })
                 }
+                OpKind::AveragePool2d | OpKind::MaxPool2d => pool::analyze(qm, i)
+                    .map_err(|r| format!("{kind}: {r}"))
+                    .and_then(|p| {
+                        let (c, l) = match p {
+                            pool::PoolLowering::Conv(c) => {
+                                let l = lower::lower_conv(&c)
+                                    .map_err(|r| format!("{}: {r}", c.desc))?;
+                                (c, l)
+                            }
+                            pool::PoolLowering::Ppu(p) => {
+                                let l =
+                                    pool::lower(&p).map_err(|r| format!("{}: {r}", p.conv.desc))?;
+                                (p.conv, l)
+                            }
+                        };
+                        check_views(&mut views, &c)?;
+                        Ok((c, l))
+                    }),
                 OpKind::Add => conv::analyze_add(qm, i)
                     .map_err(|r| format!("{kind}: {r}"))
                     .and_then(|c| {
@@ -531,6 +547,8 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
         let mut seg_outputs = Vec::new();
         // Regcmd of the whole segment: tasks back to back, 64-byte aligned, chained.
         let mut task_slots: Vec<TaskSlot> = Vec::new();
+        // Operators whose tasks also run the PPU (fed by their DPU).
+        let mut ppu_ops: Vec<usize> = Vec::new();
         for &o in &ops {
             if let Some(cc) = concats.iter().find(|cc| cc.op == o) {
                 // No task: the producers wrote in place. Inputs from outside are packed into
@@ -589,13 +607,22 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
             if !job.out_buffers.contains(&outb.0) {
                 job.out_buffers.push(outb.0);
             }
+            if l.ppu {
+                ppu_ops.push(o);
+            }
             align_to(&mut b.weights, lower::CHUNK_ALIGN);
             let wbase = b.weights.len() as u64;
             b.weights.extend_from_slice(&l.weights);
             align_to(&mut b.operands, lower::CHUNK_ALIGN);
             let obase = b.operands.len() as u64;
             b.operands.extend_from_slice(&l.operands);
-            for (entries, addrs) in l.tasks {
+            for (mut entries, addrs) in l.tasks {
+                // The PC fetches whole 2-entry units (REGISTER_AMOUNTS = (n+1)/2 − 1): an odd
+                // task gets a zero entry (a no-op, as Mesa pads its streams) so the fetch ends
+                // at the op_en entry instead of one entry past it.
+                if (entries.len() + regcmd::TASK_TAIL_LEN) % 2 == 1 {
+                    entries.push(rnpu_hw::regcmd::Entry(0));
+                }
                 align_to(&mut b.regcmd, target.regcmd_task_align as usize);
                 let off = b.regcmd.len() as u64;
                 let count = entries.len() + regcmd::TASK_TAIL_LEN;
@@ -630,6 +657,9 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
             .and_then(|r| r.with(OperationEnable::DPU_OP_EN, 1))
             .and_then(|r| r.with(OperationEnable::DPU_RDMA_OP_EN, 1))
             .map_err(|e| CompileError::Hw { op: i, source: e })?;
+        let enable_ppu = enable
+            .with(OperationEnable::PPU_OP_EN, 1)
+            .map_err(|e| CompileError::Hw { op: i, source: e })?;
         for k in 0..task_slots.len() {
             let (o, off, count, ref rel) = task_slots[k];
             let next = task_slots.get(k + 1).map(|n| (n.1, n.2));
@@ -638,7 +668,12 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                     .map_err(|e| CompileError::Hw { op: o, source: e })?,
                 None => 0,
             };
-            let tail = task_tail(next.map(|_| (0, amount)), enable);
+            let blocks = if ppu_ops.contains(&o) {
+                enable_ppu
+            } else {
+                enable
+            };
+            let tail = task_tail(next.map(|_| (0, amount)), blocks);
             let tail_off = off as usize + (count - regcmd::TASK_TAIL_LEN) * 8;
             for (n, e) in tail.iter().enumerate() {
                 b.regcmd[tail_off + 8 * n..tail_off + 8 * n + 8].copy_from_slice(&e.to_le_bytes());

@@ -34,6 +34,8 @@ pub struct Lowered {
     pub split: String,
     /// Requantization bound achieved (LSB).
     pub bound: f64,
+    /// The tasks also run the PPU (op_en includes it).
+    pub ppu: bool,
 }
 
 /// Chunks inside the per-op weight / operand blobs are aligned like separate buffers would be
@@ -217,6 +219,7 @@ pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
         ew_extent: 0,
         split: String::new(),
         bound,
+        ppu: false,
     };
     let in_surface = ih * iw * C2;
     let out_surface = oh * ow * C2;
@@ -363,6 +366,7 @@ pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
                 output: AddrRef::Output(out_off),
                 weights: AddrRef::Weights(w_off),
                 operands: AddrRef::Operands(op_off),
+                to_ppu: false,
                 ew: c.ew.as_ref().map(|e| {
                     // The operand has the output's geometry: this band of this channel group.
                     let src = out_off;
