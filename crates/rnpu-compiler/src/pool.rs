@@ -191,7 +191,18 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
         ),
         ew: None,
     };
-    if !max {
+    if !max && (kh > crate::conv::MAX_KERNEL || kw > crate::conv::MAX_KERNEL) {
+        // Beyond the convolution kernels we place on the NPU: the PPU averages (divisor
+        // kw·kh, exact here since no tap is padding; Q16 reciprocals, rounding half to even
+        // → ≤ 1 LSB). Its only clamps run before it, which does not commute with averaging.
+        if o.activation != Activation::None {
+            return Err(format!(
+                "average pool k{kh}x{kw} (PPU) with fused {:?}: the clamp would run before the \
+                 average",
+                o.activation
+            ));
+        }
+    } else if !max {
         // Average without pad taps: a depthwise convolution with unit weights and multiplier
         // 1/(kh·kw) (the RK3568 vendor streams lower average pooling to a depthwise conv too,
         // `datapath-semantics.md` §7). The conv path's OUT_CVT rounds half away from zero

@@ -150,3 +150,61 @@ fn concat_sweep() {
     println!("CONCAT: {cpu_fallbacks} requantizing cases kept on the CPU (reason given)");
     t.report("CONCAT sweep");
 }
+
+#[test]
+fn pool_sweep() {
+    let mut r = Rng(0x9001_5eed);
+    let mut max_t = Tally::default();
+    let mut avg_t = Tally::default();
+    let mut cpu_avg = 0;
+    let sizes: [(usize, usize); 9] = [
+        (3, 5),
+        (13, 9),
+        (9, 13),
+        (7, 20),
+        (32, 32),
+        (40, 24),
+        (80, 80),
+        (112, 112),
+        (150, 7),
+    ];
+    let kernels: [(usize, usize); 6] = [(2, 2), (3, 3), (5, 5), (7, 7), (3, 2), (8, 8)];
+    for seed in 0..200u64 {
+        let max = seed % 2 == 0;
+        let (h, w) = r.pick(&sizes);
+        let c = r.pick(&CHANS);
+        let k = r.pick(&kernels);
+        let stride = r.range(1, 2) as usize;
+        let same = r.range(0, 1) == 1;
+        let q = r.pick(&QUANTS);
+        let act = r.pick(&ACTS);
+        let Some((m, ins)) = support::build_pool(max, h, w, c, k, stride, same, q, act, seed)
+        else {
+            continue;
+        };
+        let label = format!(
+            "{} {h}x{w}x{c} k{k:?} s{stride} same {same} {q:?} {act:?} seed {seed}",
+            if max { "MAX_POOL" } else { "AVG_POOL" }
+        );
+        if !max {
+            let p = compile(&m, &Options::default()).expect("compile");
+            if !p.placements[0].npu {
+                // Padded windows: TFLite divides by the in-bounds count; an 8×8 average runs
+                // on the PPU, whose clamp would precede it (reasons given).
+                assert!(
+                    same || (k == (8, 8) && act != Activation::None),
+                    "{label}: {}",
+                    p.placements[0].reason
+                );
+                cpu_avg += 1;
+                continue;
+            }
+            avg_t.run(label, &m, &ins);
+        } else {
+            max_t.run(label, &m, &ins);
+        }
+    }
+    println!("AVG_POOL: {cpu_avg} padded cases kept on the CPU (reason given)");
+    max_t.report("MAX_POOL sweep (PPU)");
+    avg_t.report("AVG_POOL sweep (depthwise)");
+}

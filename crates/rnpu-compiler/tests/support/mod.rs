@@ -582,3 +582,58 @@ pub fn build_concat(
     let x = random_fm(&mut r, dt, vec![1, h, w, cx]);
     (model, vec![x])
 }
+
+/// AVERAGE_POOL_2D / MAX_POOL_2D over `[1,h,w,c]`, input and output with one zero point.
+#[allow(clippy::too_many_arguments)]
+pub fn build_pool(
+    max: bool,
+    h: usize,
+    w: usize,
+    c: usize,
+    k: (usize, usize),
+    stride: usize,
+    same: bool,
+    quant: Quant,
+    act: Activation,
+    seed: u64,
+) -> Option<(Model, Vec<Array>)> {
+    let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let dt = fm_dtype(quant);
+    let o = |i: usize, k: usize| {
+        if same {
+            Some(i.div_ceil(stride))
+        } else {
+            (i + stride)
+                .checked_sub(k)
+                .map(|v| v / stride)
+                .filter(|&v| v > 0)
+        }
+    };
+    let (oh, ow) = (o(h, k.0)?, o(w, k.1)?);
+    let s = (0.01 + 0.05 * r.unit()) as f32;
+    let q = fm_quant(&mut r, quant, s);
+    let tensors = vec![
+        tensor("x", dt, vec![1, h, w, c], q.clone(), None),
+        tensor("y", dt, vec![1, oh, ow, c], q, None),
+    ];
+    let op = Operator {
+        kind: if max {
+            OpKind::MaxPool2d
+        } else {
+            OpKind::AveragePool2d
+        },
+        version: 1,
+        inputs: vec![Some(0)],
+        outputs: vec![1],
+        options: OpOptions::Pool2d(rnpu_model::Pool2dOptions {
+            padding: if same { Padding::Same } else { Padding::Valid },
+            stride_w: stride as i32,
+            stride_h: stride as i32,
+            filter_w: k.1 as i32,
+            filter_h: k.0 as i32,
+            activation: act,
+        }),
+    };
+    let x = random_fm(&mut r, dt, vec![1, h, w, c]);
+    Some((single_op_model(tensors, op, vec![0]), vec![x]))
+}
