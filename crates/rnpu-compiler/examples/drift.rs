@@ -134,7 +134,7 @@ fn main() {
                 if let ArrayData::I8(d) = &mut outs[0].data {
                     for x in d.iter_mut() {
                         if rng.unit() < frac {
-                            *x = if rng.next() % 2 == 0 {
+                            *x = if rng.next().is_multiple_of(2) {
                                 x.saturating_add(1)
                             } else {
                                 x.saturating_sub(1)

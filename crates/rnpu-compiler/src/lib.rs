@@ -453,7 +453,7 @@ fn plan(
                 if u == t || (u1 as u64) <= s1 as u64 || (u0 as u64) >= end {
                     continue;
                 }
-                if !npu_producer(u).is_some_and(|q| q > p) {
+                if npu_producer(u).is_none_or(|q| q <= p) {
                     why = Some(format!(
                         "the producer of input tensor {t} writes whole output cubes past its \
                          channels into the slice of tensor {u}, whose value is not written \

@@ -532,7 +532,7 @@ pub fn build_concat(
         ot.name = format!("t{k}");
         if same_scale {
             ot.quantization = out_q.clone();
-        } else if k % 2 == 0 || seed % 2 == 0 {
+        } else if k % 2 == 0 || seed.is_multiple_of(2) {
             // A scale the producer can take over (rescale in [1, 1.5], range containing the
             // output's); odd producers keep their own random quantization.
             let (so, zo) = out_q.per_tensor().unwrap();
