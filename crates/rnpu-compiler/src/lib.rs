@@ -1,12 +1,15 @@
 //! rnpu-compiler — quantized TFLite models to relocatable RK3588 NPU programs.
 //!
 //! [`compile`] places every operator (NPU or CPU, always with a reason), lowers the NPU ones
-//! (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED as a 1×1 convolution) to register-command
+//! (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED as a 1×1 convolution, ADD through the DPU EW
+//! stage, MAX_POOL_2D on the PPU behind the DPU, AVERAGE_POOL_2D as a depthwise convolution,
+//! CONCATENATION along channels as buffer views without a task) to register-command
 //! tasks — channel groups, CBUF row bands, per-channel requantization through the DPU's BS
 //! multiplier — validates every task, and packs weights, DPU operands and regcmd into three
 //! constant buffers of a relocatable [`Program`].
 //!
-//! Modules: [`conv`] (operator → hardware description or CPU reason), [`requant`] (register
+//! Modules: [`conv`] (operator → hardware description or CPU reason), [`concat`] (channel
+//! concatenation views), [`pool`] (pooling), [`requant`] (register
 //! values within 1 LSB of TFLite, and the bound), [`lower`] (tiling, packing, validator),
 //! [`emit`] (register programming of one task), [`program`] (the relocatable program, loader
 //! and I/O packing).
