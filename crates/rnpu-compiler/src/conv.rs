@@ -60,6 +60,32 @@ pub struct ConvOp {
     pub storage: Storage,
     /// Short description for reasons: "CONV_2D k3x3 s2x2 int8 per-axis".
     pub desc: String,
+    /// An element-wise addend through the DPU EW stage (ADD lowered as an identity depthwise
+    /// 1×1 convolution of its first input plus its second through ERDMA), `None` otherwise.
+    pub ew: Option<EwAdd>,
+}
+
+/// The second operand of an ADD, added in the DPU EW stage (`datapath-semantics.md` §5):
+/// ERDMA fetches it (int8 NC1HWC2, the same geometry as the output), the operand converter
+/// maps it to BS-output units, `round_SHIFT((e + OFFSET) · SCALE)` (CVT_TYPE 1, as Mesa and
+/// the RK3568 vendor streams program a fused add), the EW ALU adds (algorithm 2).
+#[derive(Clone, Debug)]
+pub struct EwAdd {
+    /// The tensor added.
+    pub tensor: usize,
+    /// Its (H, W, C) view (= the output's).
+    pub hwc: (usize, usize, usize),
+    /// EW_CVT_OFFSET_VALUE: minus its stored zero point.
+    pub offset: i32,
+    /// EW_OP_CVT_SCALE (s16, positive).
+    pub scale: i16,
+    /// EW_OP_CVT_SHIFT (6 bits).
+    pub shift: u32,
+    /// BS requantization of the first input (its multiplier, shift, OUT_CVT) — shares the
+    /// fraction bits `f` with the converter.
+    pub requant: crate::requant::GroupRequant,
+    /// Bound vs TFLite's ADD (LSB, < 1).
+    pub bound: f64,
 }
 
 fn storage_of(d: DType) -> Option<Storage> {
@@ -398,5 +424,191 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         clamp_lo_zero,
         storage,
         desc,
+        ew: None,
+    })
+}
+
+/// The activation clamp of an output (lower bound at the zero point or none, upper bound
+/// relative to the zero point), or why the hardware's `[0, x]` clamps cannot express it.
+fn clamp_of(
+    act: Activation,
+    dtype: DType,
+    out_scale: f32,
+    out_zp: i64,
+) -> Result<(bool, Option<i32>), String> {
+    let (lo, hi) = activation_range_quantized(act, dtype, out_scale, out_zp as i32);
+    let (qmin, qmax) = if dtype == DType::UInt8 {
+        (0, 255)
+    } else {
+        (-128, 127)
+    };
+    match act {
+        Activation::None => Ok((false, None)),
+        Activation::Relu | Activation::Relu6 => {
+            if lo != out_zp as i32 && lo != qmin {
+                return Err("activation range does not start at the zero point".into());
+            }
+            if lo > out_zp as i32 {
+                return Err(format!(
+                    "{act:?} range [{lo}, {hi}] lies above the zero point: the clamps start at 0"
+                ));
+            }
+            let hi_rel = if hi < qmax {
+                Some(hi - out_zp as i32)
+            } else {
+                None
+            };
+            if hi_rel.is_some_and(|h| h < 0) {
+                return Err("empty activation range".into());
+            }
+            Ok((lo >= out_zp as i32, hi_rel))
+        }
+        other => Err(format!(
+            "fused {other:?}: the DPU clamps only to [0, x] (ReLU/ReLUX)"
+        )),
+    }
+}
+
+/// ADD of two same-shaped int8/uint8 tensors as an identity depthwise 1×1 convolution of the
+/// first (BS multiplier = its rescale) with the second added in the EW stage, or the reason it
+/// stays on the CPU.
+///
+/// TFLite's quantized ADD computes `zo + round(r1·x1 + r2·x2)` (`r_i = s_i / s_o`, `x_i = q_i − z_i`)
+/// through 2^20-scaled fixed point. We program `v = round_s(x1·C1) + round_SHIFT(x2·SCALE)` in
+/// units of `2^-f` (C1, SCALE 15-bit, so each term carries a relative error ≤ 2^-15), then the
+/// usual OUT_CVT `round(v / 2^f)`. Bound: `255·(r1·ε1 + r2·ε2) + 2^-f + δ_TFLite` < 1.
+pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
+    use crate::requant::GroupRequant;
+    let op = &model.operators[i];
+    let kind = op.kind.name();
+    let (a, b) = (
+        op.input(0).ok_or("no first input")?,
+        op.input(1).ok_or("no second input")?,
+    );
+    let output = *op.outputs.first().ok_or("no output tensor")?;
+    let (at, bt, ot) = (model.tensor(a), model.tensor(b), model.tensor(output));
+    let storage = storage_of(ot.dtype)
+        .ok_or_else(|| format!("{kind} on {}: the NPU path is int8/uint8", ot.dtype))?;
+    if at.dtype != ot.dtype || bt.dtype != ot.dtype {
+        return Err("mixed input/output types".into());
+    }
+    if at.data.is_some() || bt.data.is_some() {
+        return Err(
+            "a constant operand (no NPU buffer holds constants as feature maps yet)".into(),
+        );
+    }
+    let ohwc = hwc(&ot.shape).ok_or("output is not [1,H,W,C]")?;
+    if at.shape != ot.shape || bt.shape != ot.shape {
+        return Err(format!(
+            "broadcast {:?} + {:?} → {:?}: the EW operand has the output's geometry",
+            at.shape, bt.shape, ot.shape
+        ));
+    }
+    let act = match &op.options {
+        OpOptions::AddSub(o) => o.activation,
+        other => return Err(format!("not an ADD ({other:?})")),
+    };
+    let (s1, z1) = at
+        .quantization
+        .per_tensor()
+        .ok_or("input 1 is not per-tensor")?;
+    let (s2, z2) = bt
+        .quantization
+        .per_tensor()
+        .ok_or("input 2 is not per-tensor")?;
+    let (so, zo) = ot
+        .quantization
+        .per_tensor()
+        .ok_or("output is not per-tensor")?;
+    // TFLite's effective multipliers (AddSubParams: r_i = s_i / 2max, ro = 2max / (2^20 so)).
+    let twice_max = 2.0 * (s1.max(s2) as f64);
+    let qeff = |r: f64| {
+        let q = quantize_multiplier(r);
+        (q.multiplier as f64 * 2f64.powi(q.shift - 31), q.shift)
+    };
+    let (m1, _) = qeff(s1 as f64 / twice_max);
+    let (m2, _) = qeff(s2 as f64 / twice_max);
+    let (mo, sho) = qeff(twice_max / ((1u64 << 20) as f64 * so as f64));
+    let r1 = m1 * mo * (1u64 << 20) as f64;
+    let r2 = m2 * mo * (1u64 << 20) as f64;
+    // TFLite's own slack: each input rounded to one unit of `mo` (½ each), the output rounding
+    // at its right shift.
+    let tfl_slack = mo + 2f64.powi(-(((-sho).max(0)) + 1));
+    if !(r1 > 0.0 && r2 > 0.0 && r1.is_finite() && r2.is_finite()) {
+        return Err(format!("invalid rescale {r1} / {r2}"));
+    }
+    // 15-bit significands: exponent E with r·2^E ∈ [2^14, 2^15).
+    let exp_of = |r: f64| {
+        let mut e = (32767.0 / r).log2().floor() as i32;
+        while (r * 2f64.powi(e)).round() > 32767.0 {
+            e -= 1;
+        }
+        e
+    };
+    let (e1, e2) = (exp_of(r1), exp_of(r2));
+    let f = crate::requant::FRACTION_BITS.min(e1).min(e2);
+    if f < 4 {
+        return Err(format!(
+            "rescale {:.1} too large for 15-bit operands with 4 fraction bits",
+            r1.max(r2)
+        ));
+    }
+    if e1 - f > crate::requant::MAX_BS_SHIFT || e2 - f > 63 {
+        return Err("rescale too small for the 6-bit shifts".into());
+    }
+    let c1 = (r1 * 2f64.powi(e1)).round();
+    let c2 = (r2 * 2f64.powi(e2)).round();
+    let rel1 = (c1 - r1 * 2f64.powi(e1)).abs() / (r1 * 2f64.powi(e1));
+    let rel2 = (c2 - r2 * 2f64.powi(e2)).abs() / (r2 * 2f64.powi(e2));
+    let bound = 255.0 * (r1 * rel1 + r2 * rel2) + 2f64.powi(-f) + tfl_slack;
+    if bound >= 1.0 {
+        return Err(format!("requantization bound {bound:.2} LSB ≥ 1"));
+    }
+    let (clamp_lo_zero, clamp_hi) = clamp_of(act, ot.dtype, so, zo)?;
+    let c = ohwc.2;
+    let qtag = if ot.dtype == DType::UInt8 {
+        "uint8"
+    } else {
+        "int8"
+    };
+    Ok(ConvOp {
+        op: i,
+        depthwise: true,
+        input: a,
+        output,
+        in_hwc: ohwc,
+        out_hwc: ohwc,
+        kh: 1,
+        kw: 1,
+        sh: 1,
+        sw: 1,
+        pad_top: 0,
+        pad_left: 0,
+        weights: vec![1; c],
+        wzp: 0,
+        izp: to_stored(at.dtype, z1),
+        ozp: to_stored(ot.dtype, zo),
+        bias: vec![0; c],
+        mult: vec![r1; c],
+        tfl_slack,
+        clamp_hi,
+        clamp_lo_zero,
+        storage,
+        desc: format!("{kind} {qtag} (EW stage of an identity depthwise 1x1)"),
+        ew: Some(EwAdd {
+            tensor: b,
+            hwc: ohwc,
+            offset: -to_stored(bt.dtype, z2),
+            scale: c2 as i16,
+            shift: (e2 - f) as u32,
+            requant: GroupRequant {
+                bs_shift: (e1 - f) as u32,
+                mul: vec![c1 as i16; c],
+                out_shift: (f + 14) as u32,
+                frac: f as u32,
+                error: bound,
+            },
+            bound,
+        }),
     })
 }

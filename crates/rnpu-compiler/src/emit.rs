@@ -21,6 +21,27 @@ pub enum AddrRef {
     Weights(u64),
     /// DPU operand chunk (byte offset in the operand buffer).
     Operands(u64),
+    /// The EW stage's per-element operand (byte offset in its feature map).
+    EwOperand(u64),
+}
+
+/// The EW stage adding a per-element int8 operand (see `conv::EwAdd`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EwRegs {
+    /// First surface of the operand for this task (the band's first line).
+    pub src: AddrRef,
+    /// The same + one surface (ERDMA reads the odd surfaces, MRDMA the even ones).
+    pub ew: AddrRef,
+    /// Surface notch (16-byte units): from the end of a band to the same band two surfaces on.
+    pub notch: u32,
+    /// Converter offset, scale, shift.
+    pub offset: i32,
+    /// Converter scale.
+    pub scale: i16,
+    /// Converter shift.
+    pub shift: u32,
+    /// Activation clamp after the add.
+    pub clamp: Clamp,
 }
 
 /// Register entries of one task (no tail) and the indices of the entries holding addresses.
@@ -106,6 +127,10 @@ pub struct TaskRegs {
     pub weights: AddrRef,
     /// DPU operand address.
     pub operands: AddrRef,
+    /// EW stage add (`None` = EW bypassed).
+    pub ew: Option<EwRegs>,
+    /// The DPU output streams to the PPU instead of memory (OUTPUT_MODE 1, TRM bit 0).
+    pub to_ppu: bool,
 }
 
 /// CBUF entries per input row, the accounting Mesa inherits from NVDLA (`mesa-rocket.md` §3.2):
@@ -251,7 +276,10 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
     b.w(dpu::FeatureModeCfg::new()
         .with(dpu::FeatureModeCfg::BURST_LEN, 15)?
         .with(dpu::FeatureModeCfg::CONV_MODE, conv_mode)?
-        .with(dpu::FeatureModeCfg::OUTPUT_MODE, 2)?)?;
+        .with(
+            dpu::FeatureModeCfg::OUTPUT_MODE,
+            if t.to_ppu { 1 } else { 2 },
+        )?)?;
     b.w(dpu::DataFormat::new().with(dpu::DataFormat::BS_MUL_SHIFT_VALUE_NEG, t.bs_shift)?)?;
     b.w(dpu::OffsetPend::new())?;
     b.addr(dpu::DstBaseAddr::new(), t.output)?;
@@ -297,15 +325,43 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
     b.w(dpu::BnAluCfg::new())?;
     b.w(dpu::BnMulCfg::new())?;
     b.w(dpu::BnReluxCmpValue::new())?;
-    b.w(dpu::EwCfg::new()
-        .with(dpu::EwCfg::EW_RELU_BYPASS, 1)?
-        .with(dpu::EwCfg::EW_OP_CVT_BYPASS, 1)?
-        .with(dpu::EwCfg::EW_LUT_BYPASS, 1)?
-        .with(dpu::EwCfg::EW_OP_BYPASS, 1)?
-        .with(dpu::EwCfg::EW_BYPASS, 1)?)?;
-    b.w(dpu::EwCvtOffsetValue::new())?;
-    b.w(dpu::EwCvtScaleValue::new().with(dpu::EwCvtScaleValue::EW_OP_CVT_SCALE, 1)?)?;
-    b.w(dpu::EwReluxCmpValue::new())?;
+    match &t.ew {
+        None => {
+            b.w(dpu::EwCfg::new()
+                .with(dpu::EwCfg::EW_RELU_BYPASS, 1)?
+                .with(dpu::EwCfg::EW_OP_CVT_BYPASS, 1)?
+                .with(dpu::EwCfg::EW_LUT_BYPASS, 1)?
+                .with(dpu::EwCfg::EW_OP_BYPASS, 1)?
+                .with(dpu::EwCfg::EW_BYPASS, 1)?)?;
+            b.w(dpu::EwCvtOffsetValue::new())?;
+            b.w(dpu::EwCvtScaleValue::new().with(dpu::EwCvtScaleValue::EW_OP_CVT_SCALE, 1)?)?;
+            b.w(dpu::EwReluxCmpValue::new())?;
+        }
+        Some(e) => {
+            // Mesa's fused-add EW_CFG (mesa-rocket.md §3.7): converter add-then-multiply,
+            // 8-bit per-element operand from ERDMA, ALU add, LUT bypassed; our clamp.
+            let (relu_bypass, relux, cmp) = match e.clamp {
+                Clamp::None => (1, 0, 0),
+                Clamp::Relu => (0, 0, 0),
+                Clamp::ReluX(c) => (0, 1, c),
+            };
+            b.w(dpu::EwCfg::new()
+                .with(dpu::EwCfg::EW_CVT_TYPE, 1)?
+                .with(dpu::EwCfg::EW_DATA_MODE, 1)?
+                .with(dpu::EwCfg::EDATA_SIZE, 1)?
+                .with(dpu::EwCfg::EW_ALU_ALGO, 2)?
+                .with(dpu::EwCfg::EW_RELU_BYPASS, relu_bypass)?
+                .with(dpu::EwCfg::EW_RELUX_EN, relux)?
+                .with(dpu::EwCfg::EW_LUT_BYPASS, 1)?
+                .with(dpu::EwCfg::EW_OP_SRC, 1)?)?;
+            b.w(dpu::EwCvtOffsetValue::new()
+                .with_i64(dpu::EwCvtOffsetValue::EW_OP_CVT_OFFSET, e.offset as i64)?)?;
+            b.w(dpu::EwCvtScaleValue::new()
+                .with(dpu::EwCvtScaleValue::EW_OP_CVT_SCALE, e.scale as u16 as u32)?
+                .with(dpu::EwCvtScaleValue::EW_OP_CVT_SHIFT, e.shift)?)?;
+            b.w(dpu::EwReluxCmpValue::new().with(dpu::EwReluxCmpValue::EW_RELUX_CMP_DAT, cmp)?)?;
+        }
+    }
     b.w(dpu::OutCvtOffset::new()
         .with_i64(dpu::OutCvtOffset::OUT_CVT_OFFSET, t.out_offset as i64)?)?;
     b.w(dpu::OutCvtScale::new().with_i64(dpu::OutCvtScale::OUT_CVT_SCALE, t.out_scale)?)?;
@@ -341,28 +397,49 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
     b.w(r::DataCubeWidth::new().with(r::DataCubeWidth::WIDTH, t.out_w - 1)?)?;
     b.w(r::DataCubeHeight::new().with(r::DataCubeHeight::HEIGHT, t.out_h - 1)?)?;
     b.w(r::DataCubeChannel::new().with(r::DataCubeChannel::CHANNEL, t.out_c - 1)?)?;
-    b.w(r::SrcBaseAddr::new())?;
+    match &t.ew {
+        Some(e) => b.addr(r::SrcBaseAddr::new(), e.src)?,
+        None => b.w(r::SrcBaseAddr::new())?,
+    }
     // DATA_USE 7: A int32 / B int16 / C int16 per channel in 64-byte groups of 8.
     b.w(r::BrdmaCfg::new().with(r::BrdmaCfg::BRDMA_DATA_USE, 7)?)?;
     b.addr(r::BsBaseAddr::new(), t.operands)?;
     b.w(r::NrdmaCfg::new())?;
     b.w(r::BnBaseAddr::new())?;
-    b.w(r::ErdmaCfg::new().with(r::ErdmaCfg::ERDMA_DISABLE, 1)?)?;
-    b.w(r::EwBaseAddr::new())?;
-    b.w(r::EwSurfStride::new())?;
-    b.w(r::FeatureModeCfg::new()
-        .with(r::FeatureModeCfg::BURST_LEN, 15)?
-        .with(r::FeatureModeCfg::MRDMA_DISABLE, 1)?
-        .with(r::FeatureModeCfg::CONV_MODE, conv_mode)?)?;
+    let notch = t.ew.as_ref().map_or(0, |e| e.notch);
+    match &t.ew {
+        Some(e) => {
+            // Mesa's fused-add ERDMA programming (mesa-rocket.md §3.7): 8-bit per-element
+            // operand, MRDMA + ERDMA combined (COMB_USE 5), EW_BASE one surface after SRC_BASE.
+            b.w(r::ErdmaCfg::new()
+                .with(r::ErdmaCfg::ERDMA_DATA_MODE, 1)?
+                .with(r::ErdmaCfg::ERDMA_DATA_SIZE, 1)?)?;
+            b.addr(r::EwBaseAddr::new(), e.ew)?;
+            b.w(r::EwSurfStride::new().with(r::EwSurfStride::EW_SURF_STRIDE, plane)?)?;
+            b.w(r::FeatureModeCfg::new()
+                .with(r::FeatureModeCfg::BURST_LEN, 15)?
+                .with(r::FeatureModeCfg::COMB_USE, 5)?
+                .with(r::FeatureModeCfg::CONV_MODE, conv_mode)?)?;
+        }
+        None => {
+            b.w(r::ErdmaCfg::new().with(r::ErdmaCfg::ERDMA_DISABLE, 1)?)?;
+            b.w(r::EwBaseAddr::new())?;
+            b.w(r::EwSurfStride::new())?;
+            b.w(r::FeatureModeCfg::new()
+                .with(r::FeatureModeCfg::BURST_LEN, 15)?
+                .with(r::FeatureModeCfg::MRDMA_DISABLE, 1)?
+                .with(r::FeatureModeCfg::CONV_MODE, conv_mode)?)?;
+        }
+    }
     b.w(r::SrcDmaCfg::new())?;
-    b.w(r::SurfNotch::new())?;
+    b.w(r::SurfNotch::new().with(r::SurfNotch::SURF_NOTCH_ADDR, notch)?)?;
     b.w(r::PadCfg::new())?;
     b.w(r::Weight::new()
         .with(r::Weight::E_WEIGHT, 1)?
         .with(r::Weight::N_WEIGHT, 1)?
         .with(r::Weight::B_WEIGHT, 1)?
         .with(r::Weight::M_WEIGHT, 1)?)?;
-    b.w(r::EwSurfNotch::new())?;
+    b.w(r::EwSurfNotch::new().with(r::EwSurfNotch::EW_SURF_NOTCH, notch)?)?;
     Ok((b.entries, b.relocs))
 }
 

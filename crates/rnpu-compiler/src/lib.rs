@@ -1,22 +1,27 @@
 //! rnpu-compiler — quantized TFLite models to relocatable RK3588 NPU programs.
 //!
 //! [`compile`] places every operator (NPU or CPU, always with a reason), lowers the NPU ones
-//! (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED as a 1×1 convolution) to register-command
+//! (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED as a 1×1 convolution, ADD through the DPU EW
+//! stage, MAX_POOL_2D on the PPU behind the DPU, AVERAGE_POOL_2D as a depthwise convolution,
+//! CONCATENATION along channels as buffer views without a task) to register-command
 //! tasks — channel groups, CBUF row bands, per-channel requantization through the DPU's BS
 //! multiplier — validates every task, and packs weights, DPU operands and regcmd into three
 //! constant buffers of a relocatable [`Program`].
 //!
-//! Modules: [`conv`] (operator → hardware description or CPU reason), [`requant`] (register
+//! Modules: [`conv`] (operator → hardware description or CPU reason), [`concat`] (channel
+//! concatenation views), [`pool`] (pooling), [`requant`] (register
 //! values within 1 LSB of TFLite, and the bound), [`lower`] (tiling, packing, validator),
 //! [`emit`] (register programming of one task), [`program`] (the relocatable program, loader
 //! and I/O packing).
 
 #![forbid(unsafe_code)]
 
+pub mod concat;
 pub mod conv;
 pub mod emit;
 pub mod error;
 pub mod lower;
+pub mod pool;
 pub mod program;
 pub mod requant;
 
@@ -54,9 +59,6 @@ fn cpu_reason(kind: &OpKind) -> String {
         OpKind::Reshape | OpKind::Squeeze => {
             format!("{k}: a layout change on the host (NC1HWC2 ≠ NHWC order)")
         }
-        OpKind::Add | OpKind::Concatenation | OpKind::AveragePool2d | OpKind::MaxPool2d => {
-            format!("{k}: NPU lowering not implemented yet in this compiler slice")
-        }
         _ => format!("{k}: no NPU unit for this operator"),
     }
 }
@@ -64,7 +66,8 @@ fn cpu_reason(kind: &OpKind) -> String {
 struct Builder {
     buffers: Vec<BufferSpec>,
     tensors: Vec<TensorBinding>,
-    by_tensor: HashMap<usize, usize>,
+    /// Tensor → (buffer, byte offset of its image).
+    by_tensor: HashMap<usize, (usize, u64)>,
     weights: Vec<u8>,
     operands: Vec<u8>,
     regcmd: Vec<u8>,
@@ -84,7 +87,41 @@ enum RelocTarget {
 }
 
 impl Builder {
-    fn bind(&mut self, model: &Model, t: usize, hwc: (usize, usize, usize), st: Storage) -> usize {
+    /// Binds tensor `t` as an image at `(buffer, offset)` of an existing buffer (a channel
+    /// slice of a concatenation's output).
+    fn alias(
+        &mut self,
+        model: &Model,
+        t: usize,
+        hwc: (usize, usize, usize),
+        st: Storage,
+        at: (usize, u64),
+    ) {
+        let tensor = model.tensor(t);
+        let (h, w, c) = hwc;
+        self.tensors.push(TensorBinding {
+            tensor: t,
+            buffer: at.0,
+            offset: at.1,
+            h,
+            w,
+            c,
+            storage: st,
+            zero_point: tensor.quantization.zero_point() as i32,
+            shape: tensor.shape.clone(),
+        });
+        self.by_tensor.insert(t, at);
+        let end = at.1 + (c.div_ceil(16) * h * w * 16) as u64;
+        self.grow(at.0, end);
+    }
+
+    fn bind(
+        &mut self,
+        model: &Model,
+        t: usize,
+        hwc: (usize, usize, usize),
+        st: Storage,
+    ) -> (usize, u64) {
         if let Some(&b) = self.by_tensor.get(&t) {
             return b;
         }
@@ -116,8 +153,8 @@ impl Builder {
             zero_point: tensor.quantization.zero_point() as i32,
             shape: tensor.shape.clone(),
         });
-        self.by_tensor.insert(t, id);
-        id
+        self.by_tensor.insert(t, (id, 0));
+        (id, 0)
     }
 
     fn grow(&mut self, buf: usize, extent: u64) {
@@ -131,43 +168,232 @@ fn align_to(v: &mut Vec<u8>, a: usize) {
     v.resize(n, 0);
 }
 
-/// Compile `model` for the RK3588 NPU.
-pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
-    let target = Target::RK3588;
+/// Every tensor an NPU op touches must have one NC1HWC2 view; records this op's views.
+fn check_views(
+    views: &mut HashMap<usize, (usize, usize, usize)>,
+    c: &conv::ConvOp,
+) -> Result<(), String> {
+    let mut uses = vec![(c.input, c.in_hwc), (c.output, c.out_hwc)];
+    if let Some(e) = &c.ew {
+        uses.push((e.tensor, e.hwc));
+    }
+    for &(t, v) in &uses {
+        if let Some(prev) = views.get(&t) {
+            if *prev != v {
+                return Err(format!(
+                    "{}: tensor {t} is viewed as {prev:?} by another NPU op and as {v:?} here",
+                    c.desc
+                ));
+            }
+        }
+    }
+    for (t, v) in uses {
+        views.insert(t, v);
+    }
+    Ok(())
+}
+
+/// The placement of every operator, the lowered NPU convolutions (and ADDs) and the
+/// concatenations done as views.
+struct Plan {
+    placements: Vec<Placement>,
+    lowered: Vec<Option<(conv::ConvOp, Lowered)>>,
+    concats: Vec<concat::ConcatOp>,
+}
+
+fn cpu_placement(i: usize, kind: &str, reason: String) -> Placement {
+    Placement {
+        op: i,
+        kind: kind.to_string(),
+        npu: false,
+        reason,
+        tasks: 0,
+        split: String::new(),
+        bound_lsb: None,
+    }
+}
+
+/// Places every operator. `banned`: concatenations kept on the CPU (with the reason) because
+/// an earlier plan could not requantize their inputs on the NPU. `Err((op, reason))` = ban
+/// that concatenation and plan again.
+fn plan(
+    model: &Model,
+    opts: &Options,
+    banned: &HashMap<usize, String>,
+) -> Result<Plan, (usize, String)> {
     let n_ops = model.operators.len();
-    // 1. Placement with reasons; lower the NPU candidates.
+    let producer: HashMap<usize, usize> = model
+        .operators
+        .iter()
+        .enumerate()
+        .flat_map(|(i, op)| op.outputs.iter().map(move |&t| (t, i)))
+        .collect();
+    let consumers = |t: usize| -> Vec<usize> {
+        model
+            .operators
+            .iter()
+            .enumerate()
+            .filter(|(_, op)| op.inputs.iter().flatten().any(|&u| u == t))
+            .map(|(k, _)| k)
+            .collect()
+    };
+    // 0. Concatenations along channels, and the requantizations their producers take over
+    // (the producer's OUT_CVT writes the concatenation's scale and zero point directly).
+    let mut concat_res: HashMap<usize, Result<concat::ConcatOp, String>> = HashMap::new();
+    let mut overrides: Vec<(usize, rnpu_model::Quantization)> = Vec::new();
+    if !opts.cpu_only {
+        let mut aliased: Vec<usize> = Vec::new();
+        for (i, op) in model.operators.iter().enumerate() {
+            if op.kind != OpKind::Concatenation {
+                continue;
+            }
+            let r = match banned.get(&i) {
+                Some(why) => Err(why.clone()),
+                None => concat::analyze(model, i).and_then(|cc| {
+                    for &(t, _, _) in &cc.inputs {
+                        if aliased.contains(&t) {
+                            return Err(format!(
+                                "tensor {t} is already a slice of another concatenation"
+                            ));
+                        }
+                    }
+                    for &t in &cc.requant_inputs {
+                        let p = producer.get(&t).map(|&p| &model.operators[p].kind);
+                        let able = matches!(
+                            p,
+                            Some(
+                                OpKind::Conv2d
+                                    | OpKind::DepthwiseConv2d
+                                    | OpKind::FullyConnected
+                                    | OpKind::Add
+                            )
+                        );
+                        if !able || consumers(t) != [i] || model.outputs.contains(&t) {
+                            return Err(format!(
+                                "input tensor {t} is quantized differently from the output and \
+                                 has no producer that can requantize it for the concatenation \
+                                 alone (a convolution or ADD consumed only here)"
+                            ));
+                        }
+                    }
+                    aliased.extend(cc.inputs.iter().map(|x| x.0));
+                    Ok(cc)
+                }),
+            };
+            if let Ok(cc) = &r {
+                for &t in &cc.requant_inputs {
+                    overrides.push((t, model.tensor(cc.output).quantization.clone()));
+                }
+            }
+            concat_res.insert(i, r);
+        }
+    }
+    let qmodel;
+    let qm: &Model = if overrides.is_empty() {
+        model
+    } else {
+        let mut m = model.clone();
+        for (t, q) in overrides {
+            m.tensors[t].quantization = q;
+        }
+        qmodel = m;
+        &qmodel
+    };
+
     let mut lowered: Vec<Option<(conv::ConvOp, Lowered)>> = Vec::with_capacity(n_ops);
     let mut placements = Vec::with_capacity(n_ops);
+    let mut concats = Vec::new();
     // The NC1HWC2 view each NPU operator needs of a tensor; a conflicting view → CPU.
     let mut views: HashMap<usize, (usize, usize, usize)> = HashMap::new();
     for (i, op) in model.operators.iter().enumerate() {
         let kind = op.kind.name();
+        if let Some(r) = concat_res.remove(&i) {
+            let r = r.and_then(|cc| {
+                let mut uses = vec![(cc.output, cc.out_hwc)];
+                uses.extend(cc.inputs.iter().map(|&(t, v, _)| (t, v)));
+                for &(t, v) in &uses {
+                    if views.get(&t).is_some_and(|p| *p != v) {
+                        return Err(format!(
+                            "tensor {t} is viewed differently by another NPU op"
+                        ));
+                    }
+                }
+                for (t, v) in uses {
+                    views.insert(t, v);
+                }
+                Ok(cc)
+            });
+            match r {
+                Ok(cc) => {
+                    let offs: Vec<String> = cc.inputs.iter().map(|x| x.2.to_string()).collect();
+                    placements.push(Placement {
+                        op: i,
+                        kind: kind.clone(),
+                        npu: true,
+                        reason: format!(
+                            "{kind} along channels: no task, {} inputs written in place at \
+                             channels [{}] of one buffer{}",
+                            cc.inputs.len(),
+                            offs.join(", "),
+                            if cc.requant_inputs.is_empty() {
+                                String::new()
+                            } else {
+                                format!(
+                                    "; {} input(s) requantized by their producer's OUT_CVT",
+                                    cc.requant_inputs.len()
+                                )
+                            }
+                        ),
+                        tasks: 0,
+                        split: String::new(),
+                        bound_lsb: None,
+                    });
+                    concats.push(cc);
+                }
+                Err(r) => placements.push(cpu_placement(i, &kind, format!("{kind}: {r}"))),
+            }
+            lowered.push(None);
+            continue;
+        }
         let attempt: Result<(conv::ConvOp, Lowered), String> = if opts.cpu_only {
             Err(format!("{kind}: CPU-only compilation requested"))
         } else {
             match op.kind {
                 OpKind::Conv2d | OpKind::DepthwiseConv2d | OpKind::FullyConnected => {
-                    conv::analyze(model, i)
+                    conv::analyze(qm, i)
                         .map_err(|r| format!("{kind}: {r}"))
                         .and_then(|c| {
                             let l =
                                 lower::lower_conv(&c).map_err(|r| format!("{}: {r}", c.desc))?;
-                            for (t, v) in [(c.input, c.in_hwc), (c.output, c.out_hwc)] {
-                                if let Some(prev) = views.get(&t) {
-                                    if *prev != v {
-                                        return Err(format!(
-                                            "{}: tensor {t} is viewed as {prev:?} by another NPU \
-                                             op and as {v:?} here",
-                                            c.desc
-                                        ));
-                                    }
-                                }
-                            }
-                            views.insert(c.input, c.in_hwc);
-                            views.insert(c.output, c.out_hwc);
+                            check_views(&mut views, &c)?;
                             Ok((c, l))
                         })
                 }
+                OpKind::AveragePool2d | OpKind::MaxPool2d => pool::analyze(qm, i)
+                    .map_err(|r| format!("{kind}: {r}"))
+                    .and_then(|p| {
+                        let (c, l) = match p {
+                            pool::PoolLowering::Conv(c) => {
+                                let l = lower::lower_conv(&c)
+                                    .map_err(|r| format!("{}: {r}", c.desc))?;
+                                (c, l)
+                            }
+                            pool::PoolLowering::Ppu(p) => {
+                                let l =
+                                    pool::lower(&p).map_err(|r| format!("{}: {r}", p.conv.desc))?;
+                                (p.conv, l)
+                            }
+                        };
+                        check_views(&mut views, &c)?;
+                        Ok((c, l))
+                    }),
+                OpKind::Add => conv::analyze_add(qm, i)
+                    .map_err(|r| format!("{kind}: {r}"))
+                    .and_then(|c| {
+                        let l = lower::lower_conv(&c).map_err(|r| format!("{}: {r}", c.desc))?;
+                        check_views(&mut views, &c)?;
+                        Ok((c, l))
+                    }),
                 _ => Err(cpu_reason(&op.kind)),
             }
         };
@@ -192,19 +418,88 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                 lowered.push(Some((c, l)));
             }
             Err(reason) => {
-                placements.push(Placement {
-                    op: i,
-                    kind: kind.clone(),
-                    npu: false,
-                    reason,
-                    tasks: 0,
-                    split: String::new(),
-                    bound_lsb: None,
-                });
+                placements.push(cpu_placement(i, &kind, reason));
                 lowered.push(None);
             }
         }
     }
+
+    // Checks that need the producers' lowering: requantizing producers on the NPU, and every
+    // write past a producer's own channels (the DPU writes Mesa's whole output cube, e.g. 32
+    // channels for 16) landing in a slice whose own producer writes later.
+    let mut keep = Vec::new();
+    for cc in concats {
+        let (h, w, _) = cc.out_hwc;
+        let plane = (h * w * 16) as u64;
+        let surf = |off: usize, c: usize| (off / 16, (off + c).div_ceil(16));
+        let npu_producer = |t: usize| {
+            producer
+                .get(&t)
+                .copied()
+                .filter(|&p| lowered[p].as_ref().is_some_and(|(c, _)| c.output == t))
+        };
+        let mut why = None;
+        for &t in &cc.requant_inputs {
+            if npu_producer(t).is_none() {
+                why = Some(format!(
+                    "input tensor {t} needs requantization and its producer is not on the NPU"
+                ));
+            }
+        }
+        for &(t, (_, _, c), off) in &cc.inputs {
+            let Some(p) = npu_producer(t) else { continue };
+            let extent = lowered[p].as_ref().map_or(0, |(_, l)| l.output_extent);
+            let (s0, s1) = surf(off, c);
+            let end = s0 as u64 + extent.div_ceil(plane);
+            for &(u, (_, _, cu), offu) in &cc.inputs {
+                let (u0, u1) = surf(offu, cu);
+                if u == t || (u1 as u64) <= s1 as u64 || (u0 as u64) >= end {
+                    continue;
+                }
+                if npu_producer(u).is_none_or(|q| q <= p) {
+                    why = Some(format!(
+                        "the producer of input tensor {t} writes whole output cubes past its \
+                         channels into the slice of tensor {u}, whose value is not written \
+                         after it"
+                    ));
+                }
+            }
+        }
+        match why {
+            None => keep.push(cc),
+            Some(w) if !cc.requant_inputs.is_empty() => return Err((cc.op, w)),
+            Some(w) => {
+                let kind = model.operators[cc.op].kind.name();
+                placements[cc.op] = cpu_placement(cc.op, &kind, format!("{kind}: {w}"));
+            }
+        }
+    }
+    Ok(Plan {
+        placements,
+        lowered,
+        concats: keep,
+    })
+}
+
+/// Compile `model` for the RK3588 NPU.
+pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
+    let target = Target::RK3588;
+    let n_ops = model.operators.len();
+    // 1. Placement with reasons; lower the NPU candidates. A concatenation whose producers
+    // were to requantize for it but cannot is banned and the plan redone without it.
+    let mut banned: HashMap<usize, String> = HashMap::new();
+    let Plan {
+        placements,
+        mut lowered,
+        concats,
+    } = loop {
+        match plan(model, opts, &banned) {
+            Ok(p) => break p,
+            Err((i, why)) => {
+                banned.insert(i, why);
+            }
+        }
+    };
 
     // 2. Maximal segments of consecutive operators with the same placement.
     let mut segments: Vec<Segment> = Vec::new();
@@ -223,6 +518,20 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
         .enumerate()
         .flat_map(|(i, op)| op.outputs.iter().map(move |&t| (t, i)))
         .collect();
+    // Concatenation views first, so that producers find their slice of the output buffer.
+    for cc in &concats {
+        let st = if model.tensor(cc.output).dtype == rnpu_model::DType::UInt8 {
+            Storage::Uint8Xor80
+        } else {
+            Storage::Int8
+        };
+        let at = b.bind(model, cc.output, cc.out_hwc, st);
+        let (h, w, _) = cc.out_hwc;
+        for &(t, hwc, off) in &cc.inputs {
+            let slice = at.1 + (off / 16 * h * w * 16) as u64;
+            b.alias(model, t, hwc, st, (at.0, slice));
+        }
+    }
     let mut i = 0;
     while i < n_ops {
         let npu = placements[i].npu;
@@ -241,17 +550,55 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
         let mut seg_outputs = Vec::new();
         // Regcmd of the whole segment: tasks back to back, 64-byte aligned, chained.
         let mut task_slots: Vec<TaskSlot> = Vec::new();
+        // Operators whose tasks also run the PPU (fed by their DPU).
+        let mut ppu_ops: Vec<usize> = Vec::new();
         for &o in &ops {
+            if let Some(cc) = concats.iter().find(|cc| cc.op == o) {
+                // No task: the producers wrote in place. Inputs from outside are packed into
+                // their slices; the output is unpacked if something outside needs it.
+                for &(t, _, _) in &cc.inputs {
+                    let (buf, _) = b.by_tensor[&t];
+                    let inside = producer.get(&t).is_some_and(|p| ops.contains(p));
+                    if !inside && !seg_inputs.contains(&t) {
+                        seg_inputs.push(t);
+                    }
+                    if !job.in_buffers.contains(&buf) {
+                        job.in_buffers.push(buf);
+                    }
+                }
+                let needed_outside = model.outputs.contains(&cc.output)
+                    || model.operators.iter().enumerate().any(|(k, op2)| {
+                        !ops.contains(&k) && op2.inputs.iter().flatten().any(|&t| t == cc.output)
+                    });
+                if needed_outside && !seg_outputs.contains(&cc.output) {
+                    seg_outputs.push(cc.output);
+                }
+                continue;
+            }
             let Some((c, l)) = lowered[o].take() else {
                 continue;
             };
             let inb = b.bind(model, c.input, c.in_hwc, c.storage);
             let outb = b.bind(model, c.output, c.out_hwc, c.storage);
-            b.grow(inb, l.input_extent);
-            b.grow(outb, l.output_extent);
-            let inside = producer.get(&c.input).is_some_and(|p| ops.contains(p));
-            if !inside && !seg_inputs.contains(&c.input) {
-                seg_inputs.push(c.input);
+            b.grow(inb.0, inb.1 + l.input_extent);
+            b.grow(outb.0, outb.1 + l.output_extent);
+            let ewb = c.ew.as_ref().map(|e| {
+                let at = b.bind(model, e.tensor, e.hwc, c.storage);
+                b.grow(at.0, at.1 + l.ew_extent);
+                at
+            });
+            let mut reads = vec![(c.input, inb.0)];
+            if let (Some(e), Some(at)) = (&c.ew, ewb) {
+                reads.push((e.tensor, at.0));
+            }
+            for (t, buf) in reads {
+                let inside = producer.get(&t).is_some_and(|p| ops.contains(p));
+                if !inside && !seg_inputs.contains(&t) {
+                    seg_inputs.push(t);
+                }
+                if !job.in_buffers.contains(&buf) {
+                    job.in_buffers.push(buf);
+                }
             }
             let needed_outside = model.outputs.contains(&c.output)
                 || model.operators.iter().enumerate().any(|(k, op2)| {
@@ -260,11 +607,11 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
             if needed_outside && !seg_outputs.contains(&c.output) {
                 seg_outputs.push(c.output);
             }
-            if !job.in_buffers.contains(&inb) {
-                job.in_buffers.push(inb);
+            if !job.out_buffers.contains(&outb.0) {
+                job.out_buffers.push(outb.0);
             }
-            if !job.out_buffers.contains(&outb) {
-                job.out_buffers.push(outb);
+            if l.ppu {
+                ppu_ops.push(o);
             }
             align_to(&mut b.weights, lower::CHUNK_ALIGN);
             let wbase = b.weights.len() as u64;
@@ -272,7 +619,13 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
             align_to(&mut b.operands, lower::CHUNK_ALIGN);
             let obase = b.operands.len() as u64;
             b.operands.extend_from_slice(&l.operands);
-            for (entries, addrs) in l.tasks {
+            for (mut entries, addrs) in l.tasks {
+                // The PC fetches whole 2-entry units (REGISTER_AMOUNTS = (n+1)/2 − 1): an odd
+                // task gets a zero entry (a no-op, as Mesa pads its streams) so the fetch ends
+                // at the op_en entry instead of one entry past it.
+                if (entries.len() + regcmd::TASK_TAIL_LEN) % 2 == 1 {
+                    entries.push(rnpu_hw::regcmd::Entry(0));
+                }
                 align_to(&mut b.regcmd, target.regcmd_task_align as usize);
                 let off = b.regcmd.len() as u64;
                 let count = entries.len() + regcmd::TASK_TAIL_LEN;
@@ -280,10 +633,15 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                     .into_iter()
                     .map(|(idx, a)| {
                         let t = match a {
-                            AddrRef::Input(x) => RelocTarget::Buffer(inb, x),
-                            AddrRef::Output(x) => RelocTarget::Buffer(outb, x),
+                            AddrRef::Input(x) => RelocTarget::Buffer(inb.0, inb.1 + x),
+                            AddrRef::Output(x) => RelocTarget::Buffer(outb.0, outb.1 + x),
                             AddrRef::Weights(x) => RelocTarget::Weights(wbase + x),
                             AddrRef::Operands(x) => RelocTarget::Operands(obase + x),
+                            // `ewb` is bound whenever the lowering emitted an EW operand.
+                            AddrRef::EwOperand(x) => {
+                                let (id, off) = ewb.unwrap_or(inb);
+                                RelocTarget::Buffer(id, off + x)
+                            }
                         };
                         (idx, t)
                     })
@@ -302,6 +660,9 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
             .and_then(|r| r.with(OperationEnable::DPU_OP_EN, 1))
             .and_then(|r| r.with(OperationEnable::DPU_RDMA_OP_EN, 1))
             .map_err(|e| CompileError::Hw { op: i, source: e })?;
+        let enable_ppu = enable
+            .with(OperationEnable::PPU_OP_EN, 1)
+            .map_err(|e| CompileError::Hw { op: i, source: e })?;
         for k in 0..task_slots.len() {
             let (o, off, count, ref rel) = task_slots[k];
             let next = task_slots.get(k + 1).map(|n| (n.1, n.2));
@@ -310,7 +671,12 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                     .map_err(|e| CompileError::Hw { op: o, source: e })?,
                 None => 0,
             };
-            let tail = task_tail(next.map(|_| (0, amount)), enable);
+            let blocks = if ppu_ops.contains(&o) {
+                enable_ppu
+            } else {
+                enable
+            };
+            let tail = task_tail(next.map(|_| (0, amount)), blocks);
             let tail_off = off as usize + (count - regcmd::TASK_TAIL_LEN) * 8;
             for (n, e) in tail.iter().enumerate() {
                 b.regcmd[tail_off + 8 * n..tail_off + 8 * n + 8].copy_from_slice(&e.to_le_bytes());

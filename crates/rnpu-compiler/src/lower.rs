@@ -8,7 +8,7 @@ use rnpu_hw::layout::{pack_conv_weights_i8, ConvKind, WeightShape};
 use rnpu_hw::Target;
 
 use crate::conv::ConvOp;
-use crate::emit::{self, AddrRef, Clamp, TaskRegs};
+use crate::emit::{self, AddrRef, Clamp, EwRegs, TaskRegs};
 use crate::requant::{self, GroupRequant};
 
 const T: Target = Target::RK3588;
@@ -28,10 +28,14 @@ pub struct Lowered {
     pub output_extent: u64,
     /// Bytes of the input buffer the tasks read.
     pub input_extent: u64,
+    /// Bytes of the EW operand's buffer the tasks read (0 without one).
+    pub ew_extent: u64,
     /// "3 row bands × 2 channel groups" …
     pub split: String,
     /// Requantization bound achieved (LSB).
     pub bound: f64,
+    /// The tasks also run the PPU (op_en includes it).
+    pub ppu: bool,
 }
 
 /// Chunks inside the per-op weight / operand blobs are aligned like separate buffers would be
@@ -143,7 +147,11 @@ pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
         ConvKind::Direct
     };
     // 1. Requantization groups (16-aligned so every task writes whole C2 surfaces).
-    let groups = requant::channel_groups(&c.mult, C2, c.tfl_slack).map_err(|e| e.to_string())?;
+    let groups = match &c.ew {
+        // ADD: one group, its requantization shares the fraction bits with the EW converter.
+        Some(e) => vec![(0..oc, e.requant.clone())],
+        None => requant::channel_groups(&c.mult, C2, c.tfl_slack).map_err(|e| e.to_string())?,
+    };
     let bound = groups.iter().map(|g| g.1.error).fold(0f64, f64::max);
 
     // 2. CBUF: split groups further when their weights leave no room for data.
@@ -208,8 +216,10 @@ pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
         operands: Vec::new(),
         output_extent: 0,
         input_extent: 0,
+        ew_extent: 0,
         split: String::new(),
         bound,
+        ppu: false,
     };
     let in_surface = ih * iw * C2;
     let out_surface = oh * ow * C2;
@@ -314,6 +324,11 @@ pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
             let rows = bot - top;
             let pad_top = (top as i64 - y_start) as usize;
             let dbanks = data_banks(rows, eprow);
+            let clamp = match (c.clamp_lo_zero, c.clamp_hi) {
+                (_, Some(h)) => Clamp::ReluX((h as u32) << ch.rq.frac),
+                (true, None) => Clamp::Relu,
+                (false, None) => Clamp::None,
+            };
             let in_off =
                 (ch.ch.start / C2 * in_surface * usize::from(c.depthwise) + top * iw * C2) as u64;
             let out_off = (ch.ch.start / C2 * out_surface + oy0 * ow * C2) as u64;
@@ -343,11 +358,7 @@ pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
                 weight_banks: (T.cbuf_banks as usize - dbanks) as u32,
                 bs_shift: ch.rq.bs_shift,
                 weight_offset: Some(-c.wzp as i16),
-                clamp: match (c.clamp_lo_zero, c.clamp_hi) {
-                    (_, Some(h)) => Clamp::ReluX((h as u32) << ch.rq.frac),
-                    (true, None) => Clamp::Relu,
-                    (false, None) => Clamp::None,
-                },
+                clamp: if c.ew.is_some() { Clamp::None } else { clamp },
                 out_offset: c.ozp,
                 out_scale: requant::OUT_CVT_SCALE,
                 out_shift: ch.rq.out_shift,
@@ -355,6 +366,22 @@ pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
                 output: AddrRef::Output(out_off),
                 weights: AddrRef::Weights(w_off),
                 operands: AddrRef::Operands(op_off),
+                to_ppu: false,
+                ew: c.ew.as_ref().map(|e| {
+                    // The operand has the output's geometry: this band of this channel group.
+                    let src = out_off;
+                    EwRegs {
+                        src: AddrRef::EwOperand(src),
+                        ew: AddrRef::EwOperand(src + out_surface as u64),
+                        // From the end of a band of one surface to the same band two surfaces
+                        // on (ERDMA and MRDMA take alternate surfaces): 2·plane − band, in 16 B.
+                        notch: (2 * oh * ow - (oy1 - oy0) * ow) as u32,
+                        offset: e.offset,
+                        scale: e.scale,
+                        shift: e.shift,
+                        clamp,
+                    }
+                }),
             };
             validate(&regs).map_err(|e| format!("validator: {e}"))?;
             let prog = emit::conv_task(&regs).map_err(|e| format!("register field: {e}"))?;
@@ -364,6 +391,10 @@ pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
                 + (co / C2 - 1) * out_surface
                 + ((oy1 - 1) * ow + ow) * C2;
             out.output_extent = out.output_extent.max(w_end as u64);
+            if c.ew.is_some() {
+                // The EW fetch reads the cube's surfaces of the band, like the write.
+                out.ew_extent = out.ew_extent.max(w_end as u64);
+            }
             let r_end = in_off as usize + (task_in_c / C2 - 1) * in_surface + rows * iw * C2;
             out.input_extent = out.input_extent.max(r_end as u64);
             bands += 1;

@@ -382,3 +382,258 @@ pub fn compare(a: &Array, b: &Array) -> (i64, usize, usize) {
     }
     (max, exact, x.len())
 }
+
+/// Quantization of a feature-map tensor for the element-wise / pooling sweeps.
+fn fm_quant(r: &mut Rng, quant: Quant, scale: f32) -> Quantization {
+    let zp = match quant {
+        Quant::Int8PerAxis => r.range(-60, 60),
+        Quant::Uint8PerTensor => r.range(60, 190),
+    };
+    Quantization::PerTensor {
+        scale,
+        zero_point: zp,
+    }
+}
+
+fn fm_dtype(quant: Quant) -> DType {
+    match quant {
+        Quant::Int8PerAxis => DType::Int8,
+        Quant::Uint8PerTensor => DType::UInt8,
+    }
+}
+
+fn random_fm(r: &mut Rng, dt: DType, shape: Vec<usize>) -> Array {
+    let n: usize = shape.iter().product();
+    let data = match dt {
+        DType::Int8 => ArrayData::I8((0..n).map(|_| r.range(-128, 127) as i8).collect()),
+        _ => ArrayData::U8((0..n).map(|_| r.range(0, 255) as u8).collect()),
+    };
+    Array::new(shape, data)
+}
+
+fn single_op_model(tensors: Vec<Tensor>, op: Operator, inputs: Vec<usize>) -> Model {
+    let outputs = op.outputs.clone();
+    Model {
+        version: 3,
+        description: None,
+        tensors,
+        operators: vec![op],
+        inputs,
+        outputs,
+        signatures: vec![],
+        num_subgraphs: 1,
+    }
+}
+
+/// ADD of two `[1,h,w,c]` tensors with random scales (rescales 0.15–3) and zero points.
+pub fn build_add(
+    h: usize,
+    w: usize,
+    c: usize,
+    quant: Quant,
+    act: Activation,
+    seed: u64,
+) -> (Model, Vec<Array>) {
+    let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let dt = fm_dtype(quant);
+    let shape = vec![1, h, w, c];
+    let so = (0.01 + 0.05 * r.unit()) as f32;
+    let s1 = so * (0.15 + 2.85 * r.unit()) as f32;
+    let s2 = so * (0.15 + 2.85 * r.unit()) as f32;
+    let tensors = vec![
+        tensor("a", dt, shape.clone(), fm_quant(&mut r, quant, s1), None),
+        tensor("b", dt, shape.clone(), fm_quant(&mut r, quant, s2), None),
+        tensor("out", dt, shape.clone(), fm_quant(&mut r, quant, so), None),
+    ];
+    let op = Operator {
+        kind: OpKind::Add,
+        version: 1,
+        inputs: vec![Some(0), Some(1)],
+        outputs: vec![2],
+        options: OpOptions::AddSub(rnpu_model::AddSubOptions {
+            activation: act,
+            pot_scale_int16: false,
+        }),
+    };
+    let ins = vec![
+        random_fm(&mut r, dt, shape.clone()),
+        random_fm(&mut r, dt, shape),
+    ];
+    (single_op_model(tensors, op, vec![0, 1]), ins)
+}
+
+/// One input of a concatenation built by [`build_concat`].
+#[derive(Clone, Copy, Debug)]
+pub enum ConcatSrc {
+    /// The model input itself (packed by the runtime into its slice).
+    Input,
+    /// A convolution of the model input with this many output channels and kernel size.
+    Conv(usize, usize),
+    /// A depthwise 3×3 of the model input (channels = the input's).
+    Depthwise,
+}
+
+/// `x` ([1,h,w,cx]) → one tensor per `srcs` entry → CONCATENATION along channels. With
+/// `same_scale`, every concatenated tensor has the output's quantization; otherwise each
+/// producer has its own (the compiler must requantize through the producer).
+pub fn build_concat(
+    h: usize,
+    w: usize,
+    cx: usize,
+    srcs: &[ConcatSrc],
+    quant: Quant,
+    same_scale: bool,
+    seed: u64,
+) -> (Model, Vec<Array>) {
+    let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let dt = fm_dtype(quant);
+    let xs = (0.01 + 0.04 * r.unit()) as f32;
+    let mut x_q = fm_quant(&mut r, quant, xs);
+    let out_scale = (0.05 + 0.2 * r.unit()) as f32;
+    let out_q = fm_quant(&mut r, quant, out_scale);
+    if same_scale {
+        x_q = out_q.clone();
+    }
+    let mut tensors = vec![tensor("x", dt, vec![1, h, w, cx], x_q.clone(), None)];
+    let mut ops = Vec::new();
+    let mut cat_in = Vec::new();
+    let mut total = 0;
+    for (k, src) in srcs.iter().enumerate() {
+        let (op, ic, oc, kk) = match *src {
+            ConcatSrc::Input => {
+                cat_in.push(Some(0));
+                total += cx;
+                continue;
+            }
+            ConcatSrc::Conv(oc, kk) => (OpType::Conv, cx, oc, kk),
+            ConcatSrc::Depthwise => (OpType::Depthwise, cx, cx, 3),
+        };
+        let case = Case {
+            op,
+            h,
+            w,
+            ic,
+            oc,
+            kh: kk,
+            kw: kk,
+            stride: 1,
+            same: true,
+            quant,
+            act: Activation::None,
+            seed: seed * 31 + k as u64,
+        };
+        let (m, _) = build(&case);
+        let base = tensors.len();
+        let mut wt = m.tensors[1].clone();
+        let mut bt = m.tensors[2].clone();
+        let mut ot = m.tensors[3].clone();
+        wt.name = format!("w{k}");
+        bt.name = format!("b{k}");
+        ot.name = format!("t{k}");
+        if same_scale {
+            ot.quantization = out_q.clone();
+        } else if k % 2 == 0 || seed.is_multiple_of(2) {
+            // A scale the producer can take over (rescale in [1, 1.5], range containing the
+            // output's); odd producers keep their own random quantization.
+            let (so, zo) = out_q.per_tensor().unwrap();
+            let rr = 1.0 + 0.5 * r.unit();
+            let (qmin, qmax) = if dt == DType::UInt8 {
+                (0.0, 255.0)
+            } else {
+                (-128.0, 127.0)
+            };
+            let zlo = qmin + (zo as f64 - qmin) / rr;
+            let zhi = qmax - (qmax - zo as f64) / rr;
+            ot.quantization = Quantization::PerTensor {
+                scale: (so as f64 * rr) as f32,
+                zero_point: ((zlo + zhi) / 2.0).round() as i64,
+            };
+        }
+        tensors.extend([wt, bt, ot]);
+        let mut o = m.operators[0].clone();
+        o.inputs = vec![Some(0), Some(base), Some(base + 1)];
+        o.outputs = vec![base + 2];
+        ops.push(o);
+        cat_in.push(Some(base + 2));
+        total += oc;
+    }
+    let out = tensors.len();
+    tensors.push(tensor("out", dt, vec![1, h, w, total], out_q, None));
+    ops.push(Operator {
+        kind: OpKind::Concatenation,
+        version: 1,
+        inputs: cat_in,
+        outputs: vec![out],
+        options: OpOptions::Concatenation(rnpu_model::ConcatenationOptions {
+            axis: 3,
+            activation: Activation::None,
+        }),
+    });
+    let model = Model {
+        version: 3,
+        description: None,
+        tensors,
+        operators: ops,
+        inputs: vec![0],
+        outputs: vec![out],
+        signatures: vec![],
+        num_subgraphs: 1,
+    };
+    let x = random_fm(&mut r, dt, vec![1, h, w, cx]);
+    (model, vec![x])
+}
+
+/// AVERAGE_POOL_2D / MAX_POOL_2D over `[1,h,w,c]`, input and output with one zero point.
+#[allow(clippy::too_many_arguments)]
+pub fn build_pool(
+    max: bool,
+    h: usize,
+    w: usize,
+    c: usize,
+    k: (usize, usize),
+    stride: usize,
+    same: bool,
+    quant: Quant,
+    act: Activation,
+    seed: u64,
+) -> Option<(Model, Vec<Array>)> {
+    let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let dt = fm_dtype(quant);
+    let o = |i: usize, k: usize| {
+        if same {
+            Some(i.div_ceil(stride))
+        } else {
+            (i + stride)
+                .checked_sub(k)
+                .map(|v| v / stride)
+                .filter(|&v| v > 0)
+        }
+    };
+    let (oh, ow) = (o(h, k.0)?, o(w, k.1)?);
+    let s = (0.01 + 0.05 * r.unit()) as f32;
+    let q = fm_quant(&mut r, quant, s);
+    let tensors = vec![
+        tensor("x", dt, vec![1, h, w, c], q.clone(), None),
+        tensor("y", dt, vec![1, oh, ow, c], q, None),
+    ];
+    let op = Operator {
+        kind: if max {
+            OpKind::MaxPool2d
+        } else {
+            OpKind::AveragePool2d
+        },
+        version: 1,
+        inputs: vec![Some(0)],
+        outputs: vec![1],
+        options: OpOptions::Pool2d(rnpu_model::Pool2dOptions {
+            padding: if same { Padding::Same } else { Padding::Valid },
+            stride_w: stride as i32,
+            stride_h: stride as i32,
+            filter_w: k.1 as i32,
+            filter_h: k.0 as i32,
+            activation: act,
+        }),
+    };
+    let x = random_fm(&mut r, dt, vec![1, h, w, c]);
+    Some((single_op_model(tensors, op, vec![0]), vec![x]))
+}

@@ -1,0 +1,465 @@
+//! AVERAGE_POOL_2D / MAX_POOL_2D on the PPU, fed on the fly by the DPU.
+//!
+//! **Completion.** The mainline `rocket` kernel arms and accepts only the DPU interrupts
+//! (`PC.INTERRUPT_MASK = DPU_0|DPU_1`, `mesa-rocket.md` §1.5); a task whose only unit is the
+//! PPU raises PPU_0/PPU_1 alone and times out after 500 ms although its output is already
+//! written (G [HW], `datapath-semantics.md` §9). So no task here is PPU-only: each one is an
+//! identity depthwise 1×1 convolution (CNA → CORE → DPU, exact: multiplier 2^14, 14 fraction bits)
+//! whose DPU streams its output to the PPU (DPU `OUTPUT_MODE` bit 0, PPU `FLYING_MODE` 0, TRM
+//! "0: DPU") instead of memory; the task contains the DPU, so DPU_0/DPU_1 fires and the kernel
+//! sees it complete. **Doubt:** the DPU → PPU on-the-fly path is untested on silicon by every
+//! source (§9), and whether the DPU interrupt can precede the PPU's last write is unknown.
+//!
+//! **Arithmetic.** The PPU pools the stored int8 values (TFLite pools the raw quantized values
+//! too, `rnpu-ref` `pool.rs`). Max: exact; pad taps read PADDING_VALUE = −128 so they never
+//! win (G, B [HW]); a fused ReLU/ReLU6 is the BS clamp before the PPU (clamping commutes with
+//! max). The PPU path also programs average pooling (Q16 reciprocals `0x10000/k`, G [HW]),
+//! but average pooling goes through a depthwise convolution instead (see [`analyze`]): it
+//! rounds like TFLite (half away) where the PPU rounds half to even, clamps after the
+//! average, and needs no DPU → PPU stream. Neither can divide border windows by their
+//! in-bounds count, so padded average pools stay on the CPU.
+
+use rnpu_hw::layout::{pack_conv_weights_i8, ConvKind, WeightShape};
+use rnpu_hw::regs::ppu;
+use rnpu_hw::regs::Register;
+use rnpu_model::{Activation, DType, Model, OpKind, OpOptions, Padding};
+
+use crate::conv::ConvOp;
+use crate::emit::{self, AddrRef, Clamp, TaskRegs};
+use crate::lower::{cube_channels, validate, Lowered};
+use rnpu_hw::Target;
+
+const T: Target = Target::RK3588;
+
+/// Largest pooling kernel: NVDLA PDP 1..8; iree-rocket measured 8×8 fine and a directly
+/// programmed 16×16 rejected (`datapath-semantics.md` §7).
+pub const MAX_POOL_KERNEL: usize = 8;
+/// Pad counts are 3-bit fields (POOLING_PADDING_CFG).
+const MAX_POOL_PAD: usize = 7;
+
+/// A pooling operator in hardware terms.
+#[derive(Clone, Debug)]
+pub struct PoolOp {
+    /// The identity depthwise 1×1 convolution feeding the PPU (input, output tensors, views,
+    /// clamp).
+    pub conv: ConvOp,
+    /// Max (else average).
+    pub max: bool,
+    /// Kernel (H, W), strides, pads (top, left, bottom, right).
+    pub kh: usize,
+    /// Kernel width.
+    pub kw: usize,
+    /// Vertical stride.
+    pub sh: usize,
+    /// Horizontal stride.
+    pub sw: usize,
+    /// Pads: top, left, bottom, right.
+    pub pads: [usize; 4],
+}
+
+/// Describe operator `i`, or say why it stays on the CPU.
+pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
+    let op = &model.operators[i];
+    let max = match op.kind {
+        OpKind::MaxPool2d => true,
+        OpKind::AveragePool2d => false,
+        _ => return Err("not a pool".into()),
+    };
+    let OpOptions::Pool2d(o) = &op.options else {
+        return Err("no pool options".into());
+    };
+    let input = op.input(0).ok_or("no input")?;
+    let output = *op.outputs.first().ok_or("no output")?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    if !matches!(it.dtype, DType::Int8 | DType::UInt8) || ot.dtype != it.dtype {
+        return Err(format!(
+            "{} → {}: the NPU path is int8/uint8",
+            it.dtype, ot.dtype
+        ));
+    }
+    let [1, ih, iw, c] = it.shape[..] else {
+        return Err(format!("input {:?} is not [1,H,W,C]", it.shape));
+    };
+    let [1, oh, ow, oc] = ot.shape[..] else {
+        return Err(format!("output {:?} is not [1,H,W,C]", ot.shape));
+    };
+    if oc != c {
+        return Err("channel count changes".into());
+    }
+    let (_, zi) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
+    let (so, zo) = ot
+        .quantization
+        .per_tensor()
+        .ok_or("output not per-tensor")?;
+    if zi != zo {
+        return Err(format!(
+            "zero points {zi} → {zo}: TFLite pools raw values and clamps in the output's \
+             terms; the PPU path keeps the values"
+        ));
+    }
+    let (kh, kw) = (o.filter_h.max(0) as usize, o.filter_w.max(0) as usize);
+    let (sh, sw) = (o.stride_h.max(0) as usize, o.stride_w.max(0) as usize);
+    if kh == 0 || kw == 0 || kh > MAX_POOL_KERNEL || kw > MAX_POOL_KERNEL {
+        return Err(format!(
+            "kernel {kh}x{kw} outside the PPU's 1..{MAX_POOL_KERNEL} (NVDLA PDP; iree-rocket \
+             measured 16×16 rejected)"
+        ));
+    }
+    if sh == 0 || sw == 0 || sh > 16 || sw > 16 {
+        return Err(format!("stride {sh}x{sw} outside the 4-bit fields"));
+    }
+    let pad = |inp: usize, out: usize, k: usize, s: usize| -> (usize, usize) {
+        let total = ((out.saturating_sub(1)) * s + k).saturating_sub(inp);
+        (total / 2, total - total / 2)
+    };
+    let (pt, pb, pl, pr) = match o.padding {
+        Padding::Same => {
+            let (t, b) = pad(ih, oh, kh, sh);
+            let (l, r) = pad(iw, ow, kw, sw);
+            (t, b, l, r)
+        }
+        Padding::Valid => (0, 0, 0, 0),
+    };
+    if [pt, pb, pl, pr].iter().any(|&p| p > MAX_POOL_PAD) {
+        return Err("padding beyond the PPU's 3-bit pad counts".into());
+    }
+    if !max && pt + pb + pl + pr > 0 {
+        return Err(format!(
+            "average pool with {pt}/{pl}/{pb}/{pr} padding: TFLite divides border windows by \
+             their in-bounds count; the PPU divides by kw·kh including pad taps (G, B [HW]: \
+             USE_CNT never excludes them) and a convolution has one multiplier per channel"
+        ));
+    }
+
+    // The feeding identity convolution: the clamp (max pool) lives in its BS stage.
+    let (clamp_lo_zero, clamp_hi) = match o.activation {
+        Activation::None => (false, None),
+        Activation::Relu | Activation::Relu6 => {
+            let (lo, hi) =
+                rnpu_ref::quant::activation_range_quantized(o.activation, ot.dtype, so, zo as i32);
+            let qmax = if ot.dtype == DType::UInt8 { 255 } else { 127 };
+            if lo > zo as i32 {
+                return Err("activation range above the zero point".into());
+            }
+            (lo >= zo as i32, (hi < qmax).then_some(hi - zo as i32))
+        }
+        other => return Err(format!("fused {other:?}")),
+    };
+    let stored = |z: i64| {
+        if it.dtype == DType::UInt8 {
+            z as i32 - 128
+        } else {
+            z as i32
+        }
+    };
+    let storage = if it.dtype == DType::UInt8 {
+        crate::program::Storage::Uint8Xor80
+    } else {
+        crate::program::Storage::Int8
+    };
+    let kind = op.kind.name();
+    let conv = ConvOp {
+        op: i,
+        depthwise: true,
+        input,
+        output,
+        in_hwc: (ih, iw, c),
+        out_hwc: (oh, ow, c),
+        kh: 1,
+        kw: 1,
+        sh: 1,
+        sw: 1,
+        pad_top: 0,
+        pad_left: 0,
+        weights: vec![1; c],
+        wzp: 0,
+        izp: stored(zi),
+        ozp: stored(zo),
+        bias: vec![0; c],
+        mult: vec![1.0; c],
+        tfl_slack: 0.0,
+        clamp_hi,
+        clamp_lo_zero,
+        storage,
+        desc: format!(
+            "{kind} k{kh}x{kw} s{sh}x{sw} {} (PPU fed by an identity depthwise 1x1)",
+            if it.dtype == DType::UInt8 {
+                "uint8"
+            } else {
+                "int8"
+            }
+        ),
+        ew: None,
+    };
+    if !max && (kh > crate::conv::MAX_KERNEL || kw > crate::conv::MAX_KERNEL) {
+        // Beyond the convolution kernels we place on the NPU: the PPU averages (divisor
+        // kw·kh, exact here since no tap is padding; Q16 reciprocals, rounding half to even
+        // → ≤ 1 LSB). Its only clamps run before it, which does not commute with averaging.
+        if o.activation != Activation::None {
+            return Err(format!(
+                "average pool k{kh}x{kw} (PPU) with fused {:?}: the clamp would run before the \
+                 average",
+                o.activation
+            ));
+        }
+    } else if !max {
+        // Average without pad taps: a depthwise convolution with unit weights and multiplier
+        // 1/(kh·kw) (the RK3568 vendor streams lower average pooling to a depthwise conv too,
+        // `datapath-semantics.md` §7). The conv path's OUT_CVT rounds half away from zero
+        // like TFLite's `(sum ± n/2) / n`, the clamp runs after the average as in TFLite, and
+        // the task completes through the DPU interrupt.
+        let n = (kh * kw) as f64;
+        return Ok(PoolLowering::Conv(ConvOp {
+            kh,
+            kw,
+            sh,
+            sw,
+            weights: vec![1; kh * kw * c],
+            mult: vec![1.0 / n; c],
+            // TFLite averages the raw values and rounds half away from raw 0; without a clamp
+            // to anchor at the zero point, rounding around raw 0 (stored −128 for uint8) makes
+            // the result bit-exact instead of ≤ 1 LSB.
+            izp: if o.activation == Activation::None {
+                stored(0)
+            } else {
+                conv.izp
+            },
+            ozp: if o.activation == Activation::None {
+                stored(0)
+            } else {
+                conv.ozp
+            },
+            desc: format!(
+                "{kind} k{kh}x{kw} s{sh}x{sw} {} (depthwise conv, unit weights, multiplier 1/{})",
+                if it.dtype == DType::UInt8 {
+                    "uint8"
+                } else {
+                    "int8"
+                },
+                kh * kw
+            ),
+            ..conv
+        }));
+    }
+    Ok(PoolLowering::Ppu(PoolOp {
+        conv,
+        max,
+        kh,
+        kw,
+        sh,
+        sw,
+        pads: [pt, pl, pb, pr],
+    }))
+}
+
+/// How a pooling operator is lowered.
+#[derive(Clone, Debug)]
+pub enum PoolLowering {
+    /// Average pooling as a depthwise convolution (`lower::lower_conv`).
+    Conv(ConvOp),
+    /// Max pooling on the PPU fed by the DPU ([`lower`]).
+    Ppu(PoolOp),
+}
+
+/// Row bands of pool outputs; per band one task: identity conv over the input rows the band
+/// needs, streamed into the PPU, which writes the band's output rows.
+pub fn lower(p: &PoolOp) -> Result<Lowered, String> {
+    let c = &p.conv;
+    let (ih, iw, ch) = c.in_hwc;
+    let (oh, ow, _) = c.out_hwc;
+    let in_c = ch.max(16).next_multiple_of(16);
+    let co = cube_channels(ch, true);
+    // Identity weights and operands: A = −izp (bias − izp·Σw), B = 0, C = 2^14, BS shift 0
+    // (14 fraction bits kept), OUT_CVT 2^14 >> 28 + zp: y = x exactly.
+    let wshape = WeightShape {
+        oc: 1,
+        kh: 1,
+        kw: 1,
+        ic: ch,
+    };
+    let weights = pack_conv_weights_i8(&c.weights, wshape, ConvKind::Depthwise, 0)
+        .map_err(|e| format!("weight packing: {e}"))?;
+    let mut ops = vec![0u8; co / 8 * 64];
+    for j in 0..ch {
+        let g = (j / 8) * 64;
+        let l = j % 8;
+        ops[g + 4 * l..g + 4 * l + 4].copy_from_slice(&(-c.izp).to_le_bytes());
+        ops[g + 48 + 2 * l..g + 50 + 2 * l].copy_from_slice(&(1i16 << 14).to_le_bytes());
+    }
+    let frac = 14u32;
+    let clamp = match (c.clamp_lo_zero, c.clamp_hi) {
+        (_, Some(h)) => Clamp::ReluX((h as u32) << frac),
+        (true, None) => Clamp::Relu,
+        (false, None) => Clamp::None,
+    };
+    let eprow = emit::entries_per_row(iw as u32, in_c as u32) as usize;
+    let wbytes = wshape.hw_weight_bytes(ConvKind::Depthwise);
+    let wbanks = wbytes.div_ceil(T.cbuf_bank_bytes as usize).max(1);
+    let max_rows = (T.cbuf_banks as usize - wbanks) * T.cbuf_entries_per_bank as usize / eprow;
+    let [pt, pl, _, pr] = p.pads;
+    if max_rows < p.kh {
+        return Err(format!("{} rows of {iw}x{in_c} do not fit the CBUF", p.kh));
+    }
+    let per_band = (max_rows - p.kh) / p.sh + 1;
+    let mut out = Lowered {
+        tasks: Vec::new(),
+        weights,
+        operands: ops,
+        output_extent: 0,
+        input_extent: 0,
+        ew_extent: 0,
+        split: String::new(),
+        bound: if p.max { 0.0 } else { 0.5 },
+        ppu: true,
+    };
+    let mut oy0 = 0;
+    while oy0 < oh {
+        let oy1 = (oy0 + per_band).min(oh);
+        let y_start = (oy0 * p.sh) as i64 - pt as i64;
+        let y_end = ((oy1 - 1) * p.sh + p.kh) as i64 - pt as i64;
+        let top = y_start.max(0) as usize;
+        let bot = y_end.min(ih as i64) as usize;
+        if bot <= top {
+            return Err(format!("pool band {oy0}..{oy1} reads no input row"));
+        }
+        let rows = bot - top;
+        let band_pt = (top as i64 - y_start) as usize;
+        let band_pb = (y_end - bot as i64).max(0) as usize;
+        let dbanks = (rows * eprow)
+            .div_ceil(T.cbuf_entries_per_bank as usize)
+            .max(1);
+        let regs = TaskRegs {
+            depthwise: true,
+            in_w: iw as u32,
+            in_h: rows as u32,
+            in_c: in_c as u32,
+            in_c_real: ch as u32,
+            in_h_full: ih as u32,
+            out_w: iw as u32,
+            out_h: rows as u32,
+            out_h_full: rows as u32,
+            out_c: co as u32,
+            out_c_real: ch as u32,
+            kw: 1,
+            kh: 1,
+            stride_x: 1,
+            stride_y: 1,
+            pad_left: 0,
+            pad_top: 0,
+            pad_value: c.izp as i8,
+            weight_bytes: wbytes as u32,
+            weight_bytes_per_kernel: wshape.hw_bytes_per_kernel() as u32,
+            kernels: wshape.hw_kernels(ConvKind::Depthwise) as u32,
+            data_banks: dbanks as u32,
+            weight_banks: (T.cbuf_banks as usize - dbanks) as u32,
+            bs_shift: 0,
+            weight_offset: Some(0),
+            clamp,
+            out_offset: c.ozp,
+            out_scale: crate::requant::OUT_CVT_SCALE,
+            out_shift: 14 + frac,
+            input: AddrRef::Input((top * iw * 16) as u64),
+            // Not written (the DPU output goes to the PPU only).
+            output: AddrRef::Output(0),
+            weights: AddrRef::Weights(0),
+            operands: AddrRef::Operands(0),
+            ew: None,
+            to_ppu: true,
+        };
+        validate(&regs).map_err(|e| format!("validator: {e}"))?;
+        let (mut entries, mut relocs) =
+            emit::conv_task(&regs).map_err(|e| format!("register field: {e}"))?;
+        let dst = (oy0 * ow * 16) as u64;
+        let pp = ppu_entries(
+            p,
+            (iw, rows, co),
+            (ow, oy1 - oy0),
+            [band_pt, pl, band_pb, pr],
+        )
+        .map_err(|e| format!("register field: {e}"))?;
+        for (k, e) in pp.into_iter().enumerate() {
+            if k == PPU_DST_INDEX {
+                relocs.push((entries.len(), AddrRef::Output(dst)));
+            }
+            entries.push(e);
+        }
+        out.tasks.push((entries, relocs));
+        let w_end = (co / 16 - 1) * oh * ow * 16 + (oy1 * ow) * 16;
+        out.output_extent = out.output_extent.max(w_end as u64);
+        let r_end = (in_c / 16 - 1) * ih * iw * 16 + bot * iw * 16;
+        out.input_extent = out.input_extent.max(r_end as u64);
+        oy0 = oy1;
+    }
+    out.split = format!("{} row band(s), PPU fed by the DPU", out.tasks.len());
+    Ok(out)
+}
+
+/// Index of DST_BASE_ADDR among [`ppu_entries`] (its address is relocated).
+const PPU_DST_INDEX: usize = 8;
+
+fn ppu_entries(
+    p: &PoolOp,
+    cube_in: (usize, usize, usize),
+    out_wh: (usize, usize),
+    pads: [usize; 4],
+) -> Result<Vec<rnpu_hw::regcmd::Entry>, rnpu_hw::HwError> {
+    use ppu::*;
+    use rnpu_hw::regcmd::Entry;
+    let (iw, ih, c) = cube_in;
+    let (ow, oh) = out_wh;
+    let [pt, pl, pb, pr] = pads;
+    // Q16 reciprocals, G [HW]: 0x10000 / k (integer; fp16 bits are wrong for int8).
+    let recip = |k: usize| (0x10000 / k) as u32;
+    let plane_out = ow * p.conv.out_hwc.0;
+    let v = vec![
+        Entry::write(DataCubeInWidth::new().with(DataCubeInWidth::CUBE_IN_WIDTH, iw as u32 - 1)?)?,
+        Entry::write(
+            DataCubeInHeight::new().with(DataCubeInHeight::CUBE_IN_HEIGHT, ih as u32 - 1)?,
+        )?,
+        Entry::write(
+            DataCubeInChannel::new().with(DataCubeInChannel::CUBE_IN_CHANNEL, c as u32 - 1)?,
+        )?,
+        Entry::write(
+            DataCubeOutWidth::new().with(DataCubeOutWidth::CUBE_OUT_WIDTH, ow as u32 - 1)?,
+        )?,
+        Entry::write(
+            DataCubeOutHeight::new().with(DataCubeOutHeight::CUBE_OUT_HEIGHT, oh as u32 - 1)?,
+        )?,
+        Entry::write(
+            DataCubeOutChannel::new().with(DataCubeOutChannel::CUBE_OUT_CHANNEL, c as u32 - 1)?,
+        )?,
+        // FLYING_MODE 0: input from the DPU (TRM "0: DPU").
+        Entry::write(
+            OperationModeCfg::new().with(OperationModeCfg::POOLING_METHOD, u32::from(p.max))?,
+        )?,
+        Entry::write(
+            PoolingKernelCfg::new()
+                .with(PoolingKernelCfg::KERNEL_WIDTH, p.kw as u32 - 1)?
+                .with(PoolingKernelCfg::KERNEL_HEIGHT, p.kh as u32 - 1)?
+                .with(PoolingKernelCfg::KERNEL_STRIDE_WIDTH, p.sw as u32 - 1)?
+                .with(PoolingKernelCfg::KERNEL_STRIDE_HEIGHT, p.sh as u32 - 1)?,
+        )?,
+        // [PPU_DST_INDEX]
+        Entry::write(DstBaseAddr::new())?,
+        Entry::write(DstSurfStride::new().with(DstSurfStride::DST_SURF_STRIDE, plane_out as u32)?)?,
+        Entry::write(
+            RecipKernelWidth::new().with(RecipKernelWidth::RECIP_KERNEL_WIDTH, recip(p.kw))?,
+        )?,
+        Entry::write(
+            RecipKernelHeight::new().with(RecipKernelHeight::RECIP_KERNEL_HEIGHT, recip(p.kh))?,
+        )?,
+        Entry::write(
+            PoolingPaddingCfg::new()
+                .with(PoolingPaddingCfg::PAD_TOP, pt as u32)?
+                .with(PoolingPaddingCfg::PAD_LEFT, pl as u32)?
+                .with(PoolingPaddingCfg::PAD_BOTTOM, pb as u32)?
+                .with(PoolingPaddingCfg::PAD_RIGHT, pr as u32)?,
+        )?,
+        // −128 in the 19-bit pad value (G [HW]: 0x0007FF80 for int8 max).
+        Entry::write(PaddingValue1Cfg::new().with(PaddingValue1Cfg::PAD_VALUE_0, 0x7_ff80)?)?,
+        Entry::write(PaddingValue2Cfg::new())?,
+        Entry::write(DataFormat::new())?,
+        Entry::write(MiscCtrl::new().with(MiscCtrl::BURST_LEN, 3)?)?,
+    ];
+    Ok(v)
+}

@@ -1,0 +1,210 @@
+//! Sweep of the non-convolution NPU lowerings — ADD, CONCATENATION (channels), AVERAGE_POOL_2D
+//! / MAX_POOL_2D — over non-square maps, odd channel counts, int8 and uint8, with and without
+//! fused activations: compile + emulate (rnpu-sim) vs rnpu-ref. Every case on the NPU and
+//! within 1 LSB; prints the case count and % bit-exact.
+//! `cargo test --release -p rnpu-compiler --test elementwise_sweep -- --nocapture`
+
+mod support;
+
+use rnpu_compiler::{compile, Options};
+use rnpu_model::{Activation, Array, Model};
+use support::{compare, run_program, ConcatSrc, Quant, Rng};
+
+#[derive(Default)]
+struct Tally {
+    cases: usize,
+    exact_cases: usize,
+    elements: usize,
+    exact: usize,
+    worst: i64,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    fn run(&mut self, label: String, model: &Model, inputs: &[Array]) {
+        self.cases += 1;
+        let program = match compile(model, &Options::default()) {
+            Ok(p) => p,
+            Err(e) => return self.failures.push(format!("{label}: compile: {e}")),
+        };
+        if let Some(p) = program.placements.iter().find(|p| !p.npu) {
+            return self
+                .failures
+                .push(format!("{label}: op {} on the CPU: {}", p.op, p.reason));
+        }
+        let want = rnpu_ref::run(model, inputs).expect("reference");
+        let got = match run_program(model, &program, inputs) {
+            Ok(g) => g,
+            Err(e) => return self.failures.push(format!("{label}: emulate: {e}")),
+        };
+        for (g, w) in got.iter().zip(&want) {
+            let (max, exact, total) = compare(g, w);
+            self.elements += total;
+            self.exact += exact;
+            self.exact_cases += usize::from(exact == total);
+            self.worst = self.worst.max(max);
+            if max > 1 {
+                self.failures.push(format!("{label}: max diff {max}"));
+            }
+        }
+    }
+
+    fn report(&self, what: &str) {
+        println!(
+            "{what}: {} cases, {:.1}% of cases bit-exact, {:.3}% of {} elements bit-exact, max diff {}",
+            self.cases,
+            100.0 * self.exact_cases as f64 / self.cases.max(1) as f64,
+            100.0 * self.exact as f64 / self.elements.max(1) as f64,
+            self.elements,
+            self.worst
+        );
+        for f in self.failures.iter().take(20) {
+            println!("FAIL {f}");
+        }
+        assert!(
+            self.failures.is_empty(),
+            "{} failing cases",
+            self.failures.len()
+        );
+    }
+}
+
+const SIZES: [(usize, usize); 8] = [
+    (1, 1),
+    (3, 5),
+    (13, 9),
+    (9, 13),
+    (7, 20),
+    (32, 32),
+    (40, 24),
+    (80, 80),
+];
+const CHANS: [usize; 10] = [1, 3, 5, 8, 16, 17, 32, 33, 96, 160];
+const ACTS: [Activation; 3] = [Activation::None, Activation::Relu, Activation::Relu6];
+const QUANTS: [Quant; 2] = [Quant::Int8PerAxis, Quant::Uint8PerTensor];
+
+#[test]
+fn add_sweep() {
+    let mut r = Rng(0x0add_5eed);
+    let mut t = Tally::default();
+    for seed in 0..240 {
+        let (h, w) = r.pick(&SIZES);
+        let c = r.pick(&CHANS);
+        let q = r.pick(&QUANTS);
+        let act = r.pick(&ACTS);
+        let (m, ins) = support::build_add(h, w, c, q, act, seed);
+        t.run(
+            format!("ADD {h}x{w}x{c} {q:?} {act:?} seed {seed}"),
+            &m,
+            &ins,
+        );
+    }
+    t.report("ADD sweep");
+}
+
+#[test]
+fn concat_sweep() {
+    use ConcatSrc::*;
+    let mut r = Rng(0x0ca7_5eed);
+    let mut t = Tally::default();
+    let mut cpu_fallbacks = 0;
+    // Channel offsets multiples of 16 (the in-place condition); the last input any size.
+    let layouts: [(usize, &[ConcatSrc]); 8] = [
+        (16, &[Conv(16, 1), Conv(5, 1)]),
+        (8, &[Conv(32, 3), Conv(16, 1), Conv(3, 3)]),
+        (16, &[Input, Conv(17, 1)]),
+        (16, &[Input, Depthwise]),
+        (32, &[Depthwise, Conv(7, 1)]),
+        (5, &[Conv(48, 1), Conv(33, 3)]),
+        (16, &[Conv(16, 3), Input]),
+        (3, &[Conv(64, 1), Conv(16, 3), Conv(1, 1)]),
+    ];
+    for seed in 0..64u64 {
+        let (h, w) = r.pick(&SIZES[1..]);
+        let (cx, srcs) = layouts[(seed % layouts.len() as u64) as usize];
+        let q = r.pick(&QUANTS);
+        // TFLite's int8 CONCATENATION refuses differing scales; uint8 rescales.
+        let same = seed % 3 != 2 || q == Quant::Int8PerAxis;
+        let (m, ins) = support::build_concat(h, w, cx, srcs, q, same, seed);
+        let label = format!("CONCAT {h}x{w} x{cx} {srcs:?} {q:?} same-scale {same} seed {seed}");
+        // [Conv(16, 3), Input]: the conv writes a 32-channel cube over the input's slice, which
+        // the runtime packs before the job → must stay on the CPU (checked below).
+        // A model input with another scale: nothing on the NPU can requantize it.
+        if matches!(srcs, [Conv(16, 3), Input])
+            || (!same && srcs.iter().any(|s| matches!(s, Input)))
+        {
+            let p = compile(&m, &Options::default()).expect("compile");
+            let cat = p.placements.last().expect("op");
+            assert!(!cat.npu, "{label}: {}", cat.reason);
+            continue;
+        }
+        let p = compile(&m, &Options::default()).expect("compile");
+        if !p.placements.last().is_some_and(|c| c.npu) {
+            // Differing scales the producers cannot take over: CPU with a reason, still exact.
+            cpu_fallbacks += 1;
+            assert!(!same, "{label}: {:?}", p.placements.last());
+            continue;
+        }
+        t.run(label, &m, &ins);
+    }
+    println!("CONCAT: {cpu_fallbacks} requantizing cases kept on the CPU (reason given)");
+    t.report("CONCAT sweep");
+}
+
+#[test]
+fn pool_sweep() {
+    let mut r = Rng(0x9001_5eed);
+    let mut max_t = Tally::default();
+    let mut avg_t = Tally::default();
+    let mut cpu_avg = 0;
+    let sizes: [(usize, usize); 9] = [
+        (3, 5),
+        (13, 9),
+        (9, 13),
+        (7, 20),
+        (32, 32),
+        (40, 24),
+        (80, 80),
+        (112, 112),
+        (150, 7),
+    ];
+    let kernels: [(usize, usize); 6] = [(2, 2), (3, 3), (5, 5), (7, 7), (3, 2), (8, 8)];
+    for seed in 0..200u64 {
+        let max = seed.is_multiple_of(2);
+        let (h, w) = r.pick(&sizes);
+        let c = r.pick(&CHANS);
+        let k = r.pick(&kernels);
+        let stride = r.range(1, 2) as usize;
+        let same = r.range(0, 1) == 1;
+        let q = r.pick(&QUANTS);
+        let act = r.pick(&ACTS);
+        let Some((m, ins)) = support::build_pool(max, h, w, c, k, stride, same, q, act, seed)
+        else {
+            continue;
+        };
+        let label = format!(
+            "{} {h}x{w}x{c} k{k:?} s{stride} same {same} {q:?} {act:?} seed {seed}",
+            if max { "MAX_POOL" } else { "AVG_POOL" }
+        );
+        if !max {
+            let p = compile(&m, &Options::default()).expect("compile");
+            if !p.placements[0].npu {
+                // Padded windows: TFLite divides by the in-bounds count; an 8×8 average runs
+                // on the PPU, whose clamp would precede it (reasons given).
+                assert!(
+                    same || (k == (8, 8) && act != Activation::None),
+                    "{label}: {}",
+                    p.placements[0].reason
+                );
+                cpu_avg += 1;
+                continue;
+            }
+            avg_t.run(label, &m, &ins);
+        } else {
+            max_t.run(label, &m, &ins);
+        }
+    }
+    println!("AVG_POOL: {cpu_avg} padded cases kept on the CPU (reason given)");
+    max_t.report("MAX_POOL sweep (PPU)");
+    avg_t.report("AVG_POOL sweep (depthwise)");
+}
