@@ -113,7 +113,21 @@ fn compile_then_run_the_program_file() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    assert!(String::from_utf8_lossy(&o.stdout).contains("NPU 11/17 ops"));
+    // The placement count follows the compiler (it grows as ops gain NPU lowerings); it must
+    // be the one `inspect --json` reports.
+    let placed = {
+        let o = rnpu(&["inspect", s(&m), "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["operators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|op| op["placement"] == "npu")
+            .count()
+    };
+    assert!(placed > 0);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains(&format!("NPU {placed}/17 ops")), "{stdout}");
     let (a, b) = (tmp("out-model"), tmp("out-prog"));
     for (src, dir) in [(&m, &a), (&prog, &b)] {
         let o = rnpu(&[
@@ -142,7 +156,21 @@ fn compile_then_run_the_program_file() {
     assert_eq!(o.status.code(), Some(0));
     // Inspect reads program files too.
     let o = rnpu(&["inspect", s(&prog)]);
-    assert!(String::from_utf8_lossy(&o.stdout).contains("NPU 11/17 ops"));
+    // The placement count follows the compiler (it grows as ops gain NPU lowerings); it must
+    // be the one `inspect --json` reports.
+    let placed = {
+        let o = rnpu(&["inspect", s(&m), "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["operators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|op| op["placement"] == "npu")
+            .count()
+    };
+    assert!(placed > 0);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains(&format!("NPU {placed}/17 ops")), "{stdout}");
     // A corrupted program file: exit 1 naming it.
     let mut bytes = std::fs::read(&prog).unwrap();
     let n = bytes.len();
