@@ -75,6 +75,8 @@ mod ffi;
 pub mod intake;
 mod kernel;
 pub mod options;
+pub mod submodel;
+pub mod writer;
 
 use std::ffi::{c_char, c_int, CStr, CString};
 
@@ -94,9 +96,9 @@ pub enum DelegateError {
     /// implausible size, a failing context function).
     #[error("TFLite ABI: {0}")]
     Abi(String),
-    /// A piece of rnpu this build does not have yet.
+    /// Building or running a partition failed.
     #[error("{0}")]
-    NotAvailable(String),
+    Partition(String),
     /// `RNPU_DELEGATE_FAULT`.
     #[error("{0}")]
     Injected(String),
