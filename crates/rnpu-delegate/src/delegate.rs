@@ -36,6 +36,9 @@ pub struct RnpuDelegateStats {
     pub cpu_ops: u64,
     /// Last `Prepare`: partitions whose program came from `cache_dir`.
     pub cache_hits: u64,
+    /// Last `Prepare`: maximal runs of consecutive claimed nodes in the execution plan (on a
+    /// chain-shaped model, the partitions TFLite should form).
+    pub claimed_runs: u64,
 }
 
 /// The object behind the `TfLiteDelegate*` we hand out. `base` is first, so the two pointers
@@ -197,6 +200,12 @@ fn prepare_impl(
     s.npu_ops = counts.npu_ops;
     s.cpu_ops = counts.cpu_ops;
     s.cache_hits = counts.cache_hits;
+    s.claimed_runs = graph
+        .nodes
+        .iter()
+        .map(|n| claimed.contains(&n.node_index))
+        .fold((0u64, false), |(runs, prev), c| (runs + (c && !prev) as u64, c))
+        .0;
     Ok(())
 }
 

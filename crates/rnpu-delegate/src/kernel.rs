@@ -121,6 +121,7 @@ fn runtime_options(o: &Options) -> rnpu_runtime::Options {
         device: match &o.device {
             Device::Auto => DeviceSpec::Auto,
             Device::Emulator => DeviceSpec::Emulator,
+            Device::Cpu => DeviceSpec::Cpu,
             Device::Path(p) => DeviceSpec::Path(p.clone()),
         },
         ..Default::default()
@@ -225,10 +226,15 @@ fn init_impl(p: &TfLiteDelegateParams) -> Result<Partition, DelegateError> {
             if cached { " (program from cache)" } else { "" }
         ),
     );
+    let cpu_level = if prepared.options.device == Device::Cpu {
+        LogLevel::Debug
+    } else {
+        LogLevel::Warn
+    };
     for pl in session.program().placements.iter().filter(|p| !p.npu) {
         log(
             level,
-            LogLevel::Warn,
+            cpu_level,
             &format!("partition op {} runs on the CPU: {}", pl.op, pl.reason),
         );
     }

@@ -3,7 +3,7 @@
 //!
 //! | key | values | default |
 //! |---|---|---|
-//! | `device` | `auto` (a kernel device if there is one, else the emulator), `emulator`, or an absolute device path such as `/dev/accel/accel0` (must exist) | `auto` |
+//! | `device` | `auto` (a kernel device if there is one, else the emulator), `emulator`, `cpu` (claimed partitions run on rnpu-ref: a testing aid), or an absolute device path such as `/dev/accel/accel0` (must exist) | `auto` |
 //! | `cores` | `auto` or `1`..=the target's core count (3 on RK3588) | `auto` |
 //! | `log_level` | `off`, `error`, `warn`, `info`, `debug` | `warn` |
 //! | `cache_dir` | a directory for compiled programs; created when first written; must not be an existing non-directory | none (no cache) |
@@ -23,6 +23,9 @@ pub enum Device {
     Auto,
     /// rnpu-sim behind rnpu-driver's `EmulatedDevice`.
     Emulator,
+    /// No NPU: the claimed partitions run on rnpu-ref's CPU kernels (bit-exact with TFLite's
+    /// reference kernels). A testing aid: it checks the delegate's plumbing without the NPU.
+    Cpu,
     /// A specific accel device node.
     Path(PathBuf),
 }
@@ -95,6 +98,7 @@ impl Options {
                     o.device = match value {
                         "auto" => Device::Auto,
                         "emulator" => Device::Emulator,
+                        "cpu" => Device::Cpu,
                         p if p.starts_with('/') => {
                             let path = PathBuf::from(p);
                             if !path.exists() {
@@ -108,7 +112,7 @@ impl Options {
                             return Err(bad(
                                 key,
                                 value,
-                                "auto, emulator or an absolute device path (/dev/accel/accelN)",
+                                "auto, emulator, cpu or an absolute device path (/dev/accel/accelN)",
                             ))
                         }
                     }
