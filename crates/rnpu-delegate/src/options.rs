@@ -4,7 +4,7 @@
 //! | key | values | default |
 //! |---|---|---|
 //! | `device` | `auto` (a kernel device if there is one, else the emulator), `emulator`, `cpu` (claimed partitions run on rnpu-ref: a testing aid), or an absolute device path such as `/dev/accel/accel0` (must exist) | `auto` |
-//! | `cores` | `auto` or `1`..=the target's core count (3 on RK3588) | `auto` |
+//! | `cores` | `auto` or `1`..=the target's core count (3 on RK3588); validated, but not yet used: `rnpu-runtime` has no core selection, each partition is one job | `auto` |
 //! | `log_level` | `off`, `error`, `warn`, `info`, `debug` | `warn` |
 //! | `cache_dir` | a directory for compiled programs; created when first written; must not be an existing non-directory | none (no cache) |
 //!
