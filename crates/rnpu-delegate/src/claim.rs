@@ -40,7 +40,8 @@ pub fn claim(graph: &DelegateGraph, _options: &Options) -> Claim {
     if graph.model.operators.is_empty() {
         for n in &graph.nodes {
             if let Err(e) = &n.op {
-                c.refused.push((n.node_index, format!("not translated: {e}")));
+                c.refused
+                    .push((n.node_index, format!("not translated: {e}")));
             }
         }
         return c;
@@ -67,7 +68,8 @@ pub fn claim(graph: &DelegateGraph, _options: &Options) -> Claim {
         let op = match &n.op {
             Ok(op) => *op,
             Err(e) => {
-                c.refused.push((n.node_index, format!("not translated: {e}")));
+                c.refused
+                    .push((n.node_index, format!("not translated: {e}")));
                 continue;
             }
         };

@@ -153,7 +153,11 @@ fn prepare_impl(
 
     let c = claim(&graph, &d.options);
     for (node, why) in &c.refused {
-        log(level, LogLevel::Debug, &format!("node {node} stays on the CPU: {why}"));
+        log(
+            level,
+            LogLevel::Debug,
+            &format!("node {node} stays on the CPU: {why}"),
+        );
     }
     let claimed = c.nodes;
     let mut partitions = 0;
@@ -204,7 +208,9 @@ fn prepare_impl(
         .nodes
         .iter()
         .map(|n| claimed.contains(&n.node_index))
-        .fold((0u64, false), |(runs, prev), c| (runs + (c && !prev) as u64, c))
+        .fold((0u64, false), |(runs, prev), c| {
+            (runs + (c && !prev) as u64, c)
+        })
         .0;
     Ok(())
 }

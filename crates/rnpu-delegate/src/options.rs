@@ -108,13 +108,11 @@ impl Options {
                             }
                             Device::Path(path)
                         }
-                        _ => {
-                            return Err(bad(
-                                key,
-                                value,
-                                "auto, emulator, cpu or an absolute device path (/dev/accel/accelN)",
-                            ))
-                        }
+                        _ => return Err(bad(
+                            key,
+                            value,
+                            "auto, emulator, cpu or an absolute device path (/dev/accel/accelN)",
+                        )),
                     }
                 }
                 "cores" => {

@@ -84,8 +84,11 @@ pub fn extract(
     if sub_outputs.is_empty() {
         return Err("partition has no outputs".into());
     }
-    let map: std::collections::HashMap<usize, usize> =
-        used.iter().enumerate().map(|(new, &old)| (old, new)).collect();
+    let map: std::collections::HashMap<usize, usize> = used
+        .iter()
+        .enumerate()
+        .map(|(new, &old)| (old, new))
+        .collect();
     let mut tensors: Vec<Tensor> = Vec::with_capacity(used.len());
     for &t in &used {
         if let Some(p) = &graph.tensors[t].problem {

@@ -121,17 +121,11 @@ fn options<'a>(
         OpOptions::Reducer { keep_dims } => (27, vec![(0, Bool(*keep_dims))]),
         OpOptions::Resize(r) if *kind == OpKind::ResizeBilinear => (
             15,
-            vec![
-                (2, Bool(r.align_corners)),
-                (3, Bool(r.half_pixel_centers)),
-            ],
+            vec![(2, Bool(r.align_corners)), (3, Bool(r.half_pixel_centers))],
         ),
         OpOptions::Resize(r) => (
             74,
-            vec![
-                (0, Bool(r.align_corners)),
-                (1, Bool(r.half_pixel_centers)),
-            ],
+            vec![(0, Bool(r.align_corners)), (1, Bool(r.half_pixel_centers))],
         ),
         OpOptions::StridedSlice(s) => (
             32,
