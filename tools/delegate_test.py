@@ -2,17 +2,22 @@
 """librnpu_delegate.so loaded by real LiteRT (ai-edge-litert). Run through tools/delegate_test.sh.
 
 Checks, each printed as it runs:
-  fixtures   every tests/models/<name>/model.tflite run by LiteRT with and without the delegate
-             (BUILTIN_REF resolver, then the default resolver with XNNPACK), outputs compared
-             (today they must be identical: the delegate claims nothing yet); per fixture the
-             delegate's figures (plan nodes, translated, claimed, partitions, DELEGATE nodes in
-             the interpreter) are printed.
+  fixtures   every tests/models/<name>/model.tflite run by LiteRT (BUILTIN_REF) with and without
+             the delegate on the emulator: per fixture the delegate's figures (plan nodes,
+             translated, claimed, partitions, DELEGATE nodes, ops on the NPU) and the accuracy
+             (max |diff| in output LSB, % within 1 LSB) are printed. Asserted: single-op fixtures
+             within 1 LSB (the compiler's per-op bound), nothing claimed => outputs identical and
+             no DELEGATE node, one compiled kernel per partition, MobileNetV1 split only where
+             unclaimed nodes are, the same partitions on rnpu-ref (device=cpu) bit-identical to
+             LiteRT (the plumbing), and the default resolver (XNNPACK) alongside the delegate.
   intake     the graph the delegate read from the TfLiteContext (RNPU_DELEGATE_DUMP_GRAPH) equals
              rnpu_model::load_file's reading of the same file (the render_model example).
   lifecycle  two delegates at once, one delegate shared by several interpreters, destroy while
-             another lives, destroy twice, options round-trip.
+             another lives, destroy twice, resizing a delegated input (an error, not a crash).
+  cache      cache_dir: the second load takes every partition's program from the cache; a
+             corrupted cache entry is recompiled.
   options    a bad option raises ValueError carrying the delegate's message.
-  faults     a panic / error injected into create and Prepare reaches Python as an exception
+  faults     a panic / error injected into create, Prepare and a partition's Invoke reaches Python as an exception
              (child process), never as an abort.
   bad-inputs every model of tests/bad-inputs/models that LiteRT itself survives is also survived
              with the delegate (each in a child process, so a crash is seen, not suffered).
@@ -274,7 +279,21 @@ def test_lifecycle(lib):
     lib_b.rnpu_delegate_get_stats.argtypes = [ctypes.c_void_p, ctypes.POINTER(Stats)]
     check(lib_b.rnpu_delegate_get_stats(ptr_b, ctypes.byref(s)) == -1,
           "stats of a destroyed delegate should be refused")
-    del a
+    # Resizing a delegated input: the partition is compiled for static shapes, so this is a
+    # Python error carrying our message, not a crash and not a wrong result.
+    ip = Interpreter(model_path=model, experimental_delegates=[a],
+                     experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    det = ip.get_input_details()[0]
+    ip.resize_tensor_input(det["index"], [1, 7, 5, int(det["shape"][3])])
+    try:
+        ip.allocate_tensors()
+        ip.invoke()
+        msg = None
+    except RuntimeError as e:
+        msg = str(e)
+    check(msg is not None and "compiled for" in msg, f"resized delegated input: {msg!r}")
+    print(f"   resize a delegated input -> RuntimeError: {(msg or '').splitlines()[0][:110]}")
+    del ip, a
     gc.collect()
     check(True, "load twice / share / destroy / destroy twice survived")
     print("   two delegates, 3 interpreters on one delegate, destroy while another lives, "

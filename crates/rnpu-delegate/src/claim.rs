@@ -34,6 +34,19 @@ fn placements(model: &Model) -> Result<Vec<(bool, String)>, String> {
         .collect())
 }
 
+/// The compiler's placement of operator `op` compiled alone (a one-op sub-model).
+fn single_op_placement(graph: &DelegateGraph, op: usize) -> Result<(bool, String), String> {
+    let node = graph.node_of_op(op).ok_or("no node")?;
+    let o = &graph.model.operators[op];
+    let ins: Vec<i32> = o.inputs.iter().flatten().map(|&t| t as i32).collect();
+    let outs: Vec<i32> = o.outputs.iter().map(|&t| t as i32).collect();
+    let sub = crate::submodel::extract(graph, &[node as i32], &ins, &outs)?;
+    placements(&sub.model)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| "the compiler gave no placement".into())
+}
+
 /// Decide the claim for `graph`.
 pub fn claim(graph: &DelegateGraph, _options: &Options) -> Claim {
     let mut c = Claim::default();
@@ -48,12 +61,13 @@ pub fn claim(graph: &DelegateGraph, _options: &Options) -> Claim {
     }
     let placed = match placements(&graph.model) {
         Ok(p) => p,
-        Err(e) => {
-            for n in &graph.nodes {
-                c.refused.push((n.node_index, e.clone()));
-            }
-            return c;
-        }
+        // The graph as a whole does not compile (e.g. a part the compiler rejects outright):
+        // ask about each operator on its own instead.
+        Err(e) => (0..graph.model.operators.len())
+            .map(|op| {
+                single_op_placement(graph, op).unwrap_or_else(|w| (false, format!("{e}; {w}")))
+            })
+            .collect(),
     };
     let bad_tensor = |t: usize| -> Option<String> {
         let info = graph.tensors.get(t)?;
