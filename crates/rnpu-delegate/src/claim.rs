@@ -1,29 +1,107 @@
-//! **The seam where the compiler plugs in.** `claim` decides which execution-plan nodes the
-//! delegate takes; TFLite then groups the claimed nodes into partitions (maximal connected
-//! runs), and each partition becomes one delegate kernel (`kernel.rs`).
+//! Which execution-plan nodes the delegate takes: exactly those `rnpu-compiler` places on the NPU
+//! when it compiles the translated graph (so the claim follows the compiler as it learns more
+//! operators — there is no op list here), minus nodes touching a `kTfLiteDynamic` tensor or a
+//! tensor the intake could not describe. TFLite then groups the claimed nodes into partitions
+//! (maximal connected runs), and each partition becomes one delegate kernel (`kernel.rs`).
 //!
-//! TODAY IT CLAIMS NOTHING: `rnpu-compiler` (which knows what the NPU can run and within what
-//! error bound) is not available to this crate yet, so every node stays on TFLite's CPU kernels
-//! and the delegate changes nothing about a model's results. There are deliberately no
-//! placeholder claims: a claimed node must be one a compiled partition will really run.
-//!
-//! When the compiler lands, this function becomes, roughly:
-//! ```text
-//! graph.nodes.iter().filter_map(|n| {
-//!     let op = *n.op.as_ref().ok()?;                       // translated nodes only
-//!     let touches_dynamic = /* any input/output with TensorInfo.allocation_type == kTfLiteDynamic */;
-//!     (!touches_dynamic && rnpu_compiler::supports(&graph.model, op, &target).is_ok())
-//!         .then_some(n.node_index)
-//! }).collect()
-//! ```
-//! with the refusal reasons logged at `log_level=debug`, the way Teflon prints its support table.
+//! The compiler's reason for every refused operator is logged at `log_level=debug`, the way
+//! Teflon prints its support table.
 
+use rnpu_model::Model;
+
+use crate::abi::allocation;
 use crate::intake::DelegateGraph;
 use crate::options::Options;
 
-/// TFLite node indices the delegate takes over. Always empty until `rnpu-compiler` is wired in
-/// (see the module documentation).
-pub fn claim(graph: &DelegateGraph, options: &Options) -> Vec<usize> {
-    let _ = (graph, options);
-    Vec::new()
+/// The claim and the reason for every node left to TFLite.
+#[derive(Clone, Debug, Default)]
+pub struct Claim {
+    /// TFLite node indices, in execution order.
+    pub nodes: Vec<usize>,
+    /// (TFLite node index, why it stays on the CPU).
+    pub refused: Vec<(usize, String)>,
+}
+
+/// The compiler's NPU placement per operator of `model`, or why compiling failed.
+fn placements(model: &Model) -> Result<Vec<(bool, String)>, String> {
+    let program = crate::ffi::catch(|| rnpu_compiler::compile(model, &Default::default()))
+        .map_err(|p| format!("the compiler panicked: {p}"))?
+        .map_err(|e| format!("the compiler refused the graph: {e}"))?;
+    Ok(program
+        .placements
+        .into_iter()
+        .map(|p| (p.npu, p.reason))
+        .collect())
+}
+
+/// The compiler's placement of operator `op` compiled alone (a one-op sub-model).
+fn single_op_placement(graph: &DelegateGraph, op: usize) -> Result<(bool, String), String> {
+    let node = graph.node_of_op(op).ok_or("no node")?;
+    let o = &graph.model.operators[op];
+    let ins: Vec<i32> = o.inputs.iter().flatten().map(|&t| t as i32).collect();
+    let outs: Vec<i32> = o.outputs.iter().map(|&t| t as i32).collect();
+    let sub = crate::submodel::extract(graph, &[node as i32], &ins, &outs)?;
+    placements(&sub.model)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| "the compiler gave no placement".into())
+}
+
+/// Decide the claim for `graph`.
+pub fn claim(graph: &DelegateGraph, _options: &Options) -> Claim {
+    let mut c = Claim::default();
+    if graph.model.operators.is_empty() {
+        for n in &graph.nodes {
+            if let Err(e) = &n.op {
+                c.refused
+                    .push((n.node_index, format!("not translated: {e}")));
+            }
+        }
+        return c;
+    }
+    let placed = match placements(&graph.model) {
+        Ok(p) => p,
+        // The graph as a whole does not compile (e.g. a part the compiler rejects outright):
+        // ask about each operator on its own instead.
+        Err(e) => (0..graph.model.operators.len())
+            .map(|op| {
+                single_op_placement(graph, op).unwrap_or_else(|w| (false, format!("{e}; {w}")))
+            })
+            .collect(),
+    };
+    let bad_tensor = |t: usize| -> Option<String> {
+        let info = graph.tensors.get(t)?;
+        if info.allocation_type == allocation::DYNAMIC {
+            return Some(format!("tensor {t} is dynamic (kTfLiteDynamic)"));
+        }
+        info.problem
+            .as_ref()
+            .map(|p| format!("tensor {t} cannot be described: {p}"))
+    };
+    for n in &graph.nodes {
+        let op = match &n.op {
+            Ok(op) => *op,
+            Err(e) => {
+                c.refused
+                    .push((n.node_index, format!("not translated: {e}")));
+                continue;
+            }
+        };
+        let operator = &graph.model.operators[op];
+        let touching = operator
+            .inputs
+            .iter()
+            .flatten()
+            .chain(&operator.outputs)
+            .find_map(|&t| bad_tensor(t));
+        match (placed.get(op), touching) {
+            (_, Some(why)) => c.refused.push((n.node_index, why)),
+            (Some((true, _)), None) => c.nodes.push(n.node_index),
+            (Some((false, why)), None) => c.refused.push((n.node_index, why.clone())),
+            (None, None) => c
+                .refused
+                .push((n.node_index, "the compiler gave no placement".into())),
+        }
+    }
+    c
 }

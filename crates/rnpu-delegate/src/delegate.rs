@@ -2,12 +2,13 @@
 
 use std::ffi::c_void;
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::abi::*;
 use crate::claim::claim;
 use crate::ffi::{self, IntArray};
 use crate::intake::{translate, DelegateGraph};
+use crate::kernel::{set_current, KernelCounts, Prepared};
 use crate::options::{LogLevel, Options};
 use crate::{digest, DelegateError};
 
@@ -27,6 +28,17 @@ pub struct RnpuDelegateStats {
     pub partitions: u64,
     /// Claimed nodes summed over all `Prepare` calls.
     pub total_claimed: u64,
+    /// Last `Prepare`: partitions whose program was compiled (or loaded) into a session.
+    pub kernels_ready: u64,
+    /// Last `Prepare`: operators the partition programs run on the NPU.
+    pub npu_ops: u64,
+    /// Last `Prepare`: operators of the partitions that the compiler put on the CPU after all.
+    pub cpu_ops: u64,
+    /// Last `Prepare`: partitions whose program came from `cache_dir`.
+    pub cache_hits: u64,
+    /// Last `Prepare`: maximal runs of consecutive claimed nodes in the execution plan (on a
+    /// chain-shaped model, the partitions TFLite should form).
+    pub claimed_runs: u64,
 }
 
 /// The object behind the `TfLiteDelegate*` we hand out. `base` is first, so the two pointers
@@ -139,29 +151,46 @@ fn prepare_impl(
         }
     }
 
-    let claimed = claim(&graph, &d.options);
+    let c = claim(&graph, &d.options);
+    for (node, why) in &c.refused {
+        log(
+            level,
+            LogLevel::Debug,
+            &format!("node {node} stays on the CPU: {why}"),
+        );
+    }
+    let claimed = c.nodes;
     let mut partitions = 0;
+    let prepared = Arc::new(Prepared {
+        graph,
+        options: d.options.clone(),
+        counts: Mutex::new(KernelCounts::default()),
+    });
     if !claimed.is_empty() {
         let nodes = IntArray::new(&claimed);
         // SAFETY: live ctx of this Prepare call; `nodes` is a valid TfLiteIntArray.
         partitions = unsafe { ffi::preview_partitions(ctx, &nodes) }.unwrap_or(0);
+        // The partition kernels' `init` runs inside this call and reads `prepared`.
+        let _current = set_current(prepared.clone());
         // SAFETY: live ctx and delegate of this Prepare call.
         unsafe { ffi::replace_nodes(ctx, crate::kernel::registration(), &nodes, delegate)? };
     }
+    let graph = &prepared.graph;
+    let counts = *prepared.counts.lock().unwrap_or_else(|e| e.into_inner());
     log(
         level,
         LogLevel::Info,
         &format!(
-            "{} nodes in the execution plan, {} translated, {} claimed, {} partitions{}",
+            "{} nodes in the execution plan, {} translated, {} claimed, {} partitions \
+             ({} compiled: {} ops on the NPU, {} on the CPU, {} from the cache)",
             graph.nodes.len(),
             graph.translated(),
             claimed.len(),
             partitions,
-            if claimed.is_empty() {
-                " (no node is delegated yet: the compiler is not wired in)"
-            } else {
-                ""
-            }
+            counts.ready,
+            counts.npu_ops,
+            counts.cpu_ops,
+            counts.cache_hits,
         ),
     );
     let mut s = d.stats.lock().unwrap_or_else(|e| e.into_inner());
@@ -171,6 +200,18 @@ fn prepare_impl(
     s.claimed = claimed.len() as u64;
     s.partitions = partitions as u64;
     s.total_claimed += claimed.len() as u64;
+    s.kernels_ready = counts.ready;
+    s.npu_ops = counts.npu_ops;
+    s.cpu_ops = counts.cpu_ops;
+    s.cache_hits = counts.cache_hits;
+    s.claimed_runs = graph
+        .nodes
+        .iter()
+        .map(|n| claimed.contains(&n.node_index))
+        .fold((0u64, false), |(runs, prev), c| {
+            (runs + (c && !prev) as u64, c)
+        })
+        .0;
     Ok(())
 }
 

@@ -389,3 +389,97 @@ pub(crate) fn guard(
 pub(crate) fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|p| panic_message(&*p))
 }
+
+/// What a partition kernel needs to know about one context tensor before copying it.
+#[derive(Debug)]
+pub(crate) struct TensorMeta {
+    pub tf_type: i32,
+    pub dims: Vec<i32>,
+    pub has_data: bool,
+}
+
+/// The live `TfLiteTensor` `index` of `ctx`.
+///
+/// # Safety
+/// `ctx` is the live context of the current kernel callback.
+unsafe fn context_tensor(
+    ctx: *mut TfLiteContext,
+    index: usize,
+) -> Result<*mut TfLiteTensor, DelegateError> {
+    if ctx.is_null() {
+        return Err(abi("NULL context".into()));
+    }
+    // SAFETY: live context (caller's contract); plain field reads.
+    let (n, tensors) = unsafe { ((*ctx).tensors_size, (*ctx).tensors) };
+    if index >= n || tensors.is_null() {
+        return Err(abi(format!("tensor {index} out of range ({n} tensors)")));
+    }
+    // SAFETY: `tensors` is the runtime's array of `tensors_size` tensors; index < n.
+    Ok(unsafe { tensors.add(index) })
+}
+
+/// Type, dims and size of context tensor `index`.
+///
+/// # Safety
+/// `ctx` is the live context of the current kernel callback.
+pub(crate) unsafe fn tensor_meta(
+    ctx: *mut TfLiteContext,
+    index: usize,
+) -> Result<TensorMeta, DelegateError> {
+    // SAFETY: live context (caller's contract).
+    let t = unsafe { &*context_tensor(ctx, index)? };
+    // SAFETY: `dims` is NULL or a live int array of the tensor.
+    let dims = unsafe { int_array(t.dims, &format!("tensor {index}"))? }.unwrap_or_default();
+    Ok(TensorMeta {
+        tf_type: t.type_,
+        dims,
+        has_data: !t.data.is_null(),
+    })
+}
+
+/// Copy the data of context tensor `index` (exactly `len` bytes, which must be its size).
+///
+/// # Safety
+/// `ctx` is the live context of the current kernel callback (Invoke: tensors are allocated).
+pub(crate) unsafe fn read_tensor(
+    ctx: *mut TfLiteContext,
+    index: usize,
+    len: usize,
+) -> Result<Vec<u8>, DelegateError> {
+    // SAFETY: live context (caller's contract).
+    let t = unsafe { &*context_tensor(ctx, index)? };
+    if t.data.is_null() || t.bytes != len {
+        return Err(abi(format!(
+            "tensor {index}: {} bytes at {:p}, expected {len}",
+            t.bytes, t.data
+        )));
+    }
+    // SAFETY: an allocated tensor's `data` holds `bytes` readable bytes during Invoke.
+    Ok(unsafe { std::slice::from_raw_parts(t.data as *const u8, len) }.to_vec())
+}
+
+/// Write `src` into context tensor `index` (whose size must be `src.len()`).
+///
+/// # Safety
+/// `ctx` is the live context of the current kernel callback (Invoke: tensors are allocated),
+/// and `index` is an output of the calling node (so no other kernel reads it meanwhile).
+pub(crate) unsafe fn write_tensor(
+    ctx: *mut TfLiteContext,
+    index: usize,
+    src: &[u8],
+) -> Result<(), DelegateError> {
+    // SAFETY: live context (caller's contract).
+    let t = unsafe { &*context_tensor(ctx, index)? };
+    if t.data.is_null() || t.bytes != src.len() {
+        return Err(abi(format!(
+            "output tensor {index}: {} bytes at {:p}, expected {}",
+            t.bytes,
+            t.data,
+            src.len()
+        )));
+    }
+    // SAFETY: an allocated output tensor's `data` holds `bytes` writable bytes during Invoke;
+    // `src` is our own Vec, so the regions do not overlap.
+    unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), t.data as *mut u8, src.len()) };
+    Ok(())
+}

@@ -7,13 +7,14 @@
 //! interp = Interpreter(model_path="model.tflite", experimental_delegates=[npu])
 //! ```
 //!
-//! # Status: NOTHING IS DELEGATED YET
+//! # Status
 //!
-//! Everything a delegate needs that does not depend on the compiler or the runtime is here and
-//! tested against real LiteRT: the C ABI, option parsing, the graph intake (context → rnpu-model
-//! IR), the claim seam, partition hand-off to TFLite, partition kernels, error reporting and
-//! panic containment. But [`claim::claim`] returns the empty set, so TFLite runs every node on
-//! its own CPU kernels and results are exactly LiteRT's.
+//! The delegate claims exactly the nodes `rnpu-compiler` places on the NPU (CONV_2D,
+//! DEPTHWISE_CONV_2D and FULLY_CONNECTED today; more as the compiler learns them — there is no
+//! op list here), TFLite forms the partitions, and each partition runs as one compiled
+//! `rnpu_runtime::Session` on the device chosen by the options (`auto`: a rocket device, else the
+//! emulator). Unsupported nodes stay on TFLite's CPU kernels. `tools/delegate_test.sh` checks
+//! this against real LiteRT on every fixture (counts and accuracy printed per fixture).
 //!
 //! # Design
 //!
@@ -23,32 +24,29 @@
 //!  TfLiteDelegate::Prepare(ctx)                          (delegate.rs, once per subgraph)
 //!      ├─ ffi::snapshot(ctx)      copy tensors + execution-plan nodes out of the context (unsafe)
 //!      ├─ intake::translate       → DelegateGraph { model: rnpu_model::Model, nodes, tensors } (safe)
-//!      ├─ claim::claim(graph)     → node indices            ◄── THE SEAM: empty today
-//!      └─ if non-empty: ReplaceNodeSubsetsWithDelegateKernels(full 88-byte registration, nodes)
-//!             TFLite groups connected claimed nodes into partitions, one kernel each:
-//!  kernel::init(TfLiteDelegateParams) → Partition { nodes, inputs, outputs }
-//!  kernel::prepare / invoke           → today: error "no rnpu-runtime"
+//!      ├─ claim::claim(graph)     compile the translated graph; claim the ops placed on the NPU,
+//!      │                          minus nodes touching kTfLiteDynamic / undescribable tensors
+//!      └─ ReplaceNodeSubsetsWithDelegateKernels(full 88-byte registration, claimed nodes)
+//!             TFLite groups connected claimed nodes into partitions; for each, inside this call:
+//!  kernel::init(TfLiteDelegateParams)
+//!      ├─ submodel::extract       the partition's ops; non-constant boundary inputs → model
+//!      │                          inputs, constants (read from the context) inside, boundary
+//!      │                          outputs → model outputs
+//!      ├─ writer::write           → TFLite flatbuffer bytes (Session takes a .tflite)
+//!      └─ Session::with_program   compile once, load onto the device (or a program from cache_dir)
+//!  kernel::prepare                boundary tensors still have the compiled dtype/shape?
+//!  kernel::invoke                 copy inputs out of the TfLiteTensors (dtype/shape checked),
+//!                                 Session::run, copy the outputs back
 //! ```
 //!
-//! ## How the compiler and runtime plug in
+//! The graph of the running `Prepare` reaches `init` through a thread-local
+//! (`kernel::set_current`): TFLite calls `init` synchronously from
+//! `ReplaceNodeSubsetsWithDelegateKernels`. Every failure is a `DelegateError`, reported through
+//! `ReportError` as a TfLiteStatus error; a partition whose `init` failed fails its `prepare`
+//! with a message (the interpreter reports an error; it never aborts).
 //!
-//! 1. **Claiming** — `claim` calls the compiler's support query per translated operator
-//!    (`graph.model.operators[i]`, tensors indexed exactly like the context's) and returns the
-//!    TFLite node indices it accepts, refusing nodes that touch `kTfLiteDynamic` tensors
-//!    (`graph.tensors[i].allocation_type`). Nothing else in `Prepare` changes.
-//! 2. **Compiling** — the delegate keeps the `DelegateGraph` of its last `Prepare` per context
-//!    (keyed by the context pointer). `kernel::init` gets the partition's node list and boundary
-//!    tensors from `TfLiteDelegateParams`, cuts the partition's operators out of that graph into
-//!    a sub-`Model` (constants already copied from `kTfLiteMmapRo` tensors, never from the file),
-//!    compiles it once with `rnpu-compiler` (using `cache_dir` when set) and loads it into an
-//!    `rnpu_runtime::Session` on the device chosen by `device`/`cores`. Constant partition
-//!    inputs are skipped as Teflon does.
-//! 3. **Running** — `kernel::invoke` copies the non-constant input tensors
-//!    (`context->tensors[i].data`) into the session, runs it, and copies the outputs back;
-//!    `kernel::prepare` re-checks the input shapes (the compiled program is for static shapes;
-//!    a change is an error, or a recompile). `kernel::free` drops the session.
-//! 4. Every failure on that path is a `DelegateError`, reported through `ReportError` as a
-//!    `kTfLiteError`; panics are caught at each callback (`ffi::guard`).
+//! Accuracy: the NPU is within 1 LSB of TFLite per operator (the compiler's promise, asserted
+//! on every single-op fixture); differences accumulate through whole models.
 //!
 //! ## Safety
 //!
@@ -60,8 +58,9 @@
 //!
 //! - `RNPU_DELEGATE_DUMP_GRAPH=<file>`: each `Prepare` writes its translated graph there
 //!   (`digest::render` format), so tests can compare it with `rnpu_model::load_file`.
-//! - `RNPU_DELEGATE_FAULT=create-panic|prepare-panic|prepare-error`: injects a fault, so tests
-//!   can prove that it reaches the application as an error, not as an abort.
+//! - `RNPU_DELEGATE_FAULT=create-panic|prepare-panic|prepare-error|invoke-panic|invoke-error`:
+//!   injects a fault, so tests can prove that it reaches the application as an error, not as an
+//!   abort.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -75,6 +74,8 @@ mod ffi;
 pub mod intake;
 mod kernel;
 pub mod options;
+pub mod submodel;
+pub mod writer;
 
 use std::ffi::{c_char, c_int, CStr, CString};
 
@@ -94,9 +95,9 @@ pub enum DelegateError {
     /// implausible size, a failing context function).
     #[error("TFLite ABI: {0}")]
     Abi(String),
-    /// A piece of rnpu this build does not have yet.
+    /// Building or running a partition failed.
     #[error("{0}")]
-    NotAvailable(String),
+    Partition(String),
     /// `RNPU_DELEGATE_FAULT`.
     #[error("{0}")]
     Injected(String),

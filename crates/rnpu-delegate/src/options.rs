@@ -3,8 +3,8 @@
 //!
 //! | key | values | default |
 //! |---|---|---|
-//! | `device` | `auto` (a kernel device if there is one, else the emulator), `emulator`, or an absolute device path such as `/dev/accel/accel0` (must exist) | `auto` |
-//! | `cores` | `auto` or `1`..=the target's core count (3 on RK3588) | `auto` |
+//! | `device` | `auto` (a kernel device if there is one, else the emulator), `emulator`, `cpu` (claimed partitions run on rnpu-ref: a testing aid), or an absolute device path such as `/dev/accel/accel0` (must exist) | `auto` |
+//! | `cores` | `auto` or `1`..=the target's core count (3 on RK3588); validated, but not yet used: `rnpu-runtime` has no core selection, each partition is one job | `auto` |
 //! | `log_level` | `off`, `error`, `warn`, `info`, `debug` | `warn` |
 //! | `cache_dir` | a directory for compiled programs; created when first written; must not be an existing non-directory | none (no cache) |
 //!
@@ -23,6 +23,9 @@ pub enum Device {
     Auto,
     /// rnpu-sim behind rnpu-driver's `EmulatedDevice`.
     Emulator,
+    /// No NPU: the claimed partitions run on rnpu-ref's CPU kernels (bit-exact with TFLite's
+    /// reference kernels). A testing aid: it checks the delegate's plumbing without the NPU.
+    Cpu,
     /// A specific accel device node.
     Path(PathBuf),
 }
@@ -95,6 +98,7 @@ impl Options {
                     o.device = match value {
                         "auto" => Device::Auto,
                         "emulator" => Device::Emulator,
+                        "cpu" => Device::Cpu,
                         p if p.starts_with('/') => {
                             let path = PathBuf::from(p);
                             if !path.exists() {
@@ -104,13 +108,11 @@ impl Options {
                             }
                             Device::Path(path)
                         }
-                        _ => {
-                            return Err(bad(
-                                key,
-                                value,
-                                "auto, emulator or an absolute device path (/dev/accel/accelN)",
-                            ))
-                        }
+                        _ => return Err(bad(
+                            key,
+                            value,
+                            "auto, emulator, cpu or an absolute device path (/dev/accel/accelN)",
+                        )),
                     }
                 }
                 "cores" => {
