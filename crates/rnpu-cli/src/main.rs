@@ -19,6 +19,8 @@ macro_rules! outln {
 }
 
 mod bench;
+mod classify;
+mod detect;
 mod inspect;
 
 /// Write `s` to stdout; a closed pipe (e.g. `| head`) is not an error.
@@ -118,6 +120,50 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Classify an image: decode, resize to the input's H×W (bilinear), map pixels onto the
+    /// input's range (uint8: the pixel byte; int8: byte − 128; float: [0, 1]), run, print the
+    /// top-K classes with dequantized scores.
+    Classify {
+        /// The .tflite model or rnpu program file.
+        model: PathBuf,
+        /// The image (PNG or JPEG).
+        #[arg(long)]
+        image: PathBuf,
+        /// Class names, one per line (line i is class i).
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// How many classes to print.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        /// Where to run (as for `rnpu run`).
+        #[arg(long, default_value = "auto", value_parser = parse_device)]
+        device: DeviceSpec,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Detect objects with a model ending in TFLite_Detection_PostProcess: print the detections
+    /// and write the image with their boxes drawn as a PNG.
+    Detect {
+        /// The .tflite model or rnpu program file.
+        model: PathBuf,
+        /// The image (PNG or JPEG), fed as `classify` feeds it.
+        #[arg(long)]
+        image: PathBuf,
+        /// The annotated PNG to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Minimum score of a detection to print and draw.
+        #[arg(long, default_value_t = 0.5)]
+        threshold: f32,
+        /// Class names, one per line (line i is class i, without background).
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Where to run (as for `rnpu run`).
+        #[arg(long, default_value = "auto", value_parser = parse_device)]
+        device: DeviceSpec,
+        #[arg(long)]
+        json: bool,
+    },
     /// Decode a raw regcmd buffer (little-endian 64-bit entries) one entry per line: block,
     /// register, field values; unknown or malformed writes are flagged with `!`.
     Disasm {
@@ -172,6 +218,31 @@ fn main() -> ExitCode {
             seed,
             json,
         } => bench::cmd_bench(&model, runs, &device, seed, json),
+        Cmd::Classify {
+            model,
+            image,
+            labels,
+            top,
+            device,
+            json,
+        } => classify::cmd_classify(&model, &image, labels.as_deref(), top, &device, json),
+        Cmd::Detect {
+            model,
+            image,
+            out,
+            threshold,
+            labels,
+            device,
+            json,
+        } => detect::cmd_detect(
+            &model,
+            &image,
+            &out,
+            threshold,
+            labels.as_deref(),
+            &device,
+            json,
+        ),
         Cmd::Disasm { file, json, strict } => cmd_disasm(&file, json, strict),
         Cmd::Replay { dir, output, json } => cmd_replay(&dir, output.as_deref(), json),
     };
@@ -404,7 +475,7 @@ fn cmd_compile(model_path: &Path, output: &Path, cpu_only: bool, json: bool) -> 
 }
 
 /// Write through a temporary file renamed at the end: an error leaves no partial file.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
         .with_context(|| format!("{}: not a file name", path.display()))?;

@@ -83,6 +83,7 @@ pub fn eval_op(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         OpKind::HardSwish => activation::hard_swish(ctx),
         OpKind::Prelu => activation::prelu(ctx),
         OpKind::Quantize | OpKind::Dequantize => quantize::quantize(ctx),
+        OpKind::Custom(n) if n == detection::CUSTOM_NAME => detection::detection_postprocess(ctx),
         other => Err(ctx.err(format!(
             "operator {other} is not supported by the CPU reference"
         ))),

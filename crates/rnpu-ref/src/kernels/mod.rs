@@ -5,6 +5,7 @@ pub mod a_common;
 pub mod activation;
 pub mod b_common;
 pub mod conv;
+pub mod detection;
 pub mod elementwise;
 pub mod fully_connected;
 pub mod pool;
