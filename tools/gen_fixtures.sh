@@ -29,6 +29,9 @@ export TF_ENABLE_ONEDNN_OPTS=0
 export CUDA_VISIBLE_DEVICES=
 cd "$ROOT"
 "$VENV/bin/python" "$ROOT/tools/gen_fixtures.py" "$@"
+# TFLite_Detection_PostProcess fixtures (built from the SSDLite fixture; re-registers them in
+# the manifest that gen_fixtures.py rewrote).
+"$VENV/bin/python" "$ROOT/tools/gen_postprocess_fixtures.py"
 if [ -f "$ROOT/.cache/real-models/mnist10.bin" ]; then
     "$VENV/bin/python" "$ROOT/tools/gen_real_refs.py"
 else

@@ -231,8 +231,38 @@ def standalone(regular, quant):
     write(name, mb, [enc_in, sc_in], res)
 
 
+def register_in_manifest():
+    """Add (or refresh) this script's fixtures in tests/models/manifest.json, which
+    tools/gen_fixtures.py rewrites from scratch; the test harnesses read the manifest."""
+    import json
+    import os
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    path = os.path.join(root, "tests", "models", "manifest.json")
+    manifest = json.load(open(path))
+    mine = sorted(d for d in os.listdir(os.path.join(root, "tests", "models"))
+                  if d.startswith("detection_postprocess_") or d.endswith("_postprocess"))
+    manifest = [e for e in manifest if e["name"] not in mine]
+    for d in mine:
+        from ai_edge_litert import schema_py_generated as sch
+        buf = open(os.path.join(root, "tests", "models", d, "model.tflite"), "rb").read()
+        m = sch.ModelT.InitFromObj(sch.Model.GetRootAs(buf, 0))
+        names = []
+        for op in m.subgraphs[0].operators:
+            code = m.operatorCodes[op.opcodeIndex]
+            c = max(code.builtinCode, code.deprecatedBuiltinCode)
+            if code.customCode:
+                names.append(code.customCode.decode())
+            else:
+                names.append(next(k for k, v in vars(sch.BuiltinOperator).items() if v == c))
+        variant = "int8_per_axis" if "int8pa" in d else ("uint8" if d.endswith("u8") else "float")
+        manifest.append({"name": d, "variant": variant, "ops": names,
+                         "inputs": len(m.subgraphs[0].inputs), "outputs": len(m.subgraphs[0].outputs)})
+    json.dump(manifest, open(path, "w"), indent=1)
+
+
 if __name__ == "__main__":
     for regular in (False, True):
         for quant in (False, True):
             standalone(regular, quant)
     ssd_fixture()
+    register_in_manifest()
