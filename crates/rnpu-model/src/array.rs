@@ -1,7 +1,6 @@
 //! Dense host arrays: the values that flow between kernels, inputs and outputs.
 
-use crate::ir::{DType, Tensor};
-use crate::ModelError;
+use crate::ir::{DType, Model, Tensor};
 
 /// Typed element storage of an [`Array`].
 #[derive(Clone, Debug, PartialEq)]
@@ -195,19 +194,53 @@ impl Array {
             data: ArrayData::from_le_bytes(t.dtype, d),
         })
     }
+}
 
-    /// Check that this array can feed tensor `t` (same dtype and shape).
-    pub fn check_matches(&self, t: &Tensor, what: &str) -> Result<(), ModelError> {
-        if self.dtype() != t.dtype || self.shape != t.shape {
-            return Err(ModelError::Mismatch(format!(
-                "{what}: expected {} {:?} for tensor '{}', got {} {:?}",
-                t.dtype,
-                t.shape,
-                t.name,
-                self.dtype(),
-                self.shape
-            )));
-        }
-        Ok(())
+/// Why a list of arrays cannot feed a model's inputs: which input, its tensor name, what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputMismatch {
+    pub index: usize,
+    pub name: String,
+    pub msg: String,
+}
+
+/// Check `inputs` against the model's inputs (count, then dtype and shape of each, in order).
+pub fn check_inputs(model: &Model, inputs: &[Array]) -> Result<(), InputMismatch> {
+    if inputs.len() != model.inputs.len() {
+        let (index, name) = match model.inputs.get(inputs.len()) {
+            Some(&t) => (inputs.len(), model.tensors[t].name.clone()),
+            None => (model.inputs.len(), String::new()),
+        };
+        return Err(InputMismatch {
+            index,
+            name,
+            msg: format!(
+                "the model takes {} input(s), {} given",
+                model.inputs.len(),
+                inputs.len()
+            ),
+        });
     }
+    for (k, (a, &t)) in inputs.iter().zip(&model.inputs).enumerate() {
+        let tensor = &model.tensors[t];
+        let msg = if a.dtype() != tensor.dtype || a.shape != tensor.shape {
+            format!(
+                "expected {} {:?}, got {} {:?}",
+                tensor.dtype,
+                tensor.shape,
+                a.dtype(),
+                a.shape
+            )
+        } else if a.data.len() != tensor.num_elements() {
+            format!("{} values for shape {:?}", a.data.len(), tensor.shape)
+        } else {
+            continue;
+        };
+        return Err(InputMismatch {
+            index: k,
+            name: tensor.name.clone(),
+            msg,
+        });
+    }
+    Ok(())
 }

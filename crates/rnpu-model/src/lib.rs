@@ -11,7 +11,7 @@ mod ops;
 mod reader;
 mod validate;
 
-pub use array::{Array, ArrayData};
+pub use array::{check_inputs, Array, ArrayData, InputMismatch};
 pub use ir::{DType, Model, Operator, Quantization, Signature, Tensor};
 pub use ops::*;
 pub use reader::{load_file, parse};

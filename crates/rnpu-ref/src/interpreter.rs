@@ -110,32 +110,12 @@ impl<'m> Interpreter<'m> {
     /// Run the whole model. `inputs` are in model input order and must match dtype and shape.
     pub fn run(&mut self, inputs: &[Array]) -> Result<Vec<Array>, RefError> {
         let m = self.model;
-        if inputs.len() != m.inputs.len() {
-            return Err(RefError::Input {
-                index: inputs.len(),
-                name: String::new(),
-                msg: format!(
-                    "model takes {} inputs, {} given",
-                    m.inputs.len(),
-                    inputs.len()
-                ),
-            });
-        }
-        for (k, (a, &t)) in inputs.iter().zip(&m.inputs).enumerate() {
-            let tensor = &m.tensors[t];
-            if a.dtype() != tensor.dtype || a.shape != tensor.shape {
-                return Err(RefError::Input {
-                    index: k,
-                    name: tensor.name.clone(),
-                    msg: format!(
-                        "expected {} {:?}, got {} {:?}",
-                        tensor.dtype,
-                        tensor.shape,
-                        a.dtype(),
-                        a.shape
-                    ),
-                });
-            }
+        rnpu_model::check_inputs(m, inputs).map_err(|e| RefError::Input {
+            index: e.index,
+            name: e.name,
+            msg: e.msg,
+        })?;
+        for (a, &t) in inputs.iter().zip(&m.inputs) {
             self.values[t] = Some(a.clone());
         }
         for (index, op) in m.operators.iter().enumerate() {

@@ -573,46 +573,11 @@ impl Session {
     }
 
     fn check_inputs(&self, inputs: &[Array]) -> Result<()> {
-        let m = &self.model;
-        if inputs.len() != m.inputs.len() {
-            let (index, name) = match m.inputs.get(inputs.len()) {
-                Some(&t) => (inputs.len(), m.tensors[t].name.clone()),
-                None => (m.inputs.len(), String::new()),
-            };
-            return Err(RuntimeError::Input {
-                index,
-                name,
-                msg: format!(
-                    "the model takes {} input(s), {} given",
-                    m.inputs.len(),
-                    inputs.len()
-                ),
-            });
-        }
-        for (k, (a, &t)) in inputs.iter().zip(&m.inputs).enumerate() {
-            let tensor = &m.tensors[t];
-            if a.dtype() != tensor.dtype || a.shape != tensor.shape {
-                return Err(RuntimeError::Input {
-                    index: k,
-                    name: tensor.name.clone(),
-                    msg: format!(
-                        "expected {} {:?}, got {} {:?}",
-                        tensor.dtype,
-                        tensor.shape,
-                        a.dtype(),
-                        a.shape
-                    ),
-                });
-            }
-            if a.data.len() != tensor.num_elements() {
-                return Err(RuntimeError::Input {
-                    index: k,
-                    name: tensor.name.clone(),
-                    msg: format!("{} values for shape {:?}", a.data.len(), tensor.shape),
-                });
-            }
-        }
-        Ok(())
+        rnpu_model::check_inputs(&self.model, inputs).map_err(|e| RuntimeError::Input {
+            index: e.index,
+            name: e.name,
+            msg: e.msg,
+        })
     }
 
     /// Like [`Session::run`], with timings and counts.
