@@ -359,6 +359,7 @@ pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
                 bs_shift: ch.rq.bs_shift,
                 weight_offset: Some(-c.wzp as i16),
                 clamp: if c.ew.is_some() { Clamp::None } else { clamp },
+                bn: ch.rq.bn,
                 out_offset: c.ozp,
                 out_scale: ch.rq.out_scale,
                 out_shift: ch.rq.out_shift,

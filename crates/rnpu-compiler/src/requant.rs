@@ -75,6 +75,8 @@ pub const FRACTION_BITS: i32 = 16;
 pub const MAX_FRACTION_BITS: i32 = 20;
 /// Smallest multiplier `C[c]` a live channel may get inside a group (precision bound above).
 pub const MIN_CHANNEL_MULTIPLIER: f64 = 512.0;
+/// Reproduce TFLite's double rounding through the BN stage (prototype switch).
+pub const DOUBLE_ROUNDING: bool = true;
 /// Largest int16 multiplier.
 const C_MAX: f64 = 32767.0;
 /// The unit `OUT_CVT_SCALE` (14 fractional bits, like the vendor's BS unit multiplier): the
@@ -94,6 +96,9 @@ pub struct GroupRequant {
     pub out_scale: i64,
     /// OUT_CVT shift `k`.
     pub out_shift: u32,
+    /// TFLite's double rounding reproduced: BN multiplies by `S` (register operand) and
+    /// rounds to `2^-r` output LSB (`(S, k − r)`); OUT_CVT is then `2^14 >> (r + 14)`.
+    pub bn: Option<(i16, u32)>,
     /// `floor(log2 U)`, `U = 2^k / S` = BS-output units per output LSB (the fraction bits `f`
     /// when `S` is a power of two).
     pub frac: u32,
@@ -106,6 +111,10 @@ impl GroupRequant {
     /// BS output `H` with `H·S / 2^k ≥ hi`, so `round(H·S / 2^k) = hi` (`S / 2^k ≤ 1/2`) and
     /// every larger value clamps to the same output as TFLite's `min(round(t), hi)`.
     pub fn relux_cmp(&self, hi: i32) -> u32 {
+        if self.bn.is_some() {
+            // BN clamps in units of 2^-r LSB: exactly hi.
+            return (hi.max(0) as u32) << (self.out_shift - 14);
+        }
         let num = (hi.max(0) as i64) << self.out_shift;
         (num as u64).div_ceil(self.out_scale as u64) as u32
     }
@@ -214,6 +223,7 @@ fn group_with(ms: &[f64], tfl_slack: f64, search: bool) -> Result<GroupRequant, 
             mul: vec![0; ms.len()],
             out_scale: OUT_CVT_SCALE,
             out_shift: 14,
+            bn: None,
             frac: 0,
             error: 0.0,
         });
@@ -292,11 +302,39 @@ fn group_with(ms: &[f64], tfl_slack: f64, search: bool) -> Result<GroupRequant, 
     } else {
         k - lg - 1
     };
+    // TFLite's right shift r per channel (M = q·2^-31·2^-r, q ∈ [2^30, 2^31)); the group's
+    // most common one decides where BN rounds.
+    let mut counts = std::collections::BTreeMap::new();
+    for &m in ms.iter().filter(|&&m| m > 0.0) {
+        *counts.entry(-exponent_of(m) - 1).or_insert(0usize) += 1;
+    }
+    let r = counts
+        .iter()
+        .max_by_key(|(r, n)| (**n, -**r))
+        .map_or(0, |(r, _)| *r);
+    let bn_error = error + 2f64.powi(-(r + 1));
+    if DOUBLE_ROUNDING
+        && tfl_slack > 0.0
+        && (1..=20).contains(&r)
+        && (0..=63).contains(&(k - r))
+        && bn_error < 1.0
+    {
+        return Ok(GroupRequant {
+            bs_shift: s as u32,
+            mul,
+            out_scale: OUT_CVT_SCALE,
+            out_shift: (r + 14) as u32,
+            bn: Some((sp.scale as i16, (k - r) as u32)),
+            frac: frac.max(0) as u32,
+            error: bn_error,
+        });
+    }
     Ok(GroupRequant {
         bs_shift: s as u32,
         mul,
         out_scale: sp.scale,
         out_shift: k as u32,
+        bn: None,
         frac: frac.max(0) as u32,
         error,
     })
