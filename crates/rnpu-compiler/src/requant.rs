@@ -1,6 +1,6 @@
 //! Requantization: choosing DPU register values so the NPU lands within 1 LSB of TFLite.
 //!
-//! # The datapath we program (DPU BS → OUT_CVT)
+//! # The datapath we program (DPU BS → [BN] → OUT_CVT)
 //!
 //! With `BRDMA_DATA_USE = 7` the BS stage reads per channel an int32 ALU operand `A[c]`, an
 //! int16 weight offset `B[c]` and an int16 multiplier `C[c]` (64-byte groups of 8 channels:
@@ -60,10 +60,30 @@
 //! per-axis scales spread too far), which bounds `|e|` by 0.25 + 2^-17; the chosen `S` can only
 //! lower the multiplier term.
 //!
-//! **What `S` cannot fix:** TFLite's `δ` (its double rounding: `round(round(t·2^r) / 2^r)`
-//! moves the rounding threshold by up to `2^-(r+1)`) is not reproduced — the first rounding
-//! of our datapath comes after `C` alone, before `S`. With `e ≈ 0` the remaining differences
-//! to TFLite are almost all `δ`.
+//! # TFLite's double rounding, reproduced through BN
+//!
+//! TFLite rounds twice: `h = round(t·2^r)` (its doubling high multiply), then `round(h / 2^r)`,
+//! which moves the rounding threshold by up to `2^-(r+1)`; with `e ≈ 0` that `δ` is almost all
+//! of the remaining difference, and BS → OUT_CVT cannot reproduce it (its first rounding comes
+//! after `C` alone). So when TFLite right-shifts (`r ≥ 1`, not FULLY_CONNECTED) the second
+//! factor moves from OUT_CVT to the DPU BN stage, which has the BS stage's shape (NVDLA X2):
+//!
+//! ```text
+//! v3 = sat32(rne_{k−r}(v2 · S))      (BN: ALU bypassed, MUL register operand S, shift k − r
+//!                                     for both signs; ReLU / ReLUX clamp here, at (hi − zp)·2^r)
+//! y  = sat8(round_{r+14}(v3 · 2^14) + zp)   (OUT_CVT: exactly round(v3 / 2^r))
+//! ```
+//!
+//! `v3 ≈ t·2^r` is TFLite's `h`, rounded after the full 30-bit product, and OUT_CVT's rounding
+//! is TFLite's second one. `r` is the group's most common TFLite right shift
+//! (`M = q·2^-31·2^-r`, `q ∈ [2^30, 2^31)`); per-axis channels with another `r` keep a smaller
+//! threshold difference. Bound: our pre-rounding value is `t + e + ρ`, `|ρ| ≤ 2^-(r+1)` (the BN
+//! rounding), TFLite's `t + δ`; `|e| + |ρ| + |δ| < 1` ⇒ ≤ 1 LSB (checked, else BN stays
+//! bypassed). Width: `|v3| ≤ 256·2^r ≤ 2^28` in range (`r ≤ 20`), and a saturated `v2` still
+//! saturates `v3` and the output on the right side. BN's integer semantics are inferred
+//! (NVDLA; `docs/hw-semantics.md` BN rows; per-channel BN operands hung on silicon, G — only a
+//! register operand is used here); its tie rule only matters at exact half-integers of
+//! `v2·S / 2^(k−r)`.
 
 /// Fractional bits aimed for in the BS output (`U = 2^k / S ∈ [2^16, 2^17)` units per output
 /// LSB). 16 keeps every in-range value (|y| ≤ 256 → |v2| ≤ 2^25) far from the BS stage's int32
@@ -75,7 +95,7 @@ pub const FRACTION_BITS: i32 = 16;
 pub const MAX_FRACTION_BITS: i32 = 20;
 /// Smallest multiplier `C[c]` a live channel may get inside a group (precision bound above).
 pub const MIN_CHANNEL_MULTIPLIER: f64 = 512.0;
-/// Reproduce TFLite's double rounding through the BN stage (prototype switch).
+/// Reproduce TFLite's double rounding through the BN stage (see the module documentation).
 pub const DOUBLE_ROUNDING: bool = true;
 /// Largest int16 multiplier.
 const C_MAX: f64 = 32767.0;
@@ -400,6 +420,60 @@ mod tests {
         let u = group_with(&ms, 0.0, false).unwrap();
         assert_eq!(u.mul[0], (0.0123f64 * (1u64 << 21) as f64).round() as i16);
         assert_eq!((u.bs_shift, u.out_shift, u.out_scale), (5, 30, 1 << 14));
+    }
+
+    /// TFLite's `MultiplyByQuantizedMultiplier` for a right shift `r` (gemmlowp roundings).
+    fn tflite(acc: i64, q: i64, r: u32) -> i64 {
+        let ab = acc * q;
+        let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+        let h = (ab + nudge) / (1 << 31); // truncates toward zero, as in C
+        let mask = (1i64 << r) - 1;
+        let rem = h & mask;
+        let thr = (mask >> 1) + i64::from(h < 0);
+        (h >> r) + i64::from(rem > thr)
+    }
+
+    #[test]
+    fn bn_reproduces_tflite_double_rounding() {
+        // BS (rne) → BN (rne) → OUT_CVT (half away) against TFLite's integer arithmetic.
+        let rne = |p: i64, s: u32| -> i64 {
+            if s == 0 {
+                return p;
+            }
+            let (q, rem) = (p >> s, p & ((1 << s) - 1));
+            let h = 1i64 << (s - 1);
+            q + i64::from(rem > h || (rem == h && q & 1 == 1))
+        };
+        let rha = |p: i64, s: u32| -> i64 {
+            let q = (p.abs() + (1 << (s - 1))) >> s;
+            if p < 0 {
+                -q
+            } else {
+                q
+            }
+        };
+        for &(q, r) in &[
+            (1_566_432_870i64, 8u32),
+            (1_123_456_789, 10),
+            (2_000_000_001, 6),
+        ] {
+            let m = q as f64 * 2f64.powi(-31 - r as i32);
+            let g = group(&[m], 2f64.powi(-(r as i32) - 1)).unwrap();
+            let (bn_mul, bn_shift) = g.bn.expect("BN used");
+            assert_eq!(g.out_shift, r + 14);
+            let mut exact = 0;
+            let n = 200_000i64;
+            for acc in -n..n {
+                let v2 = rne(acc * g.mul[0] as i64, g.bs_shift);
+                let v3 = rne(v2 * bn_mul as i64, bn_shift);
+                let y = rha(v3 * OUT_CVT_SCALE, g.out_shift);
+                let t = tflite(acc, q, r);
+                assert!((y - t).abs() <= 1, "acc {acc}: {y} vs {t}");
+                exact += i64::from(y == t);
+            }
+            // Only exact half-integers of the BN input (rne vs TFLite's half away) may differ.
+            assert!(exact as f64 >= 0.99999 * (2 * n) as f64, "{q} {r}: {exact}");
+        }
     }
 
     #[test]
