@@ -604,6 +604,8 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
             requant: GroupRequant {
                 bs_shift: (e1 - f) as u32,
                 mul: vec![c1 as i16; c],
+                out_scale: crate::requant::OUT_CVT_SCALE,
+                bn: None,
                 out_shift: (f + 14) as u32,
                 frac: f as u32,
                 error: bound,

@@ -113,6 +113,9 @@ pub struct TaskRegs {
     pub weight_offset: Option<i16>,
     /// Fused activation.
     pub clamp: Clamp,
+    /// BN stage as a second multiply with rounding (`v3 = rne(v2·mul / 2^shift)`, register
+    /// operand, ALU bypassed); the fused activation then clamps in BN. `None` = BN bypassed.
+    pub bn: Option<(i16, u32)>,
     /// OUT_CVT offset (stored output zero point), scale, shift.
     pub out_offset: i32,
     /// OUT_CVT scale.
@@ -280,7 +283,12 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
             dpu::FeatureModeCfg::OUTPUT_MODE,
             if t.to_ppu { 1 } else { 2 },
         )?)?;
-    b.w(dpu::DataFormat::new().with(dpu::DataFormat::BS_MUL_SHIFT_VALUE_NEG, t.bs_shift)?)?;
+    b.w(dpu::DataFormat::new()
+        .with(dpu::DataFormat::BS_MUL_SHIFT_VALUE_NEG, t.bs_shift)?
+        .with(
+            dpu::DataFormat::BN_MUL_SHIFT_VALUE_NEG,
+            t.bn.map_or(0, |(_, sh)| sh),
+        )?)?;
     b.w(dpu::OffsetPend::new())?;
     b.addr(dpu::DstBaseAddr::new(), t.output)?;
     let plane = t.out_w * t.out_h_full;
@@ -295,6 +303,11 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
         Clamp::None => (1, 0, 0),
         Clamp::Relu => (0, 0, 0),
         Clamp::ReluX(c) => (0, 1, c),
+    };
+    // With a BN multiply the clamp moves to BN (it acts on the final scale).
+    let (bn_clamp, (relu_bypass, relux, cmp)) = match t.bn {
+        Some(_) => ((relu_bypass, relux, cmp), (1, 0, 0)),
+        None => ((1, 0, 0), (relu_bypass, relux, cmp)),
     };
     b.w(dpu::BsCfg::new()
         .with(dpu::BsCfg::BS_ALU_ALGO, 2)?
@@ -317,14 +330,30 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
     b.w(dpu::WdmaSize1::new()
         .with(dpu::WdmaSize1::HEIGHT_WDMA, t.out_h - 1)?
         .with(dpu::WdmaSize1::WIDTH_WDMA, t.out_w - 1)?)?;
-    b.w(dpu::BnCfg::new()
-        .with(dpu::BnCfg::BN_RELU_BYPASS, 1)?
-        .with(dpu::BnCfg::BN_MUL_BYPASS, 1)?
-        .with(dpu::BnCfg::BN_ALU_BYPASS, 1)?
-        .with(dpu::BnCfg::BN_BYPASS, 1)?)?;
-    b.w(dpu::BnAluCfg::new())?;
-    b.w(dpu::BnMulCfg::new())?;
-    b.w(dpu::BnReluxCmpValue::new())?;
+    match t.bn {
+        None => {
+            b.w(dpu::BnCfg::new()
+                .with(dpu::BnCfg::BN_RELU_BYPASS, 1)?
+                .with(dpu::BnCfg::BN_MUL_BYPASS, 1)?
+                .with(dpu::BnCfg::BN_ALU_BYPASS, 1)?
+                .with(dpu::BnCfg::BN_BYPASS, 1)?)?;
+            b.w(dpu::BnAluCfg::new())?;
+            b.w(dpu::BnMulCfg::new())?;
+            b.w(dpu::BnReluxCmpValue::new())?;
+        }
+        Some((mul, shift)) => {
+            b.w(dpu::BnCfg::new()
+                .with(dpu::BnCfg::BN_RELU_BYPASS, bn_clamp.0)?
+                .with(dpu::BnCfg::BN_RELUX_EN, bn_clamp.1)?
+                .with(dpu::BnCfg::BN_ALU_BYPASS, 1)?)?;
+            b.w(dpu::BnAluCfg::new())?;
+            b.w(dpu::BnMulCfg::new()
+                .with_i64(dpu::BnMulCfg::BN_MUL_OPERAND, mul as i64)?
+                .with(dpu::BnMulCfg::BN_MUL_SHIFT_VALUE, shift)?)?;
+            b.w(dpu::BnReluxCmpValue::new()
+                .with(dpu::BnReluxCmpValue::BN_RELUX_CMP_DAT, bn_clamp.2)?)?;
+        }
+    }
     match &t.ew {
         None => {
             b.w(dpu::EwCfg::new()

@@ -325,7 +325,7 @@ pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
             let pad_top = (top as i64 - y_start) as usize;
             let dbanks = data_banks(rows, eprow);
             let clamp = match (c.clamp_lo_zero, c.clamp_hi) {
-                (_, Some(h)) => Clamp::ReluX((h as u32) << ch.rq.frac),
+                (_, Some(h)) => Clamp::ReluX(ch.rq.relux_cmp(h)),
                 (true, None) => Clamp::Relu,
                 (false, None) => Clamp::None,
             };
@@ -359,8 +359,9 @@ pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
                 bs_shift: ch.rq.bs_shift,
                 weight_offset: Some(-c.wzp as i16),
                 clamp: if c.ew.is_some() { Clamp::None } else { clamp },
+                bn: ch.rq.bn,
                 out_offset: c.ozp,
-                out_scale: requant::OUT_CVT_SCALE,
+                out_scale: ch.rq.out_scale,
                 out_shift: ch.rq.out_shift,
                 input: AddrRef::Input(in_off),
                 output: AddrRef::Output(out_off),

@@ -355,6 +355,7 @@ pub fn lower(p: &PoolOp) -> Result<Lowered, String> {
             bs_shift: 0,
             weight_offset: Some(0),
             clamp,
+            bn: None,
             out_offset: c.ozp,
             out_scale: crate::requant::OUT_CVT_SCALE,
             out_shift: 14 + frac,

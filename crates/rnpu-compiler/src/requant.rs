@@ -1,6 +1,6 @@
 //! Requantization: choosing DPU register values so the NPU lands within 1 LSB of TFLite.
 //!
-//! # The datapath we program (DPU BS → OUT_CVT)
+//! # The datapath we program (DPU BS → [BN] → OUT_CVT)
 //!
 //! With `BRDMA_DATA_USE = 7` the BS stage reads per channel an int32 ALU operand `A[c]`, an
 //! int16 weight offset `B[c]` and an int16 multiplier `C[c]` (64-byte groups of 8 channels:
@@ -22,35 +22,85 @@
 //!
 //! # Our choice of values
 //!
-//! TFLite computes `out = zp + round(acc · M[c])` (M from its Q31 multiplier). We pick, per
-//! group of channels sharing one shift, an exponent `E` with `max M · 2^E ∈ [2^14, 2^15)`,
-//! `C[c] = round(M[c] · 2^E)`, and keep `f` fractional bits in `v2`: `s = E − f`, OUT_CVT
-//! `SCALE = 2^14`, `SHIFT = f + 14`, `OFFSET = zp` (stored domain). Then
-//! `y − zp = round(round(acc · C[c] / 2^s) / 2^f)`.
+//! TFLite computes `out = zp + round(acc · M[c])` (M from its Q31 multiplier). Two 15-bit
+//! factors carry the multiplier: the per-channel `C[c]` and the per-task `SCALE = S`, with
+//! `M[c] ≈ C[c] · S / 2^T`. Per group of channels sharing one shift we pick `S ∈ [2^14, 2^15)`
+//! and the largest `T` with `max C ≤ 32767` (`C[c] = round(M[c] · 2^T / S)`), then split
+//! `T = s + k`: BS shift `s`, OUT_CVT `SHIFT = k`, `OFFSET = zp` (stored domain), so that the BS
+//! output holds `U = 2^k / S ∈ [2^16, 2^17)` units per output LSB (16 fraction bits; fewer when
+//! `s` would be negative, more — up to `U = 2^20` — when it would exceed 63). Then
+//! `y − zp = round(round(acc · C[c] / 2^s) · S / 2^k)`.
+//!
+//! `S` is chosen to minimise the group's worst relative error `|C[c]·S − M[c]·2^T| / M[c]2^T`:
+//! every 15-bit `S` when all live multipliers are equal (per-tensor; the best product is
+//! typically within 2^-26 … 2^-31 of `M·2^T`, against 2^-15 for `C` alone), [`PER_AXIS_SCALE_CANDIDATES`]
+//! evenly spread values otherwise (16 or more independent roundings leave little to gain).
+//! `S = 2^14` (the unit gain, i.e. `C[c] = round(M[c]·2^E)` alone) is always a candidate and
+//! wins ties, so an exactly representable multiplier (e.g. `1/4` for average pooling) stays
+//! exact and keeps TFLite's ties.
+//!
+//! Widths: the BS product is kept wide and `v2 = sat32(·)`; in range (`|y − zp| ≤ 256`)
+//! `|v2| ≤ 256 · U ≤ 2^28`, and a saturated `v2 = ±2^31` still lands `≥ 2^11` LSB out, on the
+//! right side. OUT_CVT multiplies the 32-bit `v2` by the 16-bit `S` (`|v2 · S| < 2^46`, the
+//! full signed 32×16 product; in range `≤ 2^(8+k)`, `k ≤ 35`) and the shifted value is
+//! `y − zp` itself, so a 17-bit clamp of the shifted value (NVDLA cmod, `datapath-semantics.md`
+//! §6, unproven on RK) changes nothing in range and keeps out-of-range values saturating.
 //!
 //! # The bound (documented per op kind in `docs/hw-semantics.md`, "Compiler choices")
 //!
 //! Let `t = acc · M[c]` (exact). TFLite returns `round(t + δ)`, `|δ| ≤ 2^-(r+1)` (its first
 //! rounding at `r` extra bits; 0 for FULLY_CONNECTED, which rounds once in double). We return
-//! `round(t + e)` with `|e| ≤ |t| · |C[c] − M[c]2^E| / (C[c]) + 2^-(f+1)`, and only `|t| ≤ 256`
+//! `round(t + e)`: the BS rounding moves `v2` by at most ½ unit, i.e. `S / 2^(k+1) = 1/(2U)`
+//! output LSB, so `|e| ≤ |t| · |C[c]·S − M[c]2^T| / (M[c]2^T) + 1/(2U)`, and only `|t| ≤ 256`
 //! matters (beyond it both saturate). Any two roundings of values less than 1 apart differ by
 //! at most 1, so `|e| + |δ| < 1` **guarantees ≤ 1 LSB** whatever the hardware's tie rule (which
-//! is disputed, `datapath-semantics.md` §6). The planner keeps `C[c] ≥ 512` for every live
-//! channel of a group (splitting the op into channel groups with their own shift when per-axis
-//! scales spread too far), which bounds `|e|` by 0.25 + 2^-17.
+//! is disputed, `datapath-semantics.md` §6). [`GroupRequant::error`] is
+//! `256 · max rel + 1/(2U) + 2^-(r+1)`. The planner keeps `C[c] ≥ 512` for every live channel of
+//! a group under the unit gain (splitting the op into channel groups with their own shift when
+//! per-axis scales spread too far), which bounds `|e|` by 0.25 + 2^-17; the chosen `S` can only
+//! lower the multiplier term.
+//!
+//! # TFLite's double rounding, reproduced through BN
+//!
+//! TFLite rounds twice: `h = round(t·2^r)` (its doubling high multiply), then `round(h / 2^r)`,
+//! which moves the rounding threshold by up to `2^-(r+1)`; with `e ≈ 0` that `δ` is almost all
+//! of the remaining difference, and BS → OUT_CVT cannot reproduce it (its first rounding comes
+//! after `C` alone). So when TFLite right-shifts (`r ≥ 1`, not FULLY_CONNECTED) the second
+//! factor moves from OUT_CVT to the DPU BN stage, which has the BS stage's shape (NVDLA X2):
+//!
+//! ```text
+//! v3 = sat32(rne_{k−r}(v2 · S))      (BN: ALU bypassed, MUL register operand S, shift k − r
+//!                                     for both signs; ReLU / ReLUX clamp here, at (hi − zp)·2^r)
+//! y  = sat8(round_{r+14}(v3 · 2^14) + zp)   (OUT_CVT: exactly round(v3 / 2^r))
+//! ```
+//!
+//! `v3 ≈ t·2^r` is TFLite's `h`, rounded after the full 30-bit product, and OUT_CVT's rounding
+//! is TFLite's second one. `r` is the group's most common TFLite right shift
+//! (`M = q·2^-31·2^-r`, `q ∈ [2^30, 2^31)`); per-axis channels with another `r` keep a smaller
+//! threshold difference. Bound: our pre-rounding value is `t + e + ρ`, `|ρ| ≤ 2^-(r+1)` (the BN
+//! rounding), TFLite's `t + δ`; `|e| + |ρ| + |δ| < 1` ⇒ ≤ 1 LSB (checked, else BN stays
+//! bypassed). Width: `|v3| ≤ 256·2^r ≤ 2^28` in range (`r ≤ 20`), and a saturated `v2` still
+//! saturates `v3` and the output on the right side. BN's integer semantics are inferred
+//! (NVDLA; `docs/hw-semantics.md` BN rows; per-channel BN operands hung on silicon, G — only a
+//! register operand is used here); its tie rule only matters at exact half-integers of
+//! `v2·S / 2^(k−r)`.
 
-/// Fractional bits kept in the BS output (`v2 = (y − zp) · 2^f`). 16 keeps every in-range
-/// value (|y| ≤ 256 → |v2| ≤ 2^24) far from the BS stage's int32 saturation, and the
-/// saturated value `2^31 / 2^16 = 32768` still saturates the int8 output on the right side.
+/// Fractional bits aimed for in the BS output (`U = 2^k / S ∈ [2^16, 2^17)` units per output
+/// LSB). 16 keeps every in-range value (|y| ≤ 256 → |v2| ≤ 2^25) far from the BS stage's int32
+/// saturation, and the saturated value `2^31 / 2^17 = 16384` still saturates the int8 output on
+/// the right side.
 pub const FRACTION_BITS: i32 = 16;
-/// Largest `f`: `2^(31 − f)` must exceed every int8 output excursion (|y − zp| ≤ 255) plus
+/// Largest `log2 U`: `2^31 / U` must exceed every int8 output excursion (|y − zp| ≤ 255) plus
 /// margin, so that BS saturation can never land back inside the output range.
 pub const MAX_FRACTION_BITS: i32 = 20;
 /// Smallest multiplier `C[c]` a live channel may get inside a group (precision bound above).
 pub const MIN_CHANNEL_MULTIPLIER: f64 = 512.0;
+/// Reproduce TFLite's double rounding through the BN stage (see the module documentation).
+pub const DOUBLE_ROUNDING: bool = true;
 /// Largest int16 multiplier.
 const C_MAX: f64 = 32767.0;
-/// `OUT_CVT_SCALE` (a unit gain with 14 fractional bits, like the vendor's BS unit multiplier).
+/// The unit `OUT_CVT_SCALE` (14 fractional bits, like the vendor's BS unit multiplier): the
+/// fallback `S`, and the scale of the paths that do not search one (ADD, pooling).
 pub const OUT_CVT_SCALE: i64 = 1 << 14;
 /// Largest BS shift (6-bit field, `BS_MUL_CFG[13:8]`).
 pub const MAX_BS_SHIFT: i32 = 63;
@@ -62,12 +112,32 @@ pub struct GroupRequant {
     pub bs_shift: u32,
     /// Per-channel BS multipliers `C[c]` for the group's channels.
     pub mul: Vec<i16>,
-    /// OUT_CVT shift (`f + 14`).
+    /// `OUT_CVT_SCALE` `S` (15-bit, positive).
+    pub out_scale: i64,
+    /// OUT_CVT shift `k`.
     pub out_shift: u32,
-    /// Fractional bits `f` of the BS output.
+    /// TFLite's double rounding reproduced: BN multiplies by `S` (register operand) and
+    /// rounds to `2^-r` output LSB (`(S, k − r)`); OUT_CVT is then `2^14 >> (r + 14)`.
+    pub bn: Option<(i16, u32)>,
+    /// `floor(log2 U)`, `U = 2^k / S` = BS-output units per output LSB (the fraction bits `f`
+    /// when `S` is a power of two).
     pub frac: u32,
     /// Worst `|e|` of the bound above over the group's channels (output LSB).
     pub error: f64,
+}
+
+impl GroupRequant {
+    /// `BS_RELUX_CMP` for an upper clamp at `hi` output LSB above the zero point: the smallest
+    /// BS output `H` with `H·S / 2^k ≥ hi`, so `round(H·S / 2^k) = hi` (`S / 2^k ≤ 1/2`) and
+    /// every larger value clamps to the same output as TFLite's `min(round(t), hi)`.
+    pub fn relux_cmp(&self, hi: i32) -> u32 {
+        if self.bn.is_some() {
+            // BN clamps in units of 2^-r LSB: exactly hi.
+            return (hi.max(0) as u32) << (self.out_shift - 14);
+        }
+        let num = (hi.max(0) as i64) << self.out_shift;
+        (num as u64).div_ceil(self.out_scale as u64) as u32
+    }
 }
 
 /// Why a group cannot be requantized within the bound.
@@ -100,9 +170,66 @@ impl core::fmt::Display for RequantRefusal {
     }
 }
 
+/// `OUT_CVT_SCALE` candidates tried for a per-axis group (besides the unit gain `2^14`):
+/// evenly spread over `[2^14, 2^15)`. Bounded so that compiling a per-axis model stays cheap.
+pub const PER_AXIS_SCALE_CANDIDATES: i64 = 64;
+
+/// One `(S, T)` choice for a group: `C[c] = round(M[c]·2^T / S)`.
+struct Split {
+    scale: i64,
+    t: i32,
+    /// Worst relative error of `C[c]·S` against `M[c]·2^T` over the live channels.
+    rel: f64,
+}
+
+/// `2^t` (exact for every `t` a requantization can need).
+fn pow2(t: i32) -> f64 {
+    if (-1022..=1023).contains(&t) {
+        f64::from_bits(((t + 1023) as u64) << 52)
+    } else {
+        2f64.powi(t)
+    }
+}
+
+/// `floor(log2 x)` for a positive normal `x`.
+fn exponent_of(x: f64) -> i32 {
+    ((x.to_bits() >> 52) & 0x7ff) as i32 - 1023
+}
+
+/// The largest `T` with `max C ≤ 32767` for scale `s`, and the worst relative error there.
+fn split(ms: &[f64], mmax: f64, s: i64) -> Split {
+    let sf = s as f64;
+    // floor(log2(C_MAX·S / mmax)) from the exponent bits (exact powers of two are fine: the
+    // loop below corrects any overshoot).
+    let mut t = exponent_of(C_MAX * sf / mmax);
+    while (mmax * pow2(t) / sf).round() > C_MAX {
+        t -= 1;
+    }
+    let p = pow2(t);
+    let mut rel = 0f64;
+    for &m in ms {
+        if m > 0.0 {
+            let x = m * p / sf;
+            let c = x.round();
+            rel = rel.max(if c == 0.0 {
+                f64::INFINITY
+            } else {
+                (c - x).abs() / x
+            });
+        }
+    }
+    Split { scale: s, t, rel }
+}
+
 /// Values for one group of multipliers `ms` (one per channel). `tfl_slack` = TFLite's own
-/// deviation from exact rounding (`2^-(r+1)`, max over channels).
+/// deviation from exact rounding (`2^-(r+1)`, max over channels). `search`: also try
+/// `OUT_CVT_SCALE`s other than `2^14` (every 15-bit value when all live multipliers are equal,
+/// [`PER_AXIS_SCALE_CANDIDATES`] otherwise); without it the result is the unit-gain scheme.
 pub fn group(ms: &[f64], tfl_slack: f64) -> Result<GroupRequant, RequantRefusal> {
+    group_with(ms, tfl_slack, true)
+}
+
+fn group_with(ms: &[f64], tfl_slack: f64, search: bool) -> Result<GroupRequant, RequantRefusal> {
     let mut mmax = 0f64;
     for &m in ms {
         if !m.is_finite() || m < 0.0 {
@@ -114,47 +241,121 @@ pub fn group(ms: &[f64], tfl_slack: f64) -> Result<GroupRequant, RequantRefusal>
         return Ok(GroupRequant {
             bs_shift: 0,
             mul: vec![0; ms.len()],
+            out_scale: OUT_CVT_SCALE,
             out_shift: 14,
+            bn: None,
             frac: 0,
             error: 0.0,
         });
     }
-    // E: max M · 2^E in [2^14, 2^15), rounding must stay ≤ 32767.
-    let mut e = (C_MAX / mmax).log2().floor() as i32;
-    while (mmax * 2f64.powi(e)).round() > C_MAX {
-        e -= 1;
+    // Shifts for scale S and exponent T: k = OUT_CVT shift, s = BS shift, s + k = T; the BS
+    // output then holds U = 2^k / S units per output LSB, aimed at [2^16, 2^17) (f = 16
+    // fraction bits) and kept in [1, 2^20] (see MAX_FRACTION_BITS).
+    let shifts = |sp: &Split| -> Option<(i32, i32)> {
+        let lg = 63 - (sp.scale as u64).leading_zeros() as i32; // floor(log2 S)
+        let ceil_lg = if sp.scale == 1 << lg { lg } else { lg + 1 };
+        let mut k = FRACTION_BITS + ceil_lg;
+        if sp.t - k < 0 {
+            k = sp.t;
+        }
+        if sp.t - k > MAX_BS_SHIFT {
+            k = sp.t - MAX_BS_SHIFT;
+        }
+        // 1 ≤ U = 2^k / S ≤ 2^MAX_FRACTION_BITS.
+        if k < ceil_lg || k > MAX_FRACTION_BITS + lg {
+            return None;
+        }
+        Some((sp.t - k, k))
+    };
+    let bound = |sp: &Split, k: i32| {
+        256.0 * sp.rel + 0.5 * sp.scale as f64 / 2f64.powi(k) // BS rounding: ½ unit of v2
+    };
+    let unit = split(ms, mmax, OUT_CVT_SCALE);
+    let mut best = shifts(&unit).map(|(_, k)| (bound(&unit, k), unit));
+    if search {
+        let live = ms.iter().copied().filter(|&m| m > 0.0);
+        let per_tensor = live.clone().all(|m| m == mmax);
+        let candidates: Box<dyn Iterator<Item = i64>> = if per_tensor {
+            Box::new(OUT_CVT_SCALE + 1..=C_MAX as i64)
+        } else {
+            let n = PER_AXIS_SCALE_CANDIDATES;
+            Box::new((1..n).map(move |i| OUT_CVT_SCALE + i * OUT_CVT_SCALE / n))
+        };
+        // Equal live multipliers: one stands for all (zero channels get C = 0 either way).
+        let one = [mmax];
+        let probe: &[f64] = if per_tensor { &one } else { ms };
+        for s in candidates {
+            let sp = split(probe, mmax, s);
+            // Smallest multiplier error first (an exact product, e.g. 1/4 at S = 2^14, keeps
+            // TFLite's ties); the BS rounding term is ≤ 2^-17 for every candidate.
+            if let Some((_, k)) = shifts(&sp) {
+                let b = bound(&sp, k);
+                if best
+                    .as_ref()
+                    .is_none_or(|(bb, bs)| (sp.rel, b) < (bs.rel, *bb))
+                {
+                    best = Some((b, sp));
+                }
+            }
+        }
     }
-    if e < 0 {
-        return Err(RequantRefusal::TooLarge(mmax));
+    let Some((_, sp)) = best else {
+        // No scale gives 1 ≤ U ≤ 2^20: too large (s < 0) or too small (s > 63).
+        return Err(if mmax > 1.0 {
+            RequantRefusal::TooLarge(mmax)
+        } else {
+            RequantRefusal::Spread {
+                error: f64::INFINITY,
+            }
+        });
+    };
+    let (s, k) = shifts(&sp).expect("checked above");
+    let p = 2f64.powi(sp.t);
+    let mul = ms
+        .iter()
+        .map(|&m| (m * p / sp.scale as f64).round() as i16)
+        .collect();
+    let error = bound(&sp, k) + tfl_slack;
+    let lg = 63 - (sp.scale as u64).leading_zeros() as i32;
+    let frac = if sp.scale == 1 << lg {
+        k - lg
+    } else {
+        k - lg - 1
+    };
+    // TFLite's right shift r per channel (M = q·2^-31·2^-r, q ∈ [2^30, 2^31)); the group's
+    // most common one decides where BN rounds.
+    let mut counts = std::collections::BTreeMap::new();
+    for &m in ms.iter().filter(|&&m| m > 0.0) {
+        *counts.entry(-exponent_of(m) - 1).or_insert(0usize) += 1;
     }
-    let mut f = FRACTION_BITS.min(e);
-    if e - f > MAX_BS_SHIFT {
-        f = e - MAX_BS_SHIFT;
-    }
-    if f > MAX_FRACTION_BITS {
-        return Err(RequantRefusal::Spread {
-            error: f64::INFINITY,
+    let r = counts
+        .iter()
+        .max_by_key(|(r, n)| (**n, -**r))
+        .map_or(0, |(r, _)| *r);
+    let bn_error = error + 2f64.powi(-(r + 1));
+    if DOUBLE_ROUNDING
+        && tfl_slack > 0.0
+        && (1..=20).contains(&r)
+        && (0..=63).contains(&(k - r))
+        && bn_error < 1.0
+    {
+        return Ok(GroupRequant {
+            bs_shift: s as u32,
+            mul,
+            out_scale: OUT_CVT_SCALE,
+            out_shift: (r + 14) as u32,
+            bn: Some((sp.scale as i16, (k - r) as u32)),
+            frac: frac.max(0) as u32,
+            error: bn_error,
         });
     }
-    let scale = 2f64.powi(e);
-    let mut error = 0f64;
-    let mut mul = Vec::with_capacity(ms.len());
-    for &m in ms {
-        let c = (m * scale).round();
-        if m > 0.0 {
-            // |t| ≤ 256 matters; relative multiplier error |c − m2^E| / (m 2^E).
-            let rel = (c - m * scale).abs() / (m * scale);
-            let err = if c == 0.0 { f64::INFINITY } else { 256.0 * rel };
-            error = error.max(err);
-        }
-        mul.push(c as i16);
-    }
-    let error = error + 2f64.powi(-(f + 1)) + tfl_slack;
     Ok(GroupRequant {
-        bs_shift: (e - f) as u32,
+        bs_shift: s as u32,
         mul,
-        out_shift: (f + 14) as u32,
-        frac: f as u32,
+        out_scale: sp.scale,
+        out_shift: k as u32,
+        bn: None,
+        frac: frac.max(0) as u32,
         error,
     })
 }
@@ -173,14 +374,14 @@ pub fn channel_groups(
     let mut start = 0;
     while start < n {
         let mut end = (start + align).min(n);
-        let first = group(&ms[start..end], tfl_slack)?;
+        let first = group_with(&ms[start..end], tfl_slack, false)?;
         if first.error >= 1.0 {
             return Err(RequantRefusal::Spread { error: first.error });
         }
         let mut best = first;
         while end < n {
             let next = (end + align).min(n);
-            let g = group(&ms[start..next], tfl_slack)?;
+            let g = group_with(&ms[start..next], tfl_slack, false)?;
             // 256 / (2 · 512) = 0.25: the error of the smallest allowed multiplier.
             if g.error > (128.0 / MIN_CHANNEL_MULTIPLIER + 0.05).max(best.error) {
                 break;
@@ -188,7 +389,9 @@ pub fn channel_groups(
             best = g;
             end = next;
         }
-        out.push((start..end, best));
+        // The unit-gain values decided the extent; now search the OUT_CVT scale (never worse:
+        // 2^14 is among the candidates).
+        out.push((start..end, group(&ms[start..end], tfl_slack)?));
         start = end;
     }
     Ok(out)
@@ -204,11 +407,86 @@ mod tests {
         let g = channel_groups(&ms, 16, 0.0).unwrap();
         assert_eq!(g.len(), 1);
         let (_, r) = &g[0];
-        // 0.0123 · 2^E in [2^14, 2^15): E = 21 → C = 25795, s = 5, f = 16.
-        assert_eq!(r.mul[0], (0.0123f64 * (1u64 << 21) as f64).round() as i16);
-        assert_eq!(r.bs_shift, 5);
-        assert_eq!(r.out_shift, 30);
-        assert!(r.error < 0.01);
+        // C·S / 2^(s+k) against M: far below the unit gain's 2^-15.
+        let c = r.mul[0] as f64;
+        let eff = c * r.out_scale as f64 / 2f64.powi((r.bs_shift + r.out_shift) as i32);
+        assert!((eff - 0.0123).abs() / 0.0123 < 2f64.powi(-24), "{r:?}");
+        assert!(r.mul.iter().all(|&m| m == r.mul[0]));
+        // 16 fraction bits: U = 2^k / S in [2^16, 2^17].
+        let u = 2f64.powi(r.out_shift as i32) / r.out_scale as f64;
+        assert!((65536.0..=131072.0).contains(&u), "{r:?}");
+        assert!(r.error < 0.001, "{r:?}");
+        // Unit-gain values as the fallback: E = 21 → C = 25795, s = 5, k = 30.
+        let u = group_with(&ms, 0.0, false).unwrap();
+        assert_eq!(u.mul[0], (0.0123f64 * (1u64 << 21) as f64).round() as i16);
+        assert_eq!((u.bs_shift, u.out_shift, u.out_scale), (5, 30, 1 << 14));
+    }
+
+    /// TFLite's `MultiplyByQuantizedMultiplier` for a right shift `r` (gemmlowp roundings).
+    fn tflite(acc: i64, q: i64, r: u32) -> i64 {
+        let ab = acc * q;
+        let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+        let h = (ab + nudge) / (1 << 31); // truncates toward zero, as in C
+        let mask = (1i64 << r) - 1;
+        let rem = h & mask;
+        let thr = (mask >> 1) + i64::from(h < 0);
+        (h >> r) + i64::from(rem > thr)
+    }
+
+    #[test]
+    fn bn_reproduces_tflite_double_rounding() {
+        // BS (rne) → BN (rne) → OUT_CVT (half away) against TFLite's integer arithmetic.
+        let rne = |p: i64, s: u32| -> i64 {
+            if s == 0 {
+                return p;
+            }
+            let (q, rem) = (p >> s, p & ((1 << s) - 1));
+            let h = 1i64 << (s - 1);
+            q + i64::from(rem > h || (rem == h && q & 1 == 1))
+        };
+        let rha = |p: i64, s: u32| -> i64 {
+            let q = (p.abs() + (1 << (s - 1))) >> s;
+            if p < 0 {
+                -q
+            } else {
+                q
+            }
+        };
+        for &(q, r) in &[
+            (1_566_432_870i64, 8u32),
+            (1_123_456_789, 10),
+            (2_000_000_001, 6),
+        ] {
+            let m = q as f64 * 2f64.powi(-31 - r as i32);
+            let g = group(&[m], 2f64.powi(-(r as i32) - 1)).unwrap();
+            let (bn_mul, bn_shift) = g.bn.expect("BN used");
+            assert_eq!(g.out_shift, r + 14);
+            let mut exact = 0;
+            let n = 200_000i64;
+            for acc in -n..n {
+                let v2 = rne(acc * g.mul[0] as i64, g.bs_shift);
+                let v3 = rne(v2 * bn_mul as i64, bn_shift);
+                let y = rha(v3 * OUT_CVT_SCALE, g.out_shift);
+                let t = tflite(acc, q, r);
+                assert!((y - t).abs() <= 1, "acc {acc}: {y} vs {t}");
+                exact += i64::from(y == t);
+            }
+            // Only exact half-integers of the BN input (rne vs TFLite's half away) may differ.
+            assert!(exact as f64 >= 0.99999 * (2 * n) as f64, "{q} {r}: {exact}");
+        }
+    }
+
+    #[test]
+    fn relux_cmp_rounds_to_the_bound() {
+        for m in [0.0123, 0.0071, 0.3, 2.5e-5] {
+            let r = group(&[m], 0.0).unwrap();
+            for hi in [1, 6, 127, 255] {
+                let h = r.relux_cmp(hi) as i64;
+                let y = |v: i64| ((v * r.out_scale) as f64 / 2f64.powi(r.out_shift as i32)).round();
+                assert_eq!(y(h), hi as f64, "{m} {hi}");
+                assert!(y(h - 1) <= hi as f64);
+            }
+        }
     }
 
     #[test]
@@ -241,7 +519,7 @@ mod tests {
             let p = acc * c;
             let s = r.bs_shift;
             let v2 = if s == 0 { p } else { (p + (1 << (s - 1))) >> s };
-            let y = ((v2 * OUT_CVT_SCALE) as f64 / 2f64.powi(r.out_shift as i32)).round() as i64;
+            let y = ((v2 * r.out_scale) as f64 / 2f64.powi(r.out_shift as i32)).round() as i64;
             let exact = (acc as f64 * m).round() as i64;
             assert!((y - exact).abs() <= 1, "acc {acc}: {y} vs {exact}");
         }
