@@ -387,6 +387,13 @@ fn plan(
                         check_views(&mut views, &c)?;
                         Ok((c, l))
                     }),
+                OpKind::Mean => pool::analyze_mean(qm, i)
+                    .map_err(|r| format!("{kind}: {r}"))
+                    .and_then(|c| {
+                        let l = lower::lower_conv(&c).map_err(|r| format!("{}: {r}", c.desc))?;
+                        check_views(&mut views, &c)?;
+                        Ok((c, l))
+                    }),
                 OpKind::Add => conv::analyze_add(qm, i)
                     .map_err(|r| format!("{kind}: {r}"))
                     .and_then(|c| {

@@ -464,3 +464,148 @@ fn ppu_entries(
     ];
     Ok(v)
 }
+
+/// MEAN over the spatial axes {1, 2} of a `[1,H,W,C]` int8/uint8 tensor (keep_dims either
+/// way) as one depthwise convolution whose kernel is the whole map: unit weights, `A = −n·izp`
+/// (the accumulator is TFLite's `Σ q − n·zi`), and TFLite's own folded multiplier.
+///
+/// LiteRT's `QuantizedMeanOrSum` (`rnpu-ref` `kernels/reduce.rs`) requantizes the shifted sum
+/// with `QuantizeMultiplier(s_in/s_out)` into which `1/n` is folded as
+/// `mult = (q << k) / n`, `shift = q_shift − k`, `k = min(⌊log2 n⌋, 32, 31 + q_shift)`. The
+/// effective multiplier `M = mult·2^(shift−31)` is exactly what TFLite applies (with its
+/// rounding slack `2^-(r+1)`, `r = −shift`), so the convolution's requantization (`requant`,
+/// two 15-bit factors, BN reproducing the double rounding) lands within its bound < 1 LSB.
+/// The output is the `(1, 1, C)` NC1HWC2 cube; keep_dims = false binds the same image to the
+/// TFLite shape `[1, C]` (as FULLY_CONNECTED outputs). Kernels beyond the convolution limit
+/// stay on the CPU.
+pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let input = op.input(0).ok_or("no input")?;
+    let axes_t = op.input(1).ok_or("no axis tensor")?;
+    let output = *op.outputs.first().ok_or("no output")?;
+    let (it, at, ot) = (
+        model.tensor(input),
+        model.tensor(axes_t),
+        model.tensor(output),
+    );
+    let keep_dims = match &op.options {
+        OpOptions::Reducer { keep_dims } => *keep_dims,
+        OpOptions::None => false,
+        other => return Err(format!("unexpected options {other:?}")),
+    };
+    if !matches!(it.dtype, DType::Int8 | DType::UInt8) || ot.dtype != it.dtype {
+        return Err(format!(
+            "{} → {}: the NPU path is int8/uint8",
+            it.dtype, ot.dtype
+        ));
+    }
+    let [1, ih, iw, c] = it.shape[..] else {
+        return Err(format!(
+            "input {:?} is not [1,H,W,C] (only the spatial mean of a feature map is lowered)",
+            it.shape
+        ));
+    };
+    if at.dtype != DType::Int32 {
+        return Err(format!("axis tensor is {}, not int32", at.dtype));
+    }
+    let data = at.data.as_ref().ok_or("axis tensor is not constant")?;
+    let mut axes: Vec<i32> = data
+        .chunks_exact(4)
+        .map(|b| {
+            let a = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            if a < 0 {
+                a + 4
+            } else {
+                a
+            }
+        })
+        .collect();
+    axes.sort_unstable();
+    axes.dedup();
+    if axes != [1, 2] {
+        return Err(format!(
+            "axes {axes:?}: only the spatial axes {{1, 2}} map to a depthwise convolution \
+             (other reductions cross channels or the batch)"
+        ));
+    }
+    let want: Vec<usize> = if keep_dims {
+        vec![1, 1, 1, c]
+    } else {
+        vec![1, c]
+    };
+    if ot.shape != want {
+        return Err(format!("output {:?} is not {want:?}", ot.shape));
+    }
+    if ih > crate::conv::MAX_KERNEL || iw > crate::conv::MAX_KERNEL {
+        return Err(format!(
+            "{ih}x{iw} map: the whole-map kernel exceeds the {k}x{k} int8 kernels placed on the \
+             NPU (kernel limit, `docs/hw-semantics.md`)",
+            k = crate::conv::MAX_KERNEL
+        ));
+    }
+    let (si, zi) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
+    let (so, zo) = ot
+        .quantization
+        .per_tensor()
+        .ok_or("output not per-tensor")?;
+    // TFLite's folded multiplier, exactly (rnpu-ref `reduce.rs`).
+    let n = (ih * iw) as i64;
+    let qm = rnpu_ref::quant::quantize_multiplier(si as f64 / so as f64);
+    let k = (63 - (n as u64).leading_zeros() as i32)
+        .min(32)
+        .min(31 + qm.shift);
+    if k < 0 || qm.multiplier <= 0 {
+        return Err(format!(
+            "requantization multiplier {:.3e} out of range",
+            si as f64 / so as f64
+        ));
+    }
+    let mult = ((qm.multiplier as i64) << k) / n;
+    let shift = qm.shift - k;
+    if mult <= 0 {
+        return Err("requantization multiplier rounds to 0".into());
+    }
+    let m = mult as f64 * 2f64.powi(shift - 31);
+    let tfl_slack = if shift < 0 { 2f64.powi(shift - 1) } else { 0.0 };
+    let stored = |z: i64| {
+        if it.dtype == DType::UInt8 {
+            z as i32 - 128
+        } else {
+            z as i32
+        }
+    };
+    let (storage, tag) = if it.dtype == DType::UInt8 {
+        (crate::program::Storage::Uint8Xor80, "uint8")
+    } else {
+        (crate::program::Storage::Int8, "int8")
+    };
+    Ok(ConvOp {
+        op: i,
+        depthwise: true,
+        input,
+        output,
+        in_hwc: (ih, iw, c),
+        out_hwc: (1, 1, c),
+        kh: ih,
+        kw: iw,
+        sh: 1,
+        sw: 1,
+        pad_top: 0,
+        pad_left: 0,
+        weights: vec![1; ih * iw * c],
+        wzp: 0,
+        izp: stored(zi),
+        ozp: stored(zo),
+        bias: vec![0; c],
+        mult: vec![m; c],
+        tfl_slack,
+        clamp_hi: None,
+        clamp_lo_zero: false,
+        storage,
+        desc: format!(
+            "MEAN axes {{1,2}} {ih}x{iw}x{c} {tag} keep_dims {keep_dims} (depthwise conv \
+             k{ih}x{iw}, unit weights, TFLite's folded multiplier /{n})"
+        ),
+        ew: None,
+    })
+}

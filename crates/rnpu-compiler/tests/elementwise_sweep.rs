@@ -1,5 +1,5 @@
 //! Sweep of the non-convolution NPU lowerings — ADD, CONCATENATION (channels), AVERAGE_POOL_2D
-//! / MAX_POOL_2D — over non-square maps, odd channel counts, int8 and uint8, with and without
+//! / MAX_POOL_2D, MEAN over H×W — over non-square maps, odd channel counts, int8 and uint8, with and without
 //! fused activations: compile + emulate (rnpu-sim) vs rnpu-ref. Every case on the NPU and
 //! within 1 LSB; prints the case count and % bit-exact.
 //! `cargo test --release -p rnpu-compiler --test elementwise_sweep -- --nocapture`
@@ -207,4 +207,65 @@ fn pool_sweep() {
     println!("AVG_POOL: {cpu_avg} padded cases kept on the CPU (reason given)");
     max_t.report("MAX_POOL sweep (PPU)");
     avg_t.report("AVG_POOL sweep (depthwise)");
+}
+
+#[test]
+fn mean_sweep() {
+    let mut r = Rng(0x3ea4_5eed);
+    let mut t = Tally::default();
+    let sizes: [(usize, usize); 10] = [
+        (1, 1),
+        (2, 3),
+        (3, 5),
+        (5, 3),
+        (4, 7),
+        (7, 4),
+        (6, 6),
+        (7, 7),
+        (1, 7),
+        (7, 2),
+    ];
+    let chans: [usize; 12] = [1, 3, 5, 8, 16, 17, 32, 33, 96, 160, 255, 1024];
+    for seed in 0..240u64 {
+        let (h, w) = r.pick(&sizes);
+        let c = r.pick(&chans);
+        let q = r.pick(&QUANTS);
+        let keep = seed.is_multiple_of(2);
+        let same = seed % 5 == 0;
+        let axes: &[i32] = if seed % 3 == 0 { &[2, 1] } else { &[1, -2] };
+        let (m, ins) = support::build_mean(h, w, c, axes, keep, q, same, seed);
+        t.run(
+            format!("MEAN {h}x{w}x{c} {q:?} keep_dims {keep} same-q {same} seed {seed}"),
+            &m,
+            &ins,
+        );
+    }
+    t.report("MEAN sweep (axes {1,2}, depthwise)");
+}
+
+#[test]
+fn mean_other_axes_and_large_maps_stay_on_the_cpu() {
+    let cases: [(usize, usize, usize, &[i32]); 4] = [
+        (4, 5, 8, &[3]),
+        (4, 5, 8, &[1]),
+        (4, 5, 8, &[1, 2, 3]),
+        (14, 14, 32, &[1, 2]),
+    ];
+    for (k, (h, w, c, axes)) in cases.into_iter().enumerate() {
+        for keep in [true, false] {
+            let (m, ins) =
+                support::build_mean(h, w, c, axes, keep, Quant::Int8PerAxis, false, k as u64);
+            let p = compile(&m, &Options::default()).expect("compile");
+            let pl = &p.placements[0];
+            assert!(!pl.npu, "{h}x{w}x{c} axes {axes:?}: {}", pl.reason);
+            assert!(pl.reason.starts_with("MEAN: "), "{}", pl.reason);
+            println!(
+                "MEAN {h}x{w}x{c} axes {axes:?} keep {keep}: CPU — {}",
+                pl.reason
+            );
+            let want = rnpu_ref::run(&m, &ins).expect("reference");
+            let got = run_program(&m, &p, &ins).expect("run");
+            assert_eq!(got, want);
+        }
+    }
 }

@@ -637,3 +637,61 @@ pub fn build_pool(
     let x = random_fm(&mut r, dt, vec![1, h, w, c]);
     Some((single_op_model(tensors, op, vec![0]), vec![x]))
 }
+
+/// MEAN over `axes` of `[1,h,w,c]`. `same_q`: output quantized like the input; otherwise a
+/// random rescale `s_in/s_out` in 0.3–3 and its own zero point.
+#[allow(clippy::too_many_arguments)]
+pub fn build_mean(
+    h: usize,
+    w: usize,
+    c: usize,
+    axes: &[i32],
+    keep_dims: bool,
+    quant: Quant,
+    same_q: bool,
+    seed: u64,
+) -> (Model, Vec<Array>) {
+    let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let dt = fm_dtype(quant);
+    let si = (0.01 + 0.05 * r.unit()) as f32;
+    let qi = fm_quant(&mut r, quant, si);
+    let qo = if same_q {
+        qi.clone()
+    } else {
+        let rescale = 0.3 + 2.7 * r.unit();
+        fm_quant(&mut r, quant, si / rescale as f32)
+    };
+    let in_shape = vec![1, h, w, c];
+    let mut out_shape = Vec::new();
+    for (d, &s) in in_shape.iter().enumerate() {
+        let reduced = axes
+            .iter()
+            .any(|&a| (if a < 0 { a + 4 } else { a }) as usize == d);
+        if !reduced {
+            out_shape.push(s);
+        } else if keep_dims {
+            out_shape.push(1);
+        }
+    }
+    let axis_bytes: Vec<u8> = axes.iter().flat_map(|a| a.to_le_bytes()).collect();
+    let tensors = vec![
+        tensor("x", dt, in_shape.clone(), qi, None),
+        tensor(
+            "axes",
+            DType::Int32,
+            vec![axes.len()],
+            Quantization::None,
+            Some(axis_bytes),
+        ),
+        tensor("y", dt, out_shape, qo, None),
+    ];
+    let op = Operator {
+        kind: OpKind::Mean,
+        version: 1,
+        inputs: vec![Some(0), Some(1)],
+        outputs: vec![2],
+        options: OpOptions::Reducer { keep_dims },
+    };
+    let x = random_fm(&mut r, dt, in_shape);
+    (single_op_model(tensors, op, vec![0]), vec![x])
+}
