@@ -52,6 +52,9 @@ pub struct ConvOp {
     pub mult: Vec<f64>,
     /// TFLite's own rounding slack (LSB) — see `requant`.
     pub tfl_slack: f64,
+    /// TFLite's right shift `r` when its Q31 multiplier is not normalized (MEAN folds `1/n`
+    /// into it), so BN rounds where TFLite does; `None` = derived from `mult`.
+    pub tfl_rshift: Option<i32>,
     /// Upper clamp relative to the zero point (`None` = only the dtype saturation).
     pub clamp_hi: Option<i32>,
     /// Lower clamp at the zero point (ReLU / ReLU6).
@@ -420,6 +423,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         bias,
         mult,
         tfl_slack,
+        tfl_rshift: None,
         clamp_hi,
         clamp_lo_zero,
         storage,
@@ -591,6 +595,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
         bias: vec![0; c],
         mult: vec![r1; c],
         tfl_slack,
+        tfl_rshift: None,
         clamp_hi,
         clamp_lo_zero,
         storage,

@@ -150,7 +150,8 @@ pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
     let groups = match &c.ew {
         // ADD: one group, its requantization shares the fraction bits with the EW converter.
         Some(e) => vec![(0..oc, e.requant.clone())],
-        None => requant::channel_groups(&c.mult, C2, c.tfl_slack).map_err(|e| e.to_string())?,
+        None => requant::channel_groups(&c.mult, C2, c.tfl_slack, c.tfl_rshift)
+            .map_err(|e| e.to_string())?,
     };
     let bound = groups.iter().map(|g| g.1.error).fold(0f64, f64::max);
 
