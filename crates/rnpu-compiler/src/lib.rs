@@ -2,7 +2,8 @@
 //!
 //! [`compile`] places every operator (NPU or CPU, always with a reason), lowers the NPU ones
 //! (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED as a 1×1 convolution, ADD through the DPU EW
-//! stage, MAX_POOL_2D on the PPU behind the DPU, AVERAGE_POOL_2D as a depthwise convolution,
+//! stage, MAX_POOL_2D on the PPU behind the DPU, AVERAGE_POOL_2D and MEAN over H×W as depthwise
+//! convolutions,
 //! CONCATENATION along channels as buffer views without a task) to register-command
 //! tasks — channel groups, CBUF row bands, per-channel requantization through the DPU's BS
 //! multiplier — validates every task, and packs weights, DPU operands and regcmd into three
