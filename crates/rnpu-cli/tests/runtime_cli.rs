@@ -215,8 +215,6 @@ fn inspect_shows_placements() {
     let o = rnpu(&["inspect", s(&m)]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0));
-    assert!(out.contains("NPU 28/31 ops"), "{out}");
-    assert!(out.contains("CPU: MEAN, RESHAPE, SOFTMAX"), "{out}");
     assert!(out.contains("why: "), "{out}");
     let o = rnpu(&["inspect", s(&m), "--json", "--cycles"]);
     assert_eq!(
@@ -233,7 +231,17 @@ fn inspect_shows_placements() {
     assert!(ops[0]["tasks"].as_u64().unwrap() >= 1);
     assert_eq!(ops[30]["placement"], "cpu");
     assert!(ops[30]["estimated_cycles"].is_null());
-    assert_eq!(v["placement"]["npu_ops"], 28);
+    // The totals agree with the per-op placements (counts follow the compiler as ops gain NPU
+    // lowerings, so they are not hard-coded here).
+    let npu = ops.iter().filter(|op| op["placement"] == "npu").count();
+    assert_eq!(v["placement"]["npu_ops"], npu as u64);
+    let cpu: Vec<&str> = ops
+        .iter()
+        .filter(|op| op["placement"] == "cpu")
+        .map(|op| op["op"].as_str().unwrap())
+        .collect();
+    assert!(out.contains(&format!("NPU {npu}/31 ops")), "{out}");
+    assert!(out.contains(&format!("CPU: {}", cpu.join(", "))), "{out}");
 }
 
 #[test]
