@@ -427,8 +427,14 @@ fn cmd_compile(model_path: &Path, output: &Path, cpu_only: bool, json: bool) -> 
     let bytes = std::fs::read(model_path)
         .with_context(|| format!("{}: cannot read", model_path.display()))?;
     let t0 = std::time::Instant::now();
-    let program = rnpu_compiler::compile(&model, &rnpu_compiler::Options { cpu_only })
-        .with_context(|| format!("{}: compilation failed", model_path.display()))?;
+    let program = rnpu_compiler::compile(
+        &model,
+        &rnpu_compiler::Options {
+            cpu_only,
+            ..Default::default()
+        },
+    )
+    .with_context(|| format!("{}: compilation failed", model_path.display()))?;
     let dt = t0.elapsed();
     let file = rnpu_runtime::program_file::to_bytes(&bytes, &program)?;
     write_atomic(output, &file)?;

@@ -48,6 +48,11 @@ use lower::Lowered;
 pub struct Options {
     /// Place every operator on the CPU (for comparisons).
     pub cpu_only: bool,
+    /// Do not use the DPU BN stage to reproduce TFLite's double rounding (requant.rs): fall
+    /// back to the BS × OUT_CVT scheme, still within 1 LSB but less often bit-exact. Integer BN
+    /// with a register multiplier has not been measured on RK3588 silicon by any source
+    /// (docs/hw-semantics.md); this is the switch for a board where it misbehaves.
+    pub no_bn_rounding: bool,
 }
 
 /// Why an operator kind has no NPU lowering (yet).
@@ -364,8 +369,8 @@ fn plan(
                     conv::analyze(qm, i)
                         .map_err(|r| format!("{kind}: {r}"))
                         .and_then(|c| {
-                            let l =
-                                lower::lower_conv(&c).map_err(|r| format!("{}: {r}", c.desc))?;
+                            let l = lower::lower_conv(&c, !opts.no_bn_rounding)
+                                .map_err(|r| format!("{}: {r}", c.desc))?;
                             check_views(&mut views, &c)?;
                             Ok((c, l))
                         })
@@ -375,7 +380,7 @@ fn plan(
                     .and_then(|p| {
                         let (c, l) = match p {
                             pool::PoolLowering::Conv(c) => {
-                                let l = lower::lower_conv(&c)
+                                let l = lower::lower_conv(&c, !opts.no_bn_rounding)
                                     .map_err(|r| format!("{}: {r}", c.desc))?;
                                 (c, l)
                             }
@@ -391,14 +396,16 @@ fn plan(
                 OpKind::Mean => pool::analyze_mean(qm, i)
                     .map_err(|r| format!("{kind}: {r}"))
                     .and_then(|c| {
-                        let l = lower::lower_conv(&c).map_err(|r| format!("{}: {r}", c.desc))?;
+                        let l = lower::lower_conv(&c, !opts.no_bn_rounding)
+                            .map_err(|r| format!("{}: {r}", c.desc))?;
                         check_views(&mut views, &c)?;
                         Ok((c, l))
                     }),
                 OpKind::Add => conv::analyze_add(qm, i)
                     .map_err(|r| format!("{kind}: {r}"))
                     .and_then(|c| {
-                        let l = lower::lower_conv(&c).map_err(|r| format!("{}: {r}", c.desc))?;
+                        let l = lower::lower_conv(&c, !opts.no_bn_rounding)
+                            .map_err(|r| format!("{}: {r}", c.desc))?;
                         check_views(&mut views, &c)?;
                         Ok((c, l))
                     }),

@@ -138,7 +138,8 @@ struct Chunk {
 }
 
 /// Plan, pack, program and validate every task of `c`. `Err` = the reason it stays on the CPU.
-pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
+/// `bn_rounding`: see [`crate::Options::no_bn_rounding`].
+pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let (ih, iw, ic) = c.in_hwc;
     let (oh, ow, oc) = c.out_hwc;
     let kind = if c.depthwise {
@@ -150,7 +151,7 @@ pub fn lower_conv(c: &ConvOp) -> Result<Lowered, String> {
     let groups = match &c.ew {
         // ADD: one group, its requantization shares the fraction bits with the EW converter.
         Some(e) => vec![(0..oc, e.requant.clone())],
-        None => requant::channel_groups(&c.mult, C2, c.tfl_slack, c.tfl_rshift)
+        None => requant::channel_groups(&c.mult, C2, c.tfl_slack, c.tfl_rshift, bn_rounding)
             .map_err(|e| e.to_string())?,
     };
     let bound = groups.iter().map(|g| g.1.error).fold(0f64, f64::max);

@@ -226,16 +226,18 @@ fn split(ms: &[f64], mmax: f64, s: i64) -> Split {
 /// `OUT_CVT_SCALE`s other than `2^14` (every 15-bit value when all live multipliers are equal,
 /// [`PER_AXIS_SCALE_CANDIDATES`] otherwise); without it the result is the unit-gain scheme.
 pub fn group(ms: &[f64], tfl_slack: f64) -> Result<GroupRequant, RequantRefusal> {
-    group_with(ms, tfl_slack, true, None)
+    group_with(ms, tfl_slack, true, None, DOUBLE_ROUNDING)
 }
 
 /// `tfl_r`: TFLite's right shift when its Q31 multiplier is not normalized (MEAN), else
 /// `None` (derived from the multipliers).
+/// `bn_rounding`: allow the BN-stage double rounding ([`DOUBLE_ROUNDING`] is the default).
 fn group_with(
     ms: &[f64],
     tfl_slack: f64,
     search: bool,
     tfl_r: Option<i32>,
+    bn_rounding: bool,
 ) -> Result<GroupRequant, RequantRefusal> {
     let mut mmax = 0f64;
     for &m in ms {
@@ -342,7 +344,7 @@ fn group_with(
             .map_or(0, |(r, _)| *r)
     });
     let bn_error = error + 2f64.powi(-(r + 1));
-    if DOUBLE_ROUNDING
+    if bn_rounding
         && tfl_slack > 0.0
         && (1..=20).contains(&r)
         && (0..=63).contains(&(k - r))
@@ -374,25 +376,27 @@ fn group_with(
 /// two tasks' writes) such that each group's bound stays < 1 LSB with margin. Greedy: grow a
 /// group block by block while its smallest live multiplier stays ≥ [`MIN_CHANNEL_MULTIPLIER`].
 /// `tfl_r`: TFLite's right shift when its multipliers are not normalized (MEAN), else `None`.
+/// `bn_rounding`: allow the BN-stage double rounding (off = OUT_CVT-only scheme).
 pub fn channel_groups(
     ms: &[f64],
     align: usize,
     tfl_slack: f64,
     tfl_r: Option<i32>,
+    bn_rounding: bool,
 ) -> Result<Vec<(std::ops::Range<usize>, GroupRequant)>, RequantRefusal> {
     let n = ms.len();
     let mut out = Vec::new();
     let mut start = 0;
     while start < n {
         let mut end = (start + align).min(n);
-        let first = group_with(&ms[start..end], tfl_slack, false, tfl_r)?;
+        let first = group_with(&ms[start..end], tfl_slack, false, tfl_r, bn_rounding)?;
         if first.error >= 1.0 {
             return Err(RequantRefusal::Spread { error: first.error });
         }
         let mut best = first;
         while end < n {
             let next = (end + align).min(n);
-            let g = group_with(&ms[start..next], tfl_slack, false, tfl_r)?;
+            let g = group_with(&ms[start..next], tfl_slack, false, tfl_r, bn_rounding)?;
             // 256 / (2 · 512) = 0.25: the error of the smallest allowed multiplier.
             if g.error > (128.0 / MIN_CHANNEL_MULTIPLIER + 0.05).max(best.error) {
                 break;
@@ -404,7 +408,7 @@ pub fn channel_groups(
         // 2^14 is among the candidates).
         out.push((
             start..end,
-            group_with(&ms[start..end], tfl_slack, true, tfl_r)?,
+            group_with(&ms[start..end], tfl_slack, true, tfl_r, bn_rounding)?,
         ));
         start = end;
     }
@@ -418,7 +422,7 @@ mod tests {
     #[test]
     fn per_tensor_group_is_one() {
         let ms = vec![0.0123; 40];
-        let g = channel_groups(&ms, 16, 0.0, None).unwrap();
+        let g = channel_groups(&ms, 16, 0.0, None, DOUBLE_ROUNDING).unwrap();
         assert_eq!(g.len(), 1);
         let (_, r) = &g[0];
         // C·S / 2^(s+k) against M: far below the unit gain's 2^-15.
@@ -431,7 +435,7 @@ mod tests {
         assert!((65536.0..=131072.0).contains(&u), "{r:?}");
         assert!(r.error < 0.001, "{r:?}");
         // Unit-gain values as the fallback: E = 21 → C = 25795, s = 5, k = 30.
-        let u = group_with(&ms, 0.0, false, None).unwrap();
+        let u = group_with(&ms, 0.0, false, None, DOUBLE_ROUNDING).unwrap();
         assert_eq!(u.mul[0], (0.0123f64 * (1u64 << 21) as f64).round() as i16);
         assert_eq!((u.bs_shift, u.out_shift, u.out_scale), (5, 30, 1 << 14));
     }
@@ -509,7 +513,7 @@ mod tests {
         for m in &mut ms[16..] {
             *m = 0.01 / 1000.0;
         }
-        let g = channel_groups(&ms, 16, 0.0, None).unwrap();
+        let g = channel_groups(&ms, 16, 0.0, None, DOUBLE_ROUNDING).unwrap();
         assert_eq!(g.len(), 2);
         assert!(g.iter().all(|(_, r)| r.error < 0.5));
     }
