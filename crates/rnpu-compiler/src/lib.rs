@@ -562,6 +562,29 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
         }
         let mut job = Job::default();
         let mut seg_inputs = Vec::new();
+        // A tensor read by the segment: a segment input unless produced inside it; its buffer
+        // joins the job's in-fence list.
+        let note_read =
+            |t: usize, buf: usize, seg_inputs: &mut Vec<usize>, in_bufs: &mut Vec<usize>| {
+                let inside = producer.get(&t).is_some_and(|p| ops.contains(p));
+                if !inside && !seg_inputs.contains(&t) {
+                    seg_inputs.push(t);
+                }
+                if !in_bufs.contains(&buf) {
+                    in_bufs.push(buf);
+                }
+            };
+        // A tensor written by the segment: a segment output when the model or an op outside
+        // the segment needs it.
+        let note_write = |t: usize, seg_outputs: &mut Vec<usize>| {
+            let needed_outside = model.outputs.contains(&t)
+                || model.operators.iter().enumerate().any(|(k, op2)| {
+                    !ops.contains(&k) && op2.inputs.iter().flatten().any(|&x| x == t)
+                });
+            if needed_outside && !seg_outputs.contains(&t) {
+                seg_outputs.push(t);
+            }
+        };
         let mut seg_outputs = Vec::new();
         // Regcmd of the whole segment: tasks back to back, 64-byte aligned, chained.
         let mut task_slots: Vec<TaskSlot> = Vec::new();
@@ -573,21 +596,9 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                 // their slices; the output is unpacked if something outside needs it.
                 for &(t, _, _) in &cc.inputs {
                     let (buf, _) = b.by_tensor[&t];
-                    let inside = producer.get(&t).is_some_and(|p| ops.contains(p));
-                    if !inside && !seg_inputs.contains(&t) {
-                        seg_inputs.push(t);
-                    }
-                    if !job.in_buffers.contains(&buf) {
-                        job.in_buffers.push(buf);
-                    }
+                    note_read(t, buf, &mut seg_inputs, &mut job.in_buffers);
                 }
-                let needed_outside = model.outputs.contains(&cc.output)
-                    || model.operators.iter().enumerate().any(|(k, op2)| {
-                        !ops.contains(&k) && op2.inputs.iter().flatten().any(|&t| t == cc.output)
-                    });
-                if needed_outside && !seg_outputs.contains(&cc.output) {
-                    seg_outputs.push(cc.output);
-                }
+                note_write(cc.output, &mut seg_outputs);
                 continue;
             }
             let Some((c, l)) = lowered[o].take() else {
@@ -607,21 +618,9 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                 reads.push((e.tensor, at.0));
             }
             for (t, buf) in reads {
-                let inside = producer.get(&t).is_some_and(|p| ops.contains(p));
-                if !inside && !seg_inputs.contains(&t) {
-                    seg_inputs.push(t);
-                }
-                if !job.in_buffers.contains(&buf) {
-                    job.in_buffers.push(buf);
-                }
+                note_read(t, buf, &mut seg_inputs, &mut job.in_buffers);
             }
-            let needed_outside = model.outputs.contains(&c.output)
-                || model.operators.iter().enumerate().any(|(k, op2)| {
-                    !ops.contains(&k) && op2.inputs.iter().flatten().any(|&t| t == c.output)
-                });
-            if needed_outside && !seg_outputs.contains(&c.output) {
-                seg_outputs.push(c.output);
-            }
+            note_write(c.output, &mut seg_outputs);
             if !job.out_buffers.contains(&outb.0) {
                 job.out_buffers.push(outb.0);
             }
