@@ -115,6 +115,10 @@ enum Cmd {
         /// Where to run (as for `rnpu run`).
         #[arg(long, default_value = "auto", value_parser = parse_device)]
         device: DeviceSpec,
+        /// NPU cores to keep busy: opens this many device contexts (fds; the kernel runs one
+        /// job per fd at a time and spreads fds over its 3 cores) and runs from as many threads.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=8))]
+        cores: u64,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[arg(long)]
@@ -215,9 +219,10 @@ fn main() -> ExitCode {
             model,
             runs,
             device,
+            cores,
             seed,
             json,
-        } => bench::cmd_bench(&model, runs, &device, seed, json),
+        } => bench::cmd_bench(&model, runs, &device, cores as usize, seed, json),
         Cmd::Classify {
             model,
             image,
@@ -394,8 +399,19 @@ pub(crate) fn load_model_or_program(path: &Path) -> Result<Loaded> {
 
 /// A session on `device` for what `load_model_or_program` read.
 pub(crate) fn open_session(path: &Path, l: &Loaded, device: &DeviceSpec) -> Result<Session> {
+    open_session_with(path, l, device, 1)
+}
+
+/// Like [`open_session`], loading the program onto `contexts` device contexts.
+pub(crate) fn open_session_with(
+    path: &Path,
+    l: &Loaded,
+    device: &DeviceSpec,
+    contexts: usize,
+) -> Result<Session> {
     let opts = rnpu_runtime::Options {
         device: device.clone(),
+        contexts,
         ..Default::default()
     };
     Session::with_program(l.model_bytes.clone(), l.program.clone(), &opts)

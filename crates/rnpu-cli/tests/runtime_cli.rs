@@ -271,6 +271,50 @@ fn bench_reports_times_and_placement() {
     assert_eq!(v["npu_ops"], 1);
     assert!(v["modeled_npu_ms"].as_f64().unwrap() > 0.0);
     assert!(v["host_ms"]["median"].as_f64().is_some());
+    assert_eq!(v["contexts"], 1);
+    assert_eq!(v["jobs_per_context"].as_array().unwrap().len(), 1);
+}
+
+/// `--cores 3`: three device contexts driven from three threads; every timed run's job is
+/// counted on some context; the modelled makespan is the longest context's.
+#[test]
+fn bench_with_three_cores() {
+    let m = fixture(MODEL).join("model.tflite");
+    let o = rnpu(&[
+        "bench",
+        s(&m),
+        "-n",
+        "6",
+        "--cores",
+        "3",
+        "--device",
+        "emulator",
+        "--json",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["contexts"], 3);
+    assert_eq!(v["threads"], 3);
+    let per: Vec<u64> = v["jobs_per_context"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j.as_u64().unwrap())
+        .collect();
+    assert_eq!(per.len(), 3);
+    assert_eq!(
+        per.iter().sum::<u64>(),
+        6 * v["npu_jobs_per_run"].as_u64().unwrap()
+    );
+    assert!(v["modeled_runs_per_s"].as_f64().unwrap() > 0.0);
+    // Out of range: a usage error.
+    let o = rnpu(&["bench", s(&m), "--cores", "0", "--device", "emulator"]);
+    assert_eq!(o.status.code(), Some(2));
 }
 
 /// Issue 4's acceptance: `rnpu run --device emulator MODEL` works for every fixture (with its

@@ -4,7 +4,7 @@
 //! | key | values | default |
 //! |---|---|---|
 //! | `device` | `auto` (a kernel device if there is one, else the emulator), `emulator`, `cpu` (claimed partitions run on rnpu-ref: a testing aid), or an absolute device path such as `/dev/accel/accel0` (must exist) | `auto` |
-//! | `cores` | `auto` or `1`..=the target's core count (3 on RK3588); validated, but not yet used: `rnpu-runtime` has no core selection, each partition is one job | `auto` |
+//! | `cores` | `auto` or `1`..=the target's core count (3 on RK3588); validated, but has no effect yet: TFLite invokes an interpreter's partitions one after the other, so one interpreter keeps one core busy, and the mainline kernel cannot split one job over cores (nor share BOs between fds, kernel-uapi.md §2.2). Each interpreter opens its own fd per partition, so several interpreters in several threads already land on several cores | `auto` |
 //! | `log_level` | `off`, `error`, `warn`, `info`, `debug` | `warn` |
 //! | `cache_dir` | a directory for compiled programs; created when first written; must not be an existing non-directory | none (no cache) |
 //!

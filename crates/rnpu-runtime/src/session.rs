@@ -11,7 +11,7 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use rnpu_compiler::{BufferKind, NpuSegment, Program, Segment};
@@ -70,7 +70,22 @@ pub struct Options {
     /// How long to wait for one NPU job before giving up (default 10 s; the kernel's own job
     /// timeout is 500 ms).
     pub wait_timeout: Option<Duration>,
+    /// Device contexts (open fds) to load the program onto; 0 means 1, at most
+    /// [`MAX_CONTEXTS`]. The mainline kernel runs one job at a time per fd and places each
+    /// fd's next job on the least-loaded of its three cores (kernel-uapi.md §2.4), and BOs
+    /// cannot be shared between fds (§2.2), so N contexts = N copies of the weights and
+    /// regcmd, and up to N concurrent [`Session::run`] calls proceed on different cores.
+    /// The emulator gives each context its own emulated board, at most
+    /// [`CORES`](rnpu_driver::emulated::CORES) of them: with at most one job in flight per
+    /// fd and no more fds than cores, the kernel's least-loaded placement puts every fd's job
+    /// on a core of its own, which is what separate boards model (each with its own virtual
+    /// clock) — and the boards simulate in parallel on the host.
+    pub contexts: usize,
 }
+
+/// Most device contexts one session opens (three cores; a fourth keeps a core busy while
+/// another context's CPU segments run, as in the rocket author's four-stream demo).
+pub const MAX_CONTEXTS: usize = 8;
 
 /// What kind of device a session runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,15 +151,60 @@ impl Drop for NpuCtx {
     }
 }
 
+/// The session's device contexts; a run checks one out for its whole duration.
+#[derive(Debug)]
+struct Pool {
+    free: Mutex<Vec<NpuCtx>>,
+    returned: Condvar,
+    size: usize,
+    /// The emulated boards, one per context (emulator only).
+    boards: Vec<EmulatedNpu>,
+}
+
+impl Pool {
+    fn checkout(&self) -> Checkout<'_> {
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(ctx) = free.pop() {
+                return Checkout {
+                    pool: self,
+                    ctx: Some(ctx),
+                };
+            }
+            free = self.returned.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// A context taken from the pool; goes back on drop (also when a run fails or panics).
+struct Checkout<'a> {
+    pool: &'a Pool,
+    ctx: Option<NpuCtx>,
+}
+
+impl Drop for Checkout<'_> {
+    fn drop(&mut self) {
+        if let Some(ctx) = self.ctx.take() {
+            self.pool
+                .free
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(ctx);
+            self.pool.returned.notify_one();
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Exec {
     Cpu,
-    Npu(Mutex<NpuCtx>),
+    Npu(Pool),
 }
 
-/// A model loaded onto a device. `Send + Sync`: runs on the device are serialized by a mutex
-/// (one device is one fd, which the kernel runs one job at a time anyway); for throughput on
-/// several cores, create several sessions — each opens its own fd.
+/// A model loaded onto a device. `Send + Sync`: each run checks out one device context (one
+/// fd, which the kernel runs one job at a time anyway) for its duration; with
+/// [`Options::contexts`] > 1, concurrent runs from several threads use several fds and so
+/// several NPU cores.
 #[derive(Debug)]
 pub struct Session {
     model: Model,
@@ -444,7 +504,35 @@ impl Session {
             Some(o) => {
                 let info = o.info.clone();
                 if has_npu {
-                    (Exec::Npu(Mutex::new(Self::upload(&program, o)?)), info)
+                    let max = if o.emu.is_some() {
+                        rnpu_driver::emulated::CORES
+                    } else {
+                        MAX_CONTEXTS
+                    };
+                    let n = opts.contexts.clamp(1, max);
+                    let mut ctxs = Vec::with_capacity(n);
+                    for _ in 1..n {
+                        let more = match (&o.emu, &opts.device) {
+                            (Some(_), _) => open_emulator(opts, None),
+                            (None, DeviceSpec::Path(p)) => open_kernel(p, None)?,
+                            (None, _) => {
+                                let p = find_rocket().map_err(|why| RuntimeError::Device {
+                                    device: info.name.clone(),
+                                    error: rnpu_driver::Error::NoDevice { detail: why },
+                                })?;
+                                open_kernel(&p, None)?
+                            }
+                        };
+                        ctxs.push(Self::upload(&program, more)?);
+                    }
+                    ctxs.push(Self::upload(&program, o)?);
+                    let pool = Pool {
+                        boards: ctxs.iter().filter_map(|c| c.emu.clone()).collect(),
+                        size: ctxs.len(),
+                        free: Mutex::new(ctxs),
+                        returned: Condvar::new(),
+                    };
+                    (Exec::Npu(pool), info)
                 } else {
                     // Nothing for the NPU: the device stays unused (closed now).
                     (Exec::Cpu, info)
@@ -567,6 +655,22 @@ impl Session {
         matches!(self.exec, Exec::Npu(_))
     }
 
+    /// Device contexts (open fds) the program is loaded onto (0 when nothing runs on an NPU).
+    pub fn contexts(&self) -> usize {
+        match &self.exec {
+            Exec::Npu(p) => p.size,
+            Exec::Cpu => 0,
+        }
+    }
+
+    /// The emulated boards (one per context) when the session runs on the emulator.
+    pub fn emulated_boards(&self) -> Vec<EmulatedNpu> {
+        match &self.exec {
+            Exec::Npu(p) => p.boards.clone(),
+            Exec::Cpu => Vec::new(),
+        }
+    }
+
     /// Run once: `inputs` in model input order, outputs in model output order.
     pub fn run(&self, inputs: &[Array]) -> Result<Vec<Array>> {
         self.run_profiled(inputs).map(|(o, _)| o)
@@ -589,13 +693,13 @@ impl Session {
         for (a, &t) in inputs.iter().zip(&m.inputs) {
             values[t] = Some(a.clone());
         }
-        let mut guard: Option<MutexGuard<'_, NpuCtx>> = match &self.exec {
-            Exec::Npu(mx) => Some(mx.lock().unwrap_or_else(|p| p.into_inner())),
+        let mut guard: Option<Checkout<'_>> = match &self.exec {
+            Exec::Npu(pool) => Some(pool.checkout()),
             Exec::Cpu => None,
         };
         let cpu_all = guard.is_none();
         for (si, seg) in self.program.segments.iter().enumerate() {
-            match (seg, guard.as_deref_mut()) {
+            match (seg, guard.as_mut().and_then(|g| g.ctx.as_mut())) {
                 (Segment::Npu(n), Some(ctx)) => {
                     let t0 = Instant::now();
                     self.run_npu_segment(si, n, ctx, &mut values, &mut prof)?;
@@ -734,8 +838,12 @@ impl Session {
         }
         // 2. One SUBMIT, 3. wait on every out BO (they share the job's fence).
         let timed_out_before = ctx.emu.as_ref().map(|e| e.stats().jobs_timed_out);
+        // The board's task log is shared by the session's contexts: drop this fd's leftovers.
+        let my_fd = ctx.emu_fd.unwrap_or(0);
         if let Some(log) = &ctx.task_log {
-            log.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            log.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|t| t.fd != my_fd);
         }
         ctx.dev
             .submit(std::slice::from_ref(&job))
@@ -756,12 +864,17 @@ impl Session {
         prof.npu_tasks += job.tasks.len();
         // The kernel signals a timed-out job's fence like a completed one: find out.
         if let (Some(emu), Some(before)) = (&ctx.emu, timed_out_before) {
-            if emu.stats().jobs_timed_out > before {
+            // Another context of the same board may have timed out: only a timeout of a job
+            // of this fd since our submit counts (the most recent events are kept).
+            let mine = if emu.stats().jobs_timed_out > before {
                 let fd = ctx.emu_fd;
-                let reason = emu
-                    .events()
+                let events = emu.events();
+                let submitted = events.iter().rposition(|e| {
+                    matches!(e, rnpu_driver::emulated::Event::JobStarted { fd: f, .. } if Some(*f) == fd)
+                });
+                events
                     .into_iter()
-                    .rev()
+                    .skip(submitted.unwrap_or(0))
                     .find_map(|e| match e {
                         rnpu_driver::emulated::Event::JobTimedOut { fd: f, reason, .. }
                             if Some(f) == fd =>
@@ -770,7 +883,10 @@ impl Session {
                         }
                         _ => None,
                     })
-                    .unwrap_or_else(|| "unknown".into());
+            } else {
+                None
+            };
+            if let Some(reason) = mine {
                 return Err(fail(format!(
                     "the job timed out in the emulated kernel (500 ms; output undefined): {reason}"
                 )));
@@ -782,7 +898,12 @@ impl Session {
             )));
         }
         if let Some(log) = &ctx.task_log {
-            let times = std::mem::take(&mut *log.lock().unwrap_or_else(|p| p.into_inner()));
+            let times: Vec<_> = {
+                let mut all = log.lock().unwrap_or_else(|p| p.into_inner());
+                let (mine, others) = all.drain(..).partition(|t| t.fd == my_fd);
+                *all = others;
+                mine
+            };
             let ns: u64 = times.iter().map(|t| t.ns).sum();
             *prof.npu_modeled_ns.get_or_insert(0) += ns;
             if times.len() == n.job.tasks.len() {

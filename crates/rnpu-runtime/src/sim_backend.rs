@@ -18,6 +18,8 @@ use rnpu_sim::Memory;
 /// Modelled time of one task, as the sim estimates it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaskTime {
+    /// The emulated fd that submitted it (several sessions' contexts may share one board).
+    pub fd: u64,
     /// The core it ran on.
     pub core: usize,
     /// IOVA of the task's regcmd.
@@ -94,6 +96,7 @@ impl NpuBackend for SimNpu {
                         let ns = (timing.seconds(cycles) * 1e9).ceil() as u64;
                         duration_ns = duration_ns.saturating_add(ns);
                         times.push(TaskTime {
+                            fd: domain.owner(),
                             core,
                             regcmd: t.regcmd,
                             cycles,

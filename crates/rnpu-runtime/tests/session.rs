@@ -183,3 +183,100 @@ fn auto_without_a_rocket_device_is_the_emulator() {
         .unwrap_or("")
         .contains("no rocket device"));
 }
+
+/// Several device contexts (one fd each): concurrent runs from several threads each check out a
+/// context of their own; every run's output is the one-context session's output (the emulator
+/// is deterministic) and every run's job lands on some context's board.
+#[test]
+fn contexts_serve_concurrent_runs() {
+    let d = fixture("resnet_small_96x64_int8pa");
+    let bytes = std::fs::read(d.join("model.tflite")).unwrap();
+    let input = npy::read(&d.join("input_0.npy")).unwrap();
+    let want = Session::new(&bytes, &emu())
+        .unwrap()
+        .run(std::slice::from_ref(&input))
+        .unwrap();
+    let opts = Options {
+        contexts: 3,
+        ..emu()
+    };
+    let s = Arc::new(Session::new(&bytes, &opts).unwrap());
+    assert_eq!(s.contexts(), 3);
+    let boards = s.emulated_boards();
+    assert_eq!(boards.len(), 3, "one emulated board per context");
+    let jobs_before: u64 = boards
+        .iter()
+        .map(|b| b.stats().jobs_per_core.iter().sum::<u64>())
+        .sum();
+    let (threads, runs_each) = (3, 2);
+    let start = Arc::new(std::sync::Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (s, input, start) = (Arc::clone(&s), input.clone(), Arc::clone(&start));
+            std::thread::spawn(move || {
+                start.wait();
+                (0..runs_each)
+                    .map(|_| s.run_profiled(std::slice::from_ref(&input)).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut jobs_per_run = 0;
+    let mut n = 0;
+    for h in handles {
+        for (out, prof) in h.join().unwrap() {
+            assert_eq!(
+                out, want,
+                "a concurrent run differs from the one-context run"
+            );
+            assert!(
+                prof.npu_modeled_ns.unwrap_or(0) > 0,
+                "modelled time is this fd's own"
+            );
+            jobs_per_run = prof.npu_jobs;
+            n += 1;
+        }
+    }
+    let jobs_after: u64 = boards
+        .iter()
+        .map(|b| b.stats().jobs_per_core.iter().sum::<u64>())
+        .sum();
+    assert_eq!(n, threads * runs_each);
+    assert_eq!(jobs_after - jobs_before, (n * jobs_per_run) as u64);
+    println!(
+        "contexts: {n} runs from {threads} threads on 3 contexts, jobs per context {:?}",
+        boards
+            .iter()
+            .map(|b| b.stats().jobs_per_core.iter().sum::<u64>())
+            .collect::<Vec<_>>()
+    );
+}
+
+/// The emulator models at most one context per core (three); 0 means one.
+#[test]
+fn contexts_are_clamped() {
+    let (bytes, input, _) = conv();
+    for (asked, got) in [(0, 1), (1, 1), (3, 3), (8, 3)] {
+        let s = Session::new(
+            &bytes,
+            &Options {
+                contexts: asked,
+                ..emu()
+            },
+        )
+        .unwrap();
+        assert_eq!(s.contexts(), got, "contexts {asked}");
+        s.run(std::slice::from_ref(&input)).unwrap();
+    }
+    // Nothing on the NPU: no context at all.
+    let cpu = Session::new(
+        &bytes,
+        &Options {
+            device: DeviceSpec::Cpu,
+            contexts: 3,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(cpu.contexts(), 0);
+}

@@ -39,13 +39,26 @@ impl fmt::Display for DmaFault {
 #[derive(Debug, Default)]
 pub struct Domain {
     pub(crate) bufs: Vec<DomainBuffer>,
+    /// The fd whose domain this is (its [`EmulatedDevice::fd_id`](crate::EmulatedDevice::fd_id)),
+    /// so a backend can attribute work to the fd that submitted it; 0 when unknown.
+    owner: u64,
 }
 
 impl Domain {
     /// A domain of `bufs` (sorted here).
-    pub fn new(mut bufs: Vec<DomainBuffer>) -> Self {
+    pub fn new(bufs: Vec<DomainBuffer>) -> Self {
+        Self::owned_by(0, bufs)
+    }
+
+    /// A domain of `bufs` belonging to the fd `owner`.
+    pub fn owned_by(owner: u64, mut bufs: Vec<DomainBuffer>) -> Self {
         bufs.sort_by_key(|b| b.iova);
-        Domain { bufs }
+        Domain { bufs, owner }
+    }
+
+    /// The fd the domain belongs to (0 when unknown).
+    pub fn owner(&self) -> u64 {
+        self.owner
     }
 
     pub fn buffers(&self) -> &[DomainBuffer] {

@@ -436,7 +436,8 @@ impl State {
         });
         // The fd's IOMMU domain is attached to the core for the job (§2.5): the NPU sees this
         // fd's live BOs at their IOVAs and nothing else.
-        let mut domain = Domain::new(
+        let mut domain = Domain::owned_by(
+            fd,
             domain_ids
                 .iter()
                 .map(|oid| {
