@@ -282,6 +282,7 @@ fn whole_model_figures() -> Vec<(String, usize, usize, Vec<String>, f64, f64)> {
             s.program().placements.len(),
             cpu.join(", ")
         );
+        println!("  yardstick, {}", litert_cpu_paths(name));
         v.push((
             name.to_string(),
             s.program().npu_ops(),
@@ -292,6 +293,36 @@ fn whole_model_figures() -> Vec<(String, usize, usize, Vec<String>, f64, f64)> {
         ));
     }
     v
+}
+
+/// LiteRT's own optimized CPU paths on the same input, against its reference kernels (recorded
+/// by `tools/litert_cpu_paths.py` in `tests/models/litert_cpu_paths.json`).
+fn litert_cpu_paths(name: &str) -> String {
+    let path = models_dir().join("litert_cpu_paths.json");
+    let v: serde_json::Value = match std::fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b).unwrap(),
+        Err(e) => return format!("{}: {e}", path.display()),
+    };
+    let mut parts = Vec::new();
+    for path_name in ["xnnpack", "builtin_optimized"] {
+        let (mut w, mut t, mut m) = (0u64, 0u64, 0u64);
+        for r in v["models"][name][path_name]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            w += r["within_1"].as_u64().unwrap_or(0);
+            t += r["total"].as_u64().unwrap_or(0);
+            m = m.max(r["max_lsb"].as_u64().unwrap_or(0));
+        }
+        if t > 0 {
+            parts.push(format!(
+                "LiteRT {path_name} vs BUILTIN_REF: {:.3}% within 1 LSB, max {m}",
+                100.0 * w as f64 / t as f64
+            ));
+        }
+    }
+    parts.join("; ")
 }
 
 /// Prints the whole-model figures (the runtime's part: they run end to end on the emulator).
