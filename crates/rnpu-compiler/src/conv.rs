@@ -144,6 +144,59 @@ fn hwc(shape: &[usize]) -> Option<(usize, usize, usize)> {
     }
 }
 
+/// Dilation factors, validated (TFLite requires ≥ 1).
+fn dilation(h: i32, w: i32) -> Result<(usize, usize), String> {
+    if h < 1 || w < 1 {
+        return Err(format!("dilation {h}x{w}"));
+    }
+    Ok((h as usize, w as usize))
+}
+
+/// " dilation 2x2 (as a 5x5 kernel)" for descriptions, "" without dilation.
+fn dil_tag(dh: usize, dw: usize, kh: usize, kw: usize) -> String {
+    if dh == 1 && dw == 1 {
+        String::new()
+    } else {
+        format!(" dilation {dh}x{dw} (as a {kh}x{kw} kernel)")
+    }
+}
+
+/// A dilated kernel as the dense kernel it equals: `w` laid out `[outer][kh][kw][inner]`
+/// becomes `[outer][(kh−1)·dh+1][(kw−1)·dw+1][inner]`, the taps between the real ones holding
+/// `zero` — the weight zero point (stored domain), so `w − wzp = 0` there and the CPEND offset
+/// (`datapath-semantics.md` §3) cancels whatever input or pad value they meet. Nothing about
+/// the CNA's own atrous fields (CONV_CON3) is assumed: no source programs or measures them.
+/// TFLite's SAME padding for a dilated filter is the SAME padding of this dense one
+/// (`padding.h` uses the effective filter size). Returns the kernel and its height and width.
+#[allow(clippy::too_many_arguments)]
+fn dilate_kernel(
+    w: &[i8],
+    outer: usize,
+    kh: usize,
+    kw: usize,
+    inner: usize,
+    dh: usize,
+    dw: usize,
+    zero: i8,
+) -> (Vec<i8>, usize, usize) {
+    if (dh == 1 && dw == 1) || kh == 0 || kw == 0 || w.len() != outer * kh * kw * inner {
+        // Nothing to dilate (or a malformed kernel, refused by the size checks downstream).
+        return (w.to_vec(), kh, kw);
+    }
+    let (ekh, ekw) = ((kh - 1) * dh + 1, (kw - 1) * dw + 1);
+    let mut d = vec![zero; outer * ekh * ekw * inner];
+    for o in 0..outer {
+        for y in 0..kh {
+            for x in 0..kw {
+                let src = ((o * kh + y) * kw + x) * inner;
+                let dst = ((o * ekh + y * dh) * ekw + x * dw) * inner;
+                d[dst..dst + inner].copy_from_slice(&w[src..src + inner]);
+            }
+        }
+    }
+    (d, ekh, ekw)
+}
+
 fn same_pad(inp: usize, out: usize, k: usize, s: usize) -> usize {
     let total = ((out.saturating_sub(1)) * s + k).saturating_sub(inp);
     total / 2
@@ -218,26 +271,24 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
                     ih.2
                 ));
             }
-            if o.dilation_h != 1 || o.dilation_w != 1 {
-                return Err(format!(
-                    "dilation {}x{}: the CNA's atrous fields (CONV_CON3) are neither programmed \
-                     nor measured by any source, and rnpu-sim does not model them",
-                    o.dilation_h, o.dilation_w
-                ));
-            }
+            let (dh, dw) = dilation(o.dilation_h, o.dilation_w)?;
             act = o.activation;
             depthwise = false;
             in_hwc = ih;
             out_hwc = oh;
-            (kh, kw) = (f_kh, f_kw);
+            let (w, ekh, ekw) = dilate_kernel(&wvals, f_oc, f_kh, f_kw, f_ic, dh, dw, wzp as i8);
+            (kh, kw) = (ekh, ekw);
             (sh, sw) = (o.stride_h.max(0) as usize, o.stride_w.max(0) as usize);
             (pad_top, pad_left) = match o.padding {
                 Padding::Same => (same_pad(ih.0, oh.0, kh, sh), same_pad(ih.1, oh.1, kw, sw)),
                 Padding::Valid => (0, 0),
             };
-            weights = wvals.clone();
+            weights = w;
             oc = f_oc;
-            desc = format!("{kind} k{kh}x{kw} s{sh}x{sw} {qtag}");
+            desc = format!(
+                "{kind} k{f_kh}x{f_kw} s{sh}x{sw}{} {qtag}",
+                dil_tag(dh, dw, kh, kw)
+            );
         }
         OpOptions::DepthwiseConv2d(o) => {
             let ih = hwc(&it.shape).ok_or("input is not [1,H,W,C] (batch > 1 stays on the CPU)")?;
@@ -245,17 +296,13 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
             let [1, f_kh, f_kw, f_c] = ft.shape[..] else {
                 return Err("depthwise weights are not [1,KH,KW,C]".into());
             };
-            if o.dilation_h != 1 || o.dilation_w != 1 {
-                return Err(format!(
-                    "dilation {}x{}: the CNA's atrous fields (CONV_CON3) are neither programmed \
-                     nor measured by any source, and rnpu-sim does not model them",
-                    o.dilation_h, o.dilation_w
-                ));
-            }
+            let (dh, dw) = dilation(o.dilation_h, o.dilation_w)?;
             act = o.activation;
             in_hwc = ih;
             out_hwc = oh;
-            (kh, kw) = (f_kh, f_kw);
+            let (dense, ekh, ekw) = dilate_kernel(&wvals, 1, f_kh, f_kw, f_c, dh, dw, wzp as i8);
+            (kh, kw) = (ekh, ekw);
+            let dtag = dil_tag(dh, dw, kh, kw);
             (sh, sw) = (o.stride_h.max(0) as usize, o.stride_w.max(0) as usize);
             (pad_top, pad_left) = match o.padding {
                 Padding::Same => (same_pad(ih.0, oh.0, kh, sh), same_pad(ih.1, oh.1, kw, sw)),
@@ -264,26 +311,37 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
             oc = f_c;
             if f_c == ih.2 {
                 depthwise = true;
-                weights = wvals.clone();
-                desc = format!("{kind} k{kh}x{kw} s{sh}x{sw} {qtag}");
-            } else if ih.2 == 1 {
-                // One input channel with multiplier m: a direct convolution with m kernels.
-                // [1][KH][KW][m] → [m][KH][KW][1].
+                weights = dense;
+                desc = format!("{kind} k{f_kh}x{f_kw} s{sh}x{sw}{dtag} {qtag}");
+            } else if ih.2 > 0 && f_c % ih.2 == 0 {
+                // Depth multiplier m = f_c / C: output channel c·m + j reads input channel c
+                // only. The CNA's depthwise mode maps channel c to c, so this becomes a direct
+                // convolution whose kernel o is zero (the weight zero point, which the CPEND
+                // offset cancels) outside input channel o / m: [1][KH][KW][C·m] →
+                // [C·m][KH][KW][C]. C times the MACs of a depthwise pass, exact.
                 depthwise = false;
+                let (ic, m) = (ih.2, f_c / ih.2);
                 let taps = kh * kw;
-                let mut w = vec![0i8; wvals.len()];
-                for t in 0..taps {
-                    for c in 0..f_c {
-                        w[c * taps + t] = wvals[t * f_c + c];
+                let mut w = vec![wzp as i8; f_c * taps * ic];
+                for o in 0..f_c {
+                    for t in 0..taps {
+                        w[(o * taps + t) * ic + o / m] = dense[t * f_c + o];
                     }
                 }
                 weights = w;
-                desc = format!("{kind} k{kh}x{kw} s{sh}x{sw} {qtag} (1 channel × {f_c}: direct)");
+                desc = if ic == 1 {
+                    format!(
+                        "{kind} k{f_kh}x{f_kw} s{sh}x{sw}{dtag} {qtag} (1 channel × {f_c}: direct)"
+                    )
+                } else {
+                    format!(
+                        "{kind} k{f_kh}x{f_kw} s{sh}x{sw}{dtag} {qtag} (depth multiplier {m}: \
+                         direct, {ic}x the MACs)"
+                    )
+                };
             } else {
                 return Err(format!(
-                    "depth multiplier {} with {} input channels: the CNA's depthwise mode maps \
-                     channel c to c only",
-                    f_c / ih.2.max(1),
+                    "{f_c} output channels for {} input channels: not a depth multiplier",
                     ih.2
                 ));
             }

@@ -19,6 +19,7 @@ fn odd_shapes_are_within_1_lsb_or_on_the_cpu_with_a_reason() {
         kh: 3,
         kw: 3,
         stride: 1,
+        dilation: 1,
         same: true,
         quant: Quant::Int8PerAxis,
         act: Activation::None,

@@ -37,6 +37,7 @@ fn smoke() {
         kh: 3,
         kw: 3,
         stride: 1,
+        dilation: 1,
         same: true,
         quant: Quant::Uint8PerTensor,
         act: Activation::None,
@@ -157,6 +158,7 @@ fn grid() -> Vec<Case> {
             kh: k,
             kw: k,
             stride: r.range(1, 2) as usize,
+            dilation: 1,
             same: r.range(0, 1) == 1,
             quant: r.pick(&quants),
             act: r.pick(&acts),
@@ -238,4 +240,104 @@ fn without_bn_rounding_still_within_1_lsb() {
         100.0 * exact_el as f64 / total_el.max(1) as f64
     );
     assert!(worst <= 1);
+}
+
+/// Dilated CONV_2D / DEPTHWISE_CONV_2D (lowered as dense kernels with zero-point taps) and
+/// DEPTHWISE_CONV_2D with a depth multiplier (a direct convolution with one live input channel
+/// per kernel): every case whose dense kernel fits the 7×7 limit must run on the NPU within
+/// 1 LSB; the others must stay on the CPU saying why.
+#[test]
+fn dilation_and_depth_multiplier_sweep() {
+    let mut r = Rng(0xd11a_7e5e_ed);
+    let sizes: [(usize, usize); 6] = [(5, 5), (9, 13), (13, 9), (16, 16), (24, 17), (33, 33)];
+    let quants = [Quant::Int8PerAxis, Quant::Uint8PerTensor];
+    let acts = [Activation::None, Activation::Relu, Activation::Relu6];
+    let (mut n, mut on_npu, mut on_cpu, mut total_el, mut exact_el, mut worst) =
+        (0usize, 0usize, 0usize, 0usize, 0usize, 0i64);
+    let mut failures = Vec::new();
+    let mut seed = 10_000;
+    while n < 160 {
+        seed += 1;
+        let (h, w) = r.pick(&sizes);
+        let op = if r.range(0, 1) == 0 {
+            OpType::Conv
+        } else {
+            OpType::Depthwise
+        };
+        let ic = r.pick(&[1usize, 3, 8, 16, 17, 32]);
+        let k = r.pick(&[2usize, 3, 5]);
+        let mult = if op == OpType::Depthwise {
+            r.pick(&[1usize, 1, 2, 3])
+        } else {
+            1
+        };
+        let c = Case {
+            op,
+            h,
+            w,
+            ic,
+            oc: if op == OpType::Depthwise {
+                ic * mult
+            } else {
+                r.pick(&[1usize, 5, 16, 33])
+            },
+            kh: k,
+            kw: k,
+            stride: r.range(1, 2) as usize,
+            dilation: if mult > 1 && r.range(0, 1) == 0 {
+                1
+            } else {
+                r.pick(&[1usize, 2, 3, 4])
+            },
+            same: r.range(0, 1) == 1,
+            quant: r.pick(&quants),
+            act: r.pick(&acts),
+            seed,
+        };
+        if !c.valid() || (c.dilation == 1 && mult == 1) {
+            continue;
+        }
+        n += 1;
+        let (ekh, ekw) = c.eff_k();
+        let fits = ekh <= 7 && ekw <= 7;
+        let (model, input) = build(&c);
+        let program = match compile(&model, &Options::default()) {
+            Ok(p) => p,
+            Err(e) => {
+                failures.push(format!("{c:?}: {e}"));
+                continue;
+            }
+        };
+        let p = &program.placements[0];
+        let want = rnpu_ref::run(&model, std::slice::from_ref(&input)).unwrap();
+        let got = match run_program(&model, &program, &[input]) {
+            Ok(g) => g,
+            Err(e) => {
+                failures.push(format!("{c:?}: {e}"));
+                continue;
+            }
+        };
+        let (max, exact, total) = compare(&got[0], &want[0]);
+        if p.npu {
+            on_npu += 1;
+            total_el += total;
+            exact_el += exact;
+            worst = worst.max(max);
+        } else {
+            on_cpu += 1;
+        }
+        if p.npu != fits {
+            failures.push(format!("{c:?}: placed npu={} ({})", p.npu, p.reason));
+        } else if max > 1 {
+            failures.push(format!("{c:?}: max diff {max}"));
+        }
+    }
+    println!(
+        "dilation / depth multiplier sweep: {n} cases, {on_npu} on the NPU ({:.4}% of {total_el} elements bit-exact, max diff {worst}), {on_cpu} on the CPU (dense kernel > 7x7)",
+        100.0 * exact_el as f64 / total_el.max(1) as f64
+    );
+    for f in failures.iter().take(20) {
+        println!("FAIL {f}");
+    }
+    assert!(failures.is_empty(), "{} failing cases", failures.len());
 }

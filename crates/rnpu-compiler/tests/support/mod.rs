@@ -58,6 +58,8 @@ pub struct Case {
     pub kh: usize,
     pub kw: usize,
     pub stride: usize,
+    /// Dilation (both axes; 1 = none).
+    pub dilation: usize,
     pub same: bool,
     pub quant: Quant,
     pub act: Activation,
@@ -65,7 +67,13 @@ pub struct Case {
 }
 
 impl Case {
+    /// Kernel extent with dilation (TFLite's effective filter size).
+    pub fn eff_k(&self) -> (usize, usize) {
+        let d = self.dilation.max(1);
+        ((self.kh - 1) * d + 1, (self.kw - 1) * d + 1)
+    }
     pub fn out_hw(&self) -> (usize, usize) {
+        let (ekh, ekw) = self.eff_k();
         let o = |i: usize, k: usize| {
             if self.same {
                 i.div_ceil(self.stride)
@@ -76,11 +84,15 @@ impl Case {
                     .map_or(0, |v| v / self.stride)
             }
         };
-        (o(self.h, self.kh), o(self.w, self.kw))
+        (o(self.h, ekh), o(self.w, ekw))
     }
     pub fn valid(&self) -> bool {
         let (oh, ow) = self.out_hw();
-        oh >= 1 && ow >= 1 && (self.same || (self.h >= self.kh && self.w >= self.kw))
+        let (ekh, ekw) = self.eff_k();
+        oh >= 1
+            && ow >= 1
+            && (self.same || (self.h >= ekh && self.w >= ekw))
+            && (self.op != OpType::Depthwise || (self.ic > 0 && self.oc % self.ic == 0))
     }
     pub fn macs(&self) -> u64 {
         let (oh, ow) = self.out_hw();
@@ -216,6 +228,7 @@ pub fn build(c: &Case) -> (Model, Array) {
         Padding::Valid
     };
     let s = c.stride as i32;
+    let d = c.dilation.max(1) as i32;
     let (kind, options) = match c.op {
         OpType::Conv => (
             OpKind::Conv2d,
@@ -223,8 +236,8 @@ pub fn build(c: &Case) -> (Model, Array) {
                 padding,
                 stride_w: s,
                 stride_h: s,
-                dilation_w: 1,
-                dilation_h: 1,
+                dilation_w: d,
+                dilation_h: d,
                 activation: c.act,
             }),
         ),
@@ -234,9 +247,9 @@ pub fn build(c: &Case) -> (Model, Array) {
                 padding,
                 stride_w: s,
                 stride_h: s,
-                depth_multiplier: 1,
-                dilation_w: 1,
-                dilation_h: 1,
+                depth_multiplier: (c.oc / c.ic.max(1)) as i32,
+                dilation_w: d,
+                dilation_h: d,
                 activation: c.act,
             }),
         ),
@@ -517,6 +530,7 @@ pub fn build_concat(
             kh: kk,
             kw: kk,
             stride: 1,
+            dilation: 1,
             same: true,
             quant,
             act: Activation::None,
