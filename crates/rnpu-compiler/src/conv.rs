@@ -313,7 +313,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
                 depthwise = true;
                 weights = dense;
                 desc = format!("{kind} k{f_kh}x{f_kw} s{sh}x{sw}{dtag} {qtag}");
-            } else if ih.2 > 0 && f_c % ih.2 == 0 {
+            } else if ih.2 > 0 && f_c.is_multiple_of(ih.2) {
                 // Depth multiplier m = f_c / C: output channel c·m + j reads input channel c
                 // only. The CNA's depthwise mode maps channel c to c, so this becomes a direct
                 // convolution whose kernel o is zero (the weight zero point, which the CPEND
@@ -676,4 +676,110 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
             bound,
         }),
     })
+}
+
+/// A PAD / PADV2 whose padding the consuming convolution's CNA can do itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PadFusion {
+    /// The PAD operator.
+    pub op: usize,
+    /// The tensor it pads (the convolution reads this one instead).
+    pub input: usize,
+    /// Rows added on top / bottom, columns on the left / right.
+    pub top: usize,
+    /// Bottom rows.
+    pub bottom: usize,
+    /// Left columns.
+    pub left: usize,
+    /// Right columns.
+    pub right: usize,
+}
+
+/// Operator `p` (PAD or PADV2) as padding a consuming convolution can absorb: a constant
+/// `[4, 2]` padding of H and W only, on an int8/uint8 `[1,H,W,C]` map, filled with the
+/// output's zero point (PAD always; PADV2 when its constant equals it). The CNA pads with
+/// PAD_CON1 = the input zero point (stored), which is then exactly TFLite's fill, and the
+/// bottom/right pads are implied by the output size (`mesa-rocket.md` §3.8).
+pub fn analyze_pad(model: &Model, p: usize) -> Result<PadFusion, String> {
+    let op = &model.operators[p];
+    let input = op.input(0).ok_or("no input")?;
+    let output = *op.outputs.first().ok_or("no output")?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    if !matches!(it.dtype, DType::Int8 | DType::UInt8) || ot.dtype != it.dtype {
+        return Err(format!("{} → {}: not int8/uint8", it.dtype, ot.dtype));
+    }
+    let (Some(ih), Some(oh)) = (hwc(&it.shape), hwc(&ot.shape)) else {
+        return Err("not a [1,H,W,C] map".into());
+    };
+    let (_, ozp) = ot
+        .quantization
+        .per_tensor()
+        .ok_or("output not per-tensor quantized")?;
+    let pads_t = model.tensor(op.input(1).ok_or("no paddings")?);
+    let pads: Vec<i64> = match rnpu_model::Array::from_tensor_data(pads_t).map(|a| a.data) {
+        Some(rnpu_model::ArrayData::I32(v)) => v.into_iter().map(i64::from).collect(),
+        Some(rnpu_model::ArrayData::I64(v)) => v,
+        _ => return Err("paddings are not a constant int32/int64 tensor".into()),
+    };
+    if pads.len() != 8 || pads.iter().any(|&v| !(0..=15).contains(&v)) {
+        return Err(format!("paddings {pads:?}: not 4×2 values in 0..=15"));
+    }
+    if pads[0] != 0 || pads[1] != 0 || pads[6] != 0 || pads[7] != 0 {
+        return Err("pads the batch or channel axis".into());
+    }
+    let [top, bottom, left, right] = [pads[2], pads[3], pads[4], pads[5]].map(|v| v as usize);
+    if (ih.0 + top + bottom, ih.1 + left + right, ih.2) != oh {
+        return Err("output shape does not match the padding".into());
+    }
+    if let Some(c) = op.input(2) {
+        let ct = model.tensor(c);
+        let raw = match ct.data.as_deref() {
+            Some([b]) if ct.dtype == it.dtype => {
+                if it.dtype == DType::Int8 {
+                    *b as i8 as i64
+                } else {
+                    *b as i64
+                }
+            }
+            _ => return Err("constant value is not one constant element".into()),
+        };
+        if raw != ozp {
+            return Err(format!(
+                "fills with {raw}, not the zero point {ozp}: a convolution's own padding is \
+                 the zero point"
+            ));
+        }
+    }
+    Ok(PadFusion {
+        op: p,
+        input,
+        top,
+        bottom,
+        left,
+        right,
+    })
+}
+
+/// `c` reading the tensor `f` pads, with `f`'s padding added to its own (the CNA pads with
+/// the same value, the input zero point). The output is unchanged; bottom/right padding stays
+/// implied by it.
+pub fn absorb_pad(model: &Model, mut c: ConvOp, f: &PadFusion) -> Result<ConvOp, String> {
+    let ih = hwc(&model.tensor(f.input).shape).ok_or("padded tensor is not [1,H,W,C]")?;
+    c.input = f.input;
+    c.in_hwc = ih;
+    c.pad_top += f.top;
+    c.pad_left += f.left;
+    if c.pad_top > 15 || c.pad_left > 15 {
+        return Err(format!(
+            "leading pad {}/{} with the PAD's exceeds PAD_CON0's 4 bits",
+            c.pad_top, c.pad_left
+        ));
+    }
+    // Bands that would read only padding, or a pad not smaller than the kernel, are refused
+    // by the lowering's validator.
+    c.desc = format!(
+        "{} + PAD {}/{}/{}/{} (op {}) as CNA padding",
+        c.desc, f.top, f.bottom, f.left, f.right, f.op
+    );
+    Ok(c)
 }

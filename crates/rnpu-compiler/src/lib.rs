@@ -306,6 +306,32 @@ fn plan(
         &qmodel
     };
 
+    // 0b. PAD / PADV2 absorbed into the padding of the convolution right after it (its only
+    // consumer): no task, the convolution reads the unpadded tensor.
+    let mut pad_for: HashMap<usize, conv::PadFusion> = HashMap::new();
+    if !opts.cpu_only {
+        for (p, op) in model.operators.iter().enumerate() {
+            if !matches!(op.kind, OpKind::Pad | OpKind::PadV2) || banned.contains_key(&p) {
+                continue;
+            }
+            let Some(&t) = op.outputs.first() else {
+                continue;
+            };
+            let next = p + 1;
+            let conv_next = model.operators.get(next).is_some_and(|o| {
+                matches!(o.kind, OpKind::Conv2d | OpKind::DepthwiseConv2d) && o.input(0) == Some(t)
+            });
+            if !conv_next || consumers(t) != [next] || model.outputs.contains(&t) {
+                continue;
+            }
+            if let Ok(f) = conv::analyze_pad(model, p) {
+                pad_for.insert(next, f);
+            }
+        }
+    }
+    // Convolutions lowered early, together with the PAD before them.
+    let mut absorbed: HashMap<usize, (conv::ConvOp, Lowered)> = HashMap::new();
+
     let mut lowered: Vec<Option<(conv::ConvOp, Lowered)>> = Vec::with_capacity(n_ops);
     let mut placements = Vec::with_capacity(n_ops);
     let mut concats = Vec::new();
@@ -361,7 +387,44 @@ fn plan(
             lowered.push(None);
             continue;
         }
-        let attempt: Result<(conv::ConvOp, Lowered), String> = if opts.cpu_only {
+        if let Some(f) = pad_for.get(&(i + 1)).copied().filter(|f| f.op == i) {
+            let j = i + 1;
+            let fused = conv::analyze(qm, j)
+                .and_then(|c| conv::absorb_pad(qm, c, &f))
+                .and_then(|c| {
+                    let l = lower::lower_conv(&c, !opts.no_bn_rounding)
+                        .map_err(|r| format!("{}: {r}", c.desc))?;
+                    Ok((c, l))
+                })
+                .and_then(|(c, l)| check_views(&mut views, &c).map(|_| (c, l)));
+            match fused {
+                Ok(cl) => {
+                    absorbed.insert(j, cl);
+                    placements.push(Placement {
+                        op: i,
+                        kind: kind.clone(),
+                        npu: true,
+                        reason: format!(
+                            "{kind} {}/{}/{}/{} (H/W) absorbed into op {j}'s CNA padding (fill = \
+                             zero point): no task",
+                            f.top, f.bottom, f.left, f.right
+                        ),
+                        tasks: 0,
+                        split: String::new(),
+                        bound_lsb: None,
+                    });
+                    lowered.push(None);
+                    continue;
+                }
+                Err(_) => {
+                    // The convolution runs on its own (or on the CPU); the PAD is an ordinary op.
+                }
+            }
+        }
+        let attempt: Result<(conv::ConvOp, Lowered), String> = if let Some(cl) = absorbed.remove(&i)
+        {
+            Ok(cl)
+        } else if opts.cpu_only {
             Err(format!("{kind}: CPU-only compilation requested"))
         } else {
             match op.kind {

@@ -92,7 +92,7 @@ impl Case {
         oh >= 1
             && ow >= 1
             && (self.same || (self.h >= ekh && self.w >= ekw))
-            && (self.op != OpType::Depthwise || (self.ic > 0 && self.oc % self.ic == 0))
+            && (self.op != OpType::Depthwise || (self.ic > 0 && self.oc.is_multiple_of(self.ic)))
     }
     pub fn macs(&self) -> u64 {
         let (oh, ow) = self.out_hw();
