@@ -319,7 +319,10 @@ fn plan(
             };
             let next = p + 1;
             let conv_next = model.operators.get(next).is_some_and(|o| {
-                matches!(o.kind, OpKind::Conv2d | OpKind::DepthwiseConv2d) && o.input(0) == Some(t)
+                matches!(
+                    o.kind,
+                    OpKind::Conv2d | OpKind::DepthwiseConv2d | OpKind::MaxPool2d
+                ) && o.input(0) == Some(t)
             });
             if !conv_next || consumers(t) != [next] || model.outputs.contains(&t) {
                 continue;
@@ -389,14 +392,25 @@ fn plan(
         }
         if let Some(f) = pad_for.get(&(i + 1)).copied().filter(|f| f.op == i) {
             let j = i + 1;
-            let fused = conv::analyze(qm, j)
-                .and_then(|c| conv::absorb_pad(qm, c, &f))
-                .and_then(|c| {
-                    let l = lower::lower_conv(&c, !opts.no_bn_rounding)
-                        .map_err(|r| format!("{}: {r}", c.desc))?;
-                    Ok((c, l))
+            let fused = if model.operators[j].kind == OpKind::MaxPool2d {
+                pool::analyze(qm, j).and_then(|pl| match pl {
+                    pool::PoolLowering::Ppu(p) => {
+                        let p = pool::absorb_pad(qm, p, &f)?;
+                        let l = pool::lower(&p).map_err(|r| format!("{}: {r}", p.conv.desc))?;
+                        Ok((p.conv, l))
+                    }
+                    pool::PoolLowering::Conv(_) => Err("not a PPU pool".into()),
                 })
-                .and_then(|(c, l)| check_views(&mut views, &c).map(|_| (c, l)));
+            } else {
+                conv::analyze(qm, j)
+                    .and_then(|c| conv::absorb_pad(qm, c, &f))
+                    .and_then(|c| {
+                        let l = lower::lower_conv(&c, !opts.no_bn_rounding)
+                            .map_err(|r| format!("{}: {r}", c.desc))?;
+                        Ok((c, l))
+                    })
+            }
+            .and_then(|(c, l)| check_views(&mut views, &c).map(|_| (c, l)));
             match fused {
                 Ok(cl) => {
                     absorbed.insert(j, cl);
@@ -405,8 +419,8 @@ fn plan(
                         kind: kind.clone(),
                         npu: true,
                         reason: format!(
-                            "{kind} {}/{}/{}/{} (H/W) absorbed into op {j}'s CNA padding (fill = \
-                             zero point): no task",
+                            "{kind} {}/{}/{}/{} (H/W) absorbed into op {j}'s padding (CNA, or the \
+                             PPU for a max pool; fill = zero point): no task",
                             f.top, f.bottom, f.left, f.right
                         ),
                         tasks: 0,

@@ -55,6 +55,38 @@ pub struct PoolOp {
     pub sw: usize,
     /// Pads: top, left, bottom, right.
     pub pads: [usize; 4],
+    /// What pad taps read (stored int8): −128 for TFLite's own padding (never the max);
+    /// the zero point for a PAD absorbed into a VALID max pool ([`absorb_pad`]).
+    pub pad_value: i32,
+}
+
+/// A VALID MAX_POOL_2D reading the map a PAD (zero-point fill) produces, as a max pool of the
+/// unpadded map whose PPU pad taps read the zero point (PADDING_VALUE, 19-bit signed: G [HW]
+/// measured −128 there; another value of the same field is assumed to work alike).
+pub fn absorb_pad(
+    model: &Model,
+    mut p: PoolOp,
+    f: &crate::conv::PadFusion,
+) -> Result<PoolOp, String> {
+    if !p.max || p.pads != [0; 4] {
+        return Err("only a VALID max pool takes over a PAD (its own pad taps never win)".into());
+    }
+    let pads = [f.top, f.left, f.bottom, f.right];
+    if pads.iter().any(|&v| v > MAX_POOL_PAD) {
+        return Err("padding beyond the PPU's 3-bit pad counts".into());
+    }
+    let [1, ih, iw, c] = model.tensor(f.input).shape[..] else {
+        return Err("padded tensor is not [1,H,W,C]".into());
+    };
+    p.conv.input = f.input;
+    p.conv.in_hwc = (ih, iw, c);
+    p.pads = pads;
+    p.pad_value = p.conv.izp;
+    p.conv.desc = format!(
+        "{} + PAD {}/{}/{}/{} (op {}) as PPU padding at the zero point",
+        p.conv.desc, f.top, f.bottom, f.left, f.right, f.op
+    );
+    Ok(p)
 }
 
 /// Describe operator `i`, or say why it stays on the CPU.
@@ -250,6 +282,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
         sh,
         sw,
         pads: [pt, pl, pb, pr],
+        pad_value: -128,
     }))
 }
 
@@ -457,8 +490,11 @@ fn ppu_entries(
                 .with(PoolingPaddingCfg::PAD_BOTTOM, pb as u32)?
                 .with(PoolingPaddingCfg::PAD_RIGHT, pr as u32)?,
         )?,
-        // −128 in the 19-bit pad value (G [HW]: 0x0007FF80 for int8 max).
-        Entry::write(PaddingValue1Cfg::new().with(PaddingValue1Cfg::PAD_VALUE_0, 0x7_ff80)?)?,
+        // The pad value, 19-bit two's complement (G [HW]: 0x0007FF80 = −128 for int8 max).
+        Entry::write(PaddingValue1Cfg::new().with(
+            PaddingValue1Cfg::PAD_VALUE_0,
+            (p.pad_value as u32) & 0x7_ffff,
+        )?)?,
         Entry::write(PaddingValue2Cfg::new())?,
         Entry::write(DataFormat::new())?,
         Entry::write(MiscCtrl::new().with(MiscCtrl::BURST_LEN, 3)?)?,

@@ -11,13 +11,27 @@ use support::{build, compare, run_program, Case, OpType, Quant, Rng};
 /// `c` (VALID, its input the padded map) behind a PAD of `pads` = [top, bottom, left, right];
 /// `fill` = Some(raw) makes it a PADV2 with that constant.
 fn padded_model(c: &Case, pads: [usize; 4], fill: Option<i64>) -> (Model, rnpu_model::Array) {
-    let (mut m, x) = build(c);
+    let (m, x) = build(c);
+    prepend_pad(m, x, pads, fill)
+}
+
+/// A single-op model whose input is tensor 0 (`x` its `[1,H,W,C]` value), fed through a PAD
+/// of `pads` instead: the new input is the interior of `x`.
+fn prepend_pad(
+    mut m: Model,
+    x: rnpu_model::Array,
+    pads: [usize; 4],
+    fill: Option<i64>,
+) -> (Model, rnpu_model::Array) {
     let conv_in = m.tensors[0].clone();
     let [top, bottom, left, right] = pads;
-    let (h, w) = (c.h - top - bottom, c.w - left - right);
+    let [1, ph, pw, ch] = x.shape[..] else {
+        panic!("{:?}", x.shape)
+    };
+    let (h, w) = (ph - top - bottom, pw - left - right);
     let mut small = conv_in.clone();
     small.name = "unpadded".into();
-    small.shape = vec![1, h, w, c.ic];
+    small.shape = vec![1, h, w, ch];
     let paddings: Vec<i32> = vec![
         0,
         0,
@@ -62,23 +76,71 @@ fn padded_model(c: &Case, pads: [usize; 4], fill: Option<i64>) -> (Model, rnpu_m
         },
     );
     m.inputs = vec![n];
-    // The input array: the interior of the padded one.
+    let crop = || {
+        (top..ph - bottom)
+            .flat_map(move |y| (left..pw - right).map(move |x| (y, x)))
+            .flat_map(move |(y, x)| (0..ch).map(move |k| (y * pw + x) * ch + k))
+    };
     let data = match &x.data {
-        rnpu_model::ArrayData::I8(v) => rnpu_model::ArrayData::I8(crop(v, c, pads)),
-        rnpu_model::ArrayData::U8(v) => rnpu_model::ArrayData::U8(crop(v, c, pads)),
+        rnpu_model::ArrayData::I8(v) => rnpu_model::ArrayData::I8(crop().map(|i| v[i]).collect()),
+        rnpu_model::ArrayData::U8(v) => rnpu_model::ArrayData::U8(crop().map(|i| v[i]).collect()),
         other => panic!("{other:?}"),
     };
-    (m, rnpu_model::Array::new(vec![1, h, w, c.ic], data))
+    (m, rnpu_model::Array::new(vec![1, h, w, ch], data))
 }
 
-fn crop<T: Copy>(v: &[T], c: &Case, [top, bottom, left, right]: [usize; 4]) -> Vec<T> {
-    let mut out = Vec::new();
-    for y in top..c.h - bottom {
-        for x in left..c.w - right {
-            out.extend_from_slice(&v[(y * c.w + x) * c.ic..(y * c.w + x + 1) * c.ic]);
+/// ZeroPadding2D + MaxPooling2D(VALID) (ResNet's stem): the PAD becomes the PPU's padding at
+/// the zero point.
+#[test]
+fn pad_before_max_pool_is_absorbed() {
+    let mut r = Rng(0x0a11_9001);
+    let (mut n, mut absorbed, mut worst) = (0, 0, 0i64);
+    let mut failures = Vec::new();
+    let mut seed = 900;
+    while n < 40 {
+        seed += 1;
+        let pads = [0; 4].map(|_| r.pick(&[0usize, 1, 1, 2]));
+        if pads == [0; 4] {
+            continue;
+        }
+        let (h, w) = (r.range(3, 24) as usize, r.range(3, 24) as usize);
+        let k = r.pick(&[2usize, 3]);
+        let quant = r.pick(&[Quant::Int8PerAxis, Quant::Uint8PerTensor]);
+        let act = r.pick(&[Activation::None, Activation::Relu]);
+        let Some((m, xs)) = support::build_pool(
+            true,
+            h + pads[0] + pads[1],
+            w + pads[2] + pads[3],
+            r.pick(&[3usize, 16, 40]),
+            (k, k),
+            r.range(1, 2) as usize,
+            false,
+            quant,
+            act,
+            seed,
+        ) else {
+            continue;
+        };
+        n += 1;
+        let (model, input) = prepend_pad(m, xs[0].clone(), pads, None);
+        let program = compile(&model, &Options::default()).unwrap();
+        let (pp, cp) = (&program.placements[0], &program.placements[1]);
+        let want = rnpu_ref::run(&model, std::slice::from_ref(&input)).unwrap();
+        let got = run_program(&model, &program, &[input]).unwrap();
+        let (max, _, _) = compare(&got[0], &want[0]);
+        worst = worst.max(max);
+        absorbed += usize::from(pp.npu);
+        if !pp.npu || pp.tasks != 0 || !cp.npu {
+            failures.push(format!("{pads:?} k{k}: {} / {}", pp.reason, cp.reason));
+        }
+        if max != 0 {
+            failures.push(format!("{pads:?} k{k} {quant:?} {act:?}: max diff {max}"));
         }
     }
-    out
+    println!(
+        "PAD + MAX_POOL: {n} cases, {absorbed} absorbed, max diff {worst} (max pooling is exact)"
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
 }
 
 #[test]
