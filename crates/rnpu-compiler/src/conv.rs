@@ -351,23 +351,34 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
                 return Err("weights are not 2-D".into());
             };
             let batch: usize = it.shape.iter().product::<usize>() / depth.max(1);
-            if batch != 1 || it.shape.last() != Some(&depth) {
+            if batch == 0 || it.shape.last() != Some(&depth) {
                 return Err(format!(
-                    "input {:?} is not one row of {depth} (batches stay on the CPU)",
+                    "input {:?} is not rows of {depth} (flattening a map into one row would \
+                     need a layout change)",
                     it.shape
                 ));
             }
-            if ot.num_elements() != units {
-                return Err(format!("output {:?} is not {units} values", ot.shape));
+            if ot.num_elements() != units * batch || ot.shape.last() != Some(&units) {
+                return Err(format!(
+                    "output {:?} is not {batch} rows of {units}",
+                    ot.shape
+                ));
             }
             act = o.activation;
             depthwise = false;
-            in_hwc = (1, 1, depth);
-            out_hwc = (1, 1, units);
+            // One 1×1 convolution over a batch×1 map: the rows of `[.., depth]` are its pixels,
+            // stacked along H (NC1HWC2 of `[1, batch, 1, depth]`, the same bytes as a 1×batch
+            // map, but row bands split it and the CBUF row-width limit never binds).
+            in_hwc = (batch, 1, depth);
+            out_hwc = (batch, 1, units);
             (kh, kw, sh, sw, pad_top, pad_left) = (1, 1, 1, 1, 0, 0);
             weights = wvals.clone();
             oc = units;
-            desc = format!("{kind} {depth}→{units} {qtag} (as 1x1 conv)");
+            desc = if batch == 1 {
+                format!("{kind} {depth}→{units} {qtag} (as 1x1 conv)")
+            } else {
+                format!("{kind} {batch}×{depth}→{units} {qtag} (as 1x1 conv over {batch} pixels)")
+            };
         }
         other => return Err(format!("{kind}: not a convolution ({other:?})")),
     }

@@ -341,3 +341,46 @@ fn dilation_and_depth_multiplier_sweep() {
     }
     assert!(failures.is_empty(), "{} failing cases", failures.len());
 }
+
+/// FULLY_CONNECTED over several rows (`[B, depth]`, e.g. tokens): one 1×1 convolution over a
+/// 1×B map. Every case on the NPU within 1 LSB.
+#[test]
+fn batched_fully_connected_sweep() {
+    let mut r = Rng(0x00fc_ba7c);
+    let (mut total_el, mut exact_el, mut worst) = (0usize, 0usize, 0i64);
+    let mut failures = Vec::new();
+    let n = 60;
+    for seed in 0..n {
+        let c = Case {
+            op: OpType::FullyConnected,
+            h: 1,
+            w: r.pick(&[2usize, 3, 7, 16, 49, 197]),
+            ic: r.pick(&[1usize, 13, 64, 192, 768]),
+            oc: r.pick(&[1usize, 5, 16, 100, 384]),
+            kh: 1,
+            kw: 1,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: r.pick(&[Quant::Int8PerAxis, Quant::Uint8PerTensor]),
+            act: r.pick(&[Activation::None, Activation::Relu, Activation::Relu6]),
+            seed: 20_000 + seed,
+        };
+        match run_case(&c) {
+            Ok((max, exact, total, _)) => {
+                total_el += total;
+                exact_el += exact;
+                worst = worst.max(max);
+                if max > 1 {
+                    failures.push(format!("{c:?}: max diff {max}"));
+                }
+            }
+            Err(e) => failures.push(format!("{c:?}: {e}")),
+        }
+    }
+    println!(
+        "batched FULLY_CONNECTED sweep: {n} cases, {:.4}% of {total_el} elements bit-exact, max diff {worst}",
+        100.0 * exact_el as f64 / total_el.max(1) as f64
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}

@@ -189,7 +189,8 @@ pub fn build(c: &Case) -> (Model, Array) {
         Quant::Uint8PerTensor => r.range(88, 168),
     };
     let (in_shape, out_shape) = match c.op {
-        OpType::FullyConnected => (vec![1, c.ic], vec![1, c.oc]),
+        // Rows: h·w of them (1 in the main grid).
+        OpType::FullyConnected => (vec![c.h * c.w, c.ic], vec![c.h * c.w, c.oc]),
         _ => (vec![1, c.h, c.w, c.ic], vec![1, oh, ow, c.oc]),
     };
     let tensors = vec![
