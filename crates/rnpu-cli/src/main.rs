@@ -189,6 +189,11 @@ enum Cmd {
         /// Print {"max_abs_diff", "mean_abs_diff", "exact_fraction", ...} as JSON.
         #[arg(long)]
         json: bool,
+        /// Read PAD_CON1's byte 0 for every depthwise channel (the single pad value Mesa's
+        /// streams assume) instead of the silicon-measured byte lanes (G: odd channels < 32 of
+        /// each 64 read byte 1).
+        #[arg(long)]
+        single_pad_value: bool,
     },
 }
 
@@ -249,7 +254,12 @@ fn main() -> ExitCode {
             json,
         ),
         Cmd::Disasm { file, json, strict } => cmd_disasm(&file, json, strict),
-        Cmd::Replay { dir, output, json } => cmd_replay(&dir, output.as_deref(), json),
+        Cmd::Replay {
+            dir,
+            output,
+            json,
+            single_pad_value,
+        } => cmd_replay(&dir, output.as_deref(), json, single_pad_value),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
@@ -288,8 +298,13 @@ fn cmd_disasm(path: &Path, json: bool, strict: bool) -> Result<()> {
     Ok(())
 }
 
-fn cmd_replay(dir: &Path, output: Option<&Path>, json: bool) -> Result<()> {
-    let r = rnpu_sim::replay(dir).with_context(|| format!("{}: replay failed", dir.display()))?;
+fn cmd_replay(dir: &Path, output: Option<&Path>, json: bool, single_pad_value: bool) -> Result<()> {
+    let mut opts = rnpu_sim::core::SimOptions::default();
+    if single_pad_value {
+        opts.core.dw_pad_byte_lanes = false;
+    }
+    let r = rnpu_sim::replay_with(dir, opts)
+        .with_context(|| format!("{}: replay failed", dir.display()))?;
     if let Some(p) = output {
         let shape: Vec<usize> = r.output_shape.iter().map(|&d| d as usize).collect();
         npy::write(p, &Array::new(shape, ArrayData::U8(r.output.clone())))?;
@@ -311,6 +326,7 @@ fn cmd_replay(dir: &Path, output: Option<&Path>, json: bool) -> Result<()> {
             "estimated_npu_seconds": r.estimated_npu_seconds,
             "host_seconds": r.host_seconds,
             "warnings": r.warnings,
+            "notes": r.notes,
         });
         outln!(out, "{}", serde_json::to_string_pretty(&v)?);
     } else {
@@ -347,6 +363,9 @@ fn cmd_replay(dir: &Path, output: Option<&Path>, json: bool) -> Result<()> {
                 a.mean_abs_diff,
                 a.exact_fraction * 100.0
             );
+        }
+        for n in &r.notes {
+            outln!(out, "note: {n}");
         }
         for w in &r.warnings {
             outln!(out, "warning: {w}");

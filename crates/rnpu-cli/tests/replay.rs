@@ -61,3 +61,40 @@ fn replay_json_has_the_documented_keys() {
     assert_eq!(a.shape, vec![1, 5, 5, 16]);
     let _ = std::fs::remove_file(npy);
 }
+
+/// A stream whose pad value differs between PAD_CON1's byte lanes: replay says why the
+/// border outputs differ (a note naming the register and the lane rule), the JSON carries
+/// the note, and `--single-pad-value` (the reading Mesa's stream assumes) lands within ±8.
+#[test]
+fn replay_explains_a_pad_value_the_lanes_disagree_on() {
+    let case = captures().join("dw_s16_c32_k5_s2_same");
+    if !case.exists() {
+        println!(
+            "SKIPPED: no capture at {} (set RNPU_CAPTURES)",
+            case.display()
+        );
+        return;
+    }
+    let run = |extra: &[&str]| {
+        let mut args = vec!["replay", case.to_str().unwrap(), "--json"];
+        args.extend_from_slice(extra);
+        let out = Command::new(env!("CARGO_BIN_EXE_rnpu"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let lanes = run(&[]);
+    let notes = lanes["notes"].as_array().unwrap();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("PAD_CON1 = 0xffffffc0")),
+        "{notes:?}"
+    );
+    assert!(lanes["max_abs_diff"].as_u64().unwrap() > 8);
+    let single = run(&["--single-pad-value"]);
+    assert!(single["max_abs_diff"].as_u64().unwrap() <= 8);
+    assert!(single["notes"].as_array().unwrap().is_empty());
+}

@@ -205,6 +205,63 @@ struct Plan {
     placements: Vec<Placement>,
     lowered: Vec<Option<(conv::ConvOp, Lowered)>>,
     concats: Vec<concat::ConcatOp>,
+    quant_views: Vec<QuantView>,
+}
+
+/// A QUANTIZE between int8 and uint8 (or to the same type) that changes no stored byte: equal
+/// scales and stored zero points (uint8 is stored `q − 128`, `rnpu_hw::layout`), so TFLite's
+/// requantization by exactly 1 is the identity on the stored image. The output is a view of
+/// the input's buffer; no task.
+#[derive(Clone, Copy, Debug)]
+struct QuantView {
+    op: usize,
+    input: usize,
+    output: usize,
+    hwc: (usize, usize, usize),
+}
+
+/// The NC1HWC2 view of a `[1,H,W,C]`, `[1,C]` or `[B,C]` tensor (the views the convolutions
+/// and FULLY_CONNECTED use for such shapes).
+fn plain_view(shape: &[usize]) -> Option<(usize, usize, usize)> {
+    match *shape {
+        [1, h, w, c] => Some((h, w, c)),
+        [1, c] => Some((1, 1, c)),
+        [b, c] => Some((b, 1, c)),
+        _ => None,
+    }
+}
+
+fn quant_view(model: &Model, i: usize) -> Result<QuantView, String> {
+    let op = &model.operators[i];
+    let input = op.input(0).ok_or("no input")?;
+    let output = *op.outputs.first().ok_or("no output")?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    let stored = |t: &rnpu_model::Tensor| -> Option<(f32, i64)> {
+        let (s, z) = t.quantization.per_tensor()?;
+        match t.dtype {
+            rnpu_model::DType::Int8 => Some((s, z)),
+            rnpu_model::DType::UInt8 => Some((s, z - 128)),
+            _ => None,
+        }
+    };
+    let (Some((si, zi)), Some((so, zo))) = (stored(it), stored(ot)) else {
+        return Err("only int8/uint8 per-tensor requantization maps onto the NPU".into());
+    };
+    if si != so || zi != zo {
+        return Err(format!(
+            "requantizes (scale {si} → {so}, stored zero point {zi} → {zo}): not lowered yet"
+        ));
+    }
+    if it.shape != ot.shape {
+        return Err("shape changes".into());
+    }
+    let hwc = plain_view(&it.shape).ok_or("not a [1,H,W,C], [1,C] or [B,C] tensor")?;
+    Ok(QuantView {
+        op: i,
+        input,
+        output,
+        hwc,
+    })
 }
 
 fn cpu_placement(i: usize, kind: &str, reason: String) -> Placement {
@@ -306,6 +363,26 @@ fn plan(
         &qmodel
     };
 
+    // 0a. QUANTIZEs that change no stored byte (int8 ↔ uint8 at equal scale): views.
+    let mut quant_views: HashMap<usize, QuantView> = HashMap::new();
+    if !opts.cpu_only {
+        let in_concat = |t: usize| {
+            concat_res
+                .values()
+                .flatten()
+                .any(|cc| cc.output == t || cc.inputs.iter().any(|x| x.0 == t))
+        };
+        for (i, op) in model.operators.iter().enumerate() {
+            if op.kind != OpKind::Quantize || banned.contains_key(&i) {
+                continue;
+            }
+            if let Ok(v) = quant_view(model, i) {
+                if !in_concat(v.input) && !in_concat(v.output) {
+                    quant_views.insert(i, v);
+                }
+            }
+        }
+    }
     // 0b. PAD / PADV2 absorbed into the padding of the convolution right after it (its only
     // consumer): no task, the convolution reads the unpadded tensor.
     let mut pad_for: HashMap<usize, conv::PadFusion> = HashMap::new();
@@ -389,6 +466,32 @@ fn plan(
             }
             lowered.push(None);
             continue;
+        }
+        if let Some(v) = quant_views.get(&i).copied() {
+            let ok = [v.input, v.output]
+                .iter()
+                .all(|t| views.get(t).is_none_or(|p| *p == v.hwc));
+            if ok {
+                views.insert(v.input, v.hwc);
+                views.insert(v.output, v.hwc);
+                placements.push(Placement {
+                    op: i,
+                    kind: kind.clone(),
+                    npu: true,
+                    reason: format!(
+                        "{kind} {} → {} at equal scale and stored zero point: the stored bytes \
+                         do not change — a view of its input's buffer, no task",
+                        model.tensor(v.input).dtype,
+                        model.tensor(v.output).dtype
+                    ),
+                    tasks: 0,
+                    split: String::new(),
+                    bound_lsb: Some(0.0),
+                });
+                lowered.push(None);
+                continue;
+            }
+            quant_views.remove(&i);
         }
         if let Some(f) = pad_for.get(&(i + 1)).copied().filter(|f| f.op == i) {
             let j = i + 1;
@@ -486,6 +589,12 @@ fn plan(
                         check_views(&mut views, &c)?;
                         Ok((c, l))
                     }),
+                OpKind::Quantize => Err(match quant_view(model, i) {
+                    Err(why) => format!("{kind}: {why}"),
+                    Ok(_) => {
+                        format!("{kind}: its tensors are viewed differently by other NPU operators")
+                    }
+                }),
                 _ => Err(cpu_reason(&op.kind)),
             }
         };
@@ -566,10 +675,37 @@ fn plan(
             }
         }
     }
+    // A QUANTIZE view is worth its place only next to NPU work (its producer or a consumer
+    // on the NPU); alone it would be an NPU segment that only copies.
+    let mut kept_views = Vec::new();
+    let mut ids: Vec<usize> = quant_views.keys().copied().collect();
+    ids.sort();
+    for i in ids {
+        let v = quant_views[&i];
+        let prod_npu = producer
+            .get(&v.input)
+            .is_some_and(|&p| placements[p].npu && placements[p].tasks > 0);
+        let cons_npu = consumers(v.output)
+            .iter()
+            .any(|&k| placements[k].npu && placements[k].tasks > 0);
+        if prod_npu || cons_npu {
+            kept_views.push(v);
+        } else {
+            let kind = model.operators[i].kind.name();
+            placements[i] = cpu_placement(
+                i,
+                &kind,
+                format!(
+                    "{kind}: a no-op view, but neither its producer nor a consumer is on the NPU"
+                ),
+            );
+        }
+    }
     Ok(Plan {
         placements,
         lowered,
         concats: keep,
+        quant_views: kept_views,
     })
 }
 
@@ -584,6 +720,7 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
         placements,
         mut lowered,
         concats,
+        quant_views,
     } = loop {
         match plan(model, opts, &banned) {
             Ok(p) => break p,
@@ -623,6 +760,18 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
             let slice = at.1 + (off / 16 * h * w * 16) as u64;
             b.alias(model, t, hwc, st, (at.0, slice));
         }
+    }
+    // QUANTIZE views: the output shares the input's bytes, each packed/unpacked in its own type.
+    let storage_of = |t: usize| {
+        if model.tensor(t).dtype == rnpu_model::DType::UInt8 {
+            Storage::Uint8Xor80
+        } else {
+            Storage::Int8
+        }
+    };
+    for v in &quant_views {
+        let at = b.bind(model, v.input, v.hwc, storage_of(v.input));
+        b.alias(model, v.output, v.hwc, storage_of(v.output), at);
     }
     let mut i = 0;
     while i < n_ops {
@@ -668,6 +817,12 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
         // Operators whose tasks also run the PPU (fed by their DPU).
         let mut ppu_ops: Vec<usize> = Vec::new();
         for &o in &ops {
+            if let Some(v) = quant_views.iter().find(|v| v.op == o) {
+                let (buf, _) = b.by_tensor[&v.input];
+                note_read(v.input, buf, &mut seg_inputs, &mut job.in_buffers);
+                note_write(v.output, &mut seg_outputs);
+                continue;
+            }
             if let Some(cc) = concats.iter().find(|cc| cc.op == o) {
                 // No task: the producers wrote in place. Inputs from outside are packed into
                 // their slices; the output is unpacked if something outside needs it.

@@ -136,3 +136,79 @@ fn extract_refuses_bad_partitions() {
     bad.nodes[0].op = Err("not translated".into());
     assert!(extract(&bad, &[0], &[0], &[1]).is_err());
 }
+
+/// A partition can be views only — here a channel concatenation of two model inputs (16 + 16
+/// channels, aligned): an NPU segment without a task. The runtime must not SUBMIT it (the
+/// kernel refuses a job of 0 tasks) and still hand back the concatenated bytes.
+#[test]
+fn a_segment_of_views_only_runs_without_a_submit() {
+    use rnpu_model::{
+        Activation, ArrayData, ConcatenationOptions, DType, OpKind, OpOptions, Operator,
+        Quantization, Tensor,
+    };
+    let q = Quantization::PerTensor {
+        scale: 0.05,
+        zero_point: -3,
+    };
+    let t = |name: &str, c: usize| Tensor {
+        name: name.into(),
+        dtype: DType::Int8,
+        shape: vec![1, 4, 5, c],
+        shape_signature: None,
+        quantization: q.clone(),
+        data: None,
+        is_variable: false,
+    };
+    let model = Model {
+        version: 3,
+        description: None,
+        tensors: vec![t("a", 16), t("b", 16), t("ab", 32)],
+        operators: vec![Operator {
+            kind: OpKind::Concatenation,
+            version: 1,
+            inputs: vec![Some(0), Some(1)],
+            outputs: vec![2],
+            options: OpOptions::Concatenation(ConcatenationOptions {
+                axis: 3,
+                activation: Activation::None,
+            }),
+        }],
+        inputs: vec![0, 1],
+        outputs: vec![2],
+        signatures: Vec::new(),
+        num_subgraphs: 1,
+    };
+    let bytes = write(&model);
+    let s = Session::new(
+        &bytes,
+        &Options {
+            device: DeviceSpec::Emulator,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        s.program().placements[0].npu,
+        "{:?}",
+        s.program().placements[0]
+    );
+    assert_eq!(s.program().placements[0].tasks, 0);
+    let a = Array::new(
+        vec![1, 4, 5, 16],
+        ArrayData::I8((0..320).map(|i| (i % 251) as i8).collect()),
+    );
+    let b = Array::new(
+        vec![1, 4, 5, 16],
+        ArrayData::I8((0..320).map(|i| (i * 7 % 256) as u8 as i8).collect()),
+    );
+    let got = s.run(&[a.clone(), b.clone()]).unwrap();
+    let cpu = Session::new(
+        &bytes,
+        &Options {
+            device: DeviceSpec::Cpu,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(got, cpu.run(&[a, b]).unwrap());
+}

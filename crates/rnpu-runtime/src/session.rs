@@ -836,6 +836,12 @@ impl Session {
         for &h in &written {
             ctx.dev.fini_bo(h).map_err(device_err(name))?;
         }
+        // A segment of views only (channel concatenations, absorbed PADs, zero-point-only
+        // QUANTIZEs whose producers and consumers run elsewhere) has no task: the packed
+        // inputs already are its outputs' bytes, and the kernel refuses a job of 0 tasks.
+        if job.tasks.is_empty() {
+            return self.unpack_segment_outputs(si, n, ctx, values);
+        }
         // 2. One SUBMIT, 3. wait on every out BO (they share the job's fence).
         let timed_out_before = ctx.emu.as_ref().map(|e| e.stats().jobs_timed_out);
         // The board's task log is shared by the session's contexts: drop this fd's leftovers.
@@ -915,7 +921,24 @@ impl Session {
                 }
             }
         }
-        // 4. Outputs needed outside the segment.
+        self.unpack_segment_outputs(si, n, ctx, values)
+    }
+
+    /// 4. Outputs needed outside the segment, read back from their BOs.
+    fn unpack_segment_outputs(
+        &self,
+        si: usize,
+        n: &NpuSegment,
+        ctx: &mut NpuCtx,
+        values: &mut [Option<Array>],
+    ) -> Result<()> {
+        let p = &self.program;
+        let name = self.device.name.as_str();
+        let fail = |msg: String| RuntimeError::JobFailed {
+            segment: si,
+            ops: op_range(&n.ops),
+            msg,
+        };
         for &t in &n.outputs {
             let b = p
                 .binding(t)

@@ -115,6 +115,90 @@ pub struct ReplayReport {
     pub estimated_npu_seconds: f64,
     pub host_seconds: f64,
     pub warnings: Vec<String>,
+    /// Where the stream itself predicts a difference from TFLite, and why (e.g. a pad value
+    /// that is not the input zero point in the byte lane a channel reads).
+    pub notes: Vec<String>,
+}
+
+/// The last value a task's regcmd writes to CNA register `offset` (None: not written).
+fn cna_write(mem: &Memory, regcmd: u32, count: u32, offset: u16) -> Option<u32> {
+    let bytes = mem
+        .read(crate::error::Unit::Pc, regcmd as u64, count as u64 * 8)
+        .ok()?;
+    let entries = rnpu_hw::regcmd::parse(bytes).ok()?;
+    let cna = rnpu_hw::regs::Block::Cna.regcmd_target()?;
+    entries
+        .iter()
+        .rev()
+        .find(|e| e.target() == cna && e.offset() == offset)
+        .map(|e| e.value())
+}
+
+/// Pad-value diagnostics for one NPU op of `case.json` whose tasks lie in `mem`: TFLite pads
+/// with the input zero point (stored `zp − 0x80`); the CNA pads channel `c` with byte 0 of
+/// PAD_CON1, or byte 1 for odd depthwise channels < 32 of each 64 (G [HW]) when
+/// `dw_pad_byte_lanes` is on.
+fn pad_notes(mem: &Memory, op: &Value, dw_lanes: bool) -> Vec<String> {
+    let mut notes = Vec::new();
+    let Some(zp) = op["input"]["zero_point"].as_i64() else {
+        return notes;
+    };
+    if op["padding"].as_str() != Some("SAME") {
+        return notes;
+    }
+    let k = op["kernel"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_u64).max().unwrap_or(1));
+    if k.unwrap_or(1) <= 1 {
+        return notes;
+    }
+    let want = (zp - 0x80) as i8;
+    let depthwise = op["type"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("DEPTHWISE"));
+    let channels = op["input"]["shape"]
+        .as_array()
+        .and_then(|s| s.last())
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let tasks = op["jobs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|j| j["tasks"].as_array().cloned().unwrap_or_default());
+    for t in tasks {
+        let (Some(dma), Some(count)) = (t["regcmd_dma"].as_u64(), t["regcmd_count"].as_u64())
+        else {
+            continue;
+        };
+        let Some(pv) = cna_write(mem, dma as u32, count as u32, 0x1184) else {
+            continue;
+        };
+        let lane0 = pv as u8 as i8;
+        let lane1 = (pv >> 8) as u8 as i8;
+        let name = format!(
+            "op {} ({})",
+            op["npu_op"].as_u64().unwrap_or(0),
+            op["type"].as_str().unwrap_or("?")
+        );
+        let odd_low = depthwise && dw_lanes && channels > 1;
+        if lane0 != want {
+            notes.push(format!(
+                "{name}: PAD_CON1 = {pv:#010x} pads with {lane0} but the input zero point {zp} is \
+                 stored as {want}: border outputs differ from TFLite by |{lane0} − {want}|·w per \
+                 pad tap (the stream's value, not an emulator choice)"
+            ));
+        } else if odd_low && lane1 != want {
+            notes.push(format!(
+                "{name}: PAD_CON1 = {pv:#010x} holds {want} in byte 0 but {lane1} in byte 1; on \
+                 silicon odd channels < 32 of each 64-channel group read byte 1 (G [HW], \
+                 datapath-semantics.md §1), so their border outputs pad with {lane1}. The stream \
+                 assumes one pad value; `--single-pad-value` emulates that reading"
+            ));
+        }
+        break; // every task of an op carries the same pad value
+    }
+    notes
 }
 
 fn case_err(m: impl Into<String>) -> ReplayError {
@@ -199,6 +283,7 @@ pub fn replay_with(dir: &Path, opts: SimOptions) -> Result<ReplayReport, ReplayE
     let mut tasks = 0usize;
     let mut cycles = 0u64;
     let mut warnings = Vec::new();
+    let mut notes = Vec::new();
     let mut ops = Vec::new();
     let mut add_parts = Vec::new();
     let case_submits = case["submits"].as_array().cloned().unwrap_or_default();
@@ -267,6 +352,13 @@ pub fn replay_with(dir: &Path, opts: SimOptions) -> Result<ReplayReport, ReplayE
                     }
                 }
             }
+        }
+        for op in cs
+            .and_then(|c| c["npu_ops"].as_array())
+            .into_iter()
+            .flatten()
+        {
+            notes.extend(pad_notes(&mem, op, opts.core.dw_pad_byte_lanes));
         }
         // Compare every NPU op's output of this SUBMIT with its reference.
         for op in cs
@@ -342,5 +434,6 @@ pub fn replay_with(dir: &Path, opts: SimOptions) -> Result<ReplayReport, ReplayE
         estimated_npu_seconds: opts.timing.seconds(cycles),
         host_seconds: t0.elapsed().as_secs_f64(),
         warnings,
+        notes,
     })
 }
