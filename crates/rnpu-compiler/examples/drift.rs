@@ -15,15 +15,7 @@ fn main() {
     let path = args.get(1).expect("usage: drift MODEL.tflite");
     let mut model = rnpu_model::load_file(std::path::Path::new(path)).expect("model");
     let orig_outputs = model.outputs.clone();
-    let mut all = Vec::new();
-    for op in &model.operators {
-        for &t in &op.outputs {
-            if !all.contains(&t) {
-                all.push(t);
-            }
-        }
-    }
-    model.outputs = all;
+    support::expose_all_outputs(&mut model);
     let program = compile(&model, &Options::default()).expect("compile");
     let mut r = support::Rng(7);
     let npy_input = args
@@ -57,18 +49,7 @@ fn main() {
     for (i, op) in model.operators.iter().enumerate() {
         // The op on rnpu-ref fed the *emulated* values of its inputs: separates this op's own
         // error from the drift it inherits.
-        let ins: Vec<Option<&Array>> = op
-            .inputs
-            .iter()
-            .map(|t| t.and_then(|t| vals.get(&t).or_else(|| interp.value(t))))
-            .collect();
-        let ctx = rnpu_ref::OpCtx {
-            model: &model,
-            index: i,
-            op,
-            inputs: ins,
-        };
-        let local = rnpu_ref::eval_op(&ctx).expect("eval");
+        let local = support::eval_on(&model, i, &vals, &interp);
         for (&t, l) in op.outputs.iter().zip(&local) {
             if let Some(g) = vals.get(&t) {
                 if g.dtype() != DType::Float32 {

@@ -118,15 +118,7 @@ fn whole_models_every_npu_op_within_1_lsb_on_its_emulated_inputs() {
         let dir = models_dir().join(name);
         let mut model = rnpu_model::load_file(&dir.join("model.tflite")).unwrap();
         let input = npy::read(&dir.join("input_0.npy")).unwrap();
-        let mut all = Vec::new();
-        for op in &model.operators {
-            for &t in &op.outputs {
-                if !all.contains(&t) {
-                    all.push(t);
-                }
-            }
-        }
-        model.outputs = all;
+        support::expose_all_outputs(&mut model);
         let program = compile(&model, &Options::default()).unwrap();
         let vals = support::run_program_values(&model, &program, std::slice::from_ref(&input))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -137,18 +129,7 @@ fn whole_models_every_npu_op_within_1_lsb_on_its_emulated_inputs() {
             if !program.placements[i].npu {
                 continue;
             }
-            let ins: Vec<Option<&rnpu_model::Array>> = op
-                .inputs
-                .iter()
-                .map(|t| t.and_then(|t| vals.get(&t).or_else(|| interp.value(t))))
-                .collect();
-            let ctx = rnpu_ref::OpCtx {
-                model: &model,
-                index: i,
-                op,
-                inputs: ins,
-            };
-            let local = rnpu_ref::eval_op(&ctx).unwrap();
+            let local = support::eval_on(&model, i, &vals, &interp);
             for (&t, want) in op.outputs.iter().zip(&local) {
                 // A PAD absorbed into its consumer has no value of its own.
                 let Some(got) = vals.get(&t) else { continue };

@@ -710,3 +710,39 @@ pub fn build_mean(
     let x = random_fm(&mut r, dt, in_shape);
     (single_op_model(tensors, op, vec![0]), vec![x])
 }
+
+/// Makes every operator output a model output, so an emulated run unpacks each one.
+pub fn expose_all_outputs(model: &mut Model) {
+    let mut all = Vec::new();
+    for op in &model.operators {
+        for &t in &op.outputs {
+            if !all.contains(&t) {
+                all.push(t);
+            }
+        }
+    }
+    model.outputs = all;
+}
+
+/// Operator `i` on rnpu-ref fed `vals` (the emulated values of its inputs, else the reference
+/// run's): separates the operator's own error from the drift it inherits.
+pub fn eval_on(
+    model: &Model,
+    i: usize,
+    vals: &HashMap<usize, Array>,
+    interp: &rnpu_ref::Interpreter,
+) -> Vec<Array> {
+    let op = &model.operators[i];
+    let ins: Vec<Option<&Array>> = op
+        .inputs
+        .iter()
+        .map(|t| t.and_then(|t| vals.get(&t).or_else(|| interp.value(t))))
+        .collect();
+    let ctx = OpCtx {
+        model,
+        index: i,
+        op,
+        inputs: ins,
+    };
+    eval_op(&ctx).expect("reference operator")
+}
