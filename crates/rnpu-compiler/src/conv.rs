@@ -89,6 +89,9 @@ pub struct EwAdd {
     pub requant: crate::requant::GroupRequant,
     /// Bound vs TFLite's ADD (LSB, < 1).
     pub bound: f64,
+    /// A constant operand, broadcast to the output's shape and packed (NC1HWC2, stored
+    /// int8): the program carries it in a constant buffer instead of a feature map.
+    pub constant: Option<Vec<u8>>,
 }
 
 fn storage_of(d: DType) -> Option<Storage> {
@@ -559,24 +562,47 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
         op.input(1).ok_or("no second input")?,
     );
     let output = *op.outputs.first().ok_or("no output tensor")?;
+    // TFLite's quantized ADD is symmetric in its inputs (each has its own multiplier), so a
+    // constant first operand simply takes the EW (second) role.
+    let (a, b) = if model.tensor(a).data.is_some() && model.tensor(b).data.is_none() {
+        (b, a)
+    } else {
+        (a, b)
+    };
     let (at, bt, ot) = (model.tensor(a), model.tensor(b), model.tensor(output));
     let storage = storage_of(ot.dtype)
         .ok_or_else(|| format!("{kind} on {}: the NPU path is int8/uint8", ot.dtype))?;
     if at.dtype != ot.dtype || bt.dtype != ot.dtype {
         return Err("mixed input/output types".into());
     }
-    if at.data.is_some() || bt.data.is_some() {
-        return Err(
-            "a constant operand (no NPU buffer holds constants as feature maps yet)".into(),
-        );
+    if at.data.is_some() {
+        return Err("both operands are constant".into());
     }
     let ohwc = hwc(&ot.shape).ok_or("output is not [1,H,W,C]")?;
-    if at.shape != ot.shape || bt.shape != ot.shape {
+    if at.shape != ot.shape {
         return Err(format!(
-            "broadcast {:?} + {:?} → {:?}: the EW operand has the output's geometry",
+            "broadcast {:?} + {:?} → {:?}: the feature-map operand is broadcast (the identity \
+             convolution reads it at the output's geometry)",
             at.shape, bt.shape, ot.shape
         ));
     }
+    // A constant second operand: broadcast to the output (TFLite's BroadcastAdd adds the same
+    // per-element values) and packed once; a runtime one must have the output's geometry.
+    let constant = match &bt.data {
+        Some(_) => Some(broadcast_constant(bt, ohwc).ok_or_else(|| {
+            format!(
+                "constant operand {:?} does not broadcast to {:?}",
+                bt.shape, ot.shape
+            )
+        })?),
+        None if bt.shape != ot.shape => {
+            return Err(format!(
+                "broadcast {:?} + {:?} → {:?}: a runtime EW operand has the output's geometry",
+                at.shape, bt.shape, ot.shape
+            ))
+        }
+        None => None,
+    };
     let act = match &op.options {
         OpOptions::AddSub(o) => o.activation,
         other => return Err(format!("not an ADD ({other:?})")),
@@ -685,8 +711,48 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
                 error: bound,
             },
             bound,
+            constant,
         }),
     })
+}
+
+/// A constant int8/uint8 tensor broadcast (numpy rules, right-aligned, rank ≤ 4) to the
+/// `(H, W, C)` output and packed as its NC1HWC2 image in the stored int8 domain (uint8 − 128),
+/// padding channels at the stored zero point. `None` if the shapes do not broadcast.
+fn broadcast_constant(t: &rnpu_model::Tensor, (h, w, c): (usize, usize, usize)) -> Option<Vec<u8>> {
+    let data = t.data.as_ref()?;
+    if t.shape.len() > 4 || data.len() != t.shape.iter().product::<usize>() {
+        return None;
+    }
+    let mut dims = vec![1usize; 4 - t.shape.len()];
+    dims.extend_from_slice(&t.shape);
+    let out = [1, h, w, c];
+    if dims.iter().zip(out).any(|(&d, o)| d != 1 && d != o) {
+        return None;
+    }
+    let stride = |k: usize| dims[k + 1..].iter().product::<usize>();
+    let at = |k: usize, i: usize| if dims[k] == 1 { 0 } else { i * stride(k) };
+    let stored = |byte: u8| -> i8 {
+        if t.dtype == DType::UInt8 {
+            (byte as i16 - 128) as i8
+        } else {
+            byte as i8
+        }
+    };
+    let mut nhwc = Vec::with_capacity(h * w * c);
+    for y in 0..h {
+        for x in 0..w {
+            for ch in 0..c {
+                nhwc.push(stored(data[at(1, y) + at(2, x) + at(3, ch)]));
+            }
+        }
+    }
+    let zp = t
+        .quantization
+        .per_tensor()
+        .map_or(0, |(_, z)| to_stored(t.dtype, z));
+    rnpu_hw::layout::nhwc_to_nc1hwc2_i8(&nhwc, rnpu_hw::layout::FeatureShape { h, w, c }, zp as i8)
+        .ok()
 }
 
 /// A PAD / PADV2 whose padding the consuming convolution's CNA can do itself.

@@ -840,14 +840,33 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
             let outb = b.bind(model, c.output, c.out_hwc, c.storage);
             b.grow(inb.0, inb.1 + l.input_extent);
             b.grow(outb.0, outb.1 + l.output_extent);
-            let ewb = c.ew.as_ref().map(|e| {
-                let at = b.bind(model, e.tensor, e.hwc, c.storage);
-                b.grow(at.0, at.1 + l.ew_extent);
-                at
+            let ewb = c.ew.as_ref().map(|e| match &e.constant {
+                // A constant operand: its own buffer, initialised once (the fetch reads the
+                // whole output cube's surfaces: zero beyond the image).
+                Some(image) => {
+                    let mut init = image.clone();
+                    init.resize(init.len().max(l.ew_extent as usize).max(1), 0);
+                    let id = b.buffers.len();
+                    b.buffers.push(BufferSpec {
+                        id,
+                        size: init.len() as u64,
+                        kind: BufferKind::Weights,
+                        name: format!("ADD constant operand (tensor {})", e.tensor),
+                        init: Some(init),
+                    });
+                    (id, 0)
+                }
+                None => {
+                    let at = b.bind(model, e.tensor, e.hwc, c.storage);
+                    b.grow(at.0, at.1 + l.ew_extent);
+                    at
+                }
             });
             let mut reads = vec![(c.input, inb.0)];
             if let (Some(e), Some(at)) = (&c.ew, ewb) {
-                reads.push((e.tensor, at.0));
+                if e.constant.is_none() {
+                    reads.push((e.tensor, at.0));
+                }
             }
             for (t, buf) in reads {
                 note_read(t, buf, &mut seg_inputs, &mut job.in_buffers);

@@ -102,6 +102,40 @@ fn add_sweep() {
     t.report("ADD sweep");
 }
 
+/// ADD with a constant operand (first or second), same-shape or broadcast ([C], [1,1,1,C],
+/// [1,1,W,1], [1,H,1,C], scalar): materialised at the output's geometry in a constant buffer
+/// and added in the EW stage like a feature map.
+#[test]
+fn add_constant_sweep() {
+    let mut r = Rng(0x0add_c0de);
+    let mut t = Tally::default();
+    for seed in 0..120 {
+        let (h, w) = r.pick(&SIZES);
+        let c = r.pick(&CHANS);
+        let q = r.pick(&QUANTS);
+        let act = r.pick(&ACTS);
+        let shapes = [
+            vec![1, h, w, c],
+            vec![c],
+            vec![1, 1, 1, c],
+            vec![1, 1, w, 1],
+            vec![1, h, 1, c],
+            vec![],
+        ];
+        let shape = shapes[(seed % shapes.len() as u64) as usize].clone();
+        let first = r.range(0, 1) == 1;
+        let (m, ins) = support::build_add_const(h, w, c, shape.clone(), first, q, act, seed);
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(p.placements[0].npu, "{shape:?}: {}", p.placements[0].reason);
+        t.run(
+            format!("ADD const {shape:?} first {first} {h}x{w}x{c} {q:?} {act:?} seed {seed}"),
+            &m,
+            &ins,
+        );
+    }
+    t.report("ADD constant-operand sweep");
+}
+
 #[test]
 fn concat_sweep() {
     use ConcatSrc::*;

@@ -26,8 +26,8 @@ const FIXTURES: &[(&str, bool)] = &[
     ("add_13x9_c5_f32io_uint8", false),
     ("add_bcast_13x9_c5_1x1x5_int8", false),
     ("add_bcast_13x9_c5_1x1x5_uint8", false),
-    ("add_bcast_const_13x9_c5_int8", false),
-    ("add_bcast_const_13x9_c5_uint8", false),
+    ("add_bcast_const_13x9_c5_int8", true),
+    ("add_bcast_const_13x9_c5_uint8", true),
     // c3 then c5: the second input starts at channel 3 (not a C2 multiple) → CPU.
     ("concat_c_13x9_c3c5_int8", false),
     ("concat_c_13x9_c3c5_uint8", false),

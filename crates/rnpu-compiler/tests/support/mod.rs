@@ -476,6 +476,31 @@ pub fn build_add(
     (single_op_model(tensors, op, vec![0, 1]), ins)
 }
 
+/// `build_add` with a constant operand of shape `const_shape` (broadcast to `[1,h,w,c]`),
+/// in position `first` (0) or second (1).
+#[allow(clippy::too_many_arguments)]
+pub fn build_add_const(
+    h: usize,
+    w: usize,
+    c: usize,
+    const_shape: Vec<usize>,
+    first: bool,
+    quant: Quant,
+    act: Activation,
+    seed: u64,
+) -> (Model, Vec<Array>) {
+    let (mut m, mut ins) = build_add(h, w, c, quant, act, seed);
+    let mut r = Rng(seed ^ 0xc0c0_c0c0);
+    let k = if first { 0 } else { 1 };
+    let n: usize = const_shape.iter().product();
+    let data: Vec<u8> = (0..n).map(|_| r.range(0, 255) as u8).collect();
+    m.tensors[k].shape = const_shape;
+    m.tensors[k].data = Some(data);
+    m.inputs = vec![1 - k];
+    ins.remove(k);
+    (m, ins)
+}
+
 /// One input of a concatenation built by [`build_concat`].
 #[derive(Clone, Copy, Debug)]
 pub enum ConcatSrc {
