@@ -92,6 +92,9 @@ pub struct EwAdd {
     /// A constant operand, broadcast to the output's shape and packed (NC1HWC2, stored
     /// int8): the program carries it in a constant buffer instead of a feature map.
     pub constant: Option<Vec<u8>>,
+    /// SUB: the EW ALU subtracts the operand (TFLite's SUB is its ADD with the second scaled
+    /// input subtracted, same multipliers).
+    pub subtract: bool,
 }
 
 fn storage_of(d: DType) -> Option<Storage> {
@@ -562,9 +565,16 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
         op.input(1).ok_or("no second input")?,
     );
     let output = *op.outputs.first().ok_or("no output tensor")?;
+    let subtract = op.kind == OpKind::Sub;
     // TFLite's quantized ADD is symmetric in its inputs (each has its own multiplier), so a
-    // constant first operand simply takes the EW (second) role.
+    // constant first operand simply takes the EW (second) role; SUB's is not.
     let (a, b) = if model.tensor(a).data.is_some() && model.tensor(b).data.is_none() {
+        if subtract {
+            return Err(
+                "a constant minuend (the EW stage subtracts its operand from the feature map)"
+                    .into(),
+            );
+        }
         (b, a)
     } else {
         (a, b)
@@ -694,7 +704,10 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
         clamp_hi,
         clamp_lo_zero,
         storage,
-        desc: format!("{kind} {qtag} (EW stage of an identity depthwise 1x1)"),
+        desc: format!(
+            "{kind} {qtag} (EW stage of an identity depthwise 1x1{})",
+            if subtract { ", ALU minus" } else { "" }
+        ),
         ew: Some(EwAdd {
             tensor: b,
             hwc: ohwc,
@@ -712,6 +725,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
             },
             bound,
             constant,
+            subtract,
         }),
     })
 }

@@ -42,6 +42,9 @@ pub struct EwRegs {
     pub shift: u32,
     /// Activation clamp after the add.
     pub clamp: Clamp,
+    /// EW ALU minus (`main − operand`, TRM algorithm 4; B [HW] measured the operand order,
+    /// B and G [HW] integer MINUS exact and saturating) instead of add.
+    pub subtract: bool,
 }
 
 /// Register entries of one task (no tail) and the indices of the entries holding addresses.
@@ -378,7 +381,7 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
                 .with(dpu::EwCfg::EW_CVT_TYPE, 1)?
                 .with(dpu::EwCfg::EW_DATA_MODE, 1)?
                 .with(dpu::EwCfg::EDATA_SIZE, 1)?
-                .with(dpu::EwCfg::EW_ALU_ALGO, 2)?
+                .with(dpu::EwCfg::EW_ALU_ALGO, if e.subtract { 4 } else { 2 })?
                 .with(dpu::EwCfg::EW_RELU_BYPASS, relu_bypass)?
                 .with(dpu::EwCfg::EW_RELUX_EN, relux)?
                 .with(dpu::EwCfg::EW_LUT_BYPASS, 1)?

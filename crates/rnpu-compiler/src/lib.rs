@@ -581,7 +581,7 @@ fn plan(
                         check_views(&mut views, &c)?;
                         Ok((c, l))
                     }),
-                OpKind::Add => conv::analyze_add(qm, i)
+                OpKind::Add | OpKind::Sub => conv::analyze_add(qm, i)
                     .map_err(|r| format!("{kind}: {r}"))
                     .and_then(|c| {
                         let l = lower::lower_conv(&c, !opts.no_bn_rounding)

@@ -383,6 +383,7 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
                         scale: e.scale,
                         shift: e.shift,
                         clamp,
+                        subtract: e.subtract,
                     }
                 }),
             };

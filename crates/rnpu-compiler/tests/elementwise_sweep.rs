@@ -102,6 +102,41 @@ fn add_sweep() {
     t.report("ADD sweep");
 }
 
+/// SUB: the ADD lowering with the EW ALU subtracting (same-shape operands, and a constant
+/// subtrahend of broadcast shapes); a constant minuend stays on the CPU with its reason.
+#[test]
+fn sub_sweep() {
+    let mut r = Rng(0x05ab_5eed);
+    let mut t = Tally::default();
+    for seed in 0..160 {
+        let (h, w) = r.pick(&SIZES);
+        let c = r.pick(&CHANS);
+        let q = r.pick(&QUANTS);
+        let act = r.pick(&ACTS);
+        let (mut m, ins) = if seed % 4 == 3 {
+            let shape =
+                [vec![c], vec![1, 1, 1, c], vec![1, h, w, c]][(seed / 4 % 3) as usize].clone();
+            support::build_add_const(h, w, c, shape, false, q, act, seed)
+        } else {
+            support::build_add(h, w, c, q, act, seed)
+        };
+        m.operators[0].kind = rnpu_model::OpKind::Sub;
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(p.placements[0].npu, "{}", p.placements[0].reason);
+        t.run(
+            format!("SUB {h}x{w}x{c} {q:?} {act:?} seed {seed}"),
+            &m,
+            &ins,
+        );
+    }
+    t.report("SUB sweep");
+    // A constant minuend: CPU, saying why.
+    let (mut m, _) = support::build_add_const(5, 5, 8, vec![8], true, QUANTS[0], ACTS[0], 1);
+    m.operators[0].kind = rnpu_model::OpKind::Sub;
+    let p = compile(&m, &Options::default()).expect("compile");
+    assert!(!p.placements[0].npu && p.placements[0].reason.contains("minuend"));
+}
+
 /// ADD with a constant operand (first or second), same-shape or broadcast ([C], [1,1,1,C],
 /// [1,1,W,1], [1,H,1,C], scalar): materialised at the output's geometry in a constant buffer
 /// and added in the EW stage like a feature map.

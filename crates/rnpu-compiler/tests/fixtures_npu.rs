@@ -26,6 +26,11 @@ const FIXTURES: &[(&str, bool)] = &[
     ("add_13x9_c5_f32io_uint8", false),
     ("add_bcast_13x9_c5_1x1x5_int8", false),
     ("add_bcast_13x9_c5_1x1x5_uint8", false),
+    ("sub_13x9_c5_int8", true),
+    ("sub_13x9_c5_uint8", true),
+    // A runtime operand broadcast across H and W: the EW operand has the output's geometry.
+    ("sub_bcast_13x9_c5_1x1x5_int8", false),
+    ("sub_bcast_13x9_c5_1x1x5_uint8", false),
     ("add_bcast_const_13x9_c5_int8", true),
     ("add_bcast_const_13x9_c5_uint8", true),
     // c3 then c5: the second input starts at channel 3 (not a C2 multiple) → CPU.
