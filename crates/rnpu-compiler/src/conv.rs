@@ -874,3 +874,120 @@ pub fn absorb_pad(model: &Model, mut c: ConvOp, f: &PadFusion) -> Result<ConvOp,
     );
     Ok(c)
 }
+
+/// MUL of a feature map by a constant that varies at most along channels (`[C]`,
+/// `[1,1,1,C]`, a scalar): an identity-shaped depthwise 1×1 convolution whose weight of
+/// channel `c` is the constant. TFLite's 8-bit MUL is `zo + MBQM((x − zx)·(k − zk), M)` with
+/// `M = QuantizeMultiplier(s_x·s_k/s_o)` (product and quotient in float, `mul.cc`; rnpu-ref
+/// `elementwise.rs`) — a depthwise convolution's arithmetic with weight zero point `zk`, so
+/// the convolution's requantization and bound apply unchanged. A runtime second operand (or a
+/// constant varying over H or W) stays on the CPU.
+pub fn analyze_mul(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let kind = op.kind.name();
+    let (mut a, mut b) = (
+        op.input(0).ok_or("no first input")?,
+        op.input(1).ok_or("no second input")?,
+    );
+    if model.tensor(a).data.is_some() {
+        std::mem::swap(&mut a, &mut b);
+    }
+    let output = *op.outputs.first().ok_or("no output tensor")?;
+    let (at, bt, ot) = (model.tensor(a), model.tensor(b), model.tensor(output));
+    let storage = storage_of(ot.dtype)
+        .ok_or_else(|| format!("{kind} on {}: the NPU path is int8/uint8", ot.dtype))?;
+    if at.dtype != ot.dtype || bt.dtype != ot.dtype {
+        return Err("mixed input/output types".into());
+    }
+    if at.data.is_some() {
+        return Err("both operands are constant".into());
+    }
+    let Some(kdata) = &bt.data else {
+        return Err(
+            "both operands are feature maps (the EW stage's multiply is not lowered)".into(),
+        );
+    };
+    let ohwc = hwc(&ot.shape).ok_or("output is not [1,H,W,C]")?;
+    if at.shape != ot.shape {
+        return Err(format!("the feature map {:?} is broadcast", at.shape));
+    }
+    let c = ohwc.2;
+    let lead_ones = bt.shape.iter().rev().skip(1).all(|&d| d == 1);
+    let last_ok = matches!(bt.shape.last(), None | Some(1)) || bt.shape.last() == Some(&c);
+    let per_channel = lead_ones && last_ok;
+    if !per_channel || bt.shape.len() > 4 || kdata.len() != bt.shape.iter().product::<usize>() {
+        return Err(format!(
+            "constant {:?} varies over H or W (a depthwise weight is per channel)",
+            bt.shape
+        ));
+    }
+    let act = match &op.options {
+        OpOptions::Mul { activation } => *activation,
+        other => return Err(format!("not a MUL ({other:?})")),
+    };
+    let (sx, zx) = at
+        .quantization
+        .per_tensor()
+        .ok_or("input is not per-tensor")?;
+    let (sk, zk) = bt
+        .quantization
+        .per_tensor()
+        .ok_or("constant is not per-tensor")?;
+    let (so, zo) = ot
+        .quantization
+        .per_tensor()
+        .ok_or("output is not per-tensor")?;
+    let q = quantize_multiplier((sx * sk / so) as f64);
+    let m = q.multiplier as f64 * 2f64.powi(q.shift - 31);
+    let rshift = (-q.shift).max(0);
+    let tfl_slack = if rshift > 0 {
+        2f64.powi(-(rshift + 1))
+    } else {
+        0.0
+    };
+    let stored = |byte: u8| -> i8 {
+        if bt.dtype == DType::UInt8 {
+            (byte as i16 - 128) as i8
+        } else {
+            byte as i8
+        }
+    };
+    let weights: Vec<i8> = (0..c)
+        .map(|ch| stored(kdata[if kdata.len() == 1 { 0 } else { ch }]))
+        .collect();
+    let (clamp_lo_zero, clamp_hi) = clamp_of(act, ot.dtype, so, zo)?;
+    let qtag = if ot.dtype == DType::UInt8 {
+        "uint8"
+    } else {
+        "int8"
+    };
+    Ok(ConvOp {
+        op: i,
+        depthwise: true,
+        input: a,
+        output,
+        in_hwc: ohwc,
+        out_hwc: ohwc,
+        kh: 1,
+        kw: 1,
+        sh: 1,
+        sw: 1,
+        pad_top: 0,
+        pad_left: 0,
+        weights,
+        wzp: to_stored(bt.dtype, zk),
+        izp: to_stored(at.dtype, zx),
+        ozp: to_stored(ot.dtype, zo),
+        bias: vec![0; c],
+        mult: vec![m; c],
+        tfl_slack,
+        tfl_rshift: None,
+        clamp_hi,
+        clamp_lo_zero,
+        storage,
+        desc: format!(
+            "{kind} {qtag} by a per-channel constant (depthwise 1x1, weights = the constant)"
+        ),
+        ew: None,
+    })
+}

@@ -581,6 +581,14 @@ fn plan(
                         check_views(&mut views, &c)?;
                         Ok((c, l))
                     }),
+                OpKind::Mul => conv::analyze_mul(qm, i)
+                    .map_err(|r| format!("{kind}: {r}"))
+                    .and_then(|c| {
+                        let l = lower::lower_conv(&c, !opts.no_bn_rounding)
+                            .map_err(|r| format!("{}: {r}", c.desc))?;
+                        check_views(&mut views, &c)?;
+                        Ok((c, l))
+                    }),
                 OpKind::Add | OpKind::Sub => conv::analyze_add(qm, i)
                     .map_err(|r| format!("{kind}: {r}"))
                     .and_then(|c| {

@@ -137,6 +137,42 @@ fn sub_sweep() {
     assert!(!p.placements[0].npu && p.placements[0].reason.contains("minuend"));
 }
 
+/// MUL by a constant varying at most along channels (`[C]`, `[1,1,1,C]`, `[1]`, a scalar),
+/// first or second operand: a depthwise 1×1 whose weights are the constant. A constant
+/// varying over H/W stays on the CPU with the reason.
+#[test]
+fn mul_constant_sweep() {
+    let mut r = Rng(0x0a1c_5eed);
+    let mut t = Tally::default();
+    for seed in 0..120 {
+        let (h, w) = r.pick(&SIZES);
+        let c = r.pick(&CHANS);
+        let q = r.pick(&QUANTS);
+        let act = r.pick(&ACTS);
+        let shape = [vec![c], vec![1, 1, 1, c], vec![1], vec![]][(seed % 4) as usize].clone();
+        let first = r.range(0, 1) == 1;
+        let (mut m, ins) = support::build_add_const(h, w, c, shape.clone(), first, q, act, seed);
+        m.operators[0].kind = rnpu_model::OpKind::Mul;
+        m.operators[0].options = rnpu_model::OpOptions::Mul { activation: act };
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(p.placements[0].npu, "{shape:?}: {}", p.placements[0].reason);
+        t.run(
+            format!("MUL const {shape:?} first {first} {h}x{w}x{c} {q:?} {act:?} seed {seed}"),
+            &m,
+            &ins,
+        );
+    }
+    t.report("MUL constant-operand sweep");
+    let (mut m, _) =
+        support::build_add_const(5, 6, 8, vec![1, 5, 6, 8], false, QUANTS[0], ACTS[0], 1);
+    m.operators[0].kind = rnpu_model::OpKind::Mul;
+    m.operators[0].options = rnpu_model::OpOptions::Mul {
+        activation: ACTS[0],
+    };
+    let p = compile(&m, &Options::default()).expect("compile");
+    assert!(!p.placements[0].npu && p.placements[0].reason.contains("varies over H or W"));
+}
+
 /// ADD with a constant operand (first or second), same-shape or broadcast ([C], [1,1,1,C],
 /// [1,1,W,1], [1,H,1,C], scalar): materialised at the output's geometry in a constant buffer
 /// and added in the EW stage like a feature map.

@@ -31,6 +31,11 @@ const FIXTURES: &[(&str, bool)] = &[
     // A runtime operand broadcast across H and W: the EW operand has the output's geometry.
     ("sub_bcast_13x9_c5_1x1x5_int8", false),
     ("sub_bcast_13x9_c5_1x1x5_uint8", false),
+    ("mul_bcast_const_13x9_c5_int8", true),
+    ("mul_bcast_const_13x9_c5_uint8", true),
+    // Two feature maps: the EW multiply is not lowered.
+    ("mul_13x9_c5_int8", false),
+    ("mul_13x9_c5_uint8", false),
     ("add_bcast_const_13x9_c5_int8", true),
     ("add_bcast_const_13x9_c5_uint8", true),
     // c3 then c5: the second input starts at channel 3 (not a C2 multiple) → CPU.
