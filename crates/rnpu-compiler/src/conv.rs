@@ -991,3 +991,94 @@ pub fn analyze_mul(model: &Model, i: usize) -> Result<ConvOp, String> {
         ew: None,
     })
 }
+
+/// An element-wise requantization `zo + MBQM(x − zi, M)`, clamped, as an identity depthwise
+/// 1×1 convolution (unit weights): QUANTIZE between two tensors of the same 8-bit type
+/// (`reference_ops::Requantize`, `M = QuantizeMultiplier(double(s_i)/double(s_o))`) and
+/// RELU / RELU6 (`M` from `float(s_i/s_o)`, clamped to `[zo, zo + round(6/s_o)]`), both as in
+/// rnpu-ref (`quantize.rs`, `activation.rs`). The convolution's requantization and bound
+/// apply; RELU_N1_TO_1 and other clamps that do not start at the zero point stay on the CPU.
+pub fn analyze_rescale(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let kind = op.kind.name();
+    let input = op.input(0).ok_or("no input")?;
+    let output = *op.outputs.first().ok_or("no output tensor")?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    let storage = storage_of(ot.dtype)
+        .ok_or_else(|| format!("{kind} to {}: the NPU path is int8/uint8", ot.dtype))?;
+    if it.dtype != ot.dtype {
+        return Err(format!(
+            "{} → {} with a rescale: one storage type per task",
+            it.dtype, ot.dtype
+        ));
+    }
+    if it.shape != ot.shape {
+        return Err("shape changes".into());
+    }
+    let view = match it.shape[..] {
+        [1, h, w, c] => (h, w, c),
+        [1, c] => (1, 1, c),
+        [b, c] => (b, 1, c),
+        _ => {
+            return Err(format!(
+                "{:?} is not a [1,H,W,C], [1,C] or [B,C] tensor",
+                it.shape
+            ))
+        }
+    };
+    let (si, zi) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
+    let (so, zo) = ot
+        .quantization
+        .per_tensor()
+        .ok_or("output not per-tensor")?;
+    let (real, act) = match op.kind {
+        OpKind::Quantize => (si as f64 / so as f64, Activation::None),
+        OpKind::Relu => ((si / so) as f64, Activation::Relu),
+        OpKind::Relu6 => ((si / so) as f64, Activation::Relu6),
+        _ => return Err("not an element-wise requantization".into()),
+    };
+    let q = quantize_multiplier(real);
+    let m = q.multiplier as f64 * 2f64.powi(q.shift - 31);
+    let rshift = (-q.shift).max(0);
+    let tfl_slack = if rshift > 0 {
+        2f64.powi(-(rshift + 1))
+    } else {
+        0.0
+    };
+    let (clamp_lo_zero, clamp_hi) = clamp_of(act, ot.dtype, so, zo)?;
+    let c = view.2;
+    Ok(ConvOp {
+        op: i,
+        depthwise: true,
+        input,
+        output,
+        in_hwc: view,
+        out_hwc: view,
+        kh: 1,
+        kw: 1,
+        sh: 1,
+        sw: 1,
+        pad_top: 0,
+        pad_left: 0,
+        weights: vec![1; c],
+        wzp: 0,
+        izp: to_stored(it.dtype, zi),
+        ozp: to_stored(ot.dtype, zo),
+        bias: vec![0; c],
+        mult: vec![m; c],
+        tfl_slack,
+        tfl_rshift: None,
+        clamp_hi,
+        clamp_lo_zero,
+        storage,
+        desc: format!(
+            "{kind} {} (identity depthwise 1x1, multiplier {m:.6})",
+            if ot.dtype == DType::UInt8 {
+                "uint8"
+            } else {
+                "int8"
+            }
+        ),
+        ew: None,
+    })
+}

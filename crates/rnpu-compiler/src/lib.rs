@@ -597,12 +597,19 @@ fn plan(
                         check_views(&mut views, &c)?;
                         Ok((c, l))
                     }),
-                OpKind::Quantize => Err(match quant_view(model, i) {
-                    Err(why) => format!("{kind}: {why}"),
-                    Ok(_) => {
-                        format!("{kind}: its tensors are viewed differently by other NPU operators")
-                    }
-                }),
+                OpKind::Quantize | OpKind::Relu | OpKind::Relu6 => conv::analyze_rescale(qm, i)
+                    .map_err(|r| match (&op.kind, quant_view(model, i)) {
+                        (OpKind::Quantize, Ok(_)) => format!(
+                            "{kind}: its tensors are viewed differently by other NPU operators"
+                        ),
+                        _ => format!("{kind}: {r}"),
+                    })
+                    .and_then(|c| {
+                        let l = lower::lower_conv(&c, !opts.no_bn_rounding)
+                            .map_err(|r| format!("{}: {r}", c.desc))?;
+                        check_views(&mut views, &c)?;
+                        Ok((c, l))
+                    }),
                 _ => Err(cpu_reason(&op.kind)),
             }
         };
@@ -683,31 +690,55 @@ fn plan(
             }
         }
     }
-    // A QUANTIZE view is worth its place only next to NPU work (its producer or a consumer
-    // on the NPU); alone it would be an NPU segment that only copies.
+    // A cheap element-wise operator (a QUANTIZE view, or a QUANTIZE / RELU / RELU6
+    // requantization task) is worth its place only next to NPU work (its producer or a
+    // consumer with tasks); between CPU operators it would be an NPU segment of its own, a
+    // pack, a SUBMIT and an unpack for a pass the CPU makes as cheaply.
     let mut kept_views = Vec::new();
+    let cheap: Vec<usize> = (0..n_ops)
+        .filter(|&i| {
+            placements[i].npu
+                && matches!(
+                    model.operators[i].kind,
+                    OpKind::Quantize | OpKind::Relu | OpKind::Relu6
+                )
+        })
+        .collect();
+    let with_tasks =
+        |k: usize, placements: &[Placement]| placements[k].npu && placements[k].tasks > 0;
+    let mut demote = Vec::new();
+    for &i in &cheap {
+        let op = &model.operators[i];
+        let prod_npu = op
+            .input(0)
+            .and_then(|t| producer.get(&t))
+            .is_some_and(|&p| with_tasks(p, &placements));
+        let cons_npu = op
+            .outputs
+            .iter()
+            .flat_map(|&t| consumers(t))
+            .any(|k| with_tasks(k, &placements));
+        if !prod_npu && !cons_npu {
+            demote.push(i);
+        }
+    }
+    for i in demote {
+        let kind = model.operators[i].kind.name();
+        placements[i] = cpu_placement(
+            i,
+            &kind,
+            format!(
+                "{kind}: an element-wise pass the NPU could run, but neither its producer nor a \
+                 consumer is on the NPU (a segment of its own costs more than the CPU pass)"
+            ),
+        );
+        lowered[i] = None;
+        quant_views.remove(&i);
+    }
     let mut ids: Vec<usize> = quant_views.keys().copied().collect();
     ids.sort();
     for i in ids {
-        let v = quant_views[&i];
-        let prod_npu = producer
-            .get(&v.input)
-            .is_some_and(|&p| placements[p].npu && placements[p].tasks > 0);
-        let cons_npu = consumers(v.output)
-            .iter()
-            .any(|&k| placements[k].npu && placements[k].tasks > 0);
-        if prod_npu || cons_npu {
-            kept_views.push(v);
-        } else {
-            let kind = model.operators[i].kind.name();
-            placements[i] = cpu_placement(
-                i,
-                &kind,
-                format!(
-                    "{kind}: a no-op view, but neither its producer nor a consumer is on the NPU"
-                ),
-            );
-        }
+        kept_views.push(quant_views[&i]);
     }
     Ok(Plan {
         placements,

@@ -49,6 +49,19 @@ impl Tally {
         }
     }
 
+    /// One comparison computed by the caller.
+    fn add(&mut self, label: String, got: &Array, want: &Array) {
+        self.cases += 1;
+        let (max, exact, total) = compare(got, want);
+        self.elements += total;
+        self.exact += exact;
+        self.exact_cases += usize::from(exact == total);
+        self.worst = self.worst.max(max);
+        if max > 1 {
+            self.failures.push(format!("{label}: max diff {max}"));
+        }
+    }
+
     fn report(&self, what: &str) {
         println!(
             "{what}: {} cases, {:.1}% of cases bit-exact, {:.3}% of {} elements bit-exact, max diff {}",
@@ -171,6 +184,78 @@ fn mul_constant_sweep() {
     };
     let p = compile(&m, &Options::default()).expect("compile");
     assert!(!p.placements[0].npu && p.placements[0].reason.contains("varies over H or W"));
+}
+
+/// A convolution followed by a standalone RELU, RELU6 or rescaling QUANTIZE (same 8-bit type,
+/// another scale and zero point): the follower is an identity depthwise 1×1 with the
+/// requantization and clamps on the NPU, next to the convolution.
+#[test]
+fn requantizing_followers_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator, Quantization};
+    let mut r = Rng(0x0e1e_5eed);
+    let mut t = Tally::default();
+    for seed in 0..90u64 {
+        let c = support::Case {
+            op: support::OpType::Conv,
+            h: r.range(3, 20) as usize,
+            w: r.range(3, 20) as usize,
+            ic: r.pick(&[3usize, 8, 16]),
+            oc: r.pick(&[5usize, 16, 33]),
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: r.pick(&QUANTS),
+            act: Activation::None,
+            seed: 700 + seed,
+        };
+        let (mut m, x) = support::build(&c);
+        let kind = [OpKind::Relu, OpKind::Relu6, OpKind::Quantize][(seed % 3) as usize].clone();
+        let conv_out = m.outputs[0];
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "follower".into();
+        let (s, z) = y.quantization.per_tensor().unwrap();
+        let (lo, hi) = if y.dtype == rnpu_model::DType::UInt8 {
+            (0, 255)
+        } else {
+            (-128, 127)
+        };
+        y.quantization = Quantization::PerTensor {
+            scale: s * (0.3 + 1.5 * r.unit()) as f32,
+            zero_point: (z + r.range(-20, 20)).clamp(lo, hi),
+        };
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        m.operators.push(Operator {
+            kind: kind.clone(),
+            version: 1,
+            inputs: vec![Some(conv_out)],
+            outputs: vec![yi],
+            options: OpOptions::None,
+        });
+        m.outputs = vec![yi];
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(
+            p.placements[1].npu && p.placements[1].tasks > 0,
+            "{kind:?}: {}",
+            p.placements[1].reason
+        );
+        // The follower on its own: fed the emulated convolution output (a rescale by up to
+        // ~3× would turn the convolution's own ±1 into ±3 downstream).
+        support::expose_all_outputs(&mut m);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let vals = support::run_program_values(&m, &p, std::slice::from_ref(&x)).unwrap();
+        let mut interp = rnpu_ref::Interpreter::new(&m);
+        interp.run(std::slice::from_ref(&x)).unwrap();
+        let want = support::eval_on(&m, 1, &vals, &interp);
+        t.add(
+            format!("conv + {kind:?} {:?} seed {seed}", c.quant),
+            &vals[&yi],
+            &want[0],
+        );
+    }
+    t.report("conv + RELU/RELU6/QUANTIZE follower sweep (the follower on its emulated input)");
 }
 
 /// ADD with a constant operand (first or second), same-shape or broadcast ([C], [1,1,1,C],

@@ -101,7 +101,7 @@ fn rescaling_quantize_stays_on_the_cpu_with_a_reason() {
     let p = compile(&m, &Options::default()).unwrap();
     assert!(!p.placements[0].npu);
     assert!(
-        p.placements[0].reason.contains("requantizes"),
+        p.placements[0].reason.contains("rescale"),
         "{}",
         p.placements[0].reason
     );
