@@ -345,7 +345,7 @@ fn whole_model_accuracy_figures() {
 /// none beyond 4, for MobileNetV1 α1.0 and the SSDLite fixture. Ignored until the compiler meets
 /// them (run with `--ignored`); `run_direct` above shows the misses are not the runtime's.
 #[test]
-#[ignore = "compiler issue 4 targets not met yet on main (MobileNetV1 max 7 LSB, SSDLite far off)"]
+#[ignore = "issue 4 targets not met (MobileNetV1 α1.0 max 13, SSDLite max 224; LiteRT's own XNNPACK path: max 12 / 232 on the same fixtures, tests/models/litert_cpu_paths.json)"]
 fn whole_model_accuracy_targets() {
     for (name, _, _, _, pct, max) in whole_model_figures() {
         assert!(
