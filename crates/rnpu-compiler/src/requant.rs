@@ -198,6 +198,12 @@ fn exponent_of(x: f64) -> i32 {
 
 /// The largest `T` with `max C ≤ 32767` for scale `s`, and the worst relative error there.
 fn split(ms: &[f64], mmax: f64, s: i64) -> Split {
+    split_below(ms, mmax, s, f64::INFINITY).expect("no cutoff")
+}
+
+/// [`split`], or `None` as soon as the relative error exceeds `cutoff` (the search only
+/// keeps candidates at least as good as its best so far, so it may stop early).
+fn split_below(ms: &[f64], mmax: f64, s: i64, cutoff: f64) -> Option<Split> {
     let sf = s as f64;
     // floor(log2(C_MAX·S / mmax)) from the exponent bits (exact powers of two are fine: the
     // loop below corrects any overshoot).
@@ -205,20 +211,25 @@ fn split(ms: &[f64], mmax: f64, s: i64) -> Split {
     while (mmax * pow2(t) / sf).round() > C_MAX {
         t -= 1;
     }
-    let p = pow2(t);
+    // One reciprocal instead of a division per channel (the candidate search is the
+    // compiler's hot loop); the chosen group's multipliers are computed exactly below.
+    let p = pow2(t) / sf;
     let mut rel = 0f64;
     for &m in ms {
         if m > 0.0 {
-            let x = m * p / sf;
+            let x = m * p;
             let c = x.round();
             rel = rel.max(if c == 0.0 {
                 f64::INFINITY
             } else {
                 (c - x).abs() / x
             });
+            if rel > cutoff {
+                return None;
+            }
         }
     }
-    Split { scale: s, t, rel }
+    Some(Split { scale: s, t, rel })
 }
 
 /// Values for one group of multipliers `ms` (one per channel). `tfl_slack` = TFLite's own
@@ -294,7 +305,10 @@ fn group_with(
         let one = [mmax];
         let probe: &[f64] = if per_tensor { &one } else { ms };
         for s in candidates {
-            let sp = split(probe, mmax, s);
+            let cutoff = best.as_ref().map_or(f64::INFINITY, |(_, bs)| bs.rel);
+            let Some(sp) = split_below(probe, mmax, s, cutoff) else {
+                continue;
+            };
             // Smallest multiplier error first (an exact product, e.g. 1/4 at S = 2^14, keeps
             // TFLite's ties); the BS rounding term is ≤ 2^-17 for every candidate.
             if let Some((_, k)) = shifts(&sp) {

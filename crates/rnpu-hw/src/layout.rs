@@ -272,16 +272,18 @@ pub fn pack_conv_weights_i8(
             let icn = ic_group.min(c - ic1);
             for y in 0..s.kh {
                 for x in 0..s.kw {
+                    // Per kernel: the group's real input channels are contiguous in `w`.
+                    let real = icn.min(s.ic.saturating_sub(ic1));
                     for oc in oc1..oc1 + ocn {
-                        for ic in ic1..ic1 + icn {
-                            out.push(if oc >= s.oc {
-                                0
-                            } else if ic >= s.ic {
-                                pad as u8
-                            } else {
-                                w[idx(oc, y, x, ic)] as u8
-                            });
+                        if oc >= s.oc {
+                            out.resize(out.len() + icn, 0);
+                            continue;
                         }
+                        if real > 0 {
+                            let base = idx(oc, y, x, ic1);
+                            out.extend(w[base..base + real].iter().map(|&v| v as u8));
+                        }
+                        out.resize(out.len() + (icn - real), pad as u8);
                     }
                 }
             }
