@@ -11,6 +11,10 @@ use crate::program::Storage;
 /// measured to 3×3, fp16 to 11×11 with `Cin` ≤ 64; Mesa's captures go to 5×5).
 pub const MAX_KERNEL: usize = 7;
 
+/// Largest weight tensor a depth-multiplier convolution may expand to in its direct form
+/// (64 MiB; real ones are a few KiB — this only stops hostile shapes from allocating).
+const MAX_EXPANDED_WEIGHT_BYTES: usize = 64 << 20;
+
 /// A convolution in hardware terms (stored int8 domain, NC1HWC2 geometry).
 #[derive(Clone, Debug)]
 pub struct ConvOp {
@@ -150,12 +154,23 @@ fn hwc(shape: &[usize]) -> Option<(usize, usize, usize)> {
     }
 }
 
-/// Dilation factors, validated (TFLite requires ≥ 1).
-fn dilation(h: i32, w: i32) -> Result<(usize, usize), String> {
+/// Dilation factors, validated (TFLite requires ≥ 1), for a `kh`×`kw` kernel whose dense
+/// equivalent must fit [`MAX_KERNEL`] — checked here, before anything is allocated for it.
+fn dilation(h: i32, w: i32, kh: usize, kw: usize) -> Result<(usize, usize), String> {
     if h < 1 || w < 1 {
         return Err(format!("dilation {h}x{w}"));
     }
-    Ok((h as usize, w as usize))
+    let (dh, dw) = (h as usize, w as usize);
+    let eff = |k: usize, d: usize| k.saturating_sub(1).saturating_mul(d).saturating_add(1);
+    let (ekh, ekw) = (eff(kh, dh), eff(kw, dw));
+    if (dh > 1 || dw > 1) && (ekh > MAX_KERNEL || ekw > MAX_KERNEL) {
+        return Err(format!(
+            "dilation {dh}x{dw} of a {kh}x{kw} kernel is a {ekh}x{ekw} dense kernel, beyond the \
+             {MAX_KERNEL}x{MAX_KERNEL} the NPU path takes (the CNA's atrous fields are neither \
+             programmed nor measured by any source)"
+        ));
+    }
+    Ok((dh, dw))
 }
 
 /// " dilation 2x2 (as a 5x5 kernel)" for descriptions, "" without dilation.
@@ -277,7 +292,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
                     ih.2
                 ));
             }
-            let (dh, dw) = dilation(o.dilation_h, o.dilation_w)?;
+            let (dh, dw) = dilation(o.dilation_h, o.dilation_w, f_kh, f_kw)?;
             act = o.activation;
             depthwise = false;
             in_hwc = ih;
@@ -302,7 +317,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
             let [1, f_kh, f_kw, f_c] = ft.shape[..] else {
                 return Err("depthwise weights are not [1,KH,KW,C]".into());
             };
-            let (dh, dw) = dilation(o.dilation_h, o.dilation_w)?;
+            let (dh, dw) = dilation(o.dilation_h, o.dilation_w, f_kh, f_kw)?;
             act = o.activation;
             in_hwc = ih;
             out_hwc = oh;
@@ -328,6 +343,15 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
                 depthwise = false;
                 let (ic, m) = (ih.2, f_c / ih.2);
                 let taps = kh * kw;
+                // C times the weights of the depthwise form: refuse what would not fit the
+                // NPU anyway before allocating it.
+                let bytes = f_c.saturating_mul(taps).saturating_mul(ic);
+                if bytes > MAX_EXPANDED_WEIGHT_BYTES {
+                    return Err(format!(
+                        "depth multiplier {m} over {ic} channels: the direct form needs {bytes} \
+                         weight bytes"
+                    ));
+                }
                 let mut w = vec![wzp as i8; f_c * taps * ic];
                 for o in 0..f_c {
                     for t in 0..taps {

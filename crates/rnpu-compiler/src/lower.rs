@@ -142,6 +142,12 @@ struct Chunk {
 pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let (ih, iw, ic) = c.in_hwc;
     let (oh, ow, oc) = c.out_hwc;
+    if [ih, iw, ic, oh, ow, oc, c.kh, c.kw, c.sh, c.sw].contains(&0) {
+        return Err(format!(
+            "empty map, kernel or stride ({ih}x{iw}x{ic} → {oh}x{ow}x{oc}, k{}x{} s{}x{})",
+            c.kh, c.kw, c.sh, c.sw
+        ));
+    }
     let kind = if c.depthwise {
         ConvKind::Depthwise
     } else {

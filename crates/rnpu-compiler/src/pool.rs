@@ -301,6 +301,11 @@ pub fn lower(p: &PoolOp) -> Result<Lowered, String> {
     let c = &p.conv;
     let (ih, iw, ch) = c.in_hwc;
     let (oh, ow, _) = c.out_hwc;
+    if [ih, iw, ch, oh, ow, p.kh, p.kw, p.sh, p.sw].contains(&0) {
+        return Err(format!(
+            "empty map, kernel or stride ({ih}x{iw}x{ch} → {oh}x{ow})"
+        ));
+    }
     let in_c = ch.max(16).next_multiple_of(16);
     let co = cube_channels(ch, true);
     // Identity weights and operands: A = −izp (bias − izp·Σw), B = 0, C = 2^14, BS shift 0

@@ -176,3 +176,22 @@ fn mutated_quantization_is_within_1_lsb_or_refused() {
     );
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// Inputs the `compile` fuzz target found (`fuzz/regressions/compile/`): each must parse and
+/// compile to a program or an error quickly, without a panic or a runaway allocation.
+#[test]
+fn compile_fuzz_regressions() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions/compile");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        if let Ok(model) = rnpu_model::parse(&bytes) {
+            let r = catch_unwind(AssertUnwindSafe(|| compile(&model, &Options::default())));
+            assert!(r.is_ok(), "{}: compile panicked", path.display());
+        }
+        n += 1;
+    }
+    println!("compile fuzz regressions: {n} inputs, no panic");
+    assert!(n > 0);
+}
