@@ -116,6 +116,74 @@ fn to_stored(d: DType, v: i64) -> i32 {
     }
 }
 
+/// A constant's raw byte in the stored int8 domain (uint8 − 128).
+fn stored_byte(d: DType, byte: u8) -> i8 {
+    to_stored(
+        d,
+        if d == DType::Int8 {
+            byte as i8 as i64
+        } else {
+            byte as i64
+        },
+    ) as i8
+}
+
+/// TFLite's effective multiplier for `real` (its Q31 multiplier and shift, exactly) and its
+/// own rounding slack `2^-(r+1)` when it right-shifts by `r` (see `requant`).
+fn tflite_multiplier(real: f64) -> (f64, f64) {
+    let q = quantize_multiplier(real);
+    let rshift = (-q.shift).max(0);
+    let slack = if rshift > 0 {
+        2f64.powi(-(rshift + 1))
+    } else {
+        0.0
+    };
+    (q.multiplier as f64 * 2f64.powi(q.shift - 31), slack)
+}
+
+impl ConvOp {
+    /// An identity-shaped depthwise 1×1 convolution of `input` (view `hwc`) into `output`:
+    /// unit weights, no bias, zero points 0, multiplier 1, no clamp, no EW stage. The
+    /// element-wise lowerings (ADD/SUB, MUL by a constant, requantizations, the PPU feed)
+    /// start from it and set what differs.
+    pub fn identity_1x1(
+        op: usize,
+        input: usize,
+        output: usize,
+        hwc: (usize, usize, usize),
+        storage: Storage,
+    ) -> ConvOp {
+        let c = hwc.2;
+        ConvOp {
+            op,
+            depthwise: true,
+            input,
+            output,
+            in_hwc: hwc,
+            out_hwc: hwc,
+            kh: 1,
+            kw: 1,
+            sh: 1,
+            sw: 1,
+            pad_top: 0,
+            pad_left: 0,
+            weights: vec![1; c],
+            wzp: 0,
+            izp: 0,
+            ozp: 0,
+            bias: vec![0; c],
+            mult: vec![1.0; c],
+            tfl_slack: 0.0,
+            tfl_rshift: None,
+            clamp_hi: None,
+            clamp_lo_zero: false,
+            storage,
+            desc: String::new(),
+            ew: None,
+        }
+    }
+}
+
 fn tensor_values_stored(model: &Model, t: usize) -> Option<Vec<i8>> {
     let tensor = model.tensor(t);
     let data = tensor.data.as_ref()?;
@@ -705,29 +773,12 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
         "int8"
     };
     Ok(ConvOp {
-        op: i,
-        depthwise: true,
-        input: a,
-        output,
-        in_hwc: ohwc,
-        out_hwc: ohwc,
-        kh: 1,
-        kw: 1,
-        sh: 1,
-        sw: 1,
-        pad_top: 0,
-        pad_left: 0,
-        weights: vec![1; c],
-        wzp: 0,
         izp: to_stored(at.dtype, z1),
         ozp: to_stored(ot.dtype, zo),
-        bias: vec![0; c],
         mult: vec![r1; c],
         tfl_slack,
-        tfl_rshift: None,
         clamp_hi,
         clamp_lo_zero,
-        storage,
         desc: format!(
             "{kind} {qtag} (EW stage of an identity depthwise 1x1{})",
             if subtract { ", ALU minus" } else { "" }
@@ -751,6 +802,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
             constant,
             subtract,
         }),
+        ..ConvOp::identity_1x1(i, a, output, ohwc, storage)
     })
 }
 
@@ -770,13 +822,7 @@ fn broadcast_constant(t: &rnpu_model::Tensor, (h, w, c): (usize, usize, usize)) 
     }
     let stride = |k: usize| dims[k + 1..].iter().product::<usize>();
     let at = |k: usize, i: usize| if dims[k] == 1 { 0 } else { i * stride(k) };
-    let stored = |byte: u8| -> i8 {
-        if t.dtype == DType::UInt8 {
-            (byte as i16 - 128) as i8
-        } else {
-            byte as i8
-        }
-    };
+    let stored = |byte: u8| stored_byte(t.dtype, byte);
     let mut nhwc = Vec::with_capacity(h * w * c);
     for y in 0..h {
         for x in 0..w {
@@ -961,23 +1007,9 @@ pub fn analyze_mul(model: &Model, i: usize) -> Result<ConvOp, String> {
         .quantization
         .per_tensor()
         .ok_or("output is not per-tensor")?;
-    let q = quantize_multiplier((sx * sk / so) as f64);
-    let m = q.multiplier as f64 * 2f64.powi(q.shift - 31);
-    let rshift = (-q.shift).max(0);
-    let tfl_slack = if rshift > 0 {
-        2f64.powi(-(rshift + 1))
-    } else {
-        0.0
-    };
-    let stored = |byte: u8| -> i8 {
-        if bt.dtype == DType::UInt8 {
-            (byte as i16 - 128) as i8
-        } else {
-            byte as i8
-        }
-    };
+    let (m, tfl_slack) = tflite_multiplier((sx * sk / so) as f64);
     let weights: Vec<i8> = (0..c)
-        .map(|ch| stored(kdata[if kdata.len() == 1 { 0 } else { ch }]))
+        .map(|ch| stored_byte(bt.dtype, kdata[if kdata.len() == 1 { 0 } else { ch }]))
         .collect();
     let (clamp_lo_zero, clamp_hi) = clamp_of(act, ot.dtype, so, zo)?;
     let qtag = if ot.dtype == DType::UInt8 {
@@ -986,33 +1018,18 @@ pub fn analyze_mul(model: &Model, i: usize) -> Result<ConvOp, String> {
         "int8"
     };
     Ok(ConvOp {
-        op: i,
-        depthwise: true,
-        input: a,
-        output,
-        in_hwc: ohwc,
-        out_hwc: ohwc,
-        kh: 1,
-        kw: 1,
-        sh: 1,
-        sw: 1,
-        pad_top: 0,
-        pad_left: 0,
         weights,
         wzp: to_stored(bt.dtype, zk),
         izp: to_stored(at.dtype, zx),
         ozp: to_stored(ot.dtype, zo),
-        bias: vec![0; c],
         mult: vec![m; c],
         tfl_slack,
-        tfl_rshift: None,
         clamp_hi,
         clamp_lo_zero,
-        storage,
         desc: format!(
             "{kind} {qtag} by a per-channel constant (depthwise 1x1, weights = the constant)"
         ),
-        ew: None,
+        ..ConvOp::identity_1x1(i, a, output, ohwc, storage)
     })
 }
 
@@ -1061,40 +1078,15 @@ pub fn analyze_rescale(model: &Model, i: usize) -> Result<ConvOp, String> {
         OpKind::Relu6 => ((si / so) as f64, Activation::Relu6),
         _ => return Err("not an element-wise requantization".into()),
     };
-    let q = quantize_multiplier(real);
-    let m = q.multiplier as f64 * 2f64.powi(q.shift - 31);
-    let rshift = (-q.shift).max(0);
-    let tfl_slack = if rshift > 0 {
-        2f64.powi(-(rshift + 1))
-    } else {
-        0.0
-    };
+    let (m, tfl_slack) = tflite_multiplier(real);
     let (clamp_lo_zero, clamp_hi) = clamp_of(act, ot.dtype, so, zo)?;
-    let c = view.2;
     Ok(ConvOp {
-        op: i,
-        depthwise: true,
-        input,
-        output,
-        in_hwc: view,
-        out_hwc: view,
-        kh: 1,
-        kw: 1,
-        sh: 1,
-        sw: 1,
-        pad_top: 0,
-        pad_left: 0,
-        weights: vec![1; c],
-        wzp: 0,
         izp: to_stored(it.dtype, zi),
         ozp: to_stored(ot.dtype, zo),
-        bias: vec![0; c],
-        mult: vec![m; c],
+        mult: vec![m; view.2],
         tfl_slack,
-        tfl_rshift: None,
         clamp_hi,
         clamp_lo_zero,
-        storage,
         desc: format!(
             "{kind} {} (identity depthwise 1x1, multiplier {m:.6})",
             if ot.dtype == DType::UInt8 {
@@ -1103,6 +1095,6 @@ pub fn analyze_rescale(model: &Model, i: usize) -> Result<ConvOp, String> {
                 "int8"
             }
         ),
-        ew: None,
+        ..ConvOp::identity_1x1(i, input, output, view, storage)
     })
 }

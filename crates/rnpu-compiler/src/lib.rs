@@ -199,6 +199,17 @@ fn check_views(
     Ok(())
 }
 
+/// Lower an NPU convolution description and register the views it needs of its tensors.
+fn lower_checked(
+    c: conv::ConvOp,
+    opts: &Options,
+    views: &mut HashMap<usize, (usize, usize, usize)>,
+) -> Result<(conv::ConvOp, Lowered), String> {
+    let l = lower::lower_conv(&c, !opts.no_bn_rounding).map_err(|r| format!("{}: {r}", c.desc))?;
+    check_views(views, &c)?;
+    Ok((c, l))
+}
+
 /// The placement of every operator, the lowered NPU convolutions (and ADDs) and the
 /// concatenations done as views.
 struct Plan {
@@ -500,6 +511,7 @@ fn plan(
                     pool::PoolLowering::Ppu(p) => {
                         let p = pool::absorb_pad(qm, p, &f)?;
                         let l = pool::lower(&p).map_err(|r| format!("{}: {r}", p.conv.desc))?;
+                        check_views(&mut views, &p.conv)?;
                         Ok((p.conv, l))
                     }
                     pool::PoolLowering::Conv(_) => Err("not a PPU pool".into()),
@@ -507,13 +519,8 @@ fn plan(
             } else {
                 conv::analyze(qm, j)
                     .and_then(|c| conv::absorb_pad(qm, c, &f))
-                    .and_then(|c| {
-                        let l = lower::lower_conv(&c, !opts.no_bn_rounding)
-                            .map_err(|r| format!("{}: {r}", c.desc))?;
-                        Ok((c, l))
-                    })
-            }
-            .and_then(|(c, l)| check_views(&mut views, &c).map(|_| (c, l)));
+                    .and_then(|c| lower_checked(c, opts, &mut views))
+            };
             match fused {
                 Ok(cl) => {
                     absorbed.insert(j, cl);
@@ -548,55 +555,27 @@ fn plan(
                 OpKind::Conv2d | OpKind::DepthwiseConv2d | OpKind::FullyConnected => {
                     conv::analyze(qm, i)
                         .map_err(|r| format!("{kind}: {r}"))
-                        .and_then(|c| {
-                            let l = lower::lower_conv(&c, !opts.no_bn_rounding)
-                                .map_err(|r| format!("{}: {r}", c.desc))?;
-                            check_views(&mut views, &c)?;
-                            Ok((c, l))
-                        })
+                        .and_then(|c| lower_checked(c, opts, &mut views))
                 }
                 OpKind::AveragePool2d | OpKind::MaxPool2d => pool::analyze(qm, i)
                     .map_err(|r| format!("{kind}: {r}"))
-                    .and_then(|p| {
-                        let (c, l) = match p {
-                            pool::PoolLowering::Conv(c) => {
-                                let l = lower::lower_conv(&c, !opts.no_bn_rounding)
-                                    .map_err(|r| format!("{}: {r}", c.desc))?;
-                                (c, l)
-                            }
-                            pool::PoolLowering::Ppu(p) => {
-                                let l =
-                                    pool::lower(&p).map_err(|r| format!("{}: {r}", p.conv.desc))?;
-                                (p.conv, l)
-                            }
-                        };
-                        check_views(&mut views, &c)?;
-                        Ok((c, l))
+                    .and_then(|p| match p {
+                        pool::PoolLowering::Conv(c) => lower_checked(c, opts, &mut views),
+                        pool::PoolLowering::Ppu(p) => {
+                            let l = pool::lower(&p).map_err(|r| format!("{}: {r}", p.conv.desc))?;
+                            check_views(&mut views, &p.conv)?;
+                            Ok((p.conv, l))
+                        }
                     }),
                 OpKind::Mean => pool::analyze_mean(qm, i)
                     .map_err(|r| format!("{kind}: {r}"))
-                    .and_then(|c| {
-                        let l = lower::lower_conv(&c, !opts.no_bn_rounding)
-                            .map_err(|r| format!("{}: {r}", c.desc))?;
-                        check_views(&mut views, &c)?;
-                        Ok((c, l))
-                    }),
+                    .and_then(|c| lower_checked(c, opts, &mut views)),
                 OpKind::Mul => conv::analyze_mul(qm, i)
                     .map_err(|r| format!("{kind}: {r}"))
-                    .and_then(|c| {
-                        let l = lower::lower_conv(&c, !opts.no_bn_rounding)
-                            .map_err(|r| format!("{}: {r}", c.desc))?;
-                        check_views(&mut views, &c)?;
-                        Ok((c, l))
-                    }),
+                    .and_then(|c| lower_checked(c, opts, &mut views)),
                 OpKind::Add | OpKind::Sub => conv::analyze_add(qm, i)
                     .map_err(|r| format!("{kind}: {r}"))
-                    .and_then(|c| {
-                        let l = lower::lower_conv(&c, !opts.no_bn_rounding)
-                            .map_err(|r| format!("{}: {r}", c.desc))?;
-                        check_views(&mut views, &c)?;
-                        Ok((c, l))
-                    }),
+                    .and_then(|c| lower_checked(c, opts, &mut views)),
                 OpKind::Quantize | OpKind::Relu | OpKind::Relu6 => conv::analyze_rescale(qm, i)
                     .map_err(|r| match (&op.kind, quant_view(model, i)) {
                         (OpKind::Quantize, Ok(_)) => format!(
@@ -604,12 +583,7 @@ fn plan(
                         ),
                         _ => format!("{kind}: {r}"),
                     })
-                    .and_then(|c| {
-                        let l = lower::lower_conv(&c, !opts.no_bn_rounding)
-                            .map_err(|r| format!("{}: {r}", c.desc))?;
-                        check_views(&mut views, &c)?;
-                        Ok((c, l))
-                    }),
+                    .and_then(|c| lower_checked(c, opts, &mut views)),
                 _ => Err(cpu_reason(&op.kind)),
             }
         };

@@ -191,29 +191,11 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
     };
     let kind = op.kind.name();
     let conv = ConvOp {
-        op: i,
-        depthwise: true,
-        input,
-        output,
-        in_hwc: (ih, iw, c),
         out_hwc: (oh, ow, c),
-        kh: 1,
-        kw: 1,
-        sh: 1,
-        sw: 1,
-        pad_top: 0,
-        pad_left: 0,
-        weights: vec![1; c],
-        wzp: 0,
         izp: stored(zi),
         ozp: stored(zo),
-        bias: vec![0; c],
-        mult: vec![1.0; c],
-        tfl_slack: 0.0,
-        tfl_rshift: None,
         clamp_hi,
         clamp_lo_zero,
-        storage,
         desc: format!(
             "{kind} k{kh}x{kw} s{sh}x{sw} {} (PPU fed by an identity depthwise 1x1)",
             if it.dtype == DType::UInt8 {
@@ -222,7 +204,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
                 "int8"
             }
         ),
-        ew: None,
+        ..ConvOp::identity_1x1(i, input, output, (ih, iw, c), storage)
     };
     if !max && (kh > crate::conv::MAX_KERNEL || kw > crate::conv::MAX_KERNEL) {
         // Beyond the convolution kernels we place on the NPU: the PPU averages (divisor
