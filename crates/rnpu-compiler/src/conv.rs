@@ -70,6 +70,10 @@ pub struct ConvOp {
     /// An element-wise addend through the DPU EW stage (ADD lowered as an identity depthwise
     /// 1×1 convolution of its first input plus its second through ERDMA), `None` otherwise.
     pub ew: Option<EwAdd>,
+    /// LEAKY_RELU / PRELU: per output channel, the ratio `ρ[c] = M₋[c] / M₊` of TFLite's
+    /// negative-side multiplier to its non-negative one (`mult`); the BS multiplier runs in
+    /// PReLU mode (`requant::prelu_group`). `None` otherwise.
+    pub prelu: Option<Vec<f64>>,
 }
 
 /// The second operand of an ADD, added in the DPU EW stage (`datapath-semantics.md` §5):
@@ -180,6 +184,7 @@ impl ConvOp {
             storage,
             desc: String::new(),
             ew: None,
+            prelu: None,
         }
     }
 }
@@ -596,6 +601,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         storage,
         desc,
         ew: None,
+        prelu: None,
     })
 }
 
@@ -797,6 +803,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
                 out_shift: (f + 14) as u32,
                 frac: f as u32,
                 error: bound,
+                prelu: false,
             },
             bound,
             constant,
@@ -1094,6 +1101,128 @@ pub fn analyze_rescale(model: &Model, i: usize) -> Result<ConvOp, String> {
             } else {
                 "int8"
             }
+        ),
+        ..ConvOp::identity_1x1(i, input, output, view, storage)
+    })
+}
+
+/// LEAKY_RELU, and PRELU with a constant alpha varying at most along channels, as an identity
+/// depthwise 1×1 convolution whose BS multiplier runs in PReLU mode (`requant::prelu_group`).
+/// TFLite (rnpu-ref `activation.rs`, as `leaky_relu.cc` / `prelu.cc`): `v = x − zi`;
+/// `zo + MBQM(v, M₊)` for `v ≥ 0`, else LEAKY_RELU `zo + MBQM(v, M_α)` (`M_α` from
+/// `float(s_i·α/s_o)`), PRELU `zo + MBQM(v·(a[c] − za), M₂)` (`M₂` from `float(s_i·s_a/s_o)`);
+/// `M₊` from `float(s_i/s_o)`. So `ρ[c] = M_α / M₊` or `(a[c] − za)·M₂ / M₊`. The identity
+/// weight `w₀ ≤ 127` scales the BS input (`acc = w₀·v`, exact) so that the BS rounding of the
+/// negative side is `½/w₀` of an input LSB; `w₀` is the one with the smallest bound.
+pub fn analyze_prelu(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let kind = op.kind.name();
+    let input = op.input(0).ok_or("no input")?;
+    let output = *op.outputs.first().ok_or("no output tensor")?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    let storage = storage_of(ot.dtype)
+        .ok_or_else(|| format!("{kind} to {}: the NPU path is int8/uint8", ot.dtype))?;
+    if it.dtype != ot.dtype {
+        return Err(format!(
+            "{} → {}: one storage type per task",
+            it.dtype, ot.dtype
+        ));
+    }
+    if it.shape != ot.shape {
+        return Err("shape changes".into());
+    }
+    let view = match it.shape[..] {
+        [1, h, w, c] => (h, w, c),
+        [1, c] => (1, 1, c),
+        [b, c] => (b, 1, c),
+        _ => {
+            return Err(format!(
+                "{:?} is not a [1,H,W,C], [1,C] or [B,C] tensor",
+                it.shape
+            ))
+        }
+    };
+    let c = view.2;
+    let (si, zi) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
+    let (so, zo) = ot
+        .quantization
+        .per_tensor()
+        .ok_or("output not per-tensor")?;
+    let (m_pos, slack_pos) = tflite_multiplier((si / so) as f64);
+    let (rho, slack_neg, what) = match (&op.kind, &op.options) {
+        (OpKind::LeakyRelu, OpOptions::LeakyRelu { alpha }) => {
+            let real = (si * alpha / so) as f64;
+            let (m, s) = tflite_multiplier(real.abs());
+            let m = if real < 0.0 { -m } else { m };
+            (vec![m / m_pos; c], s, format!("alpha {alpha}"))
+        }
+        (OpKind::Prelu, _) => {
+            let a = op.input(1).ok_or("no alpha")?;
+            let at = model.tensor(a);
+            if at.dtype != it.dtype {
+                return Err(format!("alpha is {}, input {}", at.dtype, it.dtype));
+            }
+            let Some(vals) = tensor_values_stored(model, a) else {
+                return Err("alpha is not a constant".into());
+            };
+            // Every dimension but the last is 1; the last is 1 or C (a scalar is fine too).
+            let leading_ones = at.shape.iter().rev().skip(1).all(|&d| d == 1);
+            let last_ok = matches!(at.shape.last(), None | Some(1)) || at.shape.last() == Some(&c);
+            let along_c = at.shape.len() <= 4 && leading_ones && last_ok;
+            if !along_c || vals.is_empty() {
+                return Err(format!(
+                    "alpha {:?} varies over more than the channels",
+                    at.shape
+                ));
+            }
+            let (sa, za) = at.quantization.per_tensor().ok_or("alpha not per-tensor")?;
+            let (m2, s) = tflite_multiplier((si * sa / so) as f64);
+            let za = to_stored(at.dtype, za);
+            let rho = (0..c)
+                .map(|k| {
+                    let v = vals[if vals.len() == 1 { 0 } else { k }] as i32;
+                    (v - za) as f64 * m2 / m_pos
+                })
+                .collect();
+            (rho, s, format!("alpha {:?}", at.shape))
+        }
+        _ => return Err("not LEAKY_RELU / PRELU".into()),
+    };
+    let tfl_slack = slack_pos.max(slack_neg);
+    // The identity weight with the smallest bound (larger on ties).
+    let mut best: Option<(f64, i8)> = None;
+    let mut last_err = String::new();
+    for w0 in (1..=127i8).rev() {
+        let acc_max = w0 as f64 * (128 + to_stored(it.dtype, zi).abs()) as f64;
+        match crate::requant::prelu_group(m_pos / w0 as f64, &rho, acc_max, tfl_slack) {
+            Ok(g) if best.is_none_or(|(e, _)| g.error < e) => best = Some((g.error, w0)),
+            Ok(_) => {}
+            Err(e) => last_err = e.to_string(),
+        }
+    }
+    let Some((_, w0)) = best else {
+        if rho.iter().any(|&r| r < 0.0) {
+            return Err(format!(
+                "{what}: a negative slope (the PReLU multiplier's shift is selected by the \
+                 product's sign on RK, by the input's on NVDLA: unresolved)"
+            ));
+        }
+        return Err(last_err);
+    };
+    let tag = if ot.dtype == DType::UInt8 {
+        "uint8"
+    } else {
+        "int8"
+    };
+    Ok(ConvOp {
+        weights: vec![w0; c],
+        izp: to_stored(it.dtype, zi),
+        ozp: to_stored(ot.dtype, zo),
+        mult: vec![m_pos / w0 as f64; c],
+        tfl_slack,
+        prelu: Some(rho),
+        desc: format!(
+            "{kind} {tag} {what} (identity depthwise 1x1, weight {w0}, BS multiplier in PReLU mode)"
         ),
         ..ConvOp::identity_1x1(i, input, output, view, storage)
     })

@@ -112,6 +112,9 @@ pub struct TaskRegs {
     pub weight_banks: u32,
     /// BS shift `s`.
     pub bs_shift: u32,
+    /// BS multiplier in PReLU mode (negative inputs only; `bs_shift` is then the negative
+    /// shift and the positive one is 0 — see `requant::prelu_group`).
+    pub prelu: bool,
     /// Weight offset: register value, or `None` when per channel (BRDMA B[c]).
     pub weight_offset: Option<i16>,
     /// Fused activation.
@@ -315,11 +318,15 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
     b.w(dpu::BsCfg::new()
         .with(dpu::BsCfg::BS_ALU_ALGO, 2)?
         .with(dpu::BsCfg::BS_ALU_SRC, 1)?
+        .with(dpu::BsCfg::BS_MUL_PRELU, t.prelu as u32)?
         .with(dpu::BsCfg::BS_RELU_BYPASS, relu_bypass)?
         .with(dpu::BsCfg::BS_RELUX_EN, relux)?)?;
     b.w(dpu::BsAluCfg::new())?;
     b.w(dpu::BsMulCfg::new()
-        .with(dpu::BsMulCfg::BS_MUL_SHIFT_VALUE, t.bs_shift)?
+        .with(
+            dpu::BsMulCfg::BS_MUL_SHIFT_VALUE,
+            if t.prelu { 0 } else { t.bs_shift },
+        )?
         .with(dpu::BsMulCfg::BS_MUL_SRC, 1)?)?;
     b.w(dpu::BsReluxCmpValue::new().with(dpu::BsReluxCmpValue::BS_RELUX_CMP_DAT, cmp)?)?;
     let size_e = if t.depthwise { 3 } else { 1 };

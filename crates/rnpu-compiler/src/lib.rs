@@ -576,6 +576,9 @@ fn plan(
                 OpKind::Add | OpKind::Sub => conv::analyze_add(qm, i)
                     .map_err(|r| format!("{kind}: {r}"))
                     .and_then(|c| lower_checked(c, opts, &mut views)),
+                OpKind::LeakyRelu | OpKind::Prelu => conv::analyze_prelu(qm, i)
+                    .map_err(|r| format!("{kind}: {r}"))
+                    .and_then(|c| lower_checked(c, opts, &mut views)),
                 OpKind::Quantize | OpKind::Relu | OpKind::Relu6 => conv::analyze_rescale(qm, i)
                     .map_err(|r| match (&op.kind, quant_view(model, i)) {
                         (OpKind::Quantize, Ok(_)) => format!(
@@ -664,8 +667,8 @@ fn plan(
             }
         }
     }
-    // A cheap element-wise operator (a QUANTIZE view, or a QUANTIZE / RELU / RELU6
-    // requantization task) is worth its place only next to NPU work (its producer or a
+    // A cheap element-wise operator (a QUANTIZE view, or a QUANTIZE / RELU / RELU6 /
+    // LEAKY_RELU / PRELU task) is worth its place only next to NPU work (its producer or a
     // consumer with tasks); between CPU operators it would be an NPU segment of its own, a
     // pack, a SUBMIT and an unpack for a pass the CPU makes as cheaply.
     let mut kept_views = Vec::new();
@@ -674,7 +677,11 @@ fn plan(
             placements[i].npu
                 && matches!(
                     model.operators[i].kind,
-                    OpKind::Quantize | OpKind::Relu | OpKind::Relu6
+                    OpKind::Quantize
+                        | OpKind::Relu
+                        | OpKind::Relu6
+                        | OpKind::LeakyRelu
+                        | OpKind::Prelu
                 )
         })
         .collect();

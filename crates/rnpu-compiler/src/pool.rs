@@ -374,6 +374,7 @@ pub fn lower(p: &PoolOp) -> Result<Lowered, String> {
             data_banks: dbanks as u32,
             weight_banks: (T.cbuf_banks as usize - dbanks) as u32,
             bs_shift: 0,
+            prelu: false,
             weight_offset: Some(0),
             clamp,
             bn: None,
@@ -632,5 +633,6 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
              k{ih}x{iw}, unit weights, TFLite's folded multiplier /{n})"
         ),
         ew: None,
+        prelu: None,
     })
 }

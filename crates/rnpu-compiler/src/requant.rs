@@ -124,6 +124,9 @@ pub struct GroupRequant {
     pub frac: u32,
     /// Worst `|e|` of the bound above over the group's channels (output LSB).
     pub error: f64,
+    /// PReLU mode (LEAKY_RELU, PRELU — [`prelu_group`]): `mul` applies to negative BS inputs
+    /// only, with `bs_shift` as the negative shift; non-negative inputs pass unscaled.
+    pub prelu: bool,
 }
 
 impl GroupRequant {
@@ -266,6 +269,7 @@ fn group_with(
             bn: None,
             frac: 0,
             error: 0.0,
+            prelu: false,
         });
     }
     // Shifts for scale S and exponent T: k = OUT_CVT shift, s = BS shift, s + k = T; the BS
@@ -372,6 +376,7 @@ fn group_with(
             bn: Some((sp.scale as i16, (k - r) as u32)),
             frac: frac.max(0) as u32,
             error: bn_error,
+            prelu: false,
         });
     }
     Ok(GroupRequant {
@@ -382,6 +387,107 @@ fn group_with(
         bn: None,
         frac: frac.max(0) as u32,
         error,
+        prelu: false,
+    })
+}
+
+/// PReLU-mode values (LEAKY_RELU, PRELU lowered as an identity depthwise 1×1 convolution with
+/// the BS multiplier in PReLU mode): TFLite computes `zo + MBQM(x − zi, M₊)` for `x ≥ zi` and
+/// `zo + MBQM(x − zi, M₋[c])` below (`M₋[c] = ρ[c]·M₊`). In PReLU mode the BS multiplier and its
+/// shift act on negative inputs only; non-negative ones pass unscaled (NVDLA
+/// `NV_NVDLA_SDP_HLS_prelu.v` / `HLS_X_int_mul.v`: `bypass_trt` for a non-negative input; B
+/// [HW, fp16]: PReLU works in BS). So, with `v1 = acc` (BS-input units, `m_acc` = `M₊` per unit):
+///
+/// ```text
+/// v2 = v1                          (v1 ≥ 0)
+/// v2 = rne(v1 · C[c] / 2^s)        (v1 < 0; C[c] ≈ ρ[c]·2^s, s = the negative shift)
+/// y  = sat8(round_k(v2 · S) + zo)  (OUT_CVT, S/2^k ≈ m_acc; BN bypassed)
+/// ```
+///
+/// The positive shift field is 0, so a chip that shifts positives by `BS_MUL_CFG.SHIFT` even
+/// in PReLU mode (the sign-split shifts G measured without PReLU) computes the same; with
+/// `C[c] ≥ 0` the product of a negative input is ≤ 0, so selecting the shift by the input's or
+/// by the product's sign agrees too. Negative ratios are refused.
+/// Bound (`acc_max` = the largest `|acc|`, `t` = TFLite's exact value, `|t| ≤ 256` is all that
+/// matters): positives `min(256, acc_max·m_acc)·rel(S) + slack`; negatives, per channel,
+/// `min(256, acc_max·|ρ[c]|·m_acc)·(rel(C[c]) + rel(S)) + ½·S/2^k + slack` (`½` BS-input unit
+/// of rounding) — a channel with a small `ρ` has a coarse `C[c]` but a small `t`. Refused
+/// unless < 1. The caller makes `m_acc` small (a large identity weight), which shrinks the
+/// `½·S/2^k` term.
+pub fn prelu_group(
+    m_acc: f64,
+    rho: &[f64],
+    acc_max: f64,
+    slack: f64,
+) -> Result<GroupRequant, RequantRefusal> {
+    if !m_acc.is_finite() || m_acc <= 0.0 {
+        return Err(RequantRefusal::Invalid(m_acc));
+    }
+    // S·2^-k ≈ m_acc with S ∈ [2^14, 2^15), k ≤ 63 (OUT_CVT shift, 6 bits per G).
+    let mut k = 14 - exponent_of(m_acc);
+    let mut scale = (m_acc * pow2(k)).round();
+    if scale > C_MAX {
+        k -= 1;
+        scale = (m_acc * pow2(k)).round();
+    }
+    if k < 0 || scale > C_MAX {
+        return Err(RequantRefusal::TooLarge(m_acc));
+    }
+    if k > 63 {
+        return Err(RequantRefusal::Spread {
+            error: f64::INFINITY,
+        });
+    }
+    let rel_pos = (scale - m_acc * pow2(k)).abs() / (m_acc * pow2(k));
+    let mut rmax = 0f64;
+    for &r in rho {
+        // A negative ratio makes the product of a negative input positive: RK selects the
+        // shift by the product's sign (G), NVDLA truncates every multiplied value alike — the
+        // two disagree there, so only ρ ≥ 0 (every leaky/PReLU slope seen in practice) is used.
+        if !r.is_finite() || r < 0.0 {
+            return Err(RequantRefusal::Invalid(r));
+        }
+        rmax = rmax.max(r.abs());
+    }
+    if rmax > C_MAX {
+        return Err(RequantRefusal::TooLarge(rmax));
+    }
+    // The largest negative shift keeping every |C[c]| ≤ 32767.
+    let mut s = if rmax == 0.0 {
+        0
+    } else {
+        exponent_of(C_MAX / rmax).clamp(0, MAX_BS_SHIFT)
+    };
+    while s > 0 && (rmax * pow2(s)).round() > C_MAX {
+        s -= 1;
+    }
+    let unit = scale / pow2(k);
+    let mut error = (acc_max * m_acc).min(256.0) * rel_pos;
+    let mul: Vec<i16> = rho
+        .iter()
+        .map(|&r| {
+            let x = r * pow2(s);
+            let c = x.round();
+            if r != 0.0 {
+                let t_max = (acc_max * r.abs() * m_acc).min(256.0);
+                error = error.max(t_max * ((c - x).abs() / x.abs() + rel_pos) + 0.5 * unit);
+            }
+            c as i16
+        })
+        .collect();
+    error += slack;
+    if error >= 1.0 {
+        return Err(RequantRefusal::Spread { error });
+    }
+    Ok(GroupRequant {
+        bs_shift: s as u32,
+        mul,
+        out_scale: scale as i64,
+        out_shift: k as u32,
+        bn: None,
+        frac: 0,
+        error,
+        prelu: true,
     })
 }
 

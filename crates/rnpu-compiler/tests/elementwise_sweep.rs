@@ -258,6 +258,107 @@ fn requantizing_followers_sweep() {
     t.report("conv + RELU/RELU6/QUANTIZE follower sweep (the follower on its emulated input)");
 }
 
+/// A convolution followed by LEAKY_RELU (alpha 0.01 … 0.3, also > 1 and negative) or PRELU
+/// (constant alpha per channel, `[C]`, `[1,1,C]` or one value), another output scale and zero
+/// point: the follower is an identity depthwise 1×1 whose BS multiplier runs in PReLU mode,
+/// placed next to the convolution; compared on its emulated input.
+#[test]
+fn leaky_relu_and_prelu_followers_sweep() {
+    use rnpu_model::{DType, OpKind, OpOptions, Operator, Quantization};
+    let mut r = Rng(0x1ea4_5eed);
+    let mut t = Tally::default();
+    for seed in 0..120u64 {
+        let c = support::Case {
+            op: support::OpType::Conv,
+            h: r.range(3, 20) as usize,
+            w: r.range(3, 20) as usize,
+            ic: r.pick(&[3usize, 8, 16]),
+            oc: r.pick(&[5usize, 16, 33]),
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: r.pick(&QUANTS),
+            act: Activation::None,
+            seed: 900 + seed,
+        };
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let dtype = m.tensors[conv_out].dtype;
+        let (lo, hi) = if dtype == DType::UInt8 {
+            (0, 255)
+        } else {
+            (-128, 127)
+        };
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "follower".into();
+        let (s, z) = y.quantization.per_tensor().unwrap();
+        y.quantization = Quantization::PerTensor {
+            scale: s * (0.3 + 1.5 * r.unit()) as f32,
+            zero_point: (z + r.range(-20, 20)).clamp(lo, hi),
+        };
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        let leaky = seed % 2 == 0;
+        let (kind, inputs, options, what) = if leaky {
+            let alpha = r.pick(&[0.01f32, 0.1, 0.2, 0.3, 1.7, 0.0]);
+            (
+                OpKind::LeakyRelu,
+                vec![Some(conv_out)],
+                OpOptions::LeakyRelu { alpha },
+                format!("LEAKY_RELU alpha {alpha}"),
+            )
+        } else {
+            let shape = [vec![c.oc], vec![1, 1, c.oc], vec![1]][(seed / 2 % 3) as usize].clone();
+            let n: usize = shape.iter().product();
+            let mut a = m.tensors[conv_out].clone();
+            a.name = "alpha".into();
+            a.shape = shape.clone();
+            // Slopes ≥ 0 (a ≥ za): a negative one stays on the CPU (tested below).
+            let za = r.range(lo, lo + 60);
+            a.quantization = Quantization::PerTensor {
+                scale: 0.001 + 0.01 * r.unit() as f32,
+                zero_point: za,
+            };
+            a.data = Some((0..n).map(|_| r.range(za, hi) as u8).collect());
+            m.tensors.push(a);
+            (
+                OpKind::Prelu,
+                vec![Some(conv_out), Some(m.tensors.len() - 1)],
+                OpOptions::None,
+                format!("PRELU alpha {shape:?}"),
+            )
+        };
+        m.operators.push(Operator {
+            kind: kind.clone(),
+            version: 1,
+            inputs,
+            outputs: vec![yi],
+            options,
+        });
+        m.outputs = vec![yi];
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(
+            p.placements[1].npu && p.placements[1].tasks > 0,
+            "{what}: {}",
+            p.placements[1].reason
+        );
+        support::expose_all_outputs(&mut m);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let vals = support::run_program_values(&m, &p, std::slice::from_ref(&x)).unwrap();
+        let mut interp = rnpu_ref::Interpreter::new(&m);
+        interp.run(std::slice::from_ref(&x)).unwrap();
+        let want = support::eval_on(&m, 1, &vals, &interp);
+        t.add(
+            format!("conv + {what} {:?} seed {seed}", c.quant),
+            &vals[&yi],
+            &want[0],
+        );
+    }
+    t.report("conv + LEAKY_RELU/PRELU follower sweep (the follower on its emulated input)");
+}
+
 /// ADD with a constant operand (first or second), same-shape or broadcast ([C], [1,1,1,C],
 /// [1,1,W,1], [1,H,1,C], scalar): materialised at the output's geometry in a constant buffer
 /// and added in the EW stage like a feature map.
