@@ -401,7 +401,8 @@ fn group_with(
 /// ```text
 /// v2 = v1                          (v1 ≥ 0)
 /// v2 = rne(v1 · C[c] / 2^s)        (v1 < 0; C[c] ≈ ρ[c]·2^s, s = the negative shift)
-/// y  = sat8(round_k(v2 · S) + zo)  (OUT_CVT, S/2^k ≈ m_acc; BN bypassed)
+/// v3 = v2 · B                      (BN: register multiplier, shift 0 — exact)
+/// y  = sat8(round_k(v3 · S) + zo)  (OUT_CVT; B·S/2^k ≈ m_acc)
 /// ```
 ///
 /// The positive shift field is 0, so a chip that shifts positives by `BS_MUL_CFG.SHIFT` even
@@ -410,10 +411,10 @@ fn group_with(
 /// by the product's sign agrees too. Negative ratios are refused.
 /// Bound (`acc_max` = the largest `|acc|`, `t` = TFLite's exact value, `|t| ≤ 256` is all that
 /// matters): positives `min(256, acc_max·m_acc)·rel(S) + slack`; negatives, per channel,
-/// `min(256, acc_max·|ρ[c]|·m_acc)·(rel(C[c]) + rel(S)) + ½·S/2^k + slack` (`½` BS-input unit
+/// `min(256, acc_max·|ρ[c]|·m_acc)·(rel(C[c]) + rel(S)) + ½·B·S/2^k + slack` (`½` BS-input unit
 /// of rounding) — a channel with a small `ρ` has a coarse `C[c]` but a small `t`. Refused
 /// unless < 1. The caller makes `m_acc` small (a large identity weight), which shrinks the
-/// `½·S/2^k` term.
+/// `½·B·S/2^k` term.
 pub fn prelu_group(
     m_acc: f64,
     rho: &[f64],
@@ -423,22 +424,6 @@ pub fn prelu_group(
     if !m_acc.is_finite() || m_acc <= 0.0 {
         return Err(RequantRefusal::Invalid(m_acc));
     }
-    // S·2^-k ≈ m_acc with S ∈ [2^14, 2^15), k ≤ 63 (OUT_CVT shift, 6 bits per G).
-    let mut k = 14 - exponent_of(m_acc);
-    let mut scale = (m_acc * pow2(k)).round();
-    if scale > C_MAX {
-        k -= 1;
-        scale = (m_acc * pow2(k)).round();
-    }
-    if k < 0 || scale > C_MAX {
-        return Err(RequantRefusal::TooLarge(m_acc));
-    }
-    if k > 63 {
-        return Err(RequantRefusal::Spread {
-            error: f64::INFINITY,
-        });
-    }
-    let rel_pos = (scale - m_acc * pow2(k)).abs() / (m_acc * pow2(k));
     let mut rmax = 0f64;
     for &r in rho {
         // A negative ratio makes the product of a negative input positive: RK selects the
@@ -452,6 +437,38 @@ pub fn prelu_group(
     if rmax > C_MAX {
         return Err(RequantRefusal::TooLarge(rmax));
     }
+    // M₊ per BS-input unit as `B·S/2^k`: BN multiplies by the register operand `B` with shift 0
+    // (exact: `|v2|·B < 2^31` is kept), OUT_CVT by `S ∈ [2^14, 2^15)` and rounds by `k ≤ 63`
+    // (6 bits per G). Two 15-bit factors give the positive side ~30 bits, like the
+    // convolution's `C·S`; when `B` would have no room (a huge `|v2|`), `B = 1`.
+    let v2_max = acc_max * rmax.max(1.0) * 1.01 + 2.0;
+    let b_max = (i32::MAX as f64 / v2_max).floor().clamp(1.0, C_MAX) as i64;
+    let mut best: Option<(i64, f64, i32, f64)> = None; // (B, S, k, rel)
+    for b in (b_max / 2).max(1)..=b_max {
+        let target = m_acc / b as f64;
+        let mut k = 14 - exponent_of(target);
+        let mut scale = (target * pow2(k)).round();
+        if scale > C_MAX {
+            k -= 1;
+            scale = (target * pow2(k)).round();
+        }
+        if !(0..=63).contains(&k) || !(1.0..=C_MAX).contains(&scale) {
+            continue;
+        }
+        let rel = (b as f64 * scale / pow2(k) - m_acc).abs() / m_acc;
+        if best.is_none_or(|(_, _, _, r)| rel < r) {
+            best = Some((b, scale, k, rel));
+        }
+    }
+    let Some((bn_mul, scale, k, rel_pos)) = best else {
+        return Err(if m_acc > 1.0 {
+            RequantRefusal::TooLarge(m_acc)
+        } else {
+            RequantRefusal::Spread {
+                error: f64::INFINITY,
+            }
+        });
+    };
     // The largest negative shift keeping every |C[c]| ≤ 32767.
     let mut s = if rmax == 0.0 {
         0
@@ -461,7 +478,7 @@ pub fn prelu_group(
     while s > 0 && (rmax * pow2(s)).round() > C_MAX {
         s -= 1;
     }
-    let unit = scale / pow2(k);
+    let unit = bn_mul as f64 * scale / pow2(k);
     let mut error = (acc_max * m_acc).min(256.0) * rel_pos;
     let mul: Vec<i16> = rho
         .iter()
@@ -484,7 +501,7 @@ pub fn prelu_group(
         mul,
         out_scale: scale as i64,
         out_shift: k as u32,
-        bn: None,
+        bn: (bn_mul > 1).then_some((bn_mul as i16, 0)),
         frac: 0,
         error,
         prelu: true,
@@ -611,6 +628,86 @@ mod tests {
             }
             // Only exact half-integers of the BN input (rne vs TFLite's half away) may differ.
             assert!(exact as f64 >= 0.99999 * (2 * n) as f64, "{q} {r}: {exact}");
+        }
+    }
+
+    #[test]
+    fn prelu_group_lands_within_one_of_tflite() {
+        // BS in PReLU mode (negatives: rne by s; non-negatives unscaled), BN × B (shift 0),
+        // OUT_CVT half away, against TFLite's MultiplyByQuantizedMultiplier on each side.
+        let rne = |p: i64, s: u32| -> i64 {
+            if s == 0 {
+                return p;
+            }
+            let (q, rem) = (p >> s, p & ((1 << s) - 1));
+            let h = 1i64 << (s - 1);
+            q + i64::from(rem > h || (rem == h && q & 1 == 1))
+        };
+        let rha = |p: i64, s: u32| -> i64 {
+            let q = (p.abs() + (1 << (s - 1))) >> s;
+            if p < 0 {
+                -q
+            } else {
+                q
+            }
+        };
+        // TFLite with a left shift (M ≥ 1/2 … 1) or a right shift r.
+        let mbqm = |v: i64, m: f64| -> i64 {
+            let q = rnpu_ref::quant::quantize_multiplier(m);
+            let l = q.shift.max(0) as u32;
+            let r = (-q.shift).max(0) as u32;
+            let h = {
+                let ab = (v << l) * q.multiplier as i64;
+                let nudge = if ab >= 0 { 1 << 30 } else { 1 - (1 << 30) };
+                (ab + nudge) / (1 << 31)
+            };
+            if r == 0 {
+                return h;
+            }
+            let mask = (1i64 << r) - 1;
+            (h >> r) + i64::from((h & mask) > (mask >> 1) + i64::from(h < 0))
+        };
+        for &(m_pos, alpha) in &[
+            (1.0f64, 0.1f64),
+            (1.37, 0.2),
+            (0.8, 0.3),
+            (2.9, 1.7),
+            (1.1, 0.01),
+        ] {
+            let w0 = 127i64;
+            let m_alpha = m_pos * alpha;
+            let eff = |m: f64| {
+                let q = rnpu_ref::quant::quantize_multiplier(m);
+                q.multiplier as f64 * 2f64.powi(q.shift - 31)
+            };
+            let rho = eff(m_alpha) / eff(m_pos);
+            let g = prelu_group(eff(m_pos) / w0 as f64, &[rho], w0 as f64 * 255.0, 0.25).unwrap();
+            let b = g.bn.map_or(1, |(b, sh)| {
+                assert_eq!(sh, 0);
+                b as i64
+            });
+            let mut exact_pos = 0;
+            for v in -255i64..=255 {
+                let acc = w0 * v;
+                let v2 = if acc >= 0 {
+                    acc
+                } else {
+                    rne(acc * g.mul[0] as i64, g.bs_shift)
+                };
+                let y = rha(v2 * b * g.out_scale, g.out_shift);
+                let want = if v >= 0 {
+                    mbqm(v, m_pos)
+                } else {
+                    mbqm(v, m_alpha)
+                };
+                assert!(
+                    (y - want).abs() <= 1,
+                    "{m_pos} {alpha} v {v}: {y} vs {want}"
+                );
+                exact_pos += i32::from(v >= 0 && y == want);
+            }
+            // Non-negatives (single rounding at M ≥ 1/2) must all be exact.
+            assert_eq!(exact_pos, 256, "{m_pos} {alpha}");
         }
     }
 
