@@ -103,6 +103,10 @@ pub struct EwAdd {
     /// SUB: the EW ALU subtracts the operand (TFLite's SUB is its ADD with the second scaled
     /// input subtracted, same multipliers).
     pub subtract: bool,
+    /// The EW stage multiplies by the operand instead (EW_OP_TYPE 1, converter bypassed,
+    /// EW_TRUNCATE 0: the exact integer product; B, G [HW] measured integer EW MUL exact) —
+    /// the per-position divisors of a padded average pool (`pool.rs`).
+    pub mul: bool,
 }
 
 fn storage_of(d: DType) -> Option<Storage> {
@@ -808,6 +812,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
             bound,
             constant,
             subtract,
+            mul: false,
         }),
         ..ConvOp::identity_1x1(i, a, output, ohwc, storage)
     })

@@ -45,6 +45,8 @@ pub struct EwRegs {
     /// EW ALU minus (`main − operand`, TRM algorithm 4; B [HW] measured the operand order,
     /// B and G [HW] integer MINUS exact and saturating) instead of add.
     pub subtract: bool,
+    /// EW MUL by the raw operand (converter bypassed, EW_TRUNCATE 0) instead of the ALU.
+    pub mul: bool,
 }
 
 /// Register entries of one task (no tail) and the indices of the entries holding addresses.
@@ -389,6 +391,8 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
                 .with(dpu::EwCfg::EW_DATA_MODE, 1)?
                 .with(dpu::EwCfg::EDATA_SIZE, 1)?
                 .with(dpu::EwCfg::EW_ALU_ALGO, if e.subtract { 4 } else { 2 })?
+                .with(dpu::EwCfg::EW_OP_TYPE, e.mul as u32)?
+                .with(dpu::EwCfg::EW_OP_CVT_BYPASS, e.mul as u32)?
                 .with(dpu::EwCfg::EW_RELU_BYPASS, relu_bypass)?
                 .with(dpu::EwCfg::EW_RELUX_EN, relux)?
                 .with(dpu::EwCfg::EW_LUT_BYPASS, 1)?

@@ -871,7 +871,7 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                         id,
                         size: init.len() as u64,
                         kind: BufferKind::Weights,
-                        name: format!("ADD constant operand (tensor {})", e.tensor),
+                        name: format!("EW constant operand (op {o}, tensor {})", e.tensor),
                         init: Some(init),
                     });
                     (id, 0)

@@ -407,6 +407,7 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
                         shift: e.shift,
                         clamp,
                         subtract: e.subtract,
+                        mul: e.mul,
                     }
                 }),
             };

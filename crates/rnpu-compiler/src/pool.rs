@@ -155,11 +155,24 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
     if [pt, pb, pl, pr].iter().any(|&p| p > MAX_POOL_PAD) {
         return Err("padding beyond the PPU's 3-bit pad counts".into());
     }
-    if !max && pt + pb + pl + pr > 0 {
+    let padded_avg = !max && pt + pb + pl + pr > 0;
+    // A fused activation whose range is the whole output type clamps nothing (ReLU6 on a
+    // [0, 6] output, as calibrated models have).
+    let clamps = o.activation != Activation::None && {
+        let (lo, hi) =
+            rnpu_ref::quant::activation_range_quantized(o.activation, ot.dtype, so, zo as i32);
+        let (qmin, qmax) = if ot.dtype == DType::UInt8 {
+            (0, 255)
+        } else {
+            (-128, 127)
+        };
+        lo > qmin || hi < qmax
+    };
+    if padded_avg && clamps {
         return Err(format!(
-            "average pool with {pt}/{pl}/{pb}/{pr} padding: TFLite divides border windows by \
-             their in-bounds count; the PPU divides by kw·kh including pad taps (G, B [HW]: \
-             USE_CNT never excludes them) and a convolution has one multiplier per channel"
+            "average pool with {pt}/{pl}/{pb}/{pr} padding and a fused {:?}: the per-position \
+             divisors go through the EW stage, whose clamp would act before OUT_CVT's offset",
+            o.activation
         ));
     }
 
@@ -206,6 +219,60 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
         ),
         ..ConvOp::identity_1x1(i, input, output, (ih, iw, c), storage)
     };
+    if padded_avg {
+        if kh > crate::conv::MAX_KERNEL || kw > crate::conv::MAX_KERNEL {
+            return Err(format!(
+                "padded average pool k{kh}x{kw}: beyond the {}x{} convolution kernels",
+                crate::conv::MAX_KERNEL,
+                crate::conv::MAX_KERNEL
+            ));
+        }
+        let geo = PaddedAvg {
+            ih,
+            iw,
+            oh,
+            ow,
+            kh,
+            kw,
+            sh,
+            sw,
+            pt,
+            pl,
+        };
+        let raw = if it.dtype == DType::UInt8 {
+            (0, 255)
+        } else {
+            (-128, 127)
+        };
+        let (ew, l) = geo.ew_stage(c, raw, output)?;
+        let base = ConvOp::identity_1x1(i, input, output, (ih, iw, c), storage);
+        return Ok(PoolLowering::Conv(ConvOp {
+            out_hwc: (oh, ow, c),
+            kh,
+            kw,
+            sh,
+            sw,
+            pad_top: pt,
+            pad_left: pl,
+            weights: vec![1; kh * kw * c],
+            // Raw values (stored(0) subtracted), padding taps add raw 0, as in the unpadded
+            // case; the EW stage and OUT_CVT divide (`PaddedAvg::ew_stage`).
+            izp: stored(0),
+            ozp: stored(0),
+            mult: vec![1.0; c],
+            ew: Some(ew),
+            desc: format!(
+                "{kind} k{kh}x{kw} s{sh}x{sw} pad {pt}/{pl}/{pb}/{pr} {} (depthwise conv, unit \
+                 weights; per-position divisor as EW MUL by {l}/count, OUT_CVT /{l})",
+                if it.dtype == DType::UInt8 {
+                    "uint8"
+                } else {
+                    "int8"
+                }
+            ),
+            ..base
+        }));
+    }
     if !max && (kh > crate::conv::MAX_KERNEL || kw > crate::conv::MAX_KERNEL) {
         // Beyond the convolution kernels we place on the NPU: the PPU averages (divisor
         // kw·kh, exact here since no tap is padding; Q16 reciprocals, rounding half to even
@@ -266,6 +333,166 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
         pads: [pt, pl, pb, pr],
         pad_value: -128,
     }))
+}
+
+/// The geometry of a padded average pool (SAME padding on some side).
+struct PaddedAvg {
+    ih: usize,
+    iw: usize,
+    oh: usize,
+    ow: usize,
+    kh: usize,
+    kw: usize,
+    sh: usize,
+    sw: usize,
+    pt: usize,
+    pl: usize,
+}
+
+/// Largest operand `L / count` (the int8 per-element EW operand).
+const MAX_AVG_NUMERATOR: u32 = 127;
+
+impl PaddedAvg {
+    /// In-bounds taps along one axis for output `o`.
+    fn taps(o: usize, s: usize, p: usize, k: usize, n: usize) -> u32 {
+        let a = (o * s) as i64 - p as i64;
+        let (lo, hi) = (a.max(0), (a + k as i64).min(n as i64));
+        (hi - lo).max(0) as u32
+    }
+
+    /// TFLite divides each window's raw sum by its in-bounds tap count `n` (rnpu-ref
+    /// `pool.rs`, `(acc ± n/2) / n`: half away from zero). The DPU has one multiplier per
+    /// channel, so the divisor goes in two parts: the EW stage multiplies by the per-position
+    /// integer `R = L / n` (an int8 operand map in a constant buffer, `L` = lcm of the counts,
+    /// converter bypassed, exact product), BN by a register `B` (shift 0, exact) and OUT_CVT by
+    /// `S / 2^k ≥ 1 / (L·B)`, rounding half away from zero (I [HW]). `B, S, k` are accepted
+    /// only after checking every possible raw sum of every count against TFLite's division
+    /// (so the op is bit-exact under this datapath model); `raw` = the raw value range.
+    fn ew_stage(
+        &self,
+        c: usize,
+        raw: (i64, i64),
+        output: usize,
+    ) -> Result<(crate::conv::EwAdd, u32), String> {
+        let rows: Vec<u32> = (0..self.oh)
+            .map(|y| Self::taps(y, self.sh, self.pt, self.kh, self.ih))
+            .collect();
+        let cols: Vec<u32> = (0..self.ow)
+            .map(|x| Self::taps(x, self.sw, self.pl, self.kw, self.iw))
+            .collect();
+        let mut counts: Vec<u32> = rows
+            .iter()
+            .flat_map(|&a| cols.iter().map(move |&b| a * b))
+            .collect();
+        counts.sort_unstable();
+        counts.dedup();
+        if counts.first() == Some(&0) {
+            return Err("a pooling window lies entirely in the padding".into());
+        }
+        let gcd = |mut a: u64, mut b: u64| {
+            while b != 0 {
+                (a, b) = (b, a % b);
+            }
+            a
+        };
+        let l = counts
+            .iter()
+            .fold(1u64, |acc, &n| acc / gcd(acc, n as u64) * n as u64);
+        let rmax = l / counts[0] as u64;
+        if rmax > MAX_AVG_NUMERATOR as u64 {
+            return Err(format!(
+                "padded average pool: divisors {counts:?} need per-position numerators up to \
+                 {rmax} (> {MAX_AVG_NUMERATOR}, the int8 EW operand)"
+            ));
+        }
+        let l = l as u32;
+        let vmax = raw.0.abs().max(raw.1.abs());
+        let acc_max = (self.kh * self.kw) as i64 * vmax;
+        let b_max = ((i32::MAX as i64) / (acc_max * rmax as i64)).clamp(1, 32767);
+        let rha = |p: i128, k: u32| -> i128 {
+            if k == 0 {
+                return p;
+            }
+            let q = (p.abs() + (1i128 << (k - 1))) >> k;
+            if p < 0 {
+                -q
+            } else {
+                q
+            }
+        };
+        let exact = |b: i64, scale: i64, k: u32| {
+            counts.iter().all(|&n| {
+                let (n, r) = (n as i64, (l / n) as i64);
+                (n * raw.0..=n * raw.1).all(|acc| {
+                    let want = if acc > 0 {
+                        (acc + n / 2) / n
+                    } else {
+                        (acc - n / 2) / n
+                    };
+                    rha(acc as i128 * (b * r) as i128 * scale as i128, k) == want as i128
+                })
+            })
+        };
+        let candidates = std::iter::once(1).chain((b_max / 2).max(2)..=b_max);
+        for b in candidates {
+            // S / 2^k ≥ 1 / (L·B), S ∈ [2^14, 2^15].
+            let target = 1.0 / (l as f64 * b as f64);
+            let mut k = 14 - target.log2().floor() as i32;
+            let mut scale = (target * 2f64.powi(k)).ceil() as i64;
+            if scale > 32767 {
+                k -= 1;
+                scale = (target * 2f64.powi(k)).ceil() as i64;
+            }
+            if !(0..=63).contains(&k) || !(1..=32767).contains(&scale) {
+                continue;
+            }
+            if exact(b, scale, k as u32) {
+                let mut nhwc = Vec::with_capacity(self.oh * self.ow * c);
+                for &a in &rows {
+                    for &bb in &cols {
+                        let r = (l / (a * bb)) as i8;
+                        nhwc.extend(std::iter::repeat_n(r, c));
+                    }
+                }
+                let image = rnpu_hw::layout::nhwc_to_nc1hwc2_i8(
+                    &nhwc,
+                    rnpu_hw::layout::FeatureShape {
+                        h: self.oh,
+                        w: self.ow,
+                        c,
+                    },
+                    0,
+                )
+                .map_err(|e| format!("divisor map: {e}"))?;
+                let requant = crate::requant::GroupRequant {
+                    bs_shift: 0,
+                    mul: vec![1; c],
+                    out_scale: scale,
+                    out_shift: k as u32,
+                    bn: (b > 1).then_some((b as i16, 0)),
+                    frac: 0,
+                    error: 0.0,
+                    prelu: false,
+                };
+                let ew = crate::conv::EwAdd {
+                    tensor: output,
+                    hwc: (self.oh, self.ow, c),
+                    offset: 0,
+                    scale: 1,
+                    shift: 0,
+                    requant,
+                    bound: 0.0,
+                    constant: Some(image),
+                    subtract: false,
+                    mul: true,
+                };
+                return Ok((ew, l));
+            }
+        }
+        Err(format!(
+            "padded average pool: no OUT_CVT scale divides every sum by {l} exactly"
+        ))
+    }
 }
 
 /// How a pooling operator is lowered.

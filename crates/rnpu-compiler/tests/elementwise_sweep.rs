@@ -500,6 +500,45 @@ fn pool_sweep() {
     avg_t.report("AVG_POOL sweep (depthwise)");
 }
 
+/// AVERAGE_POOL_2D with SAME padding (TFLite divides each border window by its in-bounds
+/// count): a depthwise convolution of unit weights whose EW stage multiplies by the
+/// per-position `L / count` (an int8 operand map) and whose OUT_CVT divides by `L`; the
+/// compiler checks every raw sum against TFLite's division, so the cases are bit-exact.
+#[test]
+fn padded_average_pool_sweep() {
+    let mut r = Rng(0x0a7e_9adf);
+    let mut t = Tally::default();
+    let sizes: [(usize, usize); 7] = [(1, 1), (2, 3), (3, 5), (13, 9), (9, 13), (35, 35), (17, 40)];
+    let kernels: [(usize, usize); 5] = [(2, 2), (3, 3), (3, 2), (1, 3), (3, 1)];
+    let mut cpu = 0;
+    for seed in 0..120u64 {
+        let (h, w) = r.pick(&sizes);
+        let c = r.pick(&CHANS);
+        let k = r.pick(&kernels);
+        let stride = r.range(1, 2) as usize;
+        let q = r.pick(&QUANTS);
+        let Some((m, ins)) =
+            support::build_pool(false, h, w, c, k, stride, true, q, Activation::None, seed)
+        else {
+            continue;
+        };
+        let label = format!("AVG_POOL SAME {h}x{w}x{c} k{k:?} s{stride} {q:?} seed {seed}");
+        let p = compile(&m, &Options::default()).expect("compile");
+        if !p.placements[0].npu {
+            cpu += 1;
+            println!("CPU {label}: {}", p.placements[0].reason);
+            continue;
+        }
+        t.run(label, &m, &ins);
+    }
+    println!("padded AVG_POOL: {cpu} cases on the CPU");
+    t.report("padded AVG_POOL sweep (depthwise + EW MUL by L/count)");
+    assert_eq!(
+        t.exact, t.elements,
+        "padded average pooling is bit-exact by construction"
+    );
+}
+
 #[test]
 fn mean_sweep() {
     let mut r = Rng(0x3ea4_5eed);
