@@ -70,10 +70,10 @@ pub struct ConvOp {
     /// An element-wise addend through the DPU EW stage (ADD lowered as an identity depthwise
     /// 1×1 convolution of its first input plus its second through ERDMA), `None` otherwise.
     pub ew: Option<EwAdd>,
-    /// LEAKY_RELU / PRELU: per output channel, the ratio `ρ[c] = M₋[c] / M₊` of TFLite's
-    /// negative-side multiplier to its non-negative one (`mult`); the BS multiplier runs in
-    /// PReLU mode (`requant::prelu_group`). `None` otherwise.
-    pub prelu: Option<Vec<f64>>,
+    /// LEAKY_RELU / PRELU: the PReLU-mode requantization chosen by [`analyze_prelu`] (BS
+    /// multiplier on negatives only, `requant::prelu_group` with per-channel multipliers tuned
+    /// against every input value). `None` otherwise.
+    pub prelu: Option<crate::requant::GroupRequant>,
 }
 
 /// The second operand of an ADD, added in the DPU EW stage (`datapath-semantics.md` §5):
@@ -524,7 +524,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         )
     } else {
         let mut slack = 0f64;
-        let m = fscales
+        let m: Vec<f64> = fscales
             .iter()
             .map(|&fs| {
                 let real = if it.dtype == DType::UInt8 {
@@ -544,6 +544,37 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         (m, slack)
     };
     let bias = bias_values(model, op.input(2), oc)?;
+    if !matches!(op.kind, OpKind::FullyConnected) {
+        // TFLite multiplies the accumulator by 2^left (int32, wrapping in practice) before its
+        // high multiply when M ≥ 1/2·2^1; a reachable accumulator that overflows there gives a
+        // wrapped result the NPU cannot reproduce — the CPU does (rnpu-ref wraps as TFLite).
+        let per = weights.len() / oc.max(1);
+        let xmax = (-128 - izp).abs().max((127 - izp).abs()) as i64;
+        for (ch, &m) in mult.iter().enumerate() {
+            let left = quantize_multiplier(m).shift.max(0);
+            if left == 0 {
+                continue;
+            }
+            let wsum: i64 = if depthwise {
+                (0..per)
+                    .map(|k| (weights[k * oc + ch] as i64 - wzp as i64).abs())
+                    .sum()
+            } else {
+                weights[ch * per..(ch + 1) * per]
+                    .iter()
+                    .map(|&w| (w as i64 - wzp as i64).abs())
+                    .sum()
+            };
+            let bound = wsum * xmax + (bias[ch] as i64).abs();
+            if bound.saturating_mul(1i64 << left.min(40)) >= 1i64 << 31 {
+                return Err(format!(
+                    "channel {ch}: multiplier {m:.3e} makes TFLite shift the accumulator left by \
+                     {left} in int32, which overflows (wraps) for reachable sums — the CPU \
+                     reproduces that, the NPU saturates"
+                ));
+            }
+        }
+    }
     let (lo, hi) = activation_range_quantized(act, ot.dtype, out_scale, out_zp as i32);
     let (qmin, qmax) = if ot.dtype == DType::UInt8 {
         (0, 255)
@@ -985,9 +1016,7 @@ pub fn analyze_mul(model: &Model, i: usize) -> Result<ConvOp, String> {
         return Err("both operands are constant".into());
     }
     let Some(kdata) = &bt.data else {
-        return Err(
-            "both operands are feature maps (the EW stage's multiply is not lowered)".into(),
-        );
+        return analyze_mul_maps(model, i, a, b, output);
     };
     let ohwc = hwc(&ot.shape).ok_or("output is not [1,H,W,C]")?;
     if at.shape != ot.shape {
@@ -1117,9 +1146,17 @@ pub fn analyze_rescale(model: &Model, i: usize) -> Result<ConvOp, String> {
 /// `zo + MBQM(v, M₊)` for `v ≥ 0`, else LEAKY_RELU `zo + MBQM(v, M_α)` (`M_α` from
 /// `float(s_i·α/s_o)`), PRELU `zo + MBQM(v·(a[c] − za), M₂)` (`M₂` from `float(s_i·s_a/s_o)`);
 /// `M₊` from `float(s_i/s_o)`. So `ρ[c] = M_α / M₊` or `(a[c] − za)·M₂ / M₊`. The identity
-/// weight `w₀ ≤ 127` scales the BS input (`acc = w₀·v`, exact) so that the BS rounding of the
-/// negative side is `½/w₀` of an input LSB; `w₀` is the one with the smallest bound.
+/// weight `w₀ ≤ 127` scales the BS input (`acc = w₀·v`, exact), which sets where the BS stage
+/// rounds the negative side (`M₊/w₀` output LSB).
+///
+/// The op is a function of one 8-bit value per channel, so the compiler evaluates its datapath
+/// model (`prelu_datapath`) on every input value against TFLite's integer arithmetic and picks
+/// the weight `w₀` and, per channel, the negative multiplier `C[c]` (nominal ±2) with the fewest
+/// differing inputs: with `w₀ ≈ M₊·2^r₋` the BS rounding lands where TFLite's first rounding of
+/// the negative side does, reproducing its double rounding. Any candidate with a difference
+/// beyond 1 LSB on any input is rejected.
 pub fn analyze_prelu(model: &Model, i: usize) -> Result<ConvOp, String> {
+    use rnpu_ref::quant::multiply_by_quantized_multiplier as mbqm;
     let op = &model.operators[i];
     let kind = op.kind.name();
     let input = op.input(0).ok_or("no input")?;
@@ -1153,13 +1190,27 @@ pub fn analyze_prelu(model: &Model, i: usize) -> Result<ConvOp, String> {
         .quantization
         .per_tensor()
         .ok_or("output not per-tensor")?;
+    let q_pos = quantize_multiplier((si / so) as f64);
     let (m_pos, slack_pos) = tflite_multiplier((si / so) as f64);
-    let (rho, slack_neg, what) = match (&op.kind, &op.options) {
+    // Negative side: per channel, the integer factor applied before TFLite's multiplier (1 for
+    // LEAKY_RELU, a[c] − za for PRELU), that multiplier, and ρ[c].
+    let (factors, q_neg, rho, slack_neg, what) = match (&op.kind, &op.options) {
         (OpKind::LeakyRelu, OpOptions::LeakyRelu { alpha }) => {
             let real = (si * alpha / so) as f64;
-            let (m, s) = tflite_multiplier(real.abs());
-            let m = if real < 0.0 { -m } else { m };
-            (vec![m / m_pos; c], s, format!("alpha {alpha}"))
+            if real < 0.0 {
+                return Err(format!(
+                    "alpha {alpha}: a negative slope (the PReLU multiplier's shift is selected \
+                     by the product's sign on RK, by the input's on NVDLA: unresolved)"
+                ));
+            }
+            let (m, s) = tflite_multiplier(real);
+            (
+                vec![1i32; c],
+                quantize_multiplier(real),
+                vec![m / m_pos; c],
+                s,
+                format!("alpha {alpha}"),
+            )
         }
         (OpKind::Prelu, _) => {
             let a = op.input(1).ok_or("no alpha")?;
@@ -1173,45 +1224,142 @@ pub fn analyze_prelu(model: &Model, i: usize) -> Result<ConvOp, String> {
             // Every dimension but the last is 1; the last is 1 or C (a scalar is fine too).
             let leading_ones = at.shape.iter().rev().skip(1).all(|&d| d == 1);
             let last_ok = matches!(at.shape.last(), None | Some(1)) || at.shape.last() == Some(&c);
-            let along_c = at.shape.len() <= 4 && leading_ones && last_ok;
-            if !along_c || vals.is_empty() {
+            if at.shape.len() > 4 || !leading_ones || !last_ok || vals.is_empty() {
                 return Err(format!(
                     "alpha {:?} varies over more than the channels",
                     at.shape
                 ));
             }
             let (sa, za) = at.quantization.per_tensor().ok_or("alpha not per-tensor")?;
-            let (m2, s) = tflite_multiplier((si * sa / so) as f64);
+            let real = (si * sa / so) as f64;
+            let (m2, s) = tflite_multiplier(real);
             let za = to_stored(at.dtype, za);
-            let rho = (0..c)
-                .map(|k| {
-                    let v = vals[if vals.len() == 1 { 0 } else { k }] as i32;
-                    (v - za) as f64 * m2 / m_pos
-                })
+            let factors: Vec<i32> = (0..c)
+                .map(|k| vals[if vals.len() == 1 { 0 } else { k }] as i32 - za)
                 .collect();
-            (rho, s, format!("alpha {:?}", at.shape))
+            if factors.iter().any(|&f| f < 0) {
+                return Err(format!(
+                    "alpha {:?}: a negative slope (the PReLU multiplier's shift is selected by \
+                     the product's sign on RK, by the input's on NVDLA: unresolved)",
+                    at.shape
+                ));
+            }
+            let rho = factors.iter().map(|&f| f as f64 * m2 / m_pos).collect();
+            (
+                factors,
+                quantize_multiplier(real),
+                rho,
+                s,
+                format!("alpha {:?}", at.shape),
+            )
         }
         _ => return Err("not LEAKY_RELU / PRELU".into()),
     };
     let tfl_slack = slack_pos.max(slack_neg);
-    // The identity weight with the smallest bound (larger on ties).
-    let mut best: Option<(f64, i8)> = None;
-    let mut last_err = String::new();
-    for w0 in (1..=127i8).rev() {
-        let acc_max = w0 as f64 * (128 + to_stored(it.dtype, zi).abs()) as f64;
-        match crate::requant::prelu_group(m_pos / w0 as f64, &rho, acc_max, tfl_slack) {
-            Ok(g) if best.is_none_or(|(e, _)| g.error < e) => best = Some((g.error, w0)),
-            Ok(_) => {}
-            Err(e) => last_err = e.to_string(),
+    let izp = to_stored(it.dtype, zi);
+    let ozp = to_stored(ot.dtype, zo);
+    let (vmin, vmax) = (-128 - izp as i64, 127 - izp as i64);
+    let sat = |y: i64| (y + ozp as i64).clamp(-128, 127);
+    let tfl_pos: Vec<i64> = (0..=vmax.max(-1))
+        .map(|v| sat(mbqm(v as i32, q_pos.multiplier, q_pos.shift) as i64))
+        .collect();
+    // Distinct negative-side factors (LEAKY_RELU: one), each with TFLite's values on v < 0.
+    let mut distinct: Vec<i32> = factors.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let tfl_neg: Vec<Vec<i64>> = distinct
+        .iter()
+        .map(|&f| {
+            (vmin..0)
+                .map(|v| {
+                    sat(mbqm((v as i32).wrapping_mul(f), q_neg.multiplier, q_neg.shift) as i64)
+                })
+                .collect()
+        })
+        .collect();
+    // Weights tried: every one when few factors, else 127 and those near M₊·2^r with r
+    // TFLite's right shift on the negative side (where its first rounding lands).
+    let mut weights: Vec<i64> = if distinct.len() <= 4 {
+        (1..=127).collect()
+    } else {
+        let r = (-q_neg.shift).max(0);
+        let t = (m_pos * 2f64.powi(r)).round() as i64;
+        let mut w = vec![127];
+        w.extend((t - 2..=t + 2).filter(|w| (1..=127).contains(w)));
+        w
+    };
+    weights.sort_unstable_by(|a, b| b.cmp(a));
+    weights.dedup();
+    // (differing inputs, weight, requantization with the tuned multipliers)
+    let mut best: Option<(usize, i64, crate::requant::GroupRequant)> = None;
+    let mut last_err = String::from("no identity weight gives a bound below 1 LSB");
+    for w0 in weights {
+        let acc_max = w0 as f64 * (128 + izp.abs()) as f64;
+        let mut g = match crate::requant::prelu_group(m_pos / w0 as f64, &rho, acc_max, tfl_slack) {
+            Ok(g) => g,
+            Err(e) => {
+                last_err = e.to_string();
+                continue;
+            }
+        };
+        let b = g.bn.map_or(1, |(b, _)| b as i64);
+        let run = |v: i64, cn: i64| {
+            sat(prelu_datapath(
+                w0 * v,
+                cn,
+                g.bs_shift,
+                b,
+                g.out_scale,
+                g.out_shift,
+            ))
+        };
+        let mut worst = 0i64;
+        let mut miss = 0usize;
+        for (v, &want) in tfl_pos.iter().enumerate() {
+            let d = (run(v as i64, 0) - want).abs();
+            worst = worst.max(d);
+            miss += usize::from(d != 0) * c;
+        }
+        // Per distinct factor: the multiplier (nominal ±2) with the fewest differences.
+        let mut chosen = std::collections::HashMap::new();
+        for (k, &f) in distinct.iter().enumerate() {
+            let ch = factors.iter().position(|&x| x == f).unwrap_or(0);
+            let nominal = g.mul[ch] as i64;
+            let mut pick: Option<(usize, i64, i64)> = None; // (misses, |offset|, C)
+            for cn in (nominal - 2..=nominal + 2).filter(|x| (0..=32767).contains(x)) {
+                let (mut m, mut wd) = (0usize, 0i64);
+                for (j, v) in (vmin..0).enumerate() {
+                    let d = (run(v, cn) - tfl_neg[k][j]).abs();
+                    wd = wd.max(d);
+                    m += usize::from(d != 0);
+                }
+                if wd <= 1 && pick.is_none_or(|(pm, po, _)| (m, (cn - nominal).abs()) < (pm, po)) {
+                    pick = Some((m, (cn - nominal).abs(), cn));
+                }
+            }
+            match pick {
+                Some((m, _, cn)) => {
+                    let n = factors.iter().filter(|&&x| x == f).count();
+                    miss += m * n;
+                    chosen.insert(f, cn as i16);
+                }
+                None => worst = worst.max(2),
+            }
+        }
+        if worst > 1 {
+            continue;
+        }
+        for (k, &f) in factors.iter().enumerate() {
+            g.mul[k] = chosen[&f];
+        }
+        if best.as_ref().is_none_or(|(m, _, _)| miss < *m) {
+            best = Some((miss, w0, g));
+        }
+        if miss == 0 {
+            break;
         }
     }
-    let Some((_, w0)) = best else {
-        if rho.iter().any(|&r| r < 0.0) {
-            return Err(format!(
-                "{what}: a negative slope (the PReLU multiplier's shift is selected by the \
-                 product's sign on RK, by the input's on NVDLA: unresolved)"
-            ));
-        }
+    let Some((miss, w0, rq)) = best else {
         return Err(last_err);
     };
     let tag = if ot.dtype == DType::UInt8 {
@@ -1219,16 +1367,185 @@ pub fn analyze_prelu(model: &Model, i: usize) -> Result<ConvOp, String> {
     } else {
         "int8"
     };
+    let inputs = (vmax - vmin + 1) as usize * c;
     Ok(ConvOp {
-        weights: vec![w0; c],
-        izp: to_stored(it.dtype, zi),
-        ozp: to_stored(ot.dtype, zo),
+        weights: vec![w0 as i8; c],
+        izp,
+        ozp,
         mult: vec![m_pos / w0 as f64; c],
         tfl_slack,
-        prelu: Some(rho),
+        prelu: Some(rq),
         desc: format!(
-            "{kind} {tag} {what} (identity depthwise 1x1, weight {w0}, BS multiplier in PReLU mode)"
+            "{kind} {tag} {what} (identity depthwise 1x1, weight {w0}, BS multiplier in PReLU \
+             mode; checked on every input value: {miss} of {inputs} differ by 1)"
         ),
         ..ConvOp::identity_1x1(i, input, output, view, storage)
+    })
+}
+
+/// The PReLU datapath model (relative to the output zero point): BS in PReLU mode
+/// (non-negative `acc` unscaled; negative `rne(acc·C / 2^s)`, ties to even, G), BN × `b`
+/// (shift 0), OUT_CVT `round(v·S / 2^k)` half away from zero (I [HW]).
+fn prelu_datapath(acc: i64, c: i64, s: u32, b: i64, scale: i64, k: u32) -> i64 {
+    let rne = |p: i64, s: u32| -> i64 {
+        if s == 0 {
+            return p;
+        }
+        let (q, rem) = (p >> s, p & ((1i64 << s) - 1));
+        let h = 1i64 << (s - 1);
+        q + i64::from(rem > h || (rem == h && q & 1 == 1))
+    };
+    let v2 = if acc >= 0 { acc } else { rne(acc * c, s) };
+    let p = v2 as i128 * b as i128 * scale as i128;
+    if k == 0 {
+        return p as i64;
+    }
+    let q = (p.abs() + (1i128 << (k - 1))) >> k;
+    (if p < 0 { -q } else { q }) as i64
+}
+
+/// MUL of two feature maps of the output's shape: an identity depthwise 1×1 of the first
+/// (`v = x₁ − z₁`), BS × `C` with shift 0 (exact), the EW stage multiplying by the second through
+/// ERDMA (converter `e − z₂`, add-then-multiply with scale 1 as the fused ADD's; EW MUL, exact
+/// integer product: B, G [HW]), OUT_CVT × `S / 2^k` with `C·S/2^k ≈ M`, `M` from
+/// `float(s₁·s₂/s_o)` (mul.cc); the fused clamp in the EW stage. `|v·C·e| ≤ 255·32767·255 <
+/// 2^31`. TFLite rounds twice (`MBQM`), OUT_CVT once: the compiler evaluates every input pair
+/// against TFLite's arithmetic, refuses a 2-LSB difference and reports how many pairs differ.
+fn analyze_mul_maps(
+    model: &Model,
+    i: usize,
+    a: usize,
+    b: usize,
+    output: usize,
+) -> Result<ConvOp, String> {
+    use rnpu_ref::quant::multiply_by_quantized_multiplier as mbqm;
+    let op = &model.operators[i];
+    let kind = op.kind.name();
+    let (at, bt, ot) = (model.tensor(a), model.tensor(b), model.tensor(output));
+    let storage = storage_of(ot.dtype)
+        .ok_or_else(|| format!("{kind} on {}: the NPU path is int8/uint8", ot.dtype))?;
+    let ohwc = hwc(&ot.shape).ok_or("output is not [1,H,W,C]")?;
+    if at.shape != ot.shape || bt.shape != ot.shape {
+        return Err(format!(
+            "feature maps {:?} × {:?}: a broadcast runtime operand (the EW operand has the \
+             output's geometry)",
+            at.shape, bt.shape
+        ));
+    }
+    let act = match &op.options {
+        OpOptions::Mul { activation } => *activation,
+        other => return Err(format!("not a MUL ({other:?})")),
+    };
+    let (s1, z1) = at
+        .quantization
+        .per_tensor()
+        .ok_or("input 0 is not per-tensor")?;
+    let (s2, z2) = bt
+        .quantization
+        .per_tensor()
+        .ok_or("input 1 is not per-tensor")?;
+    let (so, zo) = ot
+        .quantization
+        .per_tensor()
+        .ok_or("output is not per-tensor")?;
+    let real = (s1 * s2 / so) as f64;
+    let q = quantize_multiplier(real);
+    let (m, tfl_slack) = tflite_multiplier(real);
+    if m <= 0.0 || !m.is_finite() {
+        return Err(format!("multiplier {m}"));
+    }
+    // C·S / 2^k ≈ m, both 15-bit: every S, C from it, the best relative error.
+    let k0 = 29 - m.log2().floor() as i32;
+    let mut best: Option<(f64, i64, i64, i32)> = None;
+    for k in [k0 - 1, k0, k0 + 1] {
+        if !(0..=63).contains(&k) {
+            continue;
+        }
+        let target = m * 2f64.powi(k);
+        for sc in 16384..=32767i64 {
+            let cm = (target / sc as f64).round();
+            if !(1.0..=32767.0).contains(&cm) {
+                continue;
+            }
+            let rel = (cm * sc as f64 - target).abs() / target;
+            if best.is_none_or(|(r, ..)| rel < r) {
+                best = Some((rel, cm as i64, sc, k));
+            }
+        }
+    }
+    let Some((rel, cm, sc, k)) = best else {
+        return Err(format!(
+            "multiplier {m:.3e} out of the two 15-bit factors' range"
+        ));
+    };
+    let (lo, hi) = activation_range_quantized(act, ot.dtype, so, zo as i32);
+    let (lo, hi) = (
+        to_stored(ot.dtype, lo as i64) as i64,
+        to_stored(ot.dtype, hi as i64) as i64,
+    );
+    let (clamp_lo_zero, clamp_hi) = clamp_of(act, ot.dtype, so, zo)?;
+    let (zs1, zs2, zso) = (
+        to_stored(at.dtype, z1) as i64,
+        to_stored(bt.dtype, z2) as i64,
+        to_stored(ot.dtype, zo) as i64,
+    );
+    // Every input pair: OUT_CVT's single rounding (half away, I [HW]) against TFLite's MBQM.
+    let mut differ = 0usize;
+    for x1 in -128i64..=127 {
+        for x2 in -128i64..=127 {
+            let p = (x1 - zs1) * cm * (x2 - zs2);
+            let t = p as i128 * sc as i128;
+            let r = (t.abs() + (1i128 << (k - 1))) >> k;
+            let ours = (if t < 0 { -r } else { r }) as i64 + zso;
+            let want = mbqm(((x1 - zs1) * (x2 - zs2)) as i32, q.multiplier, q.shift) as i64 + zso;
+            let d = (ours.clamp(lo, hi) - want.clamp(lo, hi)).abs();
+            if d > 1 {
+                return Err(format!(
+                    "inputs {x1}, {x2} (stored) land {d} LSB from TFLite: multiplier {m:.3e}"
+                ));
+            }
+            differ += usize::from(d != 0);
+        }
+    }
+    let error = 256.0 * rel + tfl_slack;
+    let requant = crate::requant::GroupRequant {
+        bs_shift: 0,
+        mul: vec![cm as i16; ohwc.2],
+        out_scale: sc,
+        out_shift: k as u32,
+        bn: None,
+        frac: 0,
+        error,
+        prelu: false,
+    };
+    let qtag = if ot.dtype == DType::UInt8 {
+        "uint8"
+    } else {
+        "int8"
+    };
+    Ok(ConvOp {
+        izp: zs1 as i32,
+        ozp: zso as i32,
+        mult: vec![m; ohwc.2],
+        tfl_slack,
+        clamp_hi,
+        clamp_lo_zero,
+        desc: format!(
+            "{kind} {qtag} of two feature maps (identity depthwise 1x1 × EW MUL by the second; \
+             {differ} of 65536 input pairs differ by 1 from TFLite's double rounding)"
+        ),
+        ew: Some(EwAdd {
+            tensor: b,
+            hwc: ohwc,
+            offset: -(zs2 as i32),
+            scale: 1,
+            shift: 0,
+            requant,
+            bound: error,
+            constant: None,
+            subtract: false,
+            mul: true,
+        }),
+        ..ConvOp::identity_1x1(i, a, output, ohwc, storage)
     })
 }

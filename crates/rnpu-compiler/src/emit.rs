@@ -45,7 +45,8 @@ pub struct EwRegs {
     /// EW ALU minus (`main − operand`, TRM algorithm 4; B [HW] measured the operand order,
     /// B and G [HW] integer MINUS exact and saturating) instead of add.
     pub subtract: bool,
-    /// EW MUL by the raw operand (converter bypassed, EW_TRUNCATE 0) instead of the ALU.
+    /// EW MUL by the operand (EW_TRUNCATE 0) instead of the ALU; the converter is bypassed
+    /// when it would be the identity (offset 0, scale 1, shift 0).
     pub mul: bool,
 }
 
@@ -392,7 +393,10 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
                 .with(dpu::EwCfg::EDATA_SIZE, 1)?
                 .with(dpu::EwCfg::EW_ALU_ALGO, if e.subtract { 4 } else { 2 })?
                 .with(dpu::EwCfg::EW_OP_TYPE, e.mul as u32)?
-                .with(dpu::EwCfg::EW_OP_CVT_BYPASS, e.mul as u32)?
+                .with(
+                    dpu::EwCfg::EW_OP_CVT_BYPASS,
+                    (e.offset == 0 && e.scale == 1 && e.shift == 0) as u32,
+                )?
                 .with(dpu::EwCfg::EW_RELU_BYPASS, relu_bypass)?
                 .with(dpu::EwCfg::EW_RELUX_EN, relux)?
                 .with(dpu::EwCfg::EW_LUT_BYPASS, 1)?

@@ -131,13 +131,6 @@ pub fn validate(t: &TaskRegs) -> Result<(), String> {
     Ok(())
 }
 
-/// The largest `|acc|` of a LEAKY_RELU / PRELU identity convolution: `w₀·|x − zi|`, `x` any
-/// stored int8 value.
-fn prelu_acc_max(c: &ConvOp) -> f64 {
-    let w0 = c.weights.first().map_or(1, |&w| w.unsigned_abs()) as f64;
-    w0 * (128 + c.izp.abs()) as f64
-}
-
 struct Chunk {
     /// Output channel range (depthwise: also the input channels).
     ch: Range<usize>,
@@ -161,20 +154,15 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
         ConvKind::Direct
     };
     // 1. Requantization groups (16-aligned so every task writes whole C2 surfaces).
-    let groups = match &c.ew {
+    let groups = match (&c.ew, &c.prelu) {
         // ADD: one group, its requantization shares the fraction bits with the EW converter.
-        Some(e) => vec![(0..oc, e.requant.clone())],
-        // LEAKY_RELU / PRELU: one group, the BS multiplier in PReLU mode.
-        None if c.prelu.is_some() => {
-            let rho = c.prelu.as_deref().unwrap_or(&[]);
-            vec![(
-                0..oc,
-                requant::prelu_group(c.mult[0], rho, prelu_acc_max(c), c.tfl_slack)
-                    .map_err(|e| e.to_string())?,
-            )]
+        (Some(e), _) => vec![(0..oc, e.requant.clone())],
+        // LEAKY_RELU / PRELU: one group, chosen by the analysis (BS multiplier in PReLU mode).
+        (None, Some(rq)) => vec![(0..oc, rq.clone())],
+        (None, None) => {
+            requant::channel_groups(&c.mult, C2, c.tfl_slack, c.tfl_rshift, bn_rounding)
+                .map_err(|e| e.to_string())?
         }
-        None => requant::channel_groups(&c.mult, C2, c.tfl_slack, c.tfl_rshift, bn_rounding)
-            .map_err(|e| e.to_string())?,
     };
     let bound = groups.iter().map(|g| g.1.error).fold(0f64, f64::max);
 

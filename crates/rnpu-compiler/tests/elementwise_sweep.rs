@@ -359,6 +359,31 @@ fn leaky_relu_and_prelu_followers_sweep() {
     t.report("conv + LEAKY_RELU/PRELU follower sweep (the follower on its emulated input)");
 }
 
+/// MUL of two feature maps of one shape: an identity depthwise 1×1 of the first, the EW stage
+/// multiplying by the second (ERDMA, converter subtracting its zero point), OUT_CVT once.
+#[test]
+fn mul_maps_sweep() {
+    let mut r = Rng(0x3a95_5eed);
+    let mut t = Tally::default();
+    for seed in 0..120 {
+        let (h, w) = r.pick(&SIZES);
+        let c = r.pick(&CHANS);
+        let q = r.pick(&QUANTS);
+        let act = r.pick(&ACTS);
+        let (mut m, ins) = support::build_add(h, w, c, q, act, seed);
+        m.operators[0].kind = rnpu_model::OpKind::Mul;
+        m.operators[0].options = rnpu_model::OpOptions::Mul { activation: act };
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(p.placements[0].npu, "{}", p.placements[0].reason);
+        t.run(
+            format!("MUL maps {h}x{w}x{c} {q:?} {act:?} seed {seed}"),
+            &m,
+            &ins,
+        );
+    }
+    t.report("MUL of two feature maps sweep (identity conv × EW MUL)");
+}
+
 /// ADD with a constant operand (first or second), same-shape or broadcast ([C], [1,1,1,C],
 /// [1,1,W,1], [1,H,1,C], scalar): materialised at the output's geometry in a constant buffer
 /// and added in the EW stage like a feature map.

@@ -33,9 +33,9 @@ const FIXTURES: &[(&str, bool)] = &[
     ("sub_bcast_13x9_c5_1x1x5_uint8", false),
     ("mul_bcast_const_13x9_c5_int8", true),
     ("mul_bcast_const_13x9_c5_uint8", true),
-    // Two feature maps: the EW multiply is not lowered.
-    ("mul_13x9_c5_int8", false),
-    ("mul_13x9_c5_uint8", false),
+    // Two feature maps: identity conv × EW MUL.
+    ("mul_13x9_c5_int8", true),
+    ("mul_13x9_c5_uint8", true),
     ("add_bcast_const_13x9_c5_int8", true),
     ("add_bcast_const_13x9_c5_uint8", true),
     // c3 then c5: the second input starts at channel 3 (not a C2 multiple) → CPU.

@@ -27,6 +27,8 @@ const BASES: &[&str] = &[
     "mul_bcast_const_13x9_c5_int8",
     "maxpool_k3_s2_same_13x9_c5_int8",
     "avgpool_k2_s2_valid_13x9_c7_uint8",
+    "avgpool_k3_s2_same_13x9_c5_int8",
+    "mul_13x9_c5_uint8",
     "mean_hw_13x9_c17_int8",
     "relu6_13x9_c5_int8",
     "resnet_small_96x64_int8pa",
