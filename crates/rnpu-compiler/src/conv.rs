@@ -1049,6 +1049,15 @@ pub fn analyze_mul(model: &Model, i: usize) -> Result<ConvOp, String> {
         .per_tensor()
         .ok_or("output is not per-tensor")?;
     let (m, tfl_slack) = tflite_multiplier((sx * sk / so) as f64);
+    // TFLite shifts the int32 product left by `left` before its high multiply (see the
+    // convolution's check): |(x − zx)(k − zk)| ≤ 255² must not overflow there.
+    let left = quantize_multiplier((sx * sk / so) as f64).shift.max(0);
+    if left > 0 && (255i64 * 255).saturating_mul(1i64 << left.min(40)) >= 1i64 << 31 {
+        return Err(format!(
+            "multiplier {m:.3e}: TFLite's int32 left shift by {left} overflows (wraps) for \
+             reachable products; the NPU saturates"
+        ));
+    }
     let weights: Vec<i8> = (0..c)
         .map(|ch| stored_byte(bt.dtype, kdata[if kdata.len() == 1 { 0 } else { ch }]))
         .collect();

@@ -191,6 +191,14 @@ fn compile_fuzz_regressions() {
         if let Ok(model) = rnpu_model::parse(&bytes) {
             let r = catch_unwind(AssertUnwindSafe(|| compile(&model, &Options::default())));
             assert!(r.is_ok(), "{}: compile panicked", path.display());
+            // The fuzz target then runs the model (CPU segments on rnpu-ref): zero inputs.
+            let inputs: Vec<rnpu_model::Array> = model
+                .inputs
+                .iter()
+                .map(|&i| rnpu_model::Array::zeros(model.tensors[i].dtype, &model.tensors[i].shape))
+                .collect();
+            let r = catch_unwind(AssertUnwindSafe(|| rnpu_ref::run(&model, &inputs)));
+            assert!(r.is_ok(), "{}: the reference panicked", path.display());
         }
         n += 1;
     }

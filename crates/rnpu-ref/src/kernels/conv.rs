@@ -231,9 +231,9 @@ pub fn conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             ot.shape
         )));
     }
-    if fic == 0 || c % fic != 0 {
+    if fic == 0 || c == 0 || c % fic != 0 {
         return Err(ctx.err(format!(
-            "input has {c} channels, not a multiple of the filter's {fic} input channels"
+            "input has {c} channels, not a positive multiple of the filter's {fic} input channels"
         )));
     }
     let groups = c / fic;
