@@ -1083,13 +1083,18 @@ pub fn analyze_mul(model: &Model, i: usize) -> Result<ConvOp, String> {
     })
 }
 
-/// An element-wise requantization `zo + MBQM(x − zi, M)`, clamped, as an identity depthwise
-/// 1×1 convolution (unit weights): QUANTIZE between two tensors of the same 8-bit type
-/// (`reference_ops::Requantize`, `M = QuantizeMultiplier(double(s_i)/double(s_o))`) and
-/// RELU / RELU6 (`M` from `float(s_i/s_o)`, clamped to `[zo, zo + round(6/s_o)]`), both as in
-/// rnpu-ref (`quantize.rs`, `activation.rs`). The convolution's requantization and bound
-/// apply; RELU_N1_TO_1 and other clamps that do not start at the zero point stay on the CPU.
-pub fn analyze_rescale(model: &Model, i: usize) -> Result<ConvOp, String> {
+/// A one-input element-wise operator lowered as an identity depthwise 1×1: input and output
+/// tensors, storage, and the (H, W, C) view.
+struct Unary {
+    input: usize,
+    output: usize,
+    storage: Storage,
+    view: (usize, usize, usize),
+}
+
+/// The common checks of a [`Unary`]: int8/uint8, one type for input and output, one shape,
+/// a `[1,H,W,C]`, `[1,C]` or `[B,C]` tensor.
+fn unary_elementwise(model: &Model, i: usize) -> Result<Unary, String> {
     let op = &model.operators[i];
     let kind = op.kind.name();
     let input = op.input(0).ok_or("no input")?;
@@ -1099,7 +1104,7 @@ pub fn analyze_rescale(model: &Model, i: usize) -> Result<ConvOp, String> {
         .ok_or_else(|| format!("{kind} to {}: the NPU path is int8/uint8", ot.dtype))?;
     if it.dtype != ot.dtype {
         return Err(format!(
-            "{} → {} with a rescale: one storage type per task",
+            "{} → {}: one storage type per task (a rescale between them needs two)",
             it.dtype, ot.dtype
         ));
     }
@@ -1117,6 +1122,30 @@ pub fn analyze_rescale(model: &Model, i: usize) -> Result<ConvOp, String> {
             ))
         }
     };
+    Ok(Unary {
+        input,
+        output,
+        storage,
+        view,
+    })
+}
+
+/// An element-wise requantization `zo + MBQM(x − zi, M)`, clamped, as an identity depthwise
+/// 1×1 convolution (unit weights): QUANTIZE between two tensors of the same 8-bit type
+/// (`reference_ops::Requantize`, `M = QuantizeMultiplier(double(s_i)/double(s_o))`) and
+/// RELU / RELU6 (`M` from `float(s_i/s_o)`, clamped to `[zo, zo + round(6/s_o)]`), both as in
+/// rnpu-ref (`quantize.rs`, `activation.rs`). The convolution's requantization and bound
+/// apply; RELU_N1_TO_1 and other clamps that do not start at the zero point stay on the CPU.
+pub fn analyze_rescale(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let kind = op.kind.name();
+    let Unary {
+        input,
+        output,
+        storage,
+        view,
+    } = unary_elementwise(model, i)?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
     let (si, zi) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
     let (so, zo) = ot
         .quantization
@@ -1168,31 +1197,13 @@ pub fn analyze_prelu(model: &Model, i: usize) -> Result<ConvOp, String> {
     use rnpu_ref::quant::multiply_by_quantized_multiplier as mbqm;
     let op = &model.operators[i];
     let kind = op.kind.name();
-    let input = op.input(0).ok_or("no input")?;
-    let output = *op.outputs.first().ok_or("no output tensor")?;
+    let Unary {
+        input,
+        output,
+        storage,
+        view,
+    } = unary_elementwise(model, i)?;
     let (it, ot) = (model.tensor(input), model.tensor(output));
-    let storage = storage_of(ot.dtype)
-        .ok_or_else(|| format!("{kind} to {}: the NPU path is int8/uint8", ot.dtype))?;
-    if it.dtype != ot.dtype {
-        return Err(format!(
-            "{} → {}: one storage type per task",
-            it.dtype, ot.dtype
-        ));
-    }
-    if it.shape != ot.shape {
-        return Err("shape changes".into());
-    }
-    let view = match it.shape[..] {
-        [1, h, w, c] => (h, w, c),
-        [1, c] => (1, 1, c),
-        [b, c] => (b, 1, c),
-        _ => {
-            return Err(format!(
-                "{:?} is not a [1,H,W,C], [1,C] or [B,C] tensor",
-                it.shape
-            ))
-        }
-    };
     let c = view.2;
     let (si, zi) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
     let (so, zo) = ot
@@ -1396,21 +1407,13 @@ pub fn analyze_prelu(model: &Model, i: usize) -> Result<ConvOp, String> {
 /// (non-negative `acc` unscaled; negative `rne(acc·C / 2^s)`, ties to even, G), BN × `b`
 /// (shift 0), OUT_CVT `round(v·S / 2^k)` half away from zero (I [HW]).
 fn prelu_datapath(acc: i64, c: i64, s: u32, b: i64, scale: i64, k: u32) -> i64 {
-    let rne = |p: i64, s: u32| -> i64 {
-        if s == 0 {
-            return p;
-        }
-        let (q, rem) = (p >> s, p & ((1i64 << s) - 1));
-        let h = 1i64 << (s - 1);
-        q + i64::from(rem > h || (rem == h && q & 1 == 1))
+    use crate::requant::{round_half_away, round_half_even};
+    let v2 = if acc >= 0 {
+        acc as i128
+    } else {
+        round_half_even(acc as i128 * c as i128, s)
     };
-    let v2 = if acc >= 0 { acc } else { rne(acc * c, s) };
-    let p = v2 as i128 * b as i128 * scale as i128;
-    if k == 0 {
-        return p as i64;
-    }
-    let q = (p.abs() + (1i128 << (k - 1))) >> k;
-    (if p < 0 { -q } else { q }) as i64
+    round_half_away(v2 * b as i128 * scale as i128, k) as i64
 }
 
 /// MUL of two feature maps of the output's shape: an identity depthwise 1×1 of the first
@@ -1503,9 +1506,8 @@ fn analyze_mul_maps(
     for x1 in -128i64..=127 {
         for x2 in -128i64..=127 {
             let p = (x1 - zs1) * cm * (x2 - zs2);
-            let t = p as i128 * sc as i128;
-            let r = (t.abs() + (1i128 << (k - 1))) >> k;
-            let ours = (if t < 0 { -r } else { r }) as i64 + zso;
+            let ours =
+                crate::requant::round_half_away(p as i128 * sc as i128, k as u32) as i64 + zso;
             let want = mbqm(((x1 - zs1) * (x2 - zs2)) as i32, q.multiplier, q.shift) as i64 + zso;
             let d = (ours.clamp(lo, hi) - want.clamp(lo, hi)).abs();
             if d > 1 {

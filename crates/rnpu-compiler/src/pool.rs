@@ -409,17 +409,7 @@ impl PaddedAvg {
         let vmax = raw.0.abs().max(raw.1.abs());
         let acc_max = (self.kh * self.kw) as i64 * vmax;
         let b_max = ((i32::MAX as i64) / (acc_max * rmax as i64)).clamp(1, 32767);
-        let rha = |p: i128, k: u32| -> i128 {
-            if k == 0 {
-                return p;
-            }
-            let q = (p.abs() + (1i128 << (k - 1))) >> k;
-            if p < 0 {
-                -q
-            } else {
-                q
-            }
-        };
+        let rha = crate::requant::round_half_away;
         let exact = |b: i64, scale: i64, k: u32| {
             counts.iter().all(|&n| {
                 let (n, r) = (n as i64, (l / n) as i64);

@@ -105,6 +105,29 @@ pub const OUT_CVT_SCALE: i64 = 1 << 14;
 /// Largest BS shift (6-bit field, `BS_MUL_CFG[13:8]`).
 pub const MAX_BS_SHIFT: i32 = 63;
 
+/// `round(p / 2^s)`, ties to even: the BS and BN stages' rounded shift (G [HW]).
+pub(crate) fn round_half_even(p: i128, s: u32) -> i128 {
+    if s == 0 {
+        return p;
+    }
+    let (q, rem) = (p >> s, p & ((1i128 << s) - 1));
+    let h = 1i128 << (s - 1);
+    q + i128::from(rem > h || (rem == h && q & 1 == 1))
+}
+
+/// `round(p / 2^s)`, ties away from zero: OUT_CVT on the int8 conv path (I [HW]).
+pub(crate) fn round_half_away(p: i128, s: u32) -> i128 {
+    if s == 0 {
+        return p;
+    }
+    let q = (p.abs() + (1i128 << (s - 1))) >> s;
+    if p < 0 {
+        -q
+    } else {
+        q
+    }
+}
+
 /// Register values of one channel group.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GroupRequant {
@@ -591,22 +614,8 @@ mod tests {
     #[test]
     fn bn_reproduces_tflite_double_rounding() {
         // BS (rne) → BN (rne) → OUT_CVT (half away) against TFLite's integer arithmetic.
-        let rne = |p: i64, s: u32| -> i64 {
-            if s == 0 {
-                return p;
-            }
-            let (q, rem) = (p >> s, p & ((1 << s) - 1));
-            let h = 1i64 << (s - 1);
-            q + i64::from(rem > h || (rem == h && q & 1 == 1))
-        };
-        let rha = |p: i64, s: u32| -> i64 {
-            let q = (p.abs() + (1 << (s - 1))) >> s;
-            if p < 0 {
-                -q
-            } else {
-                q
-            }
-        };
+        let rne = |p: i64, s: u32| round_half_even(p as i128, s) as i64;
+        let rha = |p: i64, s: u32| round_half_away(p as i128, s) as i64;
         for &(q, r) in &[
             (1_566_432_870i64, 8u32),
             (1_123_456_789, 10),
@@ -635,22 +644,8 @@ mod tests {
     fn prelu_group_lands_within_one_of_tflite() {
         // BS in PReLU mode (negatives: rne by s; non-negatives unscaled), BN × B (shift 0),
         // OUT_CVT half away, against TFLite's MultiplyByQuantizedMultiplier on each side.
-        let rne = |p: i64, s: u32| -> i64 {
-            if s == 0 {
-                return p;
-            }
-            let (q, rem) = (p >> s, p & ((1 << s) - 1));
-            let h = 1i64 << (s - 1);
-            q + i64::from(rem > h || (rem == h && q & 1 == 1))
-        };
-        let rha = |p: i64, s: u32| -> i64 {
-            let q = (p.abs() + (1 << (s - 1))) >> s;
-            if p < 0 {
-                -q
-            } else {
-                q
-            }
-        };
+        let rne = |p: i64, s: u32| round_half_even(p as i128, s) as i64;
+        let rha = |p: i64, s: u32| round_half_away(p as i128, s) as i64;
         // TFLite with a left shift (M ≥ 1/2 … 1) or a right shift r.
         let mbqm = |v: i64, m: f64| -> i64 {
             let q = rnpu_ref::quant::quantize_multiplier(m);
