@@ -988,6 +988,33 @@ pub fn absorb_pad(model: &Model, mut c: ConvOp, f: &PadFusion) -> Result<ConvOp,
     Ok(c)
 }
 
+/// A MUL's fused activation and the per-tensor (scale, zero point) of its two inputs and
+/// its output.
+type MulParams = (Activation, (f32, i64), (f32, i64), (f32, i64));
+
+fn mul_params(
+    op: &rnpu_model::Operator,
+    at: &rnpu_model::Tensor,
+    bt: &rnpu_model::Tensor,
+    ot: &rnpu_model::Tensor,
+) -> Result<MulParams, String> {
+    let act = match &op.options {
+        OpOptions::Mul { activation } => *activation,
+        other => return Err(format!("not a MUL ({other:?})")),
+    };
+    let q = |t: &rnpu_model::Tensor, what: &str| {
+        t.quantization
+            .per_tensor()
+            .ok_or_else(|| format!("{what} is not per-tensor"))
+    };
+    Ok((
+        act,
+        q(at, "input 0")?,
+        q(bt, "input 1")?,
+        q(ot, "the output")?,
+    ))
+}
+
 /// MUL of a feature map by a constant that varies at most along channels (`[C]`,
 /// `[1,1,1,C]`, a scalar): an identity-shaped depthwise 1×1 convolution whose weight of
 /// channel `c` is the constant. TFLite's 8-bit MUL is `zo + MBQM((x − zx)·(k − zk), M)` with
@@ -1032,22 +1059,7 @@ pub fn analyze_mul(model: &Model, i: usize) -> Result<ConvOp, String> {
             bt.shape
         ));
     }
-    let act = match &op.options {
-        OpOptions::Mul { activation } => *activation,
-        other => return Err(format!("not a MUL ({other:?})")),
-    };
-    let (sx, zx) = at
-        .quantization
-        .per_tensor()
-        .ok_or("input is not per-tensor")?;
-    let (sk, zk) = bt
-        .quantization
-        .per_tensor()
-        .ok_or("constant is not per-tensor")?;
-    let (so, zo) = ot
-        .quantization
-        .per_tensor()
-        .ok_or("output is not per-tensor")?;
+    let (act, (sx, zx), (sk, zk), (so, zo)) = mul_params(op, at, bt, ot)?;
     let (m, tfl_slack) = tflite_multiplier((sx * sk / so) as f64);
     // TFLite shifts the int32 product left by `left` before its high multiply (see the
     // convolution's check): |(x − zx)(k − zk)| ≤ 255² must not overflow there.
@@ -1090,6 +1102,9 @@ struct Unary {
     output: usize,
     storage: Storage,
     view: (usize, usize, usize),
+    /// Input and output (scale, zero point), per tensor.
+    qin: (f32, i64),
+    qout: (f32, i64),
 }
 
 /// The common checks of a [`Unary`]: int8/uint8, one type for input and output, one shape,
@@ -1122,11 +1137,18 @@ fn unary_elementwise(model: &Model, i: usize) -> Result<Unary, String> {
             ))
         }
     };
+    let qin = it.quantization.per_tensor().ok_or("input not per-tensor")?;
+    let qout = ot
+        .quantization
+        .per_tensor()
+        .ok_or("output not per-tensor")?;
     Ok(Unary {
         input,
         output,
         storage,
         view,
+        qin,
+        qout,
     })
 }
 
@@ -1144,13 +1166,10 @@ pub fn analyze_rescale(model: &Model, i: usize) -> Result<ConvOp, String> {
         output,
         storage,
         view,
+        qin: (si, zi),
+        qout: (so, zo),
     } = unary_elementwise(model, i)?;
     let (it, ot) = (model.tensor(input), model.tensor(output));
-    let (si, zi) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
-    let (so, zo) = ot
-        .quantization
-        .per_tensor()
-        .ok_or("output not per-tensor")?;
     let (real, act) = match op.kind {
         OpKind::Quantize => (si as f64 / so as f64, Activation::None),
         OpKind::Relu => ((si / so) as f64, Activation::Relu),
@@ -1202,14 +1221,11 @@ pub fn analyze_prelu(model: &Model, i: usize) -> Result<ConvOp, String> {
         output,
         storage,
         view,
+        qin: (si, zi),
+        qout: (so, zo),
     } = unary_elementwise(model, i)?;
     let (it, ot) = (model.tensor(input), model.tensor(output));
     let c = view.2;
-    let (si, zi) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
-    let (so, zo) = ot
-        .quantization
-        .per_tensor()
-        .ok_or("output not per-tensor")?;
     let q_pos = quantize_multiplier((si / so) as f64);
     let (m_pos, slack_pos) = tflite_multiplier((si / so) as f64);
     // Negative side: per channel, the integer factor applied before TFLite's multiplier (1 for
@@ -1444,22 +1460,7 @@ fn analyze_mul_maps(
             at.shape, bt.shape
         ));
     }
-    let act = match &op.options {
-        OpOptions::Mul { activation } => *activation,
-        other => return Err(format!("not a MUL ({other:?})")),
-    };
-    let (s1, z1) = at
-        .quantization
-        .per_tensor()
-        .ok_or("input 0 is not per-tensor")?;
-    let (s2, z2) = bt
-        .quantization
-        .per_tensor()
-        .ok_or("input 1 is not per-tensor")?;
-    let (so, zo) = ot
-        .quantization
-        .per_tensor()
-        .ok_or("output is not per-tensor")?;
+    let (act, (s1, z1), (s2, z2), (so, zo)) = mul_params(op, at, bt, ot)?;
     let real = (s1 * s2 / so) as f64;
     let q = quantize_multiplier(real);
     let (m, tfl_slack) = tflite_multiplier(real);
