@@ -103,9 +103,9 @@ pub struct EwAdd {
     /// SUB: the EW ALU subtracts the operand (TFLite's SUB is its ADD with the second scaled
     /// input subtracted, same multipliers).
     pub subtract: bool,
-    /// The EW stage multiplies by the operand instead (EW_OP_TYPE 1, converter bypassed,
-    /// EW_TRUNCATE 0: the exact integer product; B, G [HW] measured integer EW MUL exact) —
-    /// the per-position divisors of a padded average pool (`pool.rs`).
+    /// The EW stage multiplies by the (converted) operand instead (EW_OP_TYPE 1, EW_TRUNCATE
+    /// 0: the exact integer product; B, G [HW] measured integer EW MUL exact): MUL of two
+    /// feature maps, and the per-position divisors of a padded average pool (`pool.rs`).
     pub mul: bool,
 }
 
@@ -147,6 +147,21 @@ fn tflite_multiplier(real: f64) -> (f64, f64) {
         0.0
     };
     (q.multiplier as f64 * 2f64.powi(q.shift - 31), slack)
+}
+
+/// For a multiplier `m ≥ 1` TFLite's `MultiplyByQuantizedMultiplier` shifts its int32 input
+/// left before the high multiply (wrapping in practice; rnpu-ref wraps the same way); an input
+/// up to `bound` that overflows there gives a wrapped result the NPU cannot reproduce (it
+/// saturates), so the operator stays on the CPU.
+fn tflite_left_shift_fits(m: f64, bound: i64) -> Result<(), String> {
+    let left = quantize_multiplier(m).shift.max(0);
+    if left > 0 && bound.saturating_mul(1i64 << left.min(40)) >= 1i64 << 31 {
+        return Err(format!(
+            "multiplier {m:.3e} makes TFLite shift its int32 input left by {left}, which \
+             overflows (wraps) for reachable values — the CPU reproduces that, the NPU saturates"
+        ));
+    }
+    Ok(())
 }
 
 impl ConvOp {
@@ -545,16 +560,9 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     };
     let bias = bias_values(model, op.input(2), oc)?;
     if !matches!(op.kind, OpKind::FullyConnected) {
-        // TFLite multiplies the accumulator by 2^left (int32, wrapping in practice) before its
-        // high multiply when M ≥ 1/2·2^1; a reachable accumulator that overflows there gives a
-        // wrapped result the NPU cannot reproduce — the CPU does (rnpu-ref wraps as TFLite).
         let per = weights.len() / oc.max(1);
         let xmax = (-128 - izp).abs().max((127 - izp).abs()) as i64;
         for (ch, &m) in mult.iter().enumerate() {
-            let left = quantize_multiplier(m).shift.max(0);
-            if left == 0 {
-                continue;
-            }
             let wsum: i64 = if depthwise {
                 (0..per)
                     .map(|k| (weights[k * oc + ch] as i64 - wzp as i64).abs())
@@ -565,14 +573,8 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
                     .map(|&w| (w as i64 - wzp as i64).abs())
                     .sum()
             };
-            let bound = wsum * xmax + (bias[ch] as i64).abs();
-            if bound.saturating_mul(1i64 << left.min(40)) >= 1i64 << 31 {
-                return Err(format!(
-                    "channel {ch}: multiplier {m:.3e} makes TFLite shift the accumulator left by \
-                     {left} in int32, which overflows (wraps) for reachable sums — the CPU \
-                     reproduces that, the NPU saturates"
-                ));
-            }
+            tflite_left_shift_fits(m, wsum * xmax + (bias[ch] as i64).abs())
+                .map_err(|e| format!("channel {ch}: {e}"))?;
         }
     }
     let (lo, hi) = activation_range_quantized(act, ot.dtype, out_scale, out_zp as i32);
@@ -808,11 +810,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
     }
     let (clamp_lo_zero, clamp_hi) = clamp_of(act, ot.dtype, so, zo)?;
     let c = ohwc.2;
-    let qtag = if ot.dtype == DType::UInt8 {
-        "uint8"
-    } else {
-        "int8"
-    };
+    let qtag = ot.dtype.name();
     Ok(ConvOp {
         izp: to_stored(at.dtype, z1),
         ozp: to_stored(ot.dtype, zo),
@@ -1061,24 +1059,12 @@ pub fn analyze_mul(model: &Model, i: usize) -> Result<ConvOp, String> {
     }
     let (act, (sx, zx), (sk, zk), (so, zo)) = mul_params(op, at, bt, ot)?;
     let (m, tfl_slack) = tflite_multiplier((sx * sk / so) as f64);
-    // TFLite shifts the int32 product left by `left` before its high multiply (see the
-    // convolution's check): |(x − zx)(k − zk)| ≤ 255² must not overflow there.
-    let left = quantize_multiplier((sx * sk / so) as f64).shift.max(0);
-    if left > 0 && (255i64 * 255).saturating_mul(1i64 << left.min(40)) >= 1i64 << 31 {
-        return Err(format!(
-            "multiplier {m:.3e}: TFLite's int32 left shift by {left} overflows (wraps) for \
-             reachable products; the NPU saturates"
-        ));
-    }
+    tflite_left_shift_fits(m, 255 * 255)?;
     let weights: Vec<i8> = (0..c)
         .map(|ch| stored_byte(bt.dtype, kdata[if kdata.len() == 1 { 0 } else { ch }]))
         .collect();
     let (clamp_lo_zero, clamp_hi) = clamp_of(act, ot.dtype, so, zo)?;
-    let qtag = if ot.dtype == DType::UInt8 {
-        "uint8"
-    } else {
-        "int8"
-    };
+    let qtag = ot.dtype.name();
     Ok(ConvOp {
         weights,
         wzp: to_stored(bt.dtype, zk),
@@ -1187,11 +1173,7 @@ pub fn analyze_rescale(model: &Model, i: usize) -> Result<ConvOp, String> {
         clamp_lo_zero,
         desc: format!(
             "{kind} {} (identity depthwise 1x1, multiplier {m:.6})",
-            if ot.dtype == DType::UInt8 {
-                "uint8"
-            } else {
-                "int8"
-            }
+            ot.dtype.name()
         ),
         ..ConvOp::identity_1x1(i, input, output, view, storage)
     })
@@ -1398,11 +1380,7 @@ pub fn analyze_prelu(model: &Model, i: usize) -> Result<ConvOp, String> {
     let Some((miss, w0, rq)) = best else {
         return Err(last_err);
     };
-    let tag = if ot.dtype == DType::UInt8 {
-        "uint8"
-    } else {
-        "int8"
-    };
+    let tag = ot.dtype.name();
     let inputs = (vmax - vmin + 1) as usize * c;
     Ok(ConvOp {
         weights: vec![w0 as i8; c],
@@ -1467,26 +1445,14 @@ fn analyze_mul_maps(
     if m <= 0.0 || !m.is_finite() {
         return Err(format!("multiplier {m}"));
     }
-    // C·S / 2^k ≈ m, both 15-bit: every S, C from it, the best relative error.
-    let k0 = 29 - m.log2().floor() as i32;
-    let mut best: Option<(f64, i64, i64, i32)> = None;
-    for k in [k0 - 1, k0, k0 + 1] {
-        if !(0..=63).contains(&k) {
-            continue;
-        }
-        let target = m * 2f64.powi(k);
-        for sc in 16384..=32767i64 {
-            let cm = (target / sc as f64).round();
-            if !(1.0..=32767.0).contains(&cm) {
-                continue;
-            }
-            let rel = (cm * sc as f64 - target).abs() / target;
-            if best.is_none_or(|(r, ..)| rel < r) {
-                best = Some((rel, cm as i64, sc, k));
-            }
-        }
-    }
-    let Some((rel, cm, sc, k)) = best else {
+    // C·S / 2^k ≈ m, both 15-bit.
+    let Some(crate::requant::TwoFactors {
+        a: cm,
+        scale: sc,
+        shift: k,
+        rel,
+    }) = crate::requant::two_factors(m, 32767)
+    else {
         return Err(format!(
             "multiplier {m:.3e} out of the two 15-bit factors' range"
         ));
@@ -1507,8 +1473,7 @@ fn analyze_mul_maps(
     for x1 in -128i64..=127 {
         for x2 in -128i64..=127 {
             let p = (x1 - zs1) * cm * (x2 - zs2);
-            let ours =
-                crate::requant::round_half_away(p as i128 * sc as i128, k as u32) as i64 + zso;
+            let ours = crate::requant::round_half_away(p as i128 * sc as i128, k) as i64 + zso;
             let want = mbqm(((x1 - zs1) * (x2 - zs2)) as i32, q.multiplier, q.shift) as i64 + zso;
             let d = (ours.clamp(lo, hi) - want.clamp(lo, hi)).abs();
             if d > 1 {
@@ -1524,17 +1489,13 @@ fn analyze_mul_maps(
         bs_shift: 0,
         mul: vec![cm as i16; ohwc.2],
         out_scale: sc,
-        out_shift: k as u32,
+        out_shift: k,
         bn: None,
         frac: 0,
         error,
         prelu: false,
     };
-    let qtag = if ot.dtype == DType::UInt8 {
-        "uint8"
-    } else {
-        "int8"
-    };
+    let qtag = ot.dtype.name();
     Ok(ConvOp {
         izp: zs1 as i32,
         ozp: zso as i32,

@@ -551,42 +551,40 @@ fn plan(
         } else if opts.cpu_only {
             Err(format!("{kind}: CPU-only compilation requested"))
         } else {
+            // An operator's convolution description, lowered and its views checked.
+            let lower = |c: Result<conv::ConvOp, String>, views: &mut HashMap<_, _>| {
+                c.map_err(|r| format!("{kind}: {r}"))
+                    .and_then(|c| lower_checked(c, opts, views))
+            };
             match op.kind {
                 OpKind::Conv2d | OpKind::DepthwiseConv2d | OpKind::FullyConnected => {
-                    conv::analyze(qm, i)
-                        .map_err(|r| format!("{kind}: {r}"))
-                        .and_then(|c| lower_checked(c, opts, &mut views))
+                    lower(conv::analyze(qm, i), &mut views)
                 }
-                OpKind::AveragePool2d | OpKind::MaxPool2d => pool::analyze(qm, i)
-                    .map_err(|r| format!("{kind}: {r}"))
-                    .and_then(|p| match p {
-                        pool::PoolLowering::Conv(c) => lower_checked(c, opts, &mut views),
-                        pool::PoolLowering::Ppu(p) => {
-                            let l = pool::lower(&p).map_err(|r| format!("{}: {r}", p.conv.desc))?;
+                OpKind::AveragePool2d | OpKind::MaxPool2d => match pool::analyze(qm, i) {
+                    Ok(pool::PoolLowering::Ppu(p)) => pool::lower(&p)
+                        .map_err(|r| format!("{}: {r}", p.conv.desc))
+                        .and_then(|l| {
                             check_views(&mut views, &p.conv)?;
                             Ok((p.conv, l))
+                        }),
+                    Ok(pool::PoolLowering::Conv(c)) => lower(Ok(c), &mut views),
+                    Err(r) => lower(Err(r), &mut views),
+                },
+                OpKind::Mean => lower(pool::analyze_mean(qm, i), &mut views),
+                OpKind::Mul => lower(conv::analyze_mul(qm, i), &mut views),
+                OpKind::Add | OpKind::Sub => lower(conv::analyze_add(qm, i), &mut views),
+                OpKind::LeakyRelu | OpKind::Prelu => lower(conv::analyze_prelu(qm, i), &mut views),
+                OpKind::Quantize | OpKind::Relu | OpKind::Relu6 => lower(
+                    conv::analyze_rescale(qm, i).map_err(|r| {
+                        match (&op.kind, quant_view(model, i)) {
+                            (OpKind::Quantize, Ok(_)) => {
+                                "its tensors are viewed differently by other NPU operators".into()
+                            }
+                            _ => r,
                         }
                     }),
-                OpKind::Mean => pool::analyze_mean(qm, i)
-                    .map_err(|r| format!("{kind}: {r}"))
-                    .and_then(|c| lower_checked(c, opts, &mut views)),
-                OpKind::Mul => conv::analyze_mul(qm, i)
-                    .map_err(|r| format!("{kind}: {r}"))
-                    .and_then(|c| lower_checked(c, opts, &mut views)),
-                OpKind::Add | OpKind::Sub => conv::analyze_add(qm, i)
-                    .map_err(|r| format!("{kind}: {r}"))
-                    .and_then(|c| lower_checked(c, opts, &mut views)),
-                OpKind::LeakyRelu | OpKind::Prelu => conv::analyze_prelu(qm, i)
-                    .map_err(|r| format!("{kind}: {r}"))
-                    .and_then(|c| lower_checked(c, opts, &mut views)),
-                OpKind::Quantize | OpKind::Relu | OpKind::Relu6 => conv::analyze_rescale(qm, i)
-                    .map_err(|r| match (&op.kind, quant_view(model, i)) {
-                        (OpKind::Quantize, Ok(_)) => format!(
-                            "{kind}: its tensors are viewed differently by other NPU operators"
-                        ),
-                        _ => format!("{kind}: {r}"),
-                    })
-                    .and_then(|c| lower_checked(c, opts, &mut views)),
+                    &mut views,
+                ),
                 _ => Err(cpu_reason(&op.kind)),
             }
         };

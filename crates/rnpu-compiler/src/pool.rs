@@ -211,11 +211,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
         clamp_lo_zero,
         desc: format!(
             "{kind} k{kh}x{kw} s{sh}x{sw} {} (PPU fed by an identity depthwise 1x1)",
-            if it.dtype == DType::UInt8 {
-                "uint8"
-            } else {
-                "int8"
-            }
+            it.dtype.name()
         ),
         ..ConvOp::identity_1x1(i, input, output, (ih, iw, c), storage)
     };
@@ -264,11 +260,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
             desc: format!(
                 "{kind} k{kh}x{kw} s{sh}x{sw} pad {pt}/{pl}/{pb}/{pr} {} (depthwise conv, unit \
                  weights; per-position divisor as EW MUL by {l}/count, OUT_CVT /{l})",
-                if it.dtype == DType::UInt8 {
-                    "uint8"
-                } else {
-                    "int8"
-                }
+                it.dtype.name()
             ),
             ..base
         }));
@@ -313,11 +305,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
             },
             desc: format!(
                 "{kind} k{kh}x{kw} s{sh}x{sw} {} (depthwise conv, unit weights, multiplier 1/{})",
-                if it.dtype == DType::UInt8 {
-                    "uint8"
-                } else {
-                    "int8"
-                },
+                it.dtype.name(),
                 kh * kw
             ),
             ..conv

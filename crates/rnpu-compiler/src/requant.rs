@@ -414,6 +414,51 @@ fn group_with(
     })
 }
 
+/// A multiplier `m` as two exact-width factors `a · S / 2^shift`: `a ≤ a_max` (a BS or BN
+/// 16-bit operand) and OUT_CVT's `S ∈ [2^14, 2^15)` with `shift ≤ 63` (6 bits per G).
+pub(crate) struct TwoFactors {
+    /// The first factor (`1 ≤ a ≤ a_max`).
+    pub a: i64,
+    /// OUT_CVT scale.
+    pub scale: i64,
+    /// OUT_CVT shift.
+    pub shift: u32,
+    /// `|a·S/2^shift − m| / m`.
+    pub rel: f64,
+}
+
+/// The [`TwoFactors`] with the smallest relative error, trying every `a` of the top octave
+/// `[a_max/2, a_max]` (each with the `S` nearest `m·2^shift / a`); `None` when no `a` gives an
+/// `S` and shift in range.
+pub(crate) fn two_factors(m: f64, a_max: i64) -> Option<TwoFactors> {
+    if !m.is_finite() || m <= 0.0 {
+        return None;
+    }
+    let mut best: Option<TwoFactors> = None;
+    for a in (a_max / 2).max(1)..=a_max.max(1) {
+        let target = m / a as f64;
+        let mut k = 14 - exponent_of(target);
+        let mut scale = (target * pow2(k)).round();
+        if scale > C_MAX {
+            k -= 1;
+            scale = (target * pow2(k)).round();
+        }
+        if !(0..=63).contains(&k) || !(1.0..=C_MAX).contains(&scale) {
+            continue;
+        }
+        let rel = (a as f64 * scale / pow2(k) - m).abs() / m;
+        if best.as_ref().is_none_or(|b| rel < b.rel) {
+            best = Some(TwoFactors {
+                a,
+                scale: scale as i64,
+                shift: k as u32,
+                rel,
+            });
+        }
+    }
+    best
+}
+
 /// PReLU-mode values (LEAKY_RELU, PRELU lowered as an identity depthwise 1×1 convolution with
 /// the BS multiplier in PReLU mode): TFLite computes `zo + MBQM(x − zi, M₊)` for `x ≥ zi` and
 /// `zo + MBQM(x − zi, M₋[c])` below (`M₋[c] = ρ[c]·M₊`). In PReLU mode the BS multiplier and its
@@ -466,24 +511,13 @@ pub fn prelu_group(
     // convolution's `C·S`; when `B` would have no room (a huge `|v2|`), `B = 1`.
     let v2_max = acc_max * rmax.max(1.0) * 1.01 + 2.0;
     let b_max = (i32::MAX as f64 / v2_max).floor().clamp(1.0, C_MAX) as i64;
-    let mut best: Option<(i64, f64, i32, f64)> = None; // (B, S, k, rel)
-    for b in (b_max / 2).max(1)..=b_max {
-        let target = m_acc / b as f64;
-        let mut k = 14 - exponent_of(target);
-        let mut scale = (target * pow2(k)).round();
-        if scale > C_MAX {
-            k -= 1;
-            scale = (target * pow2(k)).round();
-        }
-        if !(0..=63).contains(&k) || !(1.0..=C_MAX).contains(&scale) {
-            continue;
-        }
-        let rel = (b as f64 * scale / pow2(k) - m_acc).abs() / m_acc;
-        if best.is_none_or(|(_, _, _, r)| rel < r) {
-            best = Some((b, scale, k, rel));
-        }
-    }
-    let Some((bn_mul, scale, k, rel_pos)) = best else {
+    let Some(TwoFactors {
+        a: bn_mul,
+        scale,
+        shift: k,
+        rel: rel_pos,
+    }) = two_factors(m_acc, b_max)
+    else {
         return Err(if m_acc > 1.0 {
             RequantRefusal::TooLarge(m_acc)
         } else {
@@ -501,7 +535,7 @@ pub fn prelu_group(
     while s > 0 && (rmax * pow2(s)).round() > C_MAX {
         s -= 1;
     }
-    let unit = bn_mul as f64 * scale / pow2(k);
+    let unit = bn_mul as f64 * scale as f64 / pow2(k as i32);
     let mut error = (acc_max * m_acc).min(256.0) * rel_pos;
     let mul: Vec<i16> = rho
         .iter()
@@ -522,8 +556,8 @@ pub fn prelu_group(
     Ok(GroupRequant {
         bs_shift: s as u32,
         mul,
-        out_scale: scale as i64,
-        out_shift: k as u32,
+        out_scale: scale,
+        out_shift: k,
         bn: (bn_mul > 1).then_some((bn_mul as i16, 0)),
         frac: 0,
         error,
