@@ -70,10 +70,14 @@ pub struct ConvOp {
     /// An element-wise addend through the DPU EW stage (ADD lowered as an identity depthwise
     /// 1×1 convolution of its first input plus its second through ERDMA), `None` otherwise.
     pub ew: Option<EwAdd>,
-    /// LEAKY_RELU / PRELU: the PReLU-mode requantization chosen by [`analyze_prelu`] (BS
-    /// multiplier on negatives only, `requant::prelu_group` with per-channel multipliers tuned
-    /// against every input value). `None` otherwise.
-    pub prelu: Option<crate::requant::GroupRequant>,
+    /// A requantization fixed by the analysis instead of derived from `mult`: LEAKY_RELU /
+    /// PRELU's PReLU mode chosen by [`analyze_prelu`] (BS multiplier on negatives only,
+    /// `requant::prelu_group` with per-channel multipliers tuned against every input value),
+    /// the LUT operators' pass-through ([`analyze_table`]). `None` otherwise.
+    pub fixed_rq: Option<crate::requant::GroupRequant>,
+    /// LOGISTIC / TANH / HARD_SWISH: the EW LUT holding the operator's value for every input
+    /// byte ([`analyze_table`]); BS, BN and the EW operation pass the stored input through.
+    pub lut: Option<crate::emit::LutRegs>,
 }
 
 /// The second operand of an ADD, added in the DPU EW stage (`datapath-semantics.md` §5):
@@ -203,7 +207,8 @@ impl ConvOp {
             storage,
             desc: String::new(),
             ew: None,
-            prelu: None,
+            fixed_rq: None,
+            lut: None,
         }
     }
 }
@@ -638,7 +643,8 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         storage,
         desc,
         ew: None,
-        prelu: None,
+        fixed_rq: None,
+        lut: None,
     })
 }
 
@@ -1094,7 +1100,7 @@ struct Unary {
 }
 
 /// The common checks of a [`Unary`]: int8/uint8, one type for input and output, one shape,
-/// a `[1,H,W,C]`, `[1,C]` or `[B,C]` tensor.
+/// a `[1,H,W,C]`, `[1,N,C]` (viewed as `N×1×C`), `[1,C]` or `[B,C]` tensor.
 fn unary_elementwise(model: &Model, i: usize) -> Result<Unary, String> {
     let op = &model.operators[i];
     let kind = op.kind.name();
@@ -1114,11 +1120,12 @@ fn unary_elementwise(model: &Model, i: usize) -> Result<Unary, String> {
     }
     let view = match it.shape[..] {
         [1, h, w, c] => (h, w, c),
+        [1, n, c] => (n, 1, c),
         [1, c] => (1, 1, c),
         [b, c] => (b, 1, c),
         _ => {
             return Err(format!(
-                "{:?} is not a [1,H,W,C], [1,C] or [B,C] tensor",
+                "{:?} is not a [1,H,W,C], [1,N,C], [1,C] or [B,C] tensor",
                 it.shape
             ))
         }
@@ -1388,7 +1395,7 @@ pub fn analyze_prelu(model: &Model, i: usize) -> Result<ConvOp, String> {
         ozp,
         mult: vec![m_pos / w0 as f64; c],
         tfl_slack,
-        prelu: Some(rq),
+        fixed_rq: Some(rq),
         desc: format!(
             "{kind} {tag} {what} (identity depthwise 1x1, weight {w0}, BS multiplier in PReLU \
              mode; checked on every input value: {miss} of {inputs} differ by 1)"
@@ -1521,4 +1528,118 @@ fn analyze_mul_maps(
         }),
         ..ConvOp::identity_1x1(i, a, output, ohwc, storage)
     })
+}
+
+/// LUT start: the stored input `x ∈ [−128, 127]` reads entry `x − LUT_START ∈ [128, 383]`, well
+/// inside the 513 entries whichever way the hardware counts the ends (`x ≤ start` underflows,
+/// `idx ≥ 512` overflows on NVDLA's rules).
+const LUT_START: i32 = -256;
+/// Each entry is `y·256 + j` (`y` the stored output, `j` alternating 1, 2 by index): OUT_CVT's
+/// `round(v / 2^8)` returns `y` exactly, no entry is 0 and no two neighbours are equal — G
+/// [HW, fp16] saw glitches on zero entries and exactly flat stretches of a table; the encoding
+/// keeps clear of both at no cost.
+const LUT_ENTRY_SHIFT: u32 = 8;
+
+/// LOGISTIC, TANH and HARD_SWISH (int8/uint8, per-tensor, one type in and out) through the EW
+/// stage's lookup table: the operator is a function of one stored byte, so the compiler runs
+/// TFLite's own arithmetic (rnpu-ref's kernels: LOGISTIC/TANH the `LUTPopulate` table, HARD_SWISH
+/// the int16 fixed-point reference) on all 256 input values and loads the results as the
+/// table. An identity depthwise 1×1 passes the stored input to the LUT unchanged (weight 1, no
+/// bias, BS × 1, BN and the EW operation bypassed); the table is read at exact entries (index
+/// select 0, no interpolation), OUT_CVT divides the entry encoding by 2^8. Bit-exact with TFLite
+/// under the datapath model (NVDLA's integer LUT; unmeasured on RK, `docs/hw-semantics.md`).
+pub fn analyze_table(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let kind = op.kind.name();
+    if !matches!(op.kind, OpKind::Logistic | OpKind::Tanh | OpKind::HardSwish) {
+        return Err("not a table operator".into());
+    }
+    let Unary {
+        input,
+        output,
+        storage,
+        view,
+        ..
+    } = unary_elementwise(model, i)?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    let values = table_values(model, i, input, output)?;
+    let mut entries = vec![0i16; crate::emit::LUT_ENTRIES];
+    for (idx, e) in entries.iter_mut().enumerate() {
+        // Entries outside the input range repeat the edge values.
+        let x = (idx as i32 + LUT_START).clamp(-128, 127);
+        let y = values[(x + 128) as usize] as i32;
+        *e = (y * (1 << LUT_ENTRY_SHIFT) + 1 + (idx as i32 & 1)) as i16;
+    }
+    let requant = crate::requant::GroupRequant {
+        bs_shift: 0,
+        mul: vec![1; view.2],
+        out_scale: 1,
+        out_shift: LUT_ENTRY_SHIFT,
+        bn: None,
+        frac: 0,
+        error: 0.0,
+        prelu: false,
+    };
+    Ok(ConvOp {
+        desc: format!(
+            "{kind} {} {} (identity depthwise 1x1 into the EW LUT: TFLite's value for each of \
+             the 256 inputs)",
+            it.dtype.name(),
+            ot.dtype.name()
+        ),
+        fixed_rq: Some(requant),
+        lut: Some(crate::emit::LutRegs {
+            start: LUT_START,
+            entries,
+        }),
+        ..ConvOp::identity_1x1(i, input, output, view, storage)
+    })
+}
+
+/// Operator `i` of `model` evaluated by rnpu-ref on every stored input value: the stored
+/// output for stored input `x` at index `x + 128`.
+fn table_values(model: &Model, i: usize, input: usize, output: usize) -> Result<Vec<i8>, String> {
+    let op = &model.operators[i];
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    let shape = vec![1, 1, 1, 256];
+    let mini = Model {
+        version: model.version,
+        description: None,
+        tensors: vec![
+            rnpu_model::Tensor {
+                shape: shape.clone(),
+                shape_signature: None,
+                data: None,
+                ..it.clone()
+            },
+            rnpu_model::Tensor {
+                shape: shape.clone(),
+                shape_signature: None,
+                data: None,
+                ..ot.clone()
+            },
+        ],
+        operators: vec![rnpu_model::Operator {
+            inputs: vec![Some(0)],
+            outputs: vec![1],
+            ..op.clone()
+        }],
+        inputs: vec![0],
+        outputs: vec![1],
+        signatures: Vec::new(),
+        num_subgraphs: 1,
+    };
+    let stored: Vec<i64> = (-128..=127).collect();
+    let data = match it.dtype {
+        DType::Int8 => rnpu_model::ArrayData::I8(stored.iter().map(|&x| x as i8).collect()),
+        _ => rnpu_model::ArrayData::U8(stored.iter().map(|&x| (x + 128) as u8).collect()),
+    };
+    let out = rnpu_ref::run(&mini, &[rnpu_model::Array::new(shape, data)])
+        .map_err(|e| format!("TFLite's arithmetic for the table: {e}"))?;
+    let y = out.first().ok_or("no output from the reference")?;
+    match (y.as_i8(), y.as_u8()) {
+        (Some(v), _) => Ok(v.to_vec()),
+        (None, Some(v)) => Ok(v.iter().map(|&b| (b as i32 - 128) as i8).collect()),
+        _ => Err(format!("the reference returned {:?}", y.data)),
+    }
 }

@@ -50,6 +50,25 @@ pub struct EwRegs {
     pub mul: bool,
 }
 
+/// The EW stage's lookup table used as an exact 256-entry function (`conv::analyze_table`):
+/// both tables (LE and LO) hold the same entries over the same range, linear with index
+/// select 0, so whichever table the priority bits pick, an input `x` in range reads entry
+/// `x − start` with no interpolation (`docs/hw-semantics.md`, LUT rows).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LutRegs {
+    /// `LUT_LE_START` = `LUT_LO_START`.
+    pub start: i32,
+    /// The 513 entries loaded into each table.
+    pub entries: Vec<i16>,
+}
+
+/// Entries per LUT table on RK3588 (vendor capture, B [HW]: 513 words uploaded per table).
+pub const LUT_ENTRIES: usize = 513;
+
+/// `LUT_CFG` of every RK recipe (vendor capture, B and G [HW]): LO_LE_MUX 2, UFLOW priority LE,
+/// OFLOW and HYBRID priority LO.
+pub const LUT_CFG_RK: u32 = 0x68;
+
 /// Register entries of one task (no tail) and the indices of the entries holding addresses.
 pub type TaskProgram = (Vec<Entry>, Vec<(usize, AddrRef)>);
 
@@ -143,6 +162,8 @@ pub struct TaskRegs {
     pub ew: Option<EwRegs>,
     /// The DPU output streams to the PPU instead of memory (OUTPUT_MODE 1, TRM bit 0).
     pub to_ppu: bool,
+    /// The EW LUT (loaded by this task: tables do not survive across submissions, B [HW]).
+    pub lut: Option<LutRegs>,
 }
 
 /// CBUF entries per input row, the accounting Mesa inherits from NVDLA (`mesa-rocket.md` §3.2):
@@ -369,12 +390,13 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
     }
     match &t.ew {
         None => {
+            // With a LUT the stage runs with its operation bypassed: the LUT sees BN's output.
             b.w(dpu::EwCfg::new()
                 .with(dpu::EwCfg::EW_RELU_BYPASS, 1)?
                 .with(dpu::EwCfg::EW_OP_CVT_BYPASS, 1)?
-                .with(dpu::EwCfg::EW_LUT_BYPASS, 1)?
+                .with(dpu::EwCfg::EW_LUT_BYPASS, t.lut.is_none() as u32)?
                 .with(dpu::EwCfg::EW_OP_BYPASS, 1)?
-                .with(dpu::EwCfg::EW_BYPASS, 1)?)?;
+                .with(dpu::EwCfg::EW_BYPASS, t.lut.is_none() as u32)?)?;
             b.w(dpu::EwCvtOffsetValue::new())?;
             b.w(dpu::EwCvtScaleValue::new().with(dpu::EwCvtScaleValue::EW_OP_CVT_SCALE, 1)?)?;
             b.w(dpu::EwReluxCmpValue::new())?;
@@ -399,7 +421,7 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
                 )?
                 .with(dpu::EwCfg::EW_RELU_BYPASS, relu_bypass)?
                 .with(dpu::EwCfg::EW_RELUX_EN, relux)?
-                .with(dpu::EwCfg::EW_LUT_BYPASS, 1)?
+                .with(dpu::EwCfg::EW_LUT_BYPASS, t.lut.is_none() as u32)?
                 .with(dpu::EwCfg::EW_OP_SRC, 1)?)?;
             b.w(dpu::EwCvtOffsetValue::new()
                 .with_i64(dpu::EwCvtOffsetValue::EW_OP_CVT_OFFSET, e.offset as i64)?)?;
@@ -426,14 +448,38 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
     let surf_add = plane * 2 * if t.depthwise { 2 } else { 1 };
     b.w(dpu::SurfaceAdd::new().with(dpu::SurfaceAdd::SURF_ADD, surf_add)?)?;
     b.entries.push(Entry::write_unnamed(Block::Dpu, 0x40C4, 0)?);
-    b.w(dpu::LutAccessCfg::new())?;
-    b.w(dpu::LutAccessData::new())?;
-    b.w(dpu::LutCfg::new())?;
-    b.w(dpu::LutInfo::new())?;
-    b.w(dpu::LutLeStart::new())?;
-    b.w(dpu::LutLeEnd::new())?;
-    b.w(dpu::LutLoStart::new())?;
-    b.w(dpu::LutLoEnd::new())?;
+    match &t.lut {
+        None => {
+            b.w(dpu::LutAccessCfg::new())?;
+            b.w(dpu::LutAccessData::new())?;
+            b.w(dpu::LutCfg::new())?;
+            b.w(dpu::LutInfo::new())?;
+            b.w(dpu::LutLeStart::new())?;
+            b.w(dpu::LutLeEnd::new())?;
+            b.w(dpu::LutLoStart::new())?;
+            b.w(dpu::LutLoEnd::new())?;
+        }
+        Some(l) => {
+            // Upload as the vendor runtime does (ACCESS_CFG: write, table, address 0; then
+            // one ACCESS_DATA per entry, the address advancing), LE then LO.
+            for table in 0..2 {
+                b.w(dpu::LutAccessCfg::new()
+                    .with(dpu::LutAccessCfg::LUT_ACCESS_TYPE, 1)?
+                    .with(dpu::LutAccessCfg::LUT_TABLE_ID, table)?)?;
+                for &e in &l.entries {
+                    b.w(dpu::LutAccessData::new()
+                        .with(dpu::LutAccessData::LUT_ACCESS_DATA, e as u16 as u32)?)?;
+                }
+            }
+            b.w(dpu::LutCfg(LUT_CFG_RK))?;
+            b.w(dpu::LutInfo::new())?;
+            let end = l.start as i64 + l.entries.len() as i64 - 1;
+            b.w(dpu::LutLeStart::new().with_i64(dpu::LutLeStart::LUT_LE_START, l.start as i64)?)?;
+            b.w(dpu::LutLeEnd::new().with_i64(dpu::LutLeEnd::LUT_LE_END, end)?)?;
+            b.w(dpu::LutLoStart::new().with_i64(dpu::LutLoStart::LUT_LO_START, l.start as i64)?)?;
+            b.w(dpu::LutLoEnd::new().with_i64(dpu::LutLoEnd::LUT_LO_END, end)?)?;
+        }
+    }
     b.w(dpu::LutLeSlopeScale::new())?;
     b.w(dpu::LutLeSlopeShift::new())?;
     b.w(dpu::LutLoSlopeScale::new())?;

@@ -59,8 +59,8 @@ pub struct Options {
 fn cpu_reason(kind: &OpKind) -> String {
     let k = kind.name();
     match kind {
-        OpKind::Softmax | OpKind::Logistic | OpKind::Tanh | OpKind::HardSwish => {
-            format!("{k}: no NPU lowering (would need the DPU LUT, not modelled)")
+        OpKind::Softmax => {
+            format!("{k}: no NPU lowering (a reduction over channels, then exp and a division)")
         }
         OpKind::Reshape | OpKind::Squeeze => {
             format!("{k}: a layout change on the host (NC1HWC2 ≠ NHWC order)")
@@ -574,6 +574,9 @@ fn plan(
                 OpKind::Mul => lower(conv::analyze_mul(qm, i), &mut views),
                 OpKind::Add | OpKind::Sub => lower(conv::analyze_add(qm, i), &mut views),
                 OpKind::LeakyRelu | OpKind::Prelu => lower(conv::analyze_prelu(qm, i), &mut views),
+                OpKind::Logistic | OpKind::Tanh | OpKind::HardSwish => {
+                    lower(conv::analyze_table(qm, i), &mut views)
+                }
                 OpKind::Quantize | OpKind::Relu | OpKind::Relu6 => lower(
                     conv::analyze_rescale(qm, i).map_err(|r| {
                         match (&op.kind, quant_view(model, i)) {
@@ -666,7 +669,7 @@ fn plan(
         }
     }
     // A cheap element-wise operator (a QUANTIZE view, or a QUANTIZE / RELU / RELU6 /
-    // LEAKY_RELU / PRELU task) is worth its place only next to NPU work (its producer or a
+    // LEAKY_RELU / PRELU / LUT task) is worth its place only next to NPU work (its producer or a
     // consumer with tasks); between CPU operators it would be an NPU segment of its own, a
     // pack, a SUBMIT and an unpack for a pass the CPU makes as cheaply.
     let mut kept_views = Vec::new();
@@ -680,6 +683,9 @@ fn plan(
                         | OpKind::Relu6
                         | OpKind::LeakyRelu
                         | OpKind::Prelu
+                        | OpKind::Logistic
+                        | OpKind::Tanh
+                        | OpKind::HardSwish
                 )
         })
         .collect();

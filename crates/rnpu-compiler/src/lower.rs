@@ -154,10 +154,11 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
         ConvKind::Direct
     };
     // 1. Requantization groups (16-aligned so every task writes whole C2 surfaces).
-    let groups = match (&c.ew, &c.prelu) {
+    let groups = match (&c.ew, &c.fixed_rq) {
         // ADD: one group, its requantization shares the fraction bits with the EW converter.
         (Some(e), _) => vec![(0..oc, e.requant.clone())],
-        // LEAKY_RELU / PRELU: one group, chosen by the analysis (BS multiplier in PReLU mode).
+        // LEAKY_RELU / PRELU (BS multiplier in PReLU mode), LUT operators: one group, chosen
+        // by the analysis.
         (None, Some(rq)) => vec![(0..oc, rq.clone())],
         (None, None) => {
             requant::channel_groups(&c.mult, C2, c.tfl_slack, c.tfl_rshift, bn_rounding)
@@ -381,6 +382,7 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
                 weights: AddrRef::Weights(w_off),
                 operands: AddrRef::Operands(op_off),
                 to_ppu: false,
+                lut: c.lut.clone(),
                 ew: c.ew.as_ref().map(|e| {
                     // The operand has the output's geometry: this band of this channel group.
                     let src = out_off;

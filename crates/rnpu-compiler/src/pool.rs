@@ -593,6 +593,7 @@ pub fn lower(p: &PoolOp) -> Result<Lowered, String> {
             operands: AddrRef::Operands(0),
             ew: None,
             to_ppu: true,
+            lut: None,
         };
         validate(&regs).map_err(|e| format!("validator: {e}"))?;
         let (mut entries, mut relocs) =
@@ -838,6 +839,7 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
              k{ih}x{iw}, unit weights, TFLite's folded multiplier /{n})"
         ),
         ew: None,
-        prelu: None,
+        fixed_rq: None,
+        lut: None,
     })
 }

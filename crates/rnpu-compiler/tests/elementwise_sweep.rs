@@ -624,3 +624,104 @@ fn mean_other_axes_and_large_maps_stay_on_the_cpu() {
         }
     }
 }
+
+/// LOGISTIC, TANH and HARD_SWISH behind a convolution: the EW LUT holds TFLite's value for each
+/// of the 256 inputs, so on its emulated input the follower must be bit-exact with rnpu-ref
+/// (LOGISTIC/TANH: `LUTPopulate`'s table; HARD_SWISH: the int16 fixed-point reference), for
+/// input scales spread over two decades and every output quantization TFLite allows.
+#[test]
+fn table_followers_sweep() {
+    use rnpu_model::{DType, OpKind, OpOptions, Operator, Quantization};
+    let mut r = Rng(0x7ab1_e5ed);
+    let mut t = Tally::default();
+    let mut inputs_seen = std::collections::BTreeSet::new();
+    for seed in 0..90u64 {
+        let c = support::Case {
+            op: support::OpType::Conv,
+            h: r.range(3, 24) as usize,
+            w: r.range(3, 24) as usize,
+            ic: r.pick(&[3usize, 8, 16]),
+            oc: r.pick(&[5usize, 16, 33]),
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: r.pick(&QUANTS),
+            act: Activation::None,
+            seed: 1700 + seed,
+        };
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let dtype = m.tensors[conv_out].dtype;
+        // The conv output's scale sets the table's input range: spread it (×0.1 … ×10).
+        let (s, z) = m.tensors[conv_out].quantization.per_tensor().unwrap();
+        let s_in = s * 10f32.powf((2.0 * r.unit() - 1.0) as f32);
+        m.tensors[conv_out].quantization = Quantization::PerTensor {
+            scale: s_in,
+            zero_point: z,
+        };
+        let kind = [OpKind::Logistic, OpKind::Tanh, OpKind::HardSwish][(seed % 3) as usize].clone();
+        let u8 = dtype == DType::UInt8;
+        // TFLite's fixed output quantizations (LOGISTIC 1/256, TANH 1/128); HARD_SWISH any.
+        let (so, zo) = match kind {
+            OpKind::Logistic => (1.0 / 256.0, if u8 { 0 } else { -128 }),
+            OpKind::Tanh => (1.0 / 128.0, if u8 { 128 } else { 0 }),
+            _ => (
+                s_in * (0.5 + r.unit() as f32),
+                if u8 {
+                    r.range(0, 40)
+                } else {
+                    r.range(-128, -90)
+                },
+            ),
+        };
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "follower".into();
+        y.quantization = Quantization::PerTensor {
+            scale: so,
+            zero_point: zo,
+        };
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        m.operators.push(Operator {
+            kind: kind.clone(),
+            version: 1,
+            inputs: vec![Some(conv_out)],
+            outputs: vec![yi],
+            options: OpOptions::None,
+        });
+        m.outputs = vec![yi];
+        let what = format!(
+            "conv + {} {:?} s_in {s_in:.4} seed {seed}",
+            kind.name(),
+            c.quant
+        );
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(
+            p.placements[1].npu && p.placements[1].tasks > 0,
+            "{what}: {}",
+            p.placements[1].reason
+        );
+        support::expose_all_outputs(&mut m);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let vals = support::run_program_values(&m, &p, std::slice::from_ref(&x)).unwrap();
+        let mut interp = rnpu_ref::Interpreter::new(&m);
+        interp.run(std::slice::from_ref(&x)).unwrap();
+        let want = support::eval_on(&m, 1, &vals, &interp);
+        if let Some(v) = vals[&conv_out].as_i8() {
+            inputs_seen.extend(v.iter().map(|&b| b as i32));
+        }
+        if let Some(v) = vals[&conv_out].as_u8() {
+            inputs_seen.extend(v.iter().map(|&b| b as i32 - 128));
+        }
+        t.add(what, &vals[&yi], &want[0]);
+    }
+    println!(
+        "table followers: {} of the 256 stored input values occurred",
+        inputs_seen.len()
+    );
+    t.report("conv + LOGISTIC/TANH/HARD_SWISH follower sweep (EW LUT, the follower on its emulated input)");
+    assert_eq!(t.worst, 0, "the LUT operators must be bit-exact");
+    assert!(inputs_seen.len() > 200, "too few input values exercised");
+}

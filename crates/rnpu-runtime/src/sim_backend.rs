@@ -68,6 +68,7 @@ impl NpuBackend for SimNpu {
 
     fn run_job(&mut self, core: usize, domain: &mut Domain, tasks: &[DrmRocketTask]) -> JobRun {
         let mut mem = Memory::new();
+        self.npu.begin_submission(core);
         let mut iovas = Vec::with_capacity(domain.buffers().len());
         let mut notes = Vec::new();
         for b in domain.buffers_mut() {

@@ -539,6 +539,15 @@ impl Npu {
     /// Runs one job's tasks on core `core`, one kick per task as the mainline kernel does,
     /// stopping at the first task whose completion the kernel does not see
     /// ([`Fault::NoCompletion`]: on silicon the job times out; its writes have happened).
+    /// A new submission reaches `core`: what does not survive between submissions is lost —
+    /// the DPU LUT tables (B [HW]: reusing tables across submissions gives unrelated values).
+    /// The kernel-device backends call this once per job, before its first task.
+    pub fn begin_submission(&mut self, core: usize) {
+        if let Some(c) = self.cores.get_mut(core) {
+            c.regs.lose_lut();
+        }
+    }
+
     pub fn run_job(
         &mut self,
         mem: &mut Memory,

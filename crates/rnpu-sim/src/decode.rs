@@ -23,14 +23,68 @@ use crate::error::{Fault, Unit};
 use crate::memory::Memory;
 
 /// Register values of one core, by core-relative offset. Unwritten registers read 0 (reset).
+/// The DPU's LUT tables live here too: they are loaded through a register port.
 #[derive(Debug, Clone, Default)]
 pub struct RegFile {
     vals: BTreeMap<u16, u32>,
+    lut: LutMemory,
+}
+
+/// The two LUT tables (LE, LO) and the state of their programming port: `LUT_ACCESS_CFG` sets
+/// table, start address and direction; each `LUT_ACCESS_DATA` write stores the low 16 bits and
+/// advances the address, which stays on the last entry (NVDLA doc and cmod; the RK tables have
+/// 513 entries, vendor capture and B [HW]). Tables do not survive across submissions (B [HW]):
+/// [`RegFile::lose_lut`] refills them with a fixed garbage pattern, which is also their state
+/// on a new core, so a program that does not load its tables computes garbage here too.
+#[derive(Debug, Clone)]
+pub struct LutMemory {
+    tables: [Vec<i16>; 2],
+    addr: usize,
+    table: usize,
+    write: bool,
+}
+
+impl Default for LutMemory {
+    fn default() -> Self {
+        let garbage = |t: usize| {
+            (0..crate::dpu::LUT_ENTRIES)
+                .map(|i| (0x5a5a ^ (i as i32 * 0x3b1 + t as i32 * 0x1d7)) as i16)
+                .collect()
+        };
+        LutMemory {
+            tables: [garbage(0), garbage(1)],
+            addr: 0,
+            table: 0,
+            write: false,
+        }
+    }
 }
 
 impl RegFile {
     pub fn write(&mut self, offset: u16, value: u32) {
         self.vals.insert(offset, value);
+        if offset == dpu::LutAccessCfg::OFFSET {
+            let c = dpu::LutAccessCfg::from_bits(value);
+            self.lut.addr = c.get(dpu::LutAccessCfg::LUT_ADDR) as usize;
+            self.lut.table = c.get(dpu::LutAccessCfg::LUT_TABLE_ID) as usize;
+            self.lut.write = c.get(dpu::LutAccessCfg::LUT_ACCESS_TYPE) != 0;
+        } else if offset == dpu::LutAccessData::OFFSET && self.lut.write {
+            let last = crate::dpu::LUT_ENTRIES - 1;
+            if let Some(e) = self.lut.tables[self.lut.table].get_mut(self.lut.addr) {
+                *e = value as u16 as i16;
+            }
+            self.lut.addr = (self.lut.addr + 1).min(last.max(self.lut.addr));
+        }
+    }
+
+    /// The LUT tables are lost (a new submission, B [HW]).
+    pub fn lose_lut(&mut self) {
+        self.lut = LutMemory::default();
+    }
+
+    /// The current contents of LUT table 0 (LE) or 1 (LO).
+    pub fn lut_table(&self, t: usize) -> &[i16] {
+        &self.lut.tables[t.min(1)]
     }
     /// The current value of a typed register.
     pub fn get<R: Register>(&self) -> R {
@@ -362,6 +416,72 @@ fn fetch_brdma(rf: &RegFile, mem: &Memory, channels: usize) -> Result<BsOperands
     }
 }
 
+/// The EW LUT (`LUT_CFG`, `LUT_INFO`, ranges, slopes, and the tables loaded through the
+/// access port). Only the configuration every RK recipe uses is modelled (vendor capture, B
+/// and G [HW, fp16]: `LUT_CFG = 0x68`, i.e. LO_LE_MUX 2 with ROAD_SEL, EXPAND_EN and CAL_SEL 0,
+/// both tables linear); the priority bits are free. Other values of the RK-only fields, whose
+/// meaning no source gives, are Unsupported.
+fn decode_lut(rf: &RegFile) -> Result<crate::dpu::Lut, Fault> {
+    use crate::dpu::{Lut, LutTable};
+    use dpu::LutCfg as L;
+    let cfg = rf.get::<L>();
+    let (mux, road, expand, cal) = (
+        cfg.get(L::LUT_LO_LE_MUX),
+        cfg.get(L::LUT_ROAD_SEL),
+        cfg.get(L::LUT_EXPAND_EN),
+        cfg.get(L::LUT_CAL_SEL),
+    );
+    if mux != 2 || road != 0 || expand != 0 || cal != 0 {
+        return Err(unsup(
+            Unit::Dpu,
+            format!(
+                "LUT_CFG LO_LE_MUX {mux}, ROAD_SEL {road}, EXPAND_EN {expand}, CAL_SEL {cal} \
+                 (only 2, 0, 0, 0 — every RK recipe — is modelled)"
+            ),
+        ));
+    }
+    let info = rf.get::<dpu::LutInfo>();
+    let le_scale = rf.get::<dpu::LutLeSlopeScale>();
+    let le_shift = rf.get::<dpu::LutLeSlopeShift>();
+    let lo_scale = rf.get::<dpu::LutLoSlopeScale>();
+    let lo_shift = rf.get::<dpu::LutLoSlopeShift>();
+    let le = LutTable {
+        start: rf.field(dpu::LutLeStart::LUT_LE_START) as i32,
+        end: rf.field(dpu::LutLeEnd::LUT_LE_END) as i32,
+        select: info.get(dpu::LutInfo::LUT_LE_INDEX_SELECT) as u8,
+        uflow: (
+            le_scale.get(dpu::LutLeSlopeScale::LUT_LE_SLOPE_UFLOW_SCALE) as u16 as i16,
+            le_shift.get(dpu::LutLeSlopeShift::LUT_LE_SLOPE_UFLOW_SHIFT) as u8,
+        ),
+        oflow: (
+            le_scale.get(dpu::LutLeSlopeScale::LUT_LE_SLOPE_OFLOW_SCALE) as u16 as i16,
+            le_shift.get(dpu::LutLeSlopeShift::LUT_LE_SLOPE_OFLOW_SHIFT) as u8,
+        ),
+        entries: rf.lut_table(0).to_vec(),
+    };
+    let lo = LutTable {
+        start: rf.field(dpu::LutLoStart::LUT_LO_START) as i32,
+        end: rf.field(dpu::LutLoEnd::LUT_LO_END) as i32,
+        select: info.get(dpu::LutInfo::LUT_LO_INDEX_SELECT) as u8,
+        uflow: (
+            lo_scale.get(dpu::LutLoSlopeScale::LUT_LO_SLOPE_UFLOW_SCALE) as u16 as i16,
+            lo_shift.get(dpu::LutLoSlopeShift::LUT_LO_SLOPE_UFLOW_SHIFT) as u8,
+        ),
+        oflow: (
+            lo_scale.get(dpu::LutLoSlopeScale::LUT_LO_SLOPE_OFLOW_SCALE) as u16 as i16,
+            lo_shift.get(dpu::LutLoSlopeShift::LUT_LO_SLOPE_OFLOW_SHIFT) as u8,
+        ),
+        entries: rf.lut_table(1).to_vec(),
+    };
+    Ok(Lut {
+        le,
+        lo,
+        uflow_lo: cfg.get(L::LUT_UFLOW_PRIORITY) != 0,
+        oflow_lo: cfg.get(L::LUT_OFLOW_PRIORITY) != 0,
+        hybrid_lo: cfg.get(L::LUT_HYBRID_PRIORITY) != 0,
+    })
+}
+
 /// DPU + DPU_RDMA parameters (reads the per-channel and per-element operands from memory).
 /// Returns the DPU task and the weight offset the CORE folds into the MAC.
 pub fn decode_dpu(
@@ -641,9 +761,6 @@ pub fn decode_dpu(
     let ew = if ew_cfg.get(E::EW_BYPASS) != 0 {
         EwStage::bypassed()
     } else {
-        if ew_cfg.get(E::EW_LUT_BYPASS) == 0 {
-            return Err(unsup(d, "EW LUT (EW_LUT_BYPASS = 0)".into()));
-        }
         if ew_cfg.get(E::EW_EQUAL_EN) != 0 || ew_cfg.get(E::EW_BINARY_EN) != 0 {
             return Err(unsup(d, "EW EQUAL_EN / BINARY_EN".into()));
         }
@@ -729,16 +846,29 @@ pub fn decode_dpu(
             // B [HW]: a register operand of the EW ALU is the low 16 bits, as int16.
             EwOperand::Reg(sext(rf.field(dpu::EwOpValue0::EW_OPERAND_0) & 0xffff, 16))
         };
+        let relu = relu_of(
+            ew_cfg.get(E::EW_RELU_BYPASS),
+            ew_cfg.get(E::EW_RELUX_EN),
+            rf.field(dpu::EwReluxCmpValue::EW_RELUX_CMP_DAT),
+        );
+        let lut = if ew_cfg.get(E::EW_LUT_BYPASS) != 0 {
+            None
+        } else {
+            if relu != Relu::Bypass {
+                return Err(unsup(
+                    d,
+                    "EW ReLU together with the LUT (their order on RK is undocumented)".into(),
+                ));
+            }
+            Some(Box::new(decode_lut(rf)?))
+        };
         EwStage {
             bypass: false,
             op,
             cvt,
             operand,
-            relu: relu_of(
-                ew_cfg.get(E::EW_RELU_BYPASS),
-                ew_cfg.get(E::EW_RELUX_EN),
-                rf.field(dpu::EwReluxCmpValue::EW_RELUX_CMP_DAT),
-            ),
+            relu,
+            lut,
         }
     };
 
@@ -777,4 +907,40 @@ pub fn decode_dpu(
         },
         ow,
     ))
+}
+
+#[cfg(test)]
+mod lut_port_tests {
+    use super::*;
+
+    #[test]
+    fn lut_access_port_loads_tables_and_submissions_lose_them() {
+        let mut rf = RegFile::default();
+        let garbage = rf.lut_table(1)[3];
+        let cfg = |table: u32, addr: u32, write: u32| {
+            dpu::LutAccessCfg::new()
+                .with(dpu::LutAccessCfg::LUT_TABLE_ID, table)
+                .and_then(|c| c.with(dpu::LutAccessCfg::LUT_ADDR, addr))
+                .and_then(|c| c.with(dpu::LutAccessCfg::LUT_ACCESS_TYPE, write))
+                .unwrap()
+                .0
+        };
+        rf.write(dpu::LutAccessCfg::OFFSET, cfg(1, 2, 1));
+        for v in [7u32, 0xffff, 9] {
+            rf.write(dpu::LutAccessData::OFFSET, v);
+        }
+        assert_eq!(&rf.lut_table(1)[2..5], &[7, -1, 9]);
+        // A read access (what Mesa's zero writes are) stores nothing.
+        rf.write(dpu::LutAccessCfg::OFFSET, cfg(1, 2, 0));
+        rf.write(dpu::LutAccessData::OFFSET, 0);
+        assert_eq!(rf.lut_table(1)[2], 7);
+        // The address stays on the last entry.
+        rf.write(dpu::LutAccessCfg::OFFSET, cfg(0, 511, 1));
+        for v in [1u32, 2, 3] {
+            rf.write(dpu::LutAccessData::OFFSET, v);
+        }
+        assert_eq!(&rf.lut_table(0)[511..], &[1, 3]);
+        rf.lose_lut();
+        assert_eq!(rf.lut_table(1)[3], garbage);
+    }
 }

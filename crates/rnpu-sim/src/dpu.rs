@@ -3,8 +3,8 @@
 //!
 //! Pipeline per element (datapath-semantics §3–§6): CORE accumulator (weight offset already
 //! folded in, see `conv`) → BS (ALU → MUL → rounded shift → sat32 → ReLU/ReLUX) → BN (same
-//! shape) → EW (operand converter → ALU or MUL → ReLU) → OUT_CVT (multiply, rounded shift,
-//! add offset, saturate) → WDMA (NC1HWC2 int8).
+//! shape) → EW (operand converter → ALU or MUL → ReLU → LUT) → OUT_CVT (multiply, rounded
+//! shift, add offset, saturate) → WDMA (NC1HWC2 int8).
 
 use crate::arith::{sat32, sat_signed, shift_round, Rounding};
 use crate::conv::Accumulators;
@@ -188,6 +188,112 @@ pub enum EwOperand {
     PerElement(Vec<i32>),
 }
 
+/// Entries per LUT table on RK3588: the vendor runtime and B [HW] upload 513 words to each of
+/// the two tables (`docs/hw-semantics.md`, LUT rows); NVDLA has 65 (LE) and 257 (LO).
+pub const LUT_ENTRIES: usize = 513;
+
+/// One of the two interpolation tables (LE = 0, LO = 1) with its range registers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LutTable {
+    /// `LUT_LE_START` / `LUT_LO_START` (signed).
+    pub start: i32,
+    /// `LUT_LE_END` / `LUT_LO_END` (signed): only the overflow extrapolation's origin.
+    pub end: i32,
+    /// `LUT_LE_INDEX_SELECT` / `LUT_LO_INDEX_SELECT`: index = (x − start) >> select.
+    pub select: u8,
+    /// Underflow slope (scale as int16, unsigned 5-bit shift).
+    pub uflow: (i16, u8),
+    /// Overflow slope.
+    pub oflow: (i16, u8),
+    /// The entries (int16).
+    pub entries: Vec<i16>,
+}
+
+/// Where an input falls in one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LutHit {
+    Under,
+    Over,
+    /// In range: index and the `select` low bits below it.
+    In(usize, i64),
+}
+
+impl LutTable {
+    /// NVDLA's linear index (cmod `sdp_y_idx`): `x ≤ start` is an underflow (the start itself
+    /// included), `idx = (x − start) >> select` truncating, `idx ≥ entries − 1` an overflow.
+    fn hit(&self, x: i64) -> LutHit {
+        if x <= self.start as i64 {
+            return LutHit::Under;
+        }
+        let d = x - self.start as i64;
+        let s = self.select.min(62) as u32;
+        let idx = d >> s;
+        if idx >= self.entries.len() as i64 - 1 {
+            LutHit::Over
+        } else {
+            LutHit::In(idx as usize, d & ((1i64 << s) - 1))
+        }
+    }
+
+    /// The table's output for a hit: in range `(y0·(2^s − r) + y1·r) / 2^s` rounded half away
+    /// from zero (NVDLA cmod's `AC_RND_INF`); out of range the edge entry plus the slope,
+    /// `y_edge + round((x − origin)·scale >> shift)`, saturated to 32 bits.
+    fn value(&self, x: i64, hit: LutHit) -> i64 {
+        let n = self.entries.len();
+        let slope = |y: i16, origin: i32, (scale, shift): (i16, u8)| {
+            let p = (x - origin as i64) * scale as i64;
+            sat32(y as i64 + shift_round(p, shift as u32, Rounding::HalfAway)) as i64
+        };
+        match hit {
+            LutHit::Under => slope(self.entries[0], self.start, self.uflow),
+            LutHit::Over => slope(self.entries[n - 1], self.end, self.oflow),
+            LutHit::In(i, r) => {
+                let s = self.select.min(62) as u32;
+                let (y0, y1) = (self.entries[i] as i64, self.entries[i + 1] as i64);
+                let num = y0 * ((1i64 << s) - r) + y1 * r;
+                shift_round(num, s, Rounding::HalfAway)
+            }
+        }
+    }
+}
+
+/// The EW stage's lookup table (NVDLA Y LUT): two tables and the priority bits of `LUT_CFG`
+/// that pick one when both or neither hold the input. Integer semantics are NVDLA's (cmod
+/// `sdp_y_idx` / `sdp_y_inp`); no source has measured the integer LUT on RK3588 (assumed,
+/// `docs/hw-semantics.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lut {
+    pub le: LutTable,
+    pub lo: LutTable,
+    /// `LUT_UFLOW_PRIORITY`: both underflow → LO (true) or LE.
+    pub uflow_lo: bool,
+    /// `LUT_OFLOW_PRIORITY`: both overflow → LO (true) or LE.
+    pub oflow_lo: bool,
+    /// `LUT_HYBRID_PRIORITY`: both in range, or one under and one over → LO (true) or LE.
+    pub hybrid_lo: bool,
+}
+
+impl Lut {
+    #[inline]
+    pub fn apply(&self, x: i64) -> i64 {
+        let (a, b) = (self.le.hit(x), self.lo.hit(x));
+        use LutHit::*;
+        let lo = match (a, b) {
+            (In(..), In(..)) => self.hybrid_lo,
+            (In(..), _) => false,
+            (_, In(..)) => true,
+            (Under, Under) => self.uflow_lo,
+            (Over, Over) => self.oflow_lo,
+            _ => self.hybrid_lo,
+        };
+        if lo {
+            self.lo.value(x, b)
+        } else {
+            self.le.value(x, a)
+        }
+    }
+}
+
 /// The EW stage (NVDLA Y).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EwStage {
@@ -196,6 +302,9 @@ pub struct EwStage {
     pub cvt: Option<EwCvt>,
     pub operand: EwOperand,
     pub relu: Relu,
+    /// The lookup table after the ALU/MUL (EW_LUT_BYPASS = 0); decode refuses it together with
+    /// the EW ReLU (their order on RK is undocumented).
+    pub lut: Option<Box<Lut>>,
 }
 
 impl EwStage {
@@ -206,6 +315,7 @@ impl EwStage {
             cvt: None,
             operand: EwOperand::Reg(0),
             relu: Relu::Bypass,
+            lut: None,
         }
     }
 
@@ -241,7 +351,11 @@ impl EwStage {
                 shift_round(p, s as u32, Rounding::HalfEven)
             }
         };
-        self.relu.apply(sat32(r) as i64)
+        let v = self.relu.apply(sat32(r) as i64);
+        match &self.lut {
+            Some(l) => l.apply(v),
+            None => v,
+        }
     }
 }
 
@@ -531,6 +645,7 @@ mod tests {
             }),
             operand: EwOperand::PerElement(vec![-4, 1]),
             relu: Relu::Bypass,
+            lut: None,
         };
         assert_eq!(ew.apply(100, 0), 100);
         assert_eq!(ew.apply(100, 1), 110);
@@ -558,5 +673,63 @@ mod tests {
         assert_eq!(v[0], 0); // c 0
         assert_eq!(v[16 * 2], 1); // c 16 ← plane 1 via EW_BASE
         assert_eq!(v[32 * 2 + 1], 2); // c 32 ← plane 2 via SRC_BASE + band + notch
+    }
+
+    fn table(start: i32, select: u8, f: impl Fn(usize) -> i16) -> LutTable {
+        LutTable {
+            start,
+            end: start + ((LUT_ENTRIES as i32 - 1) << select),
+            select,
+            uflow: (0, 0),
+            oflow: (0, 0),
+            entries: (0..LUT_ENTRIES).map(f).collect(),
+        }
+    }
+
+    #[test]
+    fn lut_linear_index_and_interpolation() {
+        // select 0: the entry itself; the start is an underflow (NVDLA cmod: x <= start).
+        let t = table(-256, 0, |i| (i as i16) * 3);
+        assert_eq!(t.hit(-256), LutHit::Under);
+        assert_eq!(t.hit(-255), LutHit::In(1, 0));
+        assert_eq!(t.value(-100, t.hit(-100)), 156 * 3);
+        // The last entry is only reached as an overflow (idx >= entries − 1).
+        assert_eq!(t.hit(-256 + 511), LutHit::In(511, 0));
+        assert_eq!(t.hit(-256 + 512), LutHit::Over);
+        // select 2: x = start + 4·5 + 3 → between entries 5 and 6, 3/4 of the way:
+        // (10·1 + 12·3) / 4 = 11.5 → 12 (half away from zero).
+        let t = table(0, 2, |i| (i as i16) * 2);
+        assert_eq!(t.hit(23), LutHit::In(5, 3));
+        assert_eq!(t.value(23, t.hit(23)), 12);
+        // Negative entries round away from zero too: (−10·1 − 12·3)/4 = −11.5 → −12.
+        let t = table(0, 2, |i| -(i as i16) * 2);
+        assert_eq!(t.value(23, t.hit(23)), -12);
+    }
+
+    #[test]
+    fn lut_out_of_range_slopes_and_priority() {
+        let mut le = table(0, 0, |i| 100 + i as i16);
+        le.uflow = (3, 1); // y0 + round((x − start)·3 / 2)
+        le.oflow = (-1, 0);
+        // x = −5: 100 + round(−15/2) = 100 − 8 = 92 (half away from zero).
+        assert_eq!(le.value(-5, le.hit(-5)), 92);
+        // x = end + 4 = 516: y_last − 4 = 612 − 4.
+        assert_eq!(le.value(516, le.hit(516)), 608);
+        let lo = table(100, 0, |i| -(i as i16));
+        let mut lut = Lut {
+            le,
+            lo,
+            uflow_lo: false,
+            oflow_lo: true,
+            hybrid_lo: true,
+        };
+        // Only LE holds 50 (LO underflows): LE whatever the priorities.
+        assert_eq!(lut.apply(50), 150);
+        // Both hold 150: hybrid priority → LO (−50), or LE (250).
+        assert_eq!(lut.apply(150), -50);
+        lut.hybrid_lo = false;
+        assert_eq!(lut.apply(150), 250);
+        // Both underflow at −5: uflow priority → LE.
+        assert_eq!(lut.apply(-5), 92);
     }
 }

@@ -36,6 +36,7 @@ impl NpuBackend for SimNpu {
 
     fn run_job(&mut self, core: usize, domain: &mut Domain, tasks: &[DrmRocketTask]) -> JobRun {
         let mut mem = Memory::new();
+        self.npu.begin_submission(core);
         for b in domain.buffers_mut() {
             // BOs never overlap and are never empty (≥ 1 page), so mapping cannot fail; if it
             // did, the buffer would simply be absent and accesses to it would fault.

@@ -159,18 +159,18 @@ registers! {
     0x410C LUT_INFO LutInfo "LUT index selection" {
         LUT_LO_INDEX_SELECT[23:16], LUT_LE_INDEX_SELECT[15:8],
     }
-    0x4110 LUT_LE_START LutLeStart "LE table range start" { LUT_LE_START[31:0] }
-    0x4114 LUT_LE_END LutLeEnd "LE table range end" { LUT_LE_END[31:0] }
-    0x4118 LUT_LO_START LutLoStart "LO table range start" { LUT_LO_START[31:0] }
-    0x411C LUT_LO_END LutLoEnd "LO table range end" { LUT_LO_END[31:0] }
+    0x4110 LUT_LE_START LutLeStart "LE table range start" { LUT_LE_START[31:0] signed }
+    0x4114 LUT_LE_END LutLeEnd "LE table range end" { LUT_LE_END[31:0] signed }
+    0x4118 LUT_LO_START LutLoStart "LO table range start" { LUT_LO_START[31:0] signed }
+    0x411C LUT_LO_END LutLoEnd "LO table range end" { LUT_LO_END[31:0] signed }
     0x4120 LUT_LE_SLOPE_SCALE LutLeSlopeScale "LE table out-of-range slopes" {
-        LUT_LE_SLOPE_OFLOW_SCALE[31:16], LUT_LE_SLOPE_UFLOW_SCALE[15:0],
+        LUT_LE_SLOPE_OFLOW_SCALE[31:16] signed, LUT_LE_SLOPE_UFLOW_SCALE[15:0] signed,
     }
     0x4124 LUT_LE_SLOPE_SHIFT LutLeSlopeShift "LE table out-of-range slope shifts" {
         LUT_LE_SLOPE_OFLOW_SHIFT[9:5], LUT_LE_SLOPE_UFLOW_SHIFT[4:0],
     }
     0x4128 LUT_LO_SLOPE_SCALE LutLoSlopeScale "LO table out-of-range slopes" {
-        LUT_LO_SLOPE_OFLOW_SCALE[31:16], LUT_LO_SLOPE_UFLOW_SCALE[15:0],
+        LUT_LO_SLOPE_OFLOW_SCALE[31:16] signed, LUT_LO_SLOPE_UFLOW_SCALE[15:0] signed,
     }
     0x412C LUT_LO_SLOPE_SHIFT LutLoSlopeShift "LO table out-of-range slope shifts" {
         LUT_LO_SLOPE_OFLOW_SHIFT[9:5], LUT_LO_SLOPE_UFLOW_SHIFT[4:0],
