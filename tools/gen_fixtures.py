@@ -450,6 +450,25 @@ def single_op_models():
     emit_variants(f"leaky_relu_a0.2_{H}x{W}_c5", fn1(lambda x: tf.nn.leaky_relu(x, 0.2), shp), [shp], [(-3, 3)])
     emit_variants(f"hard_swish_{H}x{W}_c5", fn1(lambda x: x * tf.nn.relu6(x + 3.0) * (1.0 / 6.0), shp),
                   [shp], [(-5, 5)])
+    # Table activations between two convolutions (the NPU runs them only next to NPU work):
+    # SiLU (LOGISTIC + MUL of two maps), HARD_SWISH, TANH, LOGISTIC.
+    for aname, act in [("silu", lambda y: y * tf.math.sigmoid(y)),
+                       ("hard_swish", lambda y: y * tf.nn.relu6(y + 3.0) * (1.0 / 6.0)),
+                       ("tanh", tf.math.tanh), ("logistic", tf.math.sigmoid)]:
+        n = f"conv_{aname}_conv_{H}x{W}_c3to8to6"
+        if not wanted(n):
+            continue
+        r = rng_for(n)
+        w1 = const(r.normal(0, np.sqrt(2.0 / 27), (3, 3, 3, 8)))
+        b1 = const(r.normal(0, 0.2, 8))
+        w2 = const(r.normal(0, np.sqrt(2.0 / 8), (1, 1, 8, 6)))
+
+        def make(act, w1, b1, w2):
+            def cac(x):
+                y = act(tf.nn.bias_add(tf.nn.conv2d(x, w1, 1, "SAME"), b1))
+                return tf.nn.conv2d(y, w2, 1, "SAME")
+            return cac
+        emit_variants(n, fn1(make(act, w1, b1, w2), (1, H, W, 3)), [(1, H, W, 3)], [(-2, 2)])
     nalpha = const(-rng_for("prelu").uniform(0.05, 0.4, (1, 1, 5)))
     emit_variants(f"prelu_{H}x{W}_c5", fn1(lambda x: tf.nn.relu(x) + nalpha * tf.nn.relu(-x), shp),
                   [shp], [(-3, 3)])
