@@ -151,6 +151,14 @@ def single_op(name):
     return not any(name.startswith(p) for p in ("mobilenet", "resnet", "ssdlite"))
 
 
+def activation_chain(name):
+    """conv → activation → conv fixtures (`conv_*_conv_*`): XNNPACK's own TANH / HARD_SWISH
+    kernels are not bit-exact with the reference and feed a convolution that can double their
+    1-LSB difference (LiteRT AUTO vs BUILTIN_REF alone: max 2 on three of them), so the
+    delegate is held to 1 LSB of BUILTIN_REF there, not of XNNPACK."""
+    return name.startswith("conv_") and "_conv_" in name
+
+
 def test_fixtures(lib, render, only):
     manifest = json.load(open(os.path.join(ROOT, "tests/models/manifest.json")))
     names = [m["name"] for m in manifest if not only or any(o in m["name"] for o in only)]
@@ -192,7 +200,8 @@ def test_fixtures(lib, render, only):
         worst_auto, _ = lsb_diff(cpu_auto, npu_auto, lsbs)
         s_auto = stats(delegate)  # (XNNPACK's own partitions are DELEGATE nodes too)
         auto_ok = (s_auto.claimed == s.claimed and s_auto.kernels_ready == s.partitions
-                   and (worst_auto <= 1 if single_op(name) else np.isfinite(worst_auto)))
+                   and (worst_auto <= 1 if single_op(name) and not activation_chain(name)
+                        else np.isfinite(worst_auto)))
         prepare_calls = stats(delegate).prepare_calls
         got = open(dump).read() if os.path.exists(dump) else "(no dump written)\n"
         want = reference.get(model, "(no reference)\n")

@@ -1550,19 +1550,54 @@ const LUT_ENTRY_SHIFT: u32 = 8;
 /// under the datapath model (NVDLA's integer LUT; unmeasured on RK, `docs/hw-semantics.md`).
 pub fn analyze_table(model: &Model, i: usize) -> Result<ConvOp, String> {
     let op = &model.operators[i];
-    let kind = op.kind.name();
     if !matches!(op.kind, OpKind::Logistic | OpKind::Tanh | OpKind::HardSwish) {
         return Err("not a table operator".into());
     }
-    let Unary {
-        input,
-        output,
-        storage,
-        view,
-        ..
-    } = unary_elementwise(model, i)?;
+    table_op(model, &[i])
+}
+
+/// `MUL(x, f(x))` right after `f` = LOGISTIC / TANH / HARD_SWISH of `x` (SiLU is
+/// `x·sigmoid(x)`; `f`'s output feeding only this MUL): still a function of one stored byte,
+/// so the pair becomes one table of TFLite's composed arithmetic (both roundings included) —
+/// one pass, bit-exact under the datapath model. `i` is `f`, `j` the MUL.
+pub fn analyze_table_pair(model: &Model, i: usize, j: usize) -> Result<ConvOp, String> {
+    let (f, m) = (&model.operators[i], &model.operators[j]);
+    if !matches!(f.kind, OpKind::Logistic | OpKind::Tanh | OpKind::HardSwish) {
+        return Err("not a table operator".into());
+    }
+    let (x, t) = (
+        f.input(0).ok_or("no input")?,
+        *f.outputs.first().ok_or("no output")?,
+    );
+    let ins = [m.input(0), m.input(1)];
+    if m.kind != OpKind::Mul || !(ins == [Some(x), Some(t)] || ins == [Some(t), Some(x)]) {
+        return Err(format!("op {j} is not MUL(x, {}(x))", f.kind.name()));
+    }
+    let (xt, tt) = (model.tensor(x), model.tensor(t));
+    if xt.shape != tt.shape || xt.dtype != tt.dtype {
+        return Err("the table operator changes shape or type".into());
+    }
+    table_op(model, &[i, j])
+}
+
+/// The LUT lowering of a chain of operators that maps the first one's input element-wise to the
+/// last one's output (checked by [`unary_elementwise`] on the ends and by evaluating the chain).
+fn table_op(model: &Model, chain: &[usize]) -> Result<ConvOp, String> {
+    let (first, last) = (chain[0], chain[chain.len() - 1]);
+    let input = model.operators[first].input(0).ok_or("no input")?;
+    let output = *model.operators[last].outputs.first().ok_or("no output")?;
+    let Unary { storage, view, .. } = unary_elementwise(model, first)?;
     let (it, ot) = (model.tensor(input), model.tensor(output));
-    let values = table_values(model, i, input, output)?;
+    if it.dtype != ot.dtype || it.shape != ot.shape {
+        return Err(format!(
+            "{:?} {} → {:?} {}: one shape and storage type per task",
+            it.shape, it.dtype, ot.shape, ot.dtype
+        ));
+    }
+    ot.quantization
+        .per_tensor()
+        .ok_or("output not per-tensor")?;
+    let values = table_values(model, chain, input, output)?;
     let mut entries = vec![0i16; crate::emit::LUT_ENTRIES];
     for (idx, e) in entries.iter_mut().enumerate() {
         // Entries outside the input range repeat the edge values.
@@ -1580,11 +1615,15 @@ pub fn analyze_table(model: &Model, i: usize) -> Result<ConvOp, String> {
         error: 0.0,
         prelu: false,
     };
+    let names: Vec<String> = chain
+        .iter()
+        .map(|&k| model.operators[k].kind.name())
+        .collect();
     Ok(ConvOp {
         desc: format!(
-            "{kind} {} {} (identity depthwise 1x1 into the EW LUT: TFLite's value for each of \
-             the 256 inputs)",
-            it.dtype.name(),
+            "{} {} (identity depthwise 1x1 into the EW LUT: TFLite's value for each of the 256 \
+             inputs)",
+            names.join(" + "),
             ot.dtype.name()
         ),
         fixed_rq: Some(requant),
@@ -1592,54 +1631,82 @@ pub fn analyze_table(model: &Model, i: usize) -> Result<ConvOp, String> {
             start: LUT_START,
             entries,
         }),
-        ..ConvOp::identity_1x1(i, input, output, view, storage)
+        ..ConvOp::identity_1x1(last, input, output, view, storage)
     })
 }
 
-/// Operator `i` of `model` evaluated by rnpu-ref on every stored input value: the stored
-/// output for stored input `x` at index `x + 128`.
-fn table_values(model: &Model, i: usize, input: usize, output: usize) -> Result<Vec<i8>, String> {
-    let op = &model.operators[i];
-    let (it, ot) = (model.tensor(input), model.tensor(output));
+/// The chain of operators evaluated by rnpu-ref on every stored input value: the stored output
+/// for stored input `x` at index `x + 128`. Runtime tensors of the chain become `[1,1,1,256]`;
+/// constant operands are kept; a runtime tensor from outside the chain is refused.
+fn table_values(
+    model: &Model,
+    chain: &[usize],
+    input: usize,
+    output: usize,
+) -> Result<Vec<i8>, String> {
     let shape = vec![1, 1, 1, 256];
+    let mut map: std::collections::HashMap<usize, usize> = Default::default();
+    let mut tensors: Vec<rnpu_model::Tensor> = Vec::new();
+    let mut local = |t: usize, tensors: &mut Vec<rnpu_model::Tensor>| -> usize {
+        *map.entry(t).or_insert_with(|| {
+            let src = model.tensor(t);
+            tensors.push(if src.data.is_some() {
+                src.clone()
+            } else {
+                rnpu_model::Tensor {
+                    shape: shape.clone(),
+                    shape_signature: None,
+                    ..src.clone()
+                }
+            });
+            tensors.len() - 1
+        })
+    };
+    let x = local(input, &mut tensors);
+    let mut produced = vec![input];
+    let mut operators = Vec::new();
+    for &k in chain {
+        let op = &model.operators[k];
+        let mut inputs = Vec::new();
+        for t in &op.inputs {
+            inputs.push(match *t {
+                Some(t) if model.tensor(t).data.is_none() && !produced.contains(&t) => {
+                    return Err(format!("tensor {t} comes from outside the table chain"))
+                }
+                Some(t) => Some(local(t, &mut tensors)),
+                None => None,
+            });
+        }
+        let outputs = op.outputs.iter().map(|&t| local(t, &mut tensors)).collect();
+        produced.extend(op.outputs.iter().copied());
+        operators.push(rnpu_model::Operator {
+            inputs,
+            outputs,
+            ..op.clone()
+        });
+    }
+    let y = local(output, &mut tensors);
     let mini = Model {
         version: model.version,
         description: None,
-        tensors: vec![
-            rnpu_model::Tensor {
-                shape: shape.clone(),
-                shape_signature: None,
-                data: None,
-                ..it.clone()
-            },
-            rnpu_model::Tensor {
-                shape: shape.clone(),
-                shape_signature: None,
-                data: None,
-                ..ot.clone()
-            },
-        ],
-        operators: vec![rnpu_model::Operator {
-            inputs: vec![Some(0)],
-            outputs: vec![1],
-            ..op.clone()
-        }],
-        inputs: vec![0],
-        outputs: vec![1],
+        tensors,
+        operators,
+        inputs: vec![x],
+        outputs: vec![y],
         signatures: Vec::new(),
         num_subgraphs: 1,
     };
     let stored: Vec<i64> = (-128..=127).collect();
-    let data = match it.dtype {
-        DType::Int8 => rnpu_model::ArrayData::I8(stored.iter().map(|&x| x as i8).collect()),
-        _ => rnpu_model::ArrayData::U8(stored.iter().map(|&x| (x + 128) as u8).collect()),
+    let data = match model.tensor(input).dtype {
+        DType::Int8 => rnpu_model::ArrayData::I8(stored.iter().map(|&v| v as i8).collect()),
+        _ => rnpu_model::ArrayData::U8(stored.iter().map(|&v| (v + 128) as u8).collect()),
     };
     let out = rnpu_ref::run(&mini, &[rnpu_model::Array::new(shape, data)])
         .map_err(|e| format!("TFLite's arithmetic for the table: {e}"))?;
-    let y = out.first().ok_or("no output from the reference")?;
-    match (y.as_i8(), y.as_u8()) {
+    let v = out.first().ok_or("no output from the reference")?;
+    match (v.as_i8(), v.as_u8()) {
         (Some(v), _) => Ok(v.to_vec()),
         (None, Some(v)) => Ok(v.iter().map(|&b| (b as i32 - 128) as i8).collect()),
-        _ => Err(format!("the reference returned {:?}", y.data)),
+        _ => Err(format!("the reference returned {:?}", v.data)),
     }
 }

@@ -420,7 +420,28 @@ fn plan(
             }
         }
     }
-    // Convolutions lowered early, together with the PAD before them.
+    // 0c. LOGISTIC / TANH / HARD_SWISH of x followed by MUL(x, ·) (SiLU and kin), the table's
+    // output feeding only that MUL: one table of the pair (`conv::analyze_table_pair`).
+    let mut table_pair: HashMap<usize, usize> = HashMap::new();
+    if !opts.cpu_only {
+        for (i, op) in model.operators.iter().enumerate() {
+            if !matches!(op.kind, OpKind::Logistic | OpKind::Tanh | OpKind::HardSwish) {
+                continue;
+            }
+            let (Some(&t), j) = (op.outputs.first(), i + 1) else {
+                continue;
+            };
+            let next_is_mul = model
+                .operators
+                .get(j)
+                .is_some_and(|o| o.kind == OpKind::Mul && !banned.contains_key(&j));
+            if next_is_mul && consumers(t) == [j] && !model.outputs.contains(&t) {
+                table_pair.insert(i, j);
+            }
+        }
+    }
+    // Operators lowered early: convolutions with the PAD before them, MULs with the table
+    // operator before them.
     let mut absorbed: HashMap<usize, (conv::ConvOp, Lowered)> = HashMap::new();
 
     let mut lowered: Vec<Option<(conv::ConvOp, Lowered)>> = Vec::with_capacity(n_ops);
@@ -544,6 +565,27 @@ fn plan(
                     // The convolution runs on its own (or on the CPU); the PAD is an ordinary op.
                 }
             }
+        }
+        if let Some(&j) = table_pair.get(&i) {
+            let fused =
+                conv::analyze_table_pair(qm, i, j).and_then(|c| lower_checked(c, opts, &mut views));
+            if let Ok(cl) = fused {
+                absorbed.insert(j, cl);
+                placements.push(Placement {
+                    op: i,
+                    kind: kind.clone(),
+                    npu: true,
+                    reason: format!(
+                        "{kind} fused with the MUL after it (op {j}) into one lookup table: no task"
+                    ),
+                    tasks: 0,
+                    split: String::new(),
+                    bound_lsb: None,
+                });
+                lowered.push(None);
+                continue;
+            }
+            // Otherwise both run on their own.
         }
         let attempt: Result<(conv::ConvOp, Lowered), String> = if let Some(cl) = absorbed.remove(&i)
         {

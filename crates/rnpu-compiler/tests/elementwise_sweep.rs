@@ -725,3 +725,97 @@ fn table_followers_sweep() {
     assert_eq!(t.worst, 0, "the LUT operators must be bit-exact");
     assert!(inputs_seen.len() > 200, "too few input values exercised");
 }
+
+/// SiLU-style pairs: LOGISTIC / TANH / HARD_SWISH of a convolution's output, then MUL of the
+/// output by it, the table operator feeding only the MUL: one table of the composed arithmetic
+/// (`analyze_table_pair`), bit-exact with rnpu-ref running both operators on the emulated input.
+#[test]
+fn table_mul_pairs_sweep() {
+    use rnpu_model::{DType, OpKind, OpOptions, Operator, Quantization};
+    let mut r = Rng(0x5115_5eed);
+    let mut t = Tally::default();
+    for seed in 0..60u64 {
+        let c = support::Case {
+            op: support::OpType::Conv,
+            h: r.range(3, 20) as usize,
+            w: r.range(3, 20) as usize,
+            ic: r.pick(&[3usize, 8]),
+            oc: r.pick(&[5usize, 16, 33]),
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: r.pick(&QUANTS),
+            act: Activation::None,
+            seed: 2300 + seed,
+        };
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let u8 = m.tensors[conv_out].dtype == DType::UInt8;
+        let (s_in, z_in) = m.tensors[conv_out].quantization.per_tensor().unwrap();
+        let kind = [OpKind::Logistic, OpKind::Tanh, OpKind::HardSwish][(seed % 3) as usize].clone();
+        let (so, zo) = match kind {
+            OpKind::Logistic => (1.0 / 256.0, if u8 { 0 } else { -128 }),
+            OpKind::Tanh => (1.0 / 128.0, if u8 { 128 } else { 0 }),
+            _ => (s_in, z_in),
+        };
+        let mut f = m.tensors[conv_out].clone();
+        f.name = "table".into();
+        f.quantization = Quantization::PerTensor {
+            scale: so,
+            zero_point: zo,
+        };
+        m.tensors.push(f);
+        let ti = m.tensors.len() - 1;
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "product".into();
+        y.quantization = Quantization::PerTensor {
+            scale: s_in * (0.3 + r.unit() as f32),
+            zero_point: z_in,
+        };
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        m.operators.push(Operator {
+            kind: kind.clone(),
+            version: 1,
+            inputs: vec![Some(conv_out)],
+            outputs: vec![ti],
+            options: OpOptions::None,
+        });
+        let swap = seed % 2 == 0;
+        m.operators.push(Operator {
+            kind: OpKind::Mul,
+            version: 1,
+            inputs: if swap {
+                vec![Some(ti), Some(conv_out)]
+            } else {
+                vec![Some(conv_out), Some(ti)]
+            },
+            outputs: vec![yi],
+            options: OpOptions::Mul {
+                activation: Activation::None,
+            },
+        });
+        // The convolution's output is exposed (to compare the pair on it), the table's is not.
+        m.outputs = vec![conv_out, yi];
+        let what = format!("conv + {}·x {:?} seed {seed}", kind.name(), c.quant);
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(
+            p.placements[1].npu && p.placements[1].tasks == 0 && p.placements[2].tasks > 0,
+            "{what}: {} / {}",
+            p.placements[1].reason,
+            p.placements[2].reason
+        );
+        let mut vals = support::run_program_values(&m, &p, std::slice::from_ref(&x)).unwrap();
+        let mut interp = rnpu_ref::Interpreter::new(&m);
+        interp.run(std::slice::from_ref(&x)).unwrap();
+        let got = vals[&yi].clone();
+        let table = support::eval_on(&m, 1, &vals, &interp).remove(0);
+        vals.insert(ti, table);
+        let want = support::eval_on(&m, 2, &vals, &interp);
+        t.add(what, &got, &want[0]);
+    }
+    t.report("conv + table·x pair sweep (one fused LUT, on the emulated conv output)");
+    assert_eq!(t.worst, 0, "the fused table must be bit-exact");
+}
