@@ -441,6 +441,18 @@ fn decode_lut(rf: &RegFile) -> Result<crate::dpu::Lut, Fault> {
         ));
     }
     let info = rf.get::<dpu::LutInfo>();
+    for sel in [
+        info.get(dpu::LutInfo::LUT_LE_INDEX_SELECT),
+        info.get(dpu::LutInfo::LUT_LO_INDEX_SELECT),
+    ] {
+        if sel >= 128 {
+            // NVDLA's cmod reads the field as signed: a left shift of the index.
+            return Err(unsup(
+                Unit::Dpu,
+                format!("LUT index select {sel} (negative: a left shift, not modelled)"),
+            ));
+        }
+    }
     let le_scale = rf.get::<dpu::LutLeSlopeScale>();
     let le_shift = rf.get::<dpu::LutLeSlopeShift>();
     let lo_scale = rf.get::<dpu::LutLoSlopeScale>();

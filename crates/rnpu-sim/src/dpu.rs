@@ -226,12 +226,20 @@ impl LutTable {
             return LutHit::Under;
         }
         let d = x - self.start as i64;
-        let s = self.select.min(62) as u32;
-        let idx = d >> s;
+        let idx = if self.select >= 63 {
+            0
+        } else {
+            d >> self.select
+        };
         if idx >= self.entries.len() as i64 - 1 {
             LutHit::Over
         } else {
-            LutHit::In(idx as usize, d & ((1i64 << s) - 1))
+            let r = if self.select >= 63 {
+                d
+            } else {
+                d & ((1i64 << self.select) - 1)
+            };
+            LutHit::In(idx as usize, r)
         }
     }
 
@@ -248,10 +256,17 @@ impl LutTable {
             LutHit::Under => slope(self.entries[0], self.start, self.uflow),
             LutHit::Over => slope(self.entries[n - 1], self.end, self.oflow),
             LutHit::In(i, r) => {
-                let s = self.select.min(62) as u32;
-                let (y0, y1) = (self.entries[i] as i64, self.entries[i + 1] as i64);
-                let num = y0 * ((1i64 << s) - r) + y1 * r;
-                shift_round(num, s, Rounding::HalfAway)
+                let (y0, y1) = (self.entries[i] as i128, self.entries[i + 1] as i128);
+                let s = self.select as u32;
+                if s >= 64 {
+                    // d < 2^33, so the step moves less than 2^-14 of an entry: y0.
+                    return y0 as i64;
+                }
+                let num = y0 * ((1i128 << s) - r as i128) + y1 * r as i128;
+                // Half away from zero, in 128 bits (|num| < 2^79).
+                let h = if s == 0 { 0 } else { 1i128 << (s - 1) };
+                let q = (num.abs() + h) >> s;
+                (if num < 0 { -q } else { q }) as i64
             }
         }
     }
@@ -678,7 +693,8 @@ mod tests {
     fn table(start: i32, select: u8, f: impl Fn(usize) -> i16) -> LutTable {
         LutTable {
             start,
-            end: start + ((LUT_ENTRIES as i32 - 1) << select),
+            end: (start as i64 + ((LUT_ENTRIES as i64 - 1) << select.min(40)))
+                .clamp(i32::MIN as i64, i32::MAX as i64) as i32,
             select,
             uflow: (0, 0),
             oflow: (0, 0),
@@ -731,5 +747,50 @@ mod tests {
         assert_eq!(lut.apply(150), 250);
         // Both underflow at −5: uflow priority → LE.
         assert_eq!(lut.apply(-5), 92);
+    }
+
+    #[test]
+    fn lut_wide_index_selects_do_not_overflow() {
+        let t = table(i32::MIN, 62, |i| if i == 0 { -32768 } else { 32767 });
+        let x = i32::MAX as i64;
+        // d = 2^32 − 1 < 2^62: idx 0, fraction d/2^62 ≈ 2^-30 of the step → y0.
+        assert_eq!(t.value(x, t.hit(x)), -32768);
+        let t = table(i32::MIN, 127, |i| i as i16);
+        assert_eq!(t.value(x, t.hit(x)), 0);
+    }
+
+    proptest::proptest! {
+        /// Any register values and input: a value, never an arithmetic overflow or panic.
+        #[test]
+        fn lut_never_panics(
+            start in proptest::num::i32::ANY,
+            end in proptest::num::i32::ANY,
+            select in 0u8..128,
+            scales in proptest::array::uniform4(proptest::num::i16::ANY),
+            shifts in proptest::array::uniform4(0u8..32),
+            seed in proptest::num::i16::ANY,
+            x in proptest::num::i32::ANY,
+            prio in 0u8..8,
+        ) {
+            let mk = |k: usize| LutTable {
+                start,
+                end,
+                select,
+                uflow: (scales[2 * k], shifts[2 * k]),
+                oflow: (scales[2 * k + 1], shifts[2 * k + 1]),
+                entries: (0..LUT_ENTRIES)
+                    .map(|i| seed.wrapping_mul(i as i16 + k as i16))
+                    .collect(),
+            };
+            let lut = Lut {
+                le: mk(0),
+                lo: mk(1),
+                uflow_lo: prio & 1 != 0,
+                oflow_lo: prio & 2 != 0,
+                hybrid_lo: prio & 4 != 0,
+            };
+            let v = lut.apply(x as i64);
+            proptest::prop_assert!(v >= i32::MIN as i64 && v <= i32::MAX as i64);
+        }
     }
 }
