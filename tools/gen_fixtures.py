@@ -469,6 +469,21 @@ def single_op_models():
                 return tf.nn.conv2d(y, w2, 1, "SAME")
             return cac
         emit_variants(n, fn1(make(act, w1, b1, w2), (1, H, W, 3)), [(1, H, W, 3)], [(-2, 2)])
+    # A squeeze-excite block as Keras builds it (MobileNetV3, EfficientNet): a batch-dynamic
+    # Reshape becomes SHAPE → STRIDED_SLICE → PACK → RESHAPE; the gate multiplies the map by a
+    # [1,1,1,C] runtime operand.
+    n = "se_block_7x7_c16"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((7, 7, 16), name="in0")
+        g = L.GlobalAveragePooling2D()(xin)
+        g = L.Reshape((1, 1, 16))(g)
+        g = L.Conv2D(4, 1, activation="relu")(g)
+        g = L.Conv2D(16, 1)(g)
+        g = L.Activation("hard_sigmoid")(g)
+        emit_variants(n, ("keras", tf.keras.Model(xin, L.Multiply()([xin, g]))),
+                      [(1, 7, 7, 16)], [(-1, 3)])
     nalpha = const(-rng_for("prelu").uniform(0.05, 0.4, (1, 1, 5)))
     emit_variants(f"prelu_{H}x{W}_c5", fn1(lambda x: tf.nn.relu(x) + nalpha * tf.nn.relu(-x), shp),
                   [shp], [(-3, 3)])

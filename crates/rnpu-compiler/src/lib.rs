@@ -242,6 +242,69 @@ fn plain_view(shape: &[usize]) -> Option<(usize, usize, usize)> {
     }
 }
 
+/// A RESHAPE or SQUEEZE whose input and output have the same NC1HWC2 view (e.g. `[1,C]` ↔
+/// `[1,1,1,C]`, both `1×1×C`), type and quantization: the stored bytes do not move, so the
+/// output is a view of the input's buffer (its shape operand, if any, is not needed).
+fn reshape_view(model: &Model, i: usize) -> Result<QuantView, String> {
+    let op = &model.operators[i];
+    let input = op.input(0).ok_or("no input")?;
+    let output = *op.outputs.first().ok_or("no output")?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    if !matches!(it.dtype, rnpu_model::DType::Int8 | rnpu_model::DType::UInt8)
+        || it.dtype != ot.dtype
+        || it.quantization != ot.quantization
+    {
+        return Err("not one 8-bit type and quantization on both sides".into());
+    }
+    match (plain_view(&it.shape), plain_view(&ot.shape)) {
+        (Some(a), Some(b)) if a == b => Ok(QuantView {
+            op: i,
+            input,
+            output,
+            hwc: a,
+        }),
+        _ => Err(format!(
+            "{:?} → {:?}: a layout change on the host (NC1HWC2 ≠ NHWC order)",
+            it.shape, ot.shape
+        )),
+    }
+}
+
+/// Operators that compute a shape from static shapes: SHAPE, and STRIDED_SLICE / PACK /
+/// CONCATENATION over int32/int64 values that are constants or such shapes (Keras's
+/// batch-dynamic Reshape: SHAPE → STRIDED_SLICE → PACK → RESHAPE). rnpu runs every tensor at
+/// its static shape, so when all they feed is the shape operand of RESHAPE views they need not
+/// run at all.
+fn shape_only_candidates(model: &Model) -> std::collections::HashSet<usize> {
+    let mut out = std::collections::HashSet::new();
+    let mut static_t: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    for (i, op) in model.operators.iter().enumerate() {
+        let int_out = op.outputs.iter().all(|&t| {
+            matches!(
+                model.tensor(t).dtype,
+                rnpu_model::DType::Int32 | rnpu_model::DType::Int64
+            )
+        });
+        let ok = match op.kind {
+            OpKind::Shape => int_out,
+            OpKind::StridedSlice | OpKind::Pack | OpKind::Concatenation => {
+                int_out
+                    && op
+                        .inputs
+                        .iter()
+                        .flatten()
+                        .all(|&t| model.tensor(t).data.is_some() || static_t.contains(&t))
+            }
+            _ => false,
+        };
+        if ok && !op.outputs.iter().any(|t| model.outputs.contains(t)) {
+            out.insert(i);
+            static_t.extend(op.outputs.iter().copied());
+        }
+    }
+    out
+}
+
 fn quant_view(model: &Model, i: usize) -> Result<QuantView, String> {
     let op = &model.operators[i];
     let input = op.input(0).ok_or("no input")?;
@@ -384,16 +447,26 @@ fn plan(
                 .any(|cc| cc.output == t || cc.inputs.iter().any(|x| x.0 == t))
         };
         for (i, op) in model.operators.iter().enumerate() {
-            if op.kind != OpKind::Quantize || banned.contains_key(&i) {
+            if banned.contains_key(&i) {
                 continue;
             }
-            if let Ok(v) = quant_view(model, i) {
+            let v = match op.kind {
+                OpKind::Quantize => quant_view(model, i),
+                OpKind::Reshape | OpKind::Squeeze => reshape_view(model, i),
+                _ => continue,
+            };
+            if let Ok(v) = v {
                 if !in_concat(v.input) && !in_concat(v.output) {
                     quant_views.insert(i, v);
                 }
             }
         }
     }
+    let shape_only = if opts.cpu_only {
+        Default::default()
+    } else {
+        shape_only_candidates(model)
+    };
     // 0b. PAD / PADV2 absorbed into the padding of the convolution right after it (its only
     // consumer): no task, the convolution reads the unpadded tensor.
     let mut pad_for: HashMap<usize, conv::PadFusion> = HashMap::new();
@@ -499,6 +572,22 @@ fn plan(
             lowered.push(None);
             continue;
         }
+        if shape_only.contains(&i) {
+            placements.push(Placement {
+                op: i,
+                kind: kind.clone(),
+                npu: true,
+                reason: format!(
+                    "{kind}: a shape computed from static shapes, feeding only the shape operand \
+                     of RESHAPE views (which move no byte): nothing to run"
+                ),
+                tasks: 0,
+                split: String::new(),
+                bound_lsb: Some(0.0),
+            });
+            lowered.push(None);
+            continue;
+        }
         if let Some(v) = quant_views.get(&i).copied() {
             let ok = [v.input, v.output]
                 .iter()
@@ -506,16 +595,24 @@ fn plan(
             if ok {
                 views.insert(v.input, v.hwc);
                 views.insert(v.output, v.hwc);
+                let (it, ot) = (model.tensor(v.input), model.tensor(v.output));
                 placements.push(Placement {
                     op: i,
                     kind: kind.clone(),
                     npu: true,
-                    reason: format!(
-                        "{kind} {} → {} at equal scale and stored zero point: the stored bytes \
-                         do not change — a view of its input's buffer, no task",
-                        model.tensor(v.input).dtype,
-                        model.tensor(v.output).dtype
-                    ),
+                    reason: if op.kind == OpKind::Quantize {
+                        format!(
+                            "{kind} {} → {} at equal scale and stored zero point: the stored \
+                             bytes do not change — a view of its input's buffer, no task",
+                            it.dtype, ot.dtype
+                        )
+                    } else {
+                        format!(
+                            "{kind} {:?} → {:?}: the same {}x{}x{} NC1HWC2 image — a view of its \
+                             input's buffer, no task",
+                            it.shape, ot.shape, v.hwc.0, v.hwc.1, v.hwc.2
+                        )
+                    },
                     tasks: 0,
                     split: String::new(),
                     bound_lsb: Some(0.0),
@@ -728,6 +825,8 @@ fn plan(
                         | OpKind::Logistic
                         | OpKind::Tanh
                         | OpKind::HardSwish
+                        | OpKind::Reshape
+                        | OpKind::Squeeze
                 )
         })
         .collect();
@@ -755,12 +854,42 @@ fn plan(
             i,
             &kind,
             format!(
-                "{kind}: an element-wise pass the NPU could run, but neither its producer nor a \
-                 consumer is on the NPU (a segment of its own costs more than the CPU pass)"
+                "{kind}: an element-wise pass (or view) the NPU could run, but neither its \
+                 producer nor a consumer is on the NPU (a segment of its own costs more than the \
+                 CPU pass)"
             ),
         );
         lowered[i] = None;
         quant_views.remove(&i);
+    }
+    // Shape computations stay off the CPU only while everything they feed does: other such
+    // operators on the NPU, or the shape operand of a RESHAPE view.
+    loop {
+        let mut bad = None;
+        for &i in &shape_only {
+            if !placements[i].npu {
+                continue;
+            }
+            let fine = model.operators[i].outputs.iter().all(|&t| {
+                consumers(t).into_iter().all(|k| {
+                    (shape_only.contains(&k) && placements[k].npu)
+                        || (quant_views.contains_key(&k)
+                            && placements[k].npu
+                            && model.operators[k].input(0) != Some(t))
+                })
+            });
+            if !fine {
+                bad = Some(i);
+                break;
+            }
+        }
+        let Some(i) = bad else { break };
+        let kind = model.operators[i].kind.name();
+        placements[i] = cpu_placement(
+            i,
+            &kind,
+            format!("{kind}: a shape computation whose value is needed on the CPU"),
+        );
     }
     let mut ids: Vec<usize> = quant_views.keys().copied().collect();
     ids.sort();

@@ -168,6 +168,14 @@ pub struct TfLiteSplitParams {
     pub num_splits: c_int,
 }
 
+/// `TfLitePackParams`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TfLitePackParams {
+    pub values_count: c_int,
+    pub axis: c_int,
+}
+
 /// `TfLiteLeakyReluParams`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -199,6 +207,7 @@ pub enum BuiltinParams {
     Resize(TfLiteResizeParams),
     StridedSlice(TfLiteStridedSliceParams),
     Split(TfLiteSplitParams),
+    Pack(TfLitePackParams),
     /// A custom op's `custom_initial_data` bytes.
     Custom(Vec<u8>),
 }
@@ -241,6 +250,8 @@ mod layout_tests {
         assert_eq!(size_of::<TfLiteStridedSliceParams>(), 24);
         assert_eq!(offset_of!(TfLiteStridedSliceParams, offset), 20);
         assert_eq!(size_of::<TfLiteSplitParams>(), 4);
+        assert_eq!(size_of::<TfLitePackParams>(), 8);
+        assert_eq!(offset_of!(TfLitePackParams, axis), 4);
         assert_eq!(size_of::<TfLiteLeakyReluParams>(), 4);
     }
 }

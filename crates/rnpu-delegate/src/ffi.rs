@@ -163,6 +163,7 @@ unsafe fn params(kind: &OpKind, node: &TfLiteNode) -> BuiltinParams {
         OpKind::ResizeBilinear | OpKind::ResizeNearestNeighbor => read!(Resize, TfLiteResizeParams),
         OpKind::StridedSlice => read!(StridedSlice, TfLiteStridedSliceParams),
         OpKind::Split => read!(Split, TfLiteSplitParams),
+        OpKind::Pack => read!(Pack, TfLitePackParams),
         OpKind::Custom(_) => {
             let n = node.custom_initial_data_size;
             if node.custom_initial_data.is_null() || n <= 0 || n > MAX_ARRAY {

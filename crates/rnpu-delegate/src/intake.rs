@@ -375,6 +375,13 @@ fn options(kind: &OpKind, params: &BuiltinParams) -> Result<OpOptions, String> {
             },
             _ => return Err(mismatch()),
         },
+        OpKind::Pack => match params {
+            P::Pack(p) => OpOptions::Pack {
+                values_count: p.values_count,
+                axis: p.axis,
+            },
+            _ => return Err(mismatch()),
+        },
         _ => OpOptions::None,
     })
 }

@@ -139,6 +139,9 @@ fn options<'a>(
             ],
         ),
         OpOptions::Split { num_splits } => (35, vec![(0, I32(*num_splits))]),
+        OpOptions::Pack { values_count, axis } => {
+            (59, vec![(0, I32(*values_count)), (1, I32(*axis))])
+        }
         OpOptions::Reshape { new_shape } => {
             let v = new_shape.as_ref().map(|s| b.create_vector(s));
             let t = b.start_table();

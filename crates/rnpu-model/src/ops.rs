@@ -77,6 +77,8 @@ op_kinds! {
     Split = 49, "SPLIT";
     Prelu = 54, "PRELU";
     PadV2 = 60, "PADV2";
+    Shape = 77, "SHAPE";
+    Pack = 83, "PACK";
     ResizeNearestNeighbor = 97, "RESIZE_NEAREST_NEIGHBOR";
     LeakyRelu = 98, "LEAKY_RELU";
     Quantize = 114, "QUANTIZE";
@@ -213,6 +215,11 @@ pub enum OpOptions {
     StridedSlice(StridedSliceOptions),
     Split {
         num_splits: i32,
+    },
+    /// PACK: stack `values_count` tensors along a new axis `axis`.
+    Pack {
+        values_count: i32,
+        axis: i32,
     },
     /// Custom operator options, raw bytes (usually a FlexBuffer map).
     Custom(Vec<u8>),

@@ -93,6 +93,7 @@ mod tag {
     pub const SQUEEZE: u8 = 30;
     pub const STRIDED_SLICE: u8 = 32;
     pub const SPLIT: u8 = 35;
+    pub const PACK: u8 = 59;
     pub const RESIZE_NEAREST_NEIGHBOR: u8 = 74;
     pub const LEAKY_RELU: u8 = 75;
 }
@@ -819,6 +820,19 @@ fn read_options(
                 shrink_axis_mask: v[4],
                 offset: v[5] != 0,
             })
+        }
+        OpKind::Pack => {
+            let (n, axis) = match expect(tag::PACK)? {
+                Some(t) => (
+                    ctx(label, t.scalar::<i32>(0, 0))?,
+                    ctx(label, t.scalar::<i32>(1, 0))?,
+                ),
+                None => (0, 0),
+            };
+            OpOptions::Pack {
+                values_count: n,
+                axis,
+            }
         }
         OpKind::Split => OpOptions::Split {
             num_splits: match expect(tag::SPLIT)? {

@@ -35,6 +35,8 @@ fn arity(kind: &OpKind) -> Option<(usize, usize, Option<usize>, Option<usize>)> 
         StridedSlice => (4, 4, Some(1), None),
         Transpose => (2, 2, Some(1), None),
         Split => (2, 2, None, None),
+        Shape => (1, 1, Some(1), None),
+        Pack => (1, usize::MAX, Some(1), None),
         Custom(_) | Other(_) => return None,
     })
 }

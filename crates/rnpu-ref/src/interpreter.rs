@@ -75,6 +75,8 @@ pub fn eval_op(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         OpKind::StridedSlice => shape::strided_slice(ctx),
         OpKind::Transpose => shape::transpose(ctx),
         OpKind::Split => shape::split(ctx),
+        OpKind::Shape => shape::shape(ctx),
+        OpKind::Pack => shape::pack(ctx),
         OpKind::ResizeNearestNeighbor | OpKind::ResizeBilinear => resize::resize(ctx),
         OpKind::Softmax => activation::softmax(ctx),
         OpKind::Logistic | OpKind::Tanh => activation::sigmoid_tanh(ctx),

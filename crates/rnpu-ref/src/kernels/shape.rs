@@ -691,6 +691,90 @@ pub fn split(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
     Ok(outs)
 }
 
+// ---------------------------------------------------------------------------------------------
+// SHAPE, PACK (Keras builds reshape targets at run time: SHAPE → STRIDED_SLICE → PACK → RESHAPE)
+
+/// SHAPE: the input's dimensions as a 1-D int32 or int64 tensor (the output tensor's type,
+/// `ShapeOptions.out_type`; shape.cc).
+pub fn shape(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
+    let x = ctx.input(0)?;
+    let ot = ctx.output_tensor(0)?;
+    if ot.shape != [x.shape.len()] {
+        return Err(ctx.err(format!(
+            "output '{}' has shape {:?}, the input has rank {}",
+            ot.name,
+            ot.shape,
+            x.shape.len()
+        )));
+    }
+    let data = match ot.dtype {
+        DType::Int32 => ArrayData::I32(x.shape.iter().map(|&d| d as i32).collect()),
+        DType::Int64 => ArrayData::I64(x.shape.iter().map(|&d| d as i64).collect()),
+        d => return Err(ctx.err(format!("output type {d} (SHAPE gives int32 or int64)"))),
+    };
+    Ok(vec![Array::new(ot.shape.clone(), data)])
+}
+
+/// PACK: `values_count` tensors of one shape and type stacked along a new axis (pack.cc; int8
+/// and uint8 inputs must share the output's quantization — TFLite copies, never rescales).
+pub fn pack(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
+    let (count, axis) = match &ctx.op.options {
+        OpOptions::Pack { values_count, axis } => (*values_count, *axis),
+        _ => return Err(ctx.err("PACK without PackOptions")),
+    };
+    let n = ctx.op.inputs.len();
+    if n == 0 || count as usize != n {
+        return Err(ctx.err(format!("values_count {count} but {n} inputs")));
+    }
+    let (x0, t0) = checked_input(ctx, 0)?;
+    let rank = x0.shape.len() as i32;
+    let a = if axis < 0 { axis + rank + 1 } else { axis };
+    if a < 0 || a > rank {
+        return Err(ctx.err(format!("axis {axis} out of range for rank {rank} inputs")));
+    }
+    let a = a as usize;
+    let ot = ctx.output_tensor(0)?;
+    let mut oshape = x0.shape.clone();
+    oshape.insert(a, n);
+    if ot.shape != oshape || ot.dtype != t0.dtype {
+        return Err(ctx.err(format!(
+            "output '{}' is {} {:?}, packing gives {} {oshape:?}",
+            ot.name, ot.dtype, ot.shape, t0.dtype
+        )));
+    }
+    let mut datas = Vec::with_capacity(n);
+    for i in 0..n {
+        let (x, t) = checked_input(ctx, i)?;
+        if x.shape != x0.shape || t.dtype != t0.dtype {
+            return Err(ctx.err(format!(
+                "input {i} is {} {:?}, input 0 is {} {:?}",
+                t.dtype, x.shape, t0.dtype, x0.shape
+            )));
+        }
+        if matches!(t0.dtype, DType::Int8 | DType::UInt8) && is_quantized(&ot.quantization) {
+            let ((is, iz), (os, oz)) = (per_tensor(ctx, t)?, per_tensor(ctx, ot)?);
+            if is != os || iz != oz {
+                return Err(ctx.err(format!(
+                    "input {i} quantization ({is}, {iz}) vs output ({os}, {oz}): TFLite's PACK does not rescale"
+                )));
+            }
+        }
+        datas.push(x.data.clone());
+    }
+    let outer: usize = x0.shape[..a].iter().product();
+    let inner: usize = x0.shape[a..].iter().product();
+    let all = concat_data(&datas, t0.dtype)
+        .ok_or_else(|| ctx.err("inputs have different element types"))?;
+    let mut idx = Vec::with_capacity(outer * n * inner);
+    for k in 0..outer {
+        for i in 0..n {
+            let start = i * outer * inner + k * inner;
+            idx.extend(start..start + inner);
+        }
+    }
+    Ok(vec![Array::new(oshape, gather(&all, &idx))])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
