@@ -93,8 +93,12 @@ def compare(path):
     ip.invoke()
     ref = ip.get_tensor(ip.get_output_details()[0]["index"]).astype(int)
     d = np.abs(ours - ref)
+    # How much the output varies (a random-weight net can collapse to a few values, which would
+    # make agreement cheap): distinct values and range of LiteRT's output.
     return (f"vs LiteRT BUILTIN_REF: {100 * np.mean(d <= 1):.1f}% within 1 LSB, max {d.max()}, "
-            f"argmax {'same' if ours.argmax() == ref.argmax() else 'differs'}")
+            f"{100 * np.mean(d == 0):.1f}% exact, argmax "
+            f"{'same' if ours.argmax() == ref.argmax() else 'differs'} (LiteRT's output: "
+            f"{len(np.unique(ref))} distinct values in [{ref.min()}, {ref.max()}])")
 
 
 def main():
