@@ -469,6 +469,33 @@ def single_op_models():
                 return tf.nn.conv2d(y, w2, 1, "SAME")
             return cac
         emit_variants(n, fn1(make(act, w1, b1, w2), (1, H, W, 3)), [(1, H, W, 3)], [(-2, 2)])
+    # A channel SPLIT between convolutions (YOLOv8's C2f splits a conv output in halves).
+    n = f"conv_split_conv_add_{H}x{W}_c3to32"
+    if wanted(n):
+        r = rng_for(n)
+        w1 = const(r.normal(0, np.sqrt(2.0 / 27), (3, 3, 3, 32)))
+        wa = const(r.normal(0, np.sqrt(2.0 / 16), (1, 1, 16, 8)))
+        wb = const(r.normal(0, np.sqrt(2.0 / 144), (3, 3, 16, 8)))
+
+        def csca(x):
+            a, b = tf.split(tf.nn.relu(tf.nn.conv2d(x, w1, 1, "SAME")), 2, axis=3)
+            return tf.nn.conv2d(a, wa, 1, "SAME") + tf.nn.conv2d(b, wb, 1, "SAME")
+        emit_variants(n, fn1(csca, (1, H, W, 3)), [(1, H, W, 3)], [(-2, 2)])
+    # A DenseNet-style block: each concatenation is an input of the next (nested views).
+    n = f"dense_block_{H}x{W}_c3"
+    if wanted(n):
+        r = rng_for(n)
+        wa = const(r.normal(0, np.sqrt(2.0 / 27), (3, 3, 3, 16)))
+        wb = const(r.normal(0, np.sqrt(2.0 / 144), (3, 3, 16, 16)))
+        wd = const(r.normal(0, np.sqrt(2.0 / 288), (3, 3, 32, 16)))
+        we = const(r.normal(0, np.sqrt(2.0 / 48), (1, 1, 48, 8)))
+
+        def dense(x):
+            a = tf.nn.relu(tf.nn.conv2d(x, wa, 1, "SAME"))
+            c1 = tf.concat([a, tf.nn.relu(tf.nn.conv2d(a, wb, 1, "SAME"))], 3)
+            c2 = tf.concat([c1, tf.nn.relu(tf.nn.conv2d(c1, wd, 1, "SAME"))], 3)
+            return tf.nn.conv2d(c2, we, 1, "SAME")
+        emit_variants(n, fn1(dense, (1, H, W, 3)), [(1, H, W, 3)], [(-2, 2)])
     # A squeeze-excite block as Keras builds it (MobileNetV3, EfficientNet): a batch-dynamic
     # Reshape becomes SHAPE → STRIDED_SLICE → PACK → RESHAPE; the gate multiplies the map by a
     # [1,1,1,C] runtime operand.

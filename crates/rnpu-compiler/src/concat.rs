@@ -26,6 +26,9 @@ pub struct ConcatOp {
     /// Inputs whose quantization differs from the output's: their producer must requantize
     /// to the output's scale and zero point (its OUT_CVT) — see `lib.rs`.
     pub requant_inputs: Vec<usize>,
+    /// A SPLIT along channels, the mirror image: `output` is the operator's *input* (the whole
+    /// map) and `inputs` are its outputs, views at their channel offsets; nothing is written.
+    pub split: bool,
 }
 
 /// Describe operator `i` as views, or say why it stays on the CPU.
@@ -127,5 +130,73 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConcatOp, String> {
         out_hwc: (h, w, c),
         inputs,
         requant_inputs,
+        split: false,
+    })
+}
+
+/// SPLIT along channels as views: output `k` is the input's NC1HWC2 image from channel
+/// `k·C/n`, a view of the input's buffer — possible when every slice starts on a 16-channel
+/// surface (`C/n` a multiple of 16, see the module documentation). TFLite's SPLIT copies bytes:
+/// the outputs must carry the input's quantization.
+pub fn analyze_split(model: &Model, i: usize) -> Result<ConcatOp, String> {
+    let op = &model.operators[i];
+    let (at, x) = (
+        op.input(0).ok_or("no axis input")?,
+        op.input(1).ok_or("no data input")?,
+    );
+    let xt = model.tensor(x);
+    if !matches!(xt.dtype, DType::Int8 | DType::UInt8) {
+        return Err(format!("{}: the NPU path is int8/uint8", xt.dtype));
+    }
+    let axis = match (&model.tensor(at).data, model.tensor(at).dtype) {
+        (Some(d), DType::Int32) if d.len() == 4 => i32::from_le_bytes([d[0], d[1], d[2], d[3]]),
+        _ => return Err("the axis is not one constant int32".into()),
+    };
+    let [1, h, w, c] = xt.shape[..] else {
+        return Err(format!("input {:?} is not [1,H,W,C]", xt.shape));
+    };
+    if axis != 3 && axis != -1 {
+        return Err(format!(
+            "axis {axis} of {:?}: only a channel split is a view of NC1HWC2",
+            xt.shape
+        ));
+    }
+    let n = op.outputs.len();
+    if n == 0 || c % n != 0 {
+        return Err(format!("{c} channels in {n} parts"));
+    }
+    let part = c / n;
+    if n > 1 && !part.is_multiple_of(16) {
+        return Err(format!(
+            "parts of {part} channels: a part not starting on a 16-channel surface is not an \
+             NC1HWC2 image of its own"
+        ));
+    }
+    let mut inputs = Vec::new();
+    for (k, &t) in op.outputs.iter().enumerate() {
+        let yt = model.tensor(t);
+        if yt.dtype != xt.dtype || yt.quantization != xt.quantization {
+            return Err(format!(
+                "output {k}: another type or quantization than the input"
+            ));
+        }
+        if yt.shape != [1, h, w, part] {
+            return Err(format!(
+                "output {k} {:?} is not [1,{h},{w},{part}]",
+                yt.shape
+            ));
+        }
+        if t == x || inputs.iter().any(|&(u, _, _)| u == t) {
+            return Err("a tensor twice".into());
+        }
+        inputs.push((t, (h, w, part), k * part));
+    }
+    Ok(ConcatOp {
+        op: i,
+        output: x,
+        out_hwc: (h, w, c),
+        inputs,
+        requant_inputs: Vec::new(),
+        split: true,
     })
 }

@@ -381,12 +381,14 @@ fn plan(
     if !opts.cpu_only {
         let mut aliased: Vec<usize> = Vec::new();
         for (i, op) in model.operators.iter().enumerate() {
-            if op.kind != OpKind::Concatenation {
-                continue;
-            }
+            let analyze = match op.kind {
+                OpKind::Concatenation => concat::analyze,
+                OpKind::Split => concat::analyze_split,
+                _ => continue,
+            };
             let r = match banned.get(&i) {
                 Some(why) => Err(why.clone()),
-                None => concat::analyze(model, i).and_then(|cc| {
+                None => analyze(model, i).and_then(|cc| {
                     for &(t, _, _) in &cc.inputs {
                         if aliased.contains(&t) {
                             return Err(format!(
@@ -423,6 +425,26 @@ fn plan(
                 }
             }
             concat_res.insert(i, r);
+        }
+        // A split's input or outputs that take part in another view keep it on the CPU (one
+        // tensor, one buffer binding).
+        let mut shared: Vec<(usize, usize)> = Vec::new();
+        for (&i, r) in &concat_res {
+            if let Ok(cc) = r {
+                shared.push((i, cc.output));
+                shared.extend(cc.inputs.iter().map(|x| (i, x.0)));
+            }
+        }
+        for (&i, r) in concat_res.iter_mut() {
+            let clash = match r {
+                Ok(cc) if cc.split => std::iter::once(cc.output)
+                    .chain(cc.inputs.iter().map(|x| x.0))
+                    .any(|t| shared.iter().any(|&(j, u)| j != i && u == t)),
+                _ => false,
+            };
+            if clash {
+                *r = Err("its tensors are also views of another concatenation or split".into());
+            }
         }
     }
     let qmodel;
@@ -543,11 +565,15 @@ fn plan(
             match r {
                 Ok(cc) => {
                     let offs: Vec<String> = cc.inputs.iter().map(|x| x.2.to_string()).collect();
-                    placements.push(Placement {
-                        op: i,
-                        kind: kind.clone(),
-                        npu: true,
-                        reason: format!(
+                    let reason = if cc.split {
+                        format!(
+                            "{kind} along channels: no task, its {} outputs are views of its \
+                             input's buffer at channels [{}]",
+                            cc.inputs.len(),
+                            offs.join(", ")
+                        )
+                    } else {
+                        format!(
                             "{kind} along channels: no task, {} inputs written in place at \
                              channels [{}] of one buffer{}",
                             cc.inputs.len(),
@@ -560,7 +586,13 @@ fn plan(
                                     cc.requant_inputs.len()
                                 )
                             }
-                        ),
+                        )
+                    };
+                    placements.push(Placement {
+                        op: i,
+                        kind: kind.clone(),
+                        npu: true,
+                        reason,
                         tasks: 0,
                         split: String::new(),
                         bound_lsb: None,
@@ -807,6 +839,86 @@ fn plan(
             }
         }
     }
+    // Nested concatenations (DenseNet: each block's concatenation is an input of the next)
+    // share one root buffer. A producer's whole-cube write past its channels may land in any
+    // slice of that root, not only in its own concatenation's: check in root coordinates.
+    {
+        let mut parent: HashMap<usize, (usize, usize, usize)> = HashMap::new(); // t → (cc.op, cc.output, off)
+        for cc in keep.iter().filter(|cc| !cc.split) {
+            for &(t, _, off) in &cc.inputs {
+                parent.insert(t, (cc.op, cc.output, off));
+            }
+        }
+        let root_of = |mut t: usize| {
+            let mut off = 0usize;
+            let mut guard = 0;
+            while let Some(&(_, up, o)) = parent.get(&t) {
+                off += o;
+                t = up;
+                guard += 1;
+                if guard > parent.len() {
+                    break;
+                }
+            }
+            (t, off)
+        };
+        let composite: Vec<usize> = keep
+            .iter()
+            .filter(|cc| !cc.split)
+            .map(|cc| cc.output)
+            .collect();
+        let npu_producer = |t: usize| {
+            producer
+                .get(&t)
+                .copied()
+                .filter(|&p| lowered[p].as_ref().is_some_and(|(c, _)| c.output == t))
+        };
+        // Leaf slices: (tensor, root, first channel, channels, H·W).
+        let leaves: Vec<(usize, usize, usize, usize, usize)> = parent
+            .keys()
+            .filter(|t| !composite.contains(t))
+            .map(|&t| {
+                let (r, off) = root_of(t);
+                let shape = &model.tensor(t).shape;
+                let c = shape.last().copied().unwrap_or(0);
+                let hw: usize = shape.iter().rev().skip(1).product();
+                (t, r, off, c, hw)
+            })
+            .collect();
+        let nested = keep
+            .iter()
+            .filter(|cc| !cc.split)
+            .any(|cc| parent.contains_key(&cc.output));
+        if nested {
+            for &(t, r, off, c, hw) in &leaves {
+                let Some(p) = npu_producer(t) else { continue };
+                let extent = lowered[p].as_ref().map_or(0, |(_, l)| l.output_extent);
+                let plane = (hw * 16).max(1) as u64;
+                let (s0, s1) = (off / 16, (off + c).div_ceil(16));
+                let end = s0 as u64 + extent.div_ceil(plane);
+                for &(u, ru, offu, cu, _) in &leaves {
+                    if u == t || ru != r {
+                        continue;
+                    }
+                    let (u0, u1) = (offu / 16, (offu + cu).div_ceil(16));
+                    if (u1 as u64) <= s1 as u64 || (u0 as u64) >= end {
+                        continue;
+                    }
+                    if npu_producer(u).is_none_or(|q| q <= p) {
+                        let (cc_op, _, _) = parent[&t];
+                        return Err((
+                            cc_op,
+                            format!(
+                                "the producer of input tensor {t} writes whole output cubes past \
+                                 its channels into tensor {u}'s slice of an enclosing \
+                                 concatenation, whose value is not written after it"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
     // A cheap element-wise operator (a QUANTIZE view, or a QUANTIZE / RELU / RELU6 /
     // LEAKY_RELU / PRELU / LUT task) is worth its place only next to NPU work (its producer or a
     // consumer with tasks); between CPU operators it would be an NPU segment of its own, a
@@ -942,8 +1054,10 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
         .enumerate()
         .flat_map(|(i, op)| op.outputs.iter().map(move |&t| (t, i)))
         .collect();
-    // Concatenation views first, so that producers find their slice of the output buffer.
-    for cc in &concats {
+    // Concatenation views first, so that producers find their slice of the output buffer;
+    // enclosing concatenations (later operators) before the ones nested in them, so that a
+    // nested concatenation's output is already a slice when its own inputs are placed.
+    for cc in concats.iter().rev() {
         let st = if model.tensor(cc.output).dtype == rnpu_model::DType::UInt8 {
             Storage::Uint8Xor80
         } else {
@@ -1016,6 +1130,15 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                 let (buf, _) = b.by_tensor[&v.input];
                 note_read(v.input, buf, &mut seg_inputs, &mut job.in_buffers);
                 note_write(v.output, &mut seg_outputs);
+                continue;
+            }
+            if let Some(cc) = concats.iter().find(|cc| cc.op == o && cc.split) {
+                // No task: the outputs are slices of the input's buffer.
+                let (buf, _) = b.by_tensor[&cc.output];
+                note_read(cc.output, buf, &mut seg_inputs, &mut job.in_buffers);
+                for &(t, _, _) in &cc.inputs {
+                    note_write(t, &mut seg_outputs);
+                }
                 continue;
             }
             if let Some(cc) = concats.iter().find(|cc| cc.op == o) {
