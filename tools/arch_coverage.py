@@ -33,6 +33,7 @@ CACHE = os.path.join(ROOT, ".cache", "arch")
 RNPU = os.path.join(ROOT, "target", "release", "rnpu")
 
 ARCHS = {
+    "mobilenet_v1": ("MobileNet", {}),
     "mobilenet_v2": ("MobileNetV2", {}),
     "mobilenet_v3_small": ("MobileNetV3Small", {"include_preprocessing": False}),
     "mobilenet_v3_large": ("MobileNetV3Large", {"include_preprocessing": False}),
