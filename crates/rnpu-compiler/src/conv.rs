@@ -1540,8 +1540,8 @@ const LUT_START: i32 = -256;
 /// keeps clear of both at no cost.
 const LUT_ENTRY_SHIFT: u32 = 8;
 
-/// LOGISTIC, TANH and HARD_SWISH (int8/uint8, per-tensor, one type in and out) through the EW
-/// stage's lookup table: the operator is a function of one stored byte, so the compiler runs
+/// LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU and single-alpha PRELU (int8/uint8, per-tensor, one
+/// type in and out) through the EW stage's lookup table: the operator is a function of one stored byte, so the compiler runs
 /// TFLite's own arithmetic (rnpu-ref's kernels: LOGISTIC/TANH the `LUTPopulate` table, HARD_SWISH
 /// the int16 fixed-point reference) on all 256 input values and loads the results as the
 /// table. An identity depthwise 1×1 passes the stored input to the LUT unchanged (weight 1, no
@@ -1550,8 +1550,17 @@ const LUT_ENTRY_SHIFT: u32 = 8;
 /// under the datapath model (NVDLA's integer LUT; unmeasured on RK, `docs/hw-semantics.md`).
 pub fn analyze_table(model: &Model, i: usize) -> Result<ConvOp, String> {
     let op = &model.operators[i];
-    if !matches!(op.kind, OpKind::Logistic | OpKind::Tanh | OpKind::HardSwish) {
-        return Err("not a table operator".into());
+    match op.kind {
+        OpKind::Logistic | OpKind::Tanh | OpKind::HardSwish | OpKind::LeakyRelu => {}
+        // PRELU is a function of one byte only with a single alpha (per-channel alphas take
+        // the PReLU-mode lowering, `analyze_prelu`).
+        OpKind::Prelu => {
+            let alpha = op.input(1).map(|t| model.tensor(t)).ok_or("no alpha")?;
+            if alpha.data.is_none() || alpha.num_elements() != 1 {
+                return Err("alpha is not one constant".into());
+            }
+        }
+        _ => return Err("not a table operator".into()),
     }
     table_op(model, &[i])
 }

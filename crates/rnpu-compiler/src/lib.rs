@@ -744,7 +744,12 @@ fn plan(
                 OpKind::Mean => lower(pool::analyze_mean(qm, i), &mut views),
                 OpKind::Mul => lower(conv::analyze_mul(qm, i), &mut views),
                 OpKind::Add | OpKind::Sub => lower(conv::analyze_add(qm, i), &mut views),
-                OpKind::LeakyRelu | OpKind::Prelu => lower(conv::analyze_prelu(qm, i), &mut views),
+                // A table when the op is a function of one byte (bit-exact), else PReLU mode.
+                OpKind::LeakyRelu | OpKind::Prelu => lower(conv::analyze_table(qm, i), &mut views)
+                    .or_else(|table| {
+                        lower(conv::analyze_prelu(qm, i), &mut views)
+                            .map_err(|prelu| format!("{prelu}; as a table: {table}"))
+                    }),
                 OpKind::Logistic | OpKind::Tanh | OpKind::HardSwish => {
                     lower(conv::analyze_table(qm, i), &mut views)
                 }

@@ -302,7 +302,8 @@ fn leaky_relu_and_prelu_followers_sweep() {
         let yi = m.tensors.len() - 1;
         let leaky = seed % 2 == 0;
         let (kind, inputs, options, what) = if leaky {
-            let alpha = r.pick(&[0.01f32, 0.1, 0.2, 0.3, 1.7, 0.0]);
+            // Negative slopes too: LEAKY_RELU is a table (any alpha).
+            let alpha = r.pick(&[0.01f32, 0.1, 0.2, 0.3, 1.7, 0.0, -0.2]);
             (
                 OpKind::LeakyRelu,
                 vec![Some(conv_out)],
@@ -315,7 +316,7 @@ fn leaky_relu_and_prelu_followers_sweep() {
             let mut a = m.tensors[conv_out].clone();
             a.name = "alpha".into();
             a.shape = shape.clone();
-            // Slopes ≥ 0 (a ≥ za): a negative one stays on the CPU (tested below).
+            // Slopes ≥ 0 (a ≥ za): a per-channel negative one stays on the CPU (PReLU mode).
             let za = r.range(lo, lo + 60);
             a.quantization = Quantization::PerTensor {
                 scale: 0.001 + 0.01 * r.unit() as f32,
