@@ -802,13 +802,30 @@ def write_readme():
               "(LSB; float outputs: absolute). Non-zero rows only:", ""]
     nz = [f"- {n}: {d}" for n, d in UINT8_CHECK if any(x != 0 for x in d)]
     lines += nz or ["- (all identical)"]
-    lines += [f"", f"{len(UINT8_CHECK)} uint8 models checked.",
-              "", "## Fixtures", "", "| name | variant | bytes (model) | ops |", "|---|---|---|---|"]
+    lines += [f"", f"{len(UINT8_CHECK)} uint8 models checked.", ""]
+    with open(os.path.join(OUT, "README.md"), "w") as f:
+        f.write("\n".join(lines + fixture_table()) + "\n")
+
+
+def fixture_table():
+    lines = ["## Fixtures", "", "| name | variant | bytes (model) | ops |", "|---|---|---|---|"]
     for e in MANIFEST:
         sz = os.path.getsize(os.path.join(OUT, e["name"], "model.tflite"))
         lines.append(f"| {e['name']} | {e['variant']} | {sz} | {' '.join(e['ops'])} |")
-    with open(os.path.join(OUT, "README.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    return lines
+
+
+def update_readme_table():
+    """A partial run (--only / --skip-nets): keep the README's notes and uint8 self-check from the
+    last full run (this run's uint8 checks are appended) and rewrite its fixture table."""
+    path = os.path.join(OUT, "README.md")
+    if not os.path.exists(path):
+        return
+    text = open(path).read()
+    head = text.split("## Fixtures", 1)[0].rstrip("\n").split("\n")
+    nz = [f"- {n}: {d} (partial run)" for n, d in UINT8_CHECK if any(x != 0 for x in d)]
+    with open(path, "w") as f:
+        f.write("\n".join(head + nz + [""] + fixture_table()) + "\n")
 
 
 def main():
@@ -844,6 +861,8 @@ def main():
         f.write("\n")
     if ONLY is None and not a.skip_nets:
         write_readme()
+    else:
+        update_readme_table()
     total = sum(os.path.getsize(os.path.join(dp, fn)) for dp, _, fns in os.walk(OUT) for fn in fns)
     print(f"[gen_fixtures] {len(allm)} fixtures, {total:,d} bytes under {OUT}, {time.time() - t0:.1f} s")
     for n in NOTES:
