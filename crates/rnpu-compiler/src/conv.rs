@@ -78,6 +78,9 @@ pub struct ConvOp {
     /// LOGISTIC / TANH / HARD_SWISH: the EW LUT holding the operator's value for every input
     /// byte ([`analyze_table`]); BS, BN and the EW operation pass the stored input through.
     pub lut: Option<crate::emit::LutRegs>,
+    /// MUL by a broadcast runtime gate (`[1,1,1,C]`): the tensor; `ew` then describes the
+    /// two-map MUL whose second map is the gate copied to every position (`lower_gated_mul`).
+    pub broadcast_gate: Option<usize>,
 }
 
 /// The second operand of an ADD, added in the DPU EW stage (`datapath-semantics.md` §5):
@@ -209,6 +212,7 @@ impl ConvOp {
             ew: None,
             fixed_rq: None,
             lut: None,
+            broadcast_gate: None,
         }
     }
 }
@@ -645,6 +649,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         ew: None,
         fixed_rq: None,
         lut: None,
+        broadcast_gate: None,
     })
 }
 
@@ -1434,14 +1439,24 @@ fn analyze_mul_maps(
     use rnpu_ref::quant::multiply_by_quantized_multiplier as mbqm;
     let op = &model.operators[i];
     let kind = op.kind.name();
-    let (at, bt, ot) = (model.tensor(a), model.tensor(b), model.tensor(output));
+    let (mut a, mut b) = (a, b);
+    let ot = model.tensor(output);
     let storage = storage_of(ot.dtype)
         .ok_or_else(|| format!("{kind} on {}: the NPU path is int8/uint8", ot.dtype))?;
     let ohwc = hwc(&ot.shape).ok_or("output is not [1,H,W,C]")?;
-    if at.shape != ot.shape || bt.shape != ot.shape {
+    // A squeeze-excite gate: one operand the output's shape, the other one value per channel.
+    let gate_shape = |t: usize| {
+        let sh = &model.tensor(t).shape;
+        sh[..] == [1, 1, 1, ohwc.2] || sh[..] == [1, ohwc.2]
+    };
+    if model.tensor(a).shape != ot.shape && model.tensor(b).shape == ot.shape && gate_shape(a) {
+        std::mem::swap(&mut a, &mut b);
+    }
+    let (at, bt) = (model.tensor(a), model.tensor(b));
+    let gated = at.shape == ot.shape && bt.shape != ot.shape && gate_shape(b);
+    if at.shape != ot.shape || (bt.shape != ot.shape && !gated) {
         return Err(format!(
-            "feature maps {:?} × {:?}: a broadcast runtime operand (the EW operand has the \
-             output's geometry)",
+            "feature maps {:?} × {:?}: a runtime operand broadcast other than per channel",
             at.shape, bt.shape
         ));
     }
@@ -1510,13 +1525,25 @@ fn analyze_mul_maps(
         tfl_slack,
         clamp_hi,
         clamp_lo_zero,
-        desc: format!(
-            "{kind} {qtag} of two feature maps (identity depthwise 1x1 × EW MUL by the second; \
-             {differ} of 65536 input pairs differ by 1 from TFLite's double rounding)"
-        ),
+        desc: if gated {
+            format!(
+                "{kind} {qtag} by a broadcast runtime gate [1,1,1,{}] (the gate copied to every \
+                 position by a depthwise 1x1 reading it as weights, then identity depthwise 1x1 × \
+                 EW MUL; {differ} of 65536 input pairs differ by 1 from TFLite's double \
+                 rounding)",
+                ohwc.2
+            )
+        } else {
+            format!(
+                "{kind} {qtag} of two feature maps (identity depthwise 1x1 × EW MUL by the \
+                 second; {differ} of 65536 input pairs differ by 1 from TFLite's double \
+                 rounding)"
+            )
+        },
+        broadcast_gate: gated.then_some(b),
         ew: Some(EwAdd {
             tensor: b,
-            hwc: ohwc,
+            hwc: if gated { (1, 1, ohwc.2) } else { ohwc },
             offset: -(zs2 as i32),
             scale: 1,
             shift: 0,

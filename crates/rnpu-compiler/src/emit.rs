@@ -23,6 +23,12 @@ pub enum AddrRef {
     Operands(u64),
     /// The EW stage's per-element operand (byte offset in its feature map).
     EwOperand(u64),
+    /// The op's own scratch map (written by one of its tasks, read by a later one).
+    Scratch(u64),
+    /// The op's constant all-ones map (the input of a broadcast task).
+    ConstOnes(u64),
+    /// Weights read at run time from a feature map's buffer (a broadcast gate's image).
+    GateWeights(u64),
 }
 
 /// The EW stage adding a per-element int8 operand (see `conv::EwAdd`).

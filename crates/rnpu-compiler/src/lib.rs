@@ -1163,32 +1163,73 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
             let outb = b.bind(model, c.output, c.out_hwc, c.storage);
             b.grow(inb.0, inb.1 + l.input_extent);
             b.grow(outb.0, outb.1 + l.output_extent);
-            let ewb = c.ew.as_ref().map(|e| match &e.constant {
-                // A constant operand: its own buffer, initialised once (the fetch reads the
-                // whole output cube's surfaces: zero beyond the image).
-                Some(image) => {
-                    let mut init = image.clone();
-                    init.resize(init.len().max(l.ew_extent as usize).max(1), 0);
+            // A gated MUL (broadcast runtime gate): its scratch map, its all-ones input map and
+            // the gate's buffer, read as weights.
+            let gated = c.broadcast_gate.map(|g| {
+                let gb = b.bind(model, g, (1, 1, c.out_hwc.2), c.storage);
+                b.grow(gb.0, gb.1 + l.gate_bytes);
+                let mk = |b: &mut Builder, size: u64, kind, name: String, init| {
                     let id = b.buffers.len();
                     b.buffers.push(BufferSpec {
                         id,
-                        size: init.len() as u64,
-                        kind: BufferKind::Weights,
-                        name: format!("EW constant operand (op {o}, tensor {})", e.tensor),
-                        init: Some(init),
+                        size: size.max(1),
+                        kind,
+                        name,
+                        init,
                     });
-                    (id, 0)
-                }
-                None => {
-                    let at = b.bind(model, e.tensor, e.hwc, c.storage);
-                    b.grow(at.0, at.1 + l.ew_extent);
-                    at
-                }
+                    id
+                };
+                let scratch = mk(
+                    &mut b,
+                    l.scratch_extent,
+                    BufferKind::Activation,
+                    format!("gate broadcast (op {o})"),
+                    None,
+                );
+                let ones = mk(
+                    &mut b,
+                    l.ones_extent,
+                    BufferKind::Weights,
+                    format!("all-ones map (op {o})"),
+                    Some(vec![1u8; l.ones_extent.max(1) as usize]),
+                );
+                (g, gb, scratch, ones)
             });
+            let ewb =
+                c.ew.as_ref()
+                    .filter(|_| gated.is_none())
+                    .map(|e| match &e.constant {
+                        // A constant operand: its own buffer, initialised once (the fetch reads the
+                        // whole output cube's surfaces: zero beyond the image).
+                        Some(image) => {
+                            let mut init = image.clone();
+                            init.resize(init.len().max(l.ew_extent as usize).max(1), 0);
+                            let id = b.buffers.len();
+                            b.buffers.push(BufferSpec {
+                                id,
+                                size: init.len() as u64,
+                                kind: BufferKind::Weights,
+                                name: format!("EW constant operand (op {o}, tensor {})", e.tensor),
+                                init: Some(init),
+                            });
+                            (id, 0)
+                        }
+                        None => {
+                            let at = b.bind(model, e.tensor, e.hwc, c.storage);
+                            b.grow(at.0, at.1 + l.ew_extent);
+                            at
+                        }
+                    });
             let mut reads = vec![(c.input, inb.0)];
             if let (Some(e), Some(at)) = (&c.ew, ewb) {
                 if e.constant.is_none() {
                     reads.push((e.tensor, at.0));
+                }
+            }
+            if let Some((g, gb, scratch, _)) = gated {
+                reads.push((g, gb.0));
+                if !job.out_buffers.contains(&scratch) {
+                    job.out_buffers.push(scratch);
                 }
             }
             for (t, buf) in reads {
@@ -1228,6 +1269,17 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                             // `ewb` is bound whenever the lowering emitted an EW operand.
                             AddrRef::EwOperand(x) => {
                                 let (id, off) = ewb.unwrap_or(inb);
+                                RelocTarget::Buffer(id, off + x)
+                            }
+                            // `gated` is set whenever the lowering emitted these.
+                            AddrRef::Scratch(x) => {
+                                RelocTarget::Buffer(gated.map_or(inb.0, |g| g.2), x)
+                            }
+                            AddrRef::ConstOnes(x) => {
+                                RelocTarget::Buffer(gated.map_or(inb.0, |g| g.3), x)
+                            }
+                            AddrRef::GateWeights(x) => {
+                                let (id, off) = gated.map_or(inb, |g| g.1);
                                 RelocTarget::Buffer(id, off + x)
                             }
                         };

@@ -36,6 +36,12 @@ pub struct Lowered {
     pub bound: f64,
     /// The tasks also run the PPU (op_en includes it).
     pub ppu: bool,
+    /// Bytes of the op's scratch map ([`AddrRef::Scratch`]; 0 without one).
+    pub scratch_extent: u64,
+    /// Bytes of the op's constant all-ones map ([`AddrRef::ConstOnes`]; 0 without one).
+    pub ones_extent: u64,
+    /// Bytes the CNA reads as weights from the gate tensor's buffer ([`AddrRef::GateWeights`]).
+    pub gate_bytes: u64,
 }
 
 /// Chunks inside the per-op weight / operand blobs are aligned like separate buffers would be
@@ -140,6 +146,79 @@ struct Chunk {
 /// Plan, pack, program and validate every task of `c`. `Err` = the reason it stays on the CPU.
 /// `bn_rounding`: see [`crate::Options::no_bn_rounding`].
 pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    match c.broadcast_gate {
+        Some(g) => lower_gated_mul(c, g, bn_rounding),
+        None => lower_plain(c, bn_rounding),
+    }
+}
+
+/// MUL of a map by a broadcast runtime gate `g` (`[1,1,1,C]`, squeeze-excite): task group A
+/// copies `g` to every position of a scratch map — a depthwise 1×1 over a constant all-ones map
+/// whose *weights* the CNA reads from `g`'s buffer at run time (a 1×1×C NC1HWC2 image is the
+/// depthwise 1×1 weight layout: channels in order, `rnpu_hw::layout`), weight zero point `zg`,
+/// multiplier 1, output zero point `zg`: exactly `g` again; then `c` (the two-map MUL) with the
+/// scratch map as its EW operand.
+fn lower_gated_mul(c: &ConvOp, _g: usize, bn_rounding: bool) -> Result<Lowered, String> {
+    let e = c.ew.as_ref().ok_or("a gated MUL without its EW operand")?;
+    let (h, w, ch) = c.out_hwc;
+    let zg = -e.offset;
+    let a = ConvOp {
+        weights: vec![0; ch],
+        wzp: zg,
+        ozp: zg,
+        desc: format!("{} (broadcast of the gate)", c.desc),
+        broadcast_gate: None,
+        ..ConvOp::identity_1x1(c.op, e.tensor, e.tensor, (h, w, ch), c.storage)
+    };
+    let la = lower_plain(&a, bn_rounding)?;
+    let b = ConvOp {
+        broadcast_gate: None,
+        ..c.clone()
+    };
+    let mut lb = lower_plain(&b, bn_rounding)?;
+    let mut ops = lb.operands.clone();
+    align_vec(&mut ops, CHUNK_ALIGN);
+    let a_ops = ops.len() as u64;
+    ops.extend_from_slice(&la.operands);
+    let mut tasks = Vec::new();
+    for (entries, addrs) in la.tasks {
+        let mut mapped = Vec::new();
+        for (i, r) in addrs {
+            mapped.push((
+                i,
+                match r {
+                    AddrRef::Input(x) => AddrRef::ConstOnes(x),
+                    AddrRef::Output(x) => AddrRef::Scratch(x),
+                    AddrRef::Operands(x) => AddrRef::Operands(a_ops + x),
+                    AddrRef::Weights(0) => AddrRef::GateWeights(0),
+                    other => return Err(format!("gate broadcast task addresses {other:?}")),
+                },
+            ));
+        }
+        tasks.push((entries, mapped));
+    }
+    for (entries, addrs) in lb.tasks.drain(..) {
+        let mapped = addrs
+            .into_iter()
+            .map(|(i, r)| match r {
+                AddrRef::EwOperand(x) => (i, AddrRef::Scratch(x)),
+                other => (i, other),
+            })
+            .collect();
+        tasks.push((entries, mapped));
+    }
+    Ok(Lowered {
+        tasks,
+        operands: ops,
+        scratch_extent: la.output_extent.max(lb.ew_extent),
+        ones_extent: la.input_extent,
+        gate_bytes: la.weights.len() as u64,
+        split: format!("{} + {} (gate broadcast)", lb.split, la.split),
+        ..lb
+    })
+}
+
+fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let (ih, iw, ic) = c.in_hwc;
     let (oh, ow, oc) = c.out_hwc;
     if [ih, iw, ic, oh, ow, oc, c.kh, c.kw, c.sh, c.sw].contains(&0) {
@@ -233,6 +312,9 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
         split: String::new(),
         bound,
         ppu: false,
+        scratch_extent: 0,
+        ones_extent: 0,
+        gate_bytes: 0,
     };
     let in_surface = ih * iw * C2;
     let out_surface = oh * ow * C2;

@@ -537,6 +537,9 @@ pub fn lower(p: &PoolOp) -> Result<Lowered, String> {
         split: String::new(),
         bound: if p.max { 0.0 } else { 0.5 },
         ppu: true,
+        scratch_extent: 0,
+        ones_extent: 0,
+        gate_bytes: 0,
     };
     let mut oy0 = 0;
     while oy0 < oh {
@@ -841,5 +844,6 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         ew: None,
         fixed_rq: None,
         lut: None,
+        broadcast_gate: None,
     })
 }

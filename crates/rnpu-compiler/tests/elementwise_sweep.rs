@@ -820,3 +820,83 @@ fn table_mul_pairs_sweep() {
     t.report("conv + table·x pair sweep (one fused LUT, on the emulated conv output)");
     assert_eq!(t.worst, 0, "the fused table must be bit-exact");
 }
+
+/// MUL of a map by a broadcast runtime gate ([1,1,1,C] or [1,C], either operand position — the
+/// squeeze-excite multiply): the gate copied to every position by a depthwise 1×1 that reads it
+/// as weights, then the two-map MUL. The gate is a model input (packed by the runtime) or, in
+/// every other case, produced on the NPU in the same job by a rescaling QUANTIZE (so the
+/// broadcast task reads what an earlier task of the job wrote).
+#[test]
+fn gated_mul_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator, Quantization};
+    let mut r = Rng(0x6a7e_5eed);
+    let mut t = Tally::default();
+    for seed in 0..80u64 {
+        let (h, w) = r.pick(&SIZES);
+        let c = r.pick(&CHANS);
+        let q = r.pick(&QUANTS);
+        let act = r.pick(&ACTS);
+        let (mut m, mut ins) = support::build_add(h, w, c, q, act, 4000 + seed);
+        m.operators[0].kind = OpKind::Mul;
+        m.operators[0].options = OpOptions::Mul { activation: act };
+        let k = (seed % 2) as usize; // the gate's operand position
+        let gshape = if seed % 3 == 0 {
+            vec![1, c]
+        } else {
+            vec![1, 1, 1, c]
+        };
+        m.tensors[k].shape = gshape.clone();
+        let dt = m.tensors[k].dtype;
+        ins[k] = support::random_fm(&mut r, dt, gshape.clone());
+        let produced = seed % 2 == 1;
+        if produced {
+            // gate = QUANTIZE(g0): an NPU task in front of the MUL.
+            let mut g0 = m.tensors[k].clone();
+            g0.name = "gate_in".into();
+            let (s, z) = g0.quantization.per_tensor().unwrap();
+            g0.quantization = Quantization::PerTensor {
+                scale: s * (0.6 + 0.8 * r.unit() as f32),
+                zero_point: z,
+            };
+            m.tensors.push(g0);
+            let gi = m.tensors.len() - 1;
+            m.operators.insert(
+                0,
+                Operator {
+                    kind: OpKind::Quantize,
+                    version: 1,
+                    inputs: vec![Some(gi)],
+                    outputs: vec![k],
+                    options: OpOptions::None,
+                },
+            );
+            m.inputs = m
+                .inputs
+                .iter()
+                .map(|&x| if x == k { gi } else { x })
+                .collect();
+        }
+        let p = compile(&m, &Options::default()).expect("compile");
+        let mul = m.operators.len() - 1;
+        // (A 1×1 map is the gate's own shape: an ordinary two-map MUL.)
+        let gate_path = h * w == 1 || p.placements[mul].reason.contains("broadcast runtime gate");
+        assert!(
+            p.placements[mul].npu && gate_path,
+            "seed {seed}: {}",
+            p.placements[mul].reason
+        );
+        if produced {
+            assert!(
+                p.placements[0].npu && p.placements[0].tasks > 0,
+                "{}",
+                p.placements[0].reason
+            );
+        }
+        t.run(
+            format!("MUL gate {gshape:?} at {k} {h}x{w}x{c} {q:?} {act:?} produced {produced} seed {seed}"),
+            &m,
+            &ins,
+        );
+    }
+    t.report("MUL by a broadcast runtime gate sweep (gate broadcast task + EW MUL)");
+}

@@ -416,7 +416,7 @@ fn fm_dtype(quant: Quant) -> DType {
     }
 }
 
-fn random_fm(r: &mut Rng, dt: DType, shape: Vec<usize>) -> Array {
+pub fn random_fm(r: &mut Rng, dt: DType, shape: Vec<usize>) -> Array {
     let n: usize = shape.iter().product();
     let data = match dt {
         DType::Int8 => ArrayData::I8((0..n).map(|_| r.range(-128, 127) as i8).collect()),
