@@ -338,6 +338,20 @@ fn quant_view(model: &Model, i: usize) -> Result<QuantView, String> {
     })
 }
 
+/// An operator folded into another one's tasks (a PAD into a convolution's padding, a table
+/// operator into the MUL after it): on the NPU, no task of its own.
+fn folded_placement(i: usize, kind: &str, reason: String) -> Placement {
+    Placement {
+        op: i,
+        kind: kind.to_string(),
+        npu: true,
+        reason,
+        tasks: 0,
+        split: String::new(),
+        bound_lsb: None,
+    }
+}
+
 fn cpu_placement(i: usize, kind: &str, reason: String) -> Placement {
     Placement {
         op: i,
@@ -674,19 +688,15 @@ fn plan(
             match fused {
                 Ok(cl) => {
                     absorbed.insert(j, cl);
-                    placements.push(Placement {
-                        op: i,
-                        kind: kind.clone(),
-                        npu: true,
-                        reason: format!(
+                    placements.push(folded_placement(
+                        i,
+                        &kind,
+                        format!(
                             "{kind} {}/{}/{}/{} (H/W) absorbed into op {j}'s padding (CNA, or the \
                              PPU for a max pool; fill = zero point): no task",
                             f.top, f.bottom, f.left, f.right
                         ),
-                        tasks: 0,
-                        split: String::new(),
-                        bound_lsb: None,
-                    });
+                    ));
                     lowered.push(None);
                     continue;
                 }
@@ -700,17 +710,13 @@ fn plan(
                 conv::analyze_table_pair(qm, i, j).and_then(|c| lower_checked(c, opts, &mut views));
             if let Ok(cl) = fused {
                 absorbed.insert(j, cl);
-                placements.push(Placement {
-                    op: i,
-                    kind: kind.clone(),
-                    npu: true,
-                    reason: format!(
+                placements.push(folded_placement(
+                    i,
+                    &kind,
+                    format!(
                         "{kind} fused with the MUL after it (op {j}) into one lookup table: no task"
                     ),
-                    tasks: 0,
-                    split: String::new(),
-                    bound_lsb: None,
-                });
+                ));
                 lowered.push(None);
                 continue;
             }
