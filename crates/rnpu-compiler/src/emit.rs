@@ -68,8 +68,8 @@ pub struct LutRegs {
     pub entries: Vec<i16>,
 }
 
-/// Entries per LUT table on RK3588 (vendor capture, B [HW]: 513 words uploaded per table).
-pub const LUT_ENTRIES: usize = 513;
+/// Entries per LUT table ([`rnpu_hw::Target::lut_entries`]).
+pub const LUT_ENTRIES: usize = rnpu_hw::Target::RK3588.lut_entries as usize;
 
 /// `LUT_CFG` of every RK recipe (vendor capture, B and G [HW]): LO_LE_MUX 2, UFLOW priority LE,
 /// OFLOW and HYBRID priority LO.

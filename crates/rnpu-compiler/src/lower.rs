@@ -147,7 +147,7 @@ struct Chunk {
 /// `bn_rounding`: see [`crate::Options::no_bn_rounding`].
 pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     match c.broadcast_gate {
-        Some(g) => lower_gated_mul(c, g, bn_rounding),
+        Some(_) => lower_gated_mul(c, bn_rounding),
         None => lower_plain(c, bn_rounding),
     }
 }
@@ -158,7 +158,7 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
 /// depthwise 1×1 weight layout: channels in order, `rnpu_hw::layout`), weight zero point `zg`,
 /// multiplier 1, output zero point `zg`: exactly `g` again; then `c` (the two-map MUL) with the
 /// scratch map as its EW operand.
-fn lower_gated_mul(c: &ConvOp, _g: usize, bn_rounding: bool) -> Result<Lowered, String> {
+fn lower_gated_mul(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let e = c.ew.as_ref().ok_or("a gated MUL without its EW operand")?;
     let (h, w, ch) = c.out_hwc;
     let zg = -e.offset;

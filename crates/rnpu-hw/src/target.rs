@@ -43,6 +43,9 @@ pub struct Target {
     pub pc_amount_unit_entries: u32,
     /// Alignment of each task's regcmd within its buffer as Mesa lays them out (64 B).
     pub regcmd_task_align: u32,
+    /// Entries of each of the DPU's two LUT tables (LE, LO): the vendor runtime and B [HW]
+    /// upload 513 words to each (`docs/hw-semantics.md`, LUT rows); NVDLA has 65 and 257.
+    pub lut_entries: u32,
 }
 
 impl Target {
@@ -62,6 +65,7 @@ impl Target {
         int8_macs_per_cycle: 1024,
         pc_amount_unit_entries: 2,
         regcmd_task_align: 64,
+        lut_entries: 513,
     };
 
     /// Total CBUF bytes per core.

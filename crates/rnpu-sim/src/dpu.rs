@@ -188,9 +188,8 @@ pub enum EwOperand {
     PerElement(Vec<i32>),
 }
 
-/// Entries per LUT table on RK3588: the vendor runtime and B [HW] upload 513 words to each of
-/// the two tables (`docs/hw-semantics.md`, LUT rows); NVDLA has 65 (LE) and 257 (LO).
-pub const LUT_ENTRIES: usize = 513;
+/// Entries per LUT table ([`rnpu_hw::Target::lut_entries`]).
+pub const LUT_ENTRIES: usize = rnpu_hw::Target::RK3588.lut_entries as usize;
 
 /// One of the two interpolation tables (LE = 0, LO = 1) with its range registers.
 #[derive(Debug, Clone, PartialEq, Eq)]
