@@ -932,8 +932,10 @@ fn plan(
     }
     // A cheap element-wise operator (a QUANTIZE view, or a QUANTIZE / RELU / RELU6 /
     // LEAKY_RELU / PRELU / LUT task) is worth its place only next to NPU work (its producer or a
-    // consumer with tasks); between CPU operators it would be an NPU segment of its own, a
-    // pack, a SUBMIT and an unpack for a pass the CPU makes as cheaply.
+    // consumer with tasks, in the same NPU segment: no CPU operator between them in execution
+    // order); otherwise it would be an NPU segment of its own, a pack, a SUBMIT and an unpack
+    // for a pass the CPU makes as cheaply. (The delegate sees the same: TFLite cuts partitions
+    // where an unclaimed node has to run in between.)
     let mut kept_views = Vec::new();
     let cheap: Vec<usize> = (0..n_ops)
         .filter(|&i| {
@@ -955,18 +957,21 @@ fn plan(
         .collect();
     let with_tasks =
         |k: usize, placements: &[Placement]| placements[k].npu && placements[k].tasks > 0;
+    let same_segment = |a: usize, b: usize, placements: &[Placement]| {
+        placements[a.min(b)..=a.max(b)].iter().all(|p| p.npu)
+    };
     let mut demote = Vec::new();
     for &i in &cheap {
         let op = &model.operators[i];
         let prod_npu = op
             .input(0)
             .and_then(|t| producer.get(&t))
-            .is_some_and(|&p| with_tasks(p, &placements));
+            .is_some_and(|&p| with_tasks(p, &placements) && same_segment(p, i, &placements));
         let cons_npu = op
             .outputs
             .iter()
             .flat_map(|&t| consumers(t))
-            .any(|k| with_tasks(k, &placements));
+            .any(|k| with_tasks(k, &placements) && same_segment(i, k, &placements));
         if !prod_npu && !cons_npu {
             demote.push(i);
         }
@@ -978,8 +983,8 @@ fn plan(
             &kind,
             format!(
                 "{kind}: an element-wise pass (or view) the NPU could run, but neither its \
-                 producer nor a consumer is on the NPU (a segment of its own costs more than the \
-                 CPU pass)"
+                 producer nor a consumer is in the same NPU segment (a segment of its own costs \
+                 more than the CPU pass)"
             ),
         );
         lowered[i] = None;
