@@ -139,7 +139,16 @@ fn prepare_impl(
 
     // SAFETY: ctx is the live context TFLite passed to this Prepare call.
     let snap = unsafe { ffi::snapshot(ctx)? };
-    let graph = translate(&snap);
+    let mut graph = translate(&snap);
+    // The graph's outputs that other nodes also read (not visible in the node lists): the
+    // compiler must keep them observable, as it will when compiling the partition.
+    let all: Vec<usize> = graph.nodes.iter().map(|n| n.node_index).collect();
+    if !all.is_empty() {
+        // SAFETY: live ctx of this Prepare call; a valid TfLiteIntArray of plan nodes.
+        if let Some(outs) = unsafe { ffi::preview_output_tensors(ctx, &IntArray::new(&all)) } {
+            graph.add_outputs(&outs);
+        }
+    }
     dump(&graph);
     for n in &graph.nodes {
         if let Err(e) = &n.op {

@@ -290,6 +290,39 @@ pub(crate) unsafe fn preview_partitions(
     (status == K_TFLITE_OK && n >= 0).then_some(n as usize)
 }
 
+/// Every tensor TFLite names as an output of the partitions it would form from `nodes` (via
+/// `PreviewDelegatePartitioning`): given every node of the execution plan, exactly the graph's
+/// outputs — including those other nodes also read, which the node lists alone do not reveal.
+/// `None` if the runtime lacks the call or it fails.
+///
+/// # Safety
+/// `ctx` is the live context passed to the current delegate `Prepare` call; `nodes` is a
+/// TfLiteIntArray built by [`IntArray`].
+pub(crate) unsafe fn preview_output_tensors(
+    ctx: *mut TfLiteContext,
+    nodes: &IntArray,
+) -> Option<Vec<usize>> {
+    // SAFETY: live context.
+    let preview = unsafe { (*ctx).preview_delegate_partitioning }?;
+    let mut params: *mut TfLiteDelegateParams = std::ptr::null_mut();
+    let mut n: c_int = 0;
+    // SAFETY: `nodes` is a valid TfLiteIntArray; the runtime owns the returned params array.
+    let status = unsafe { preview(ctx, nodes.as_ptr(), &mut params, &mut n) };
+    if status != K_TFLITE_OK || n < 0 || (n > 0 && params.is_null()) {
+        return None;
+    }
+    let mut out = Vec::new();
+    for k in 0..n as usize {
+        // SAFETY: the runtime returned `n` consecutive params, valid until the next preview or
+        // the end of this Prepare call; each `output_tensors` is NULL or a live TfLiteIntArray.
+        let a = unsafe { (*params.add(k)).output_tensors };
+        // SAFETY: as above.
+        let v = unsafe { int_array(a, "preview output_tensors") }.ok()??;
+        out.extend(v.into_iter().filter_map(|t| usize::try_from(t).ok()));
+    }
+    Some(out)
+}
+
 /// Hand the claimed nodes to TFLite, which forms partitions and creates one kernel each.
 ///
 /// # Safety

@@ -110,6 +110,21 @@ impl DelegateGraph {
         self.nodes.iter().filter(|n| n.op.is_ok()).count()
     }
 
+    /// Adds `tensors` (context indices) to the model's outputs, skipping unknown, constant and
+    /// already listed ones.
+    pub fn add_outputs(&mut self, tensors: &[usize]) {
+        for &t in tensors {
+            let known = self
+                .model
+                .tensors
+                .get(t)
+                .is_some_and(|x| !x.is_constant() && !x.is_variable);
+            if known && !self.model.outputs.contains(&t) {
+                self.model.outputs.push(t);
+            }
+        }
+    }
+
     /// TFLite node index of `model.operators[op]`.
     pub fn node_of_op(&self, op: usize) -> Option<usize> {
         self.nodes
