@@ -445,6 +445,47 @@ def test_bad_inputs(args):
               f"({reached})")
 
 
+def test_random_graphs(lib, gen, count):
+    """The compiler tests' random graphs (examples/random_graphs.rs writes them with rnpu-ref's
+    outputs and each output's amplification bound): LiteRT BUILTIN_REF must equal rnpu-ref
+    bit for bit (the oracle every Rust test trusts), and LiteRT with the delegate must stay
+    within the bound of LiteRT alone, with every claimed node run on the NPU (a claimed node
+    the partition then runs on the CPU means the claim saw a different graph)."""
+    print(f"random graphs ({count}, oracle and delegate):", flush=True)
+    with tempfile.TemporaryDirectory() as d0:
+        subprocess.run([gen, d0, "1", str(count)], check=True)
+        n_ref = n_exact = n_nodes = n_claimed = n_parts = worst = 0
+        for g in sorted(os.listdir(d0)):
+            d = os.path.join(d0, g)
+            meta = json.load(open(os.path.join(d, "bounds.json")))
+            m = os.path.join(d, "model.tflite")
+            ins = fixture_inputs(d)
+            try:
+                ref, _ = run(m, ins, OpResolverType.BUILTIN_REF)
+            except Exception as e:  # noqa: BLE001 - LiteRT's message is the report
+                check(False, f"random graph {g}: LiteRT refused it: {e}")
+                continue
+            mine = [np.load(os.path.join(d, f"ref_{k}.npy")) for k in range(len(ref))]
+            n_ref += 1
+            n_exact += check(same(ref, mine),
+                             f"random graph {g}: rnpu-ref == LiteRT BUILTIN_REF ({meta['ops']})")
+            dl = load_delegate(lib, {"device": "emulator"})
+            got, _ = run(m, ins, OpResolverType.BUILTIN_REF, [dl])
+            s = stats(dl)
+            n_nodes += s.nodes
+            n_claimed += s.claimed
+            n_parts += s.partitions
+            diffs = [int(np.abs(a.astype(np.int64) - b.astype(np.int64)).max()) for a, b in zip(ref, got)]
+            worst = max([worst] + diffs)
+            check(all(x <= b for x, b in zip(diffs, meta["bounds"])),
+                  f"random graph {g}: delegate {diffs} within {meta['bounds']} of LiteRT ({meta['ops']})")
+            check(s.cpu_ops == 0,
+                  f"random graph {g}: every claimed node on the NPU ({s.cpu_ops} ran on the CPU)")
+        print(f"  {n_ref} graphs run by LiteRT, rnpu-ref bit-exact with BUILTIN_REF on {n_exact}; delegate: "
+              f"{n_claimed}/{n_nodes} nodes claimed in {n_parts} partitions, worst {worst} LSB "
+              f"from LiteRT (each output within its graph's amplification bound)", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", required=True)
@@ -454,6 +495,8 @@ def main():
     ap.add_argument("--child")
     ap.add_argument("--with-delegate", action="store_true")
     ap.add_argument("--fault")
+    ap.add_argument("--graphs", help="the random_graphs example (writes the random graphs)")
+    ap.add_argument("--graph-count", type=int, default=300)
     args = ap.parse_args()
     args.lib = os.path.abspath(args.lib)
     if args.child:
@@ -465,6 +508,8 @@ def main():
         test_cache(args.lib)
         test_faults(args)
         test_bad_inputs(args)
+        if args.graphs:
+            test_random_graphs(args.lib, args.graphs, args.graph_count)
     for f in FAILURES:
         print(f"FAILED: {f}")
     print(f"delegate_test: {RESULTS['passed']} passed, {RESULTS['failed']} failed")

@@ -11,7 +11,8 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import ai_edge_litert
     "$PY" -m venv "$VENV"
     "$VENV/bin/pip" install -q --disable-pip-version-check ai-edge-litert==2.3.0 numpy
 fi
-cargo build -q --release -p rnpu-delegate --lib --example render_model
+cargo build -q --release -p rnpu-delegate --lib --example render_model --example random_graphs
 exec "$VENV/bin/python" tools/delegate_test.py \
     --lib target/release/librnpu_delegate.so \
-    --render target/release/examples/render_model "$@"
+    --render target/release/examples/render_model \
+    --graphs target/release/examples/random_graphs "$@"

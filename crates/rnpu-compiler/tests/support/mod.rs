@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+pub mod graphs;
 
 use rnpu_compiler::{Program, Segment};
 use rnpu_model::{
