@@ -931,11 +931,10 @@ fn plan(
         }
     }
     // A cheap element-wise operator (a QUANTIZE view, or a QUANTIZE / RELU / RELU6 /
-    // LEAKY_RELU / PRELU / LUT task) is worth its place only next to NPU work (its producer or a
-    // consumer with tasks, in the same NPU segment: no CPU operator between them in execution
-    // order); otherwise it would be an NPU segment of its own, a pack, a SUBMIT and an unpack
-    // for a pass the CPU makes as cheaply. (The delegate sees the same: TFLite cuts partitions
-    // where an unclaimed node has to run in between.)
+    // LEAKY_RELU / PRELU / LUT task, a RESHAPE/SQUEEZE view) is worth its place only in an NPU
+    // segment that also does other work; a segment of such passes alone is a pack, a SUBMIT and
+    // an unpack for what the CPU does as cheaply. (The delegate sees the same segments: TFLite
+    // cuts partitions where an unclaimed node has to run in between.)
     let mut kept_views = Vec::new();
     let cheap: Vec<usize> = (0..n_ops)
         .filter(|&i| {
@@ -955,26 +954,30 @@ fn plan(
                 )
         })
         .collect();
-    let with_tasks =
-        |k: usize, placements: &[Placement]| placements[k].npu && placements[k].tasks > 0;
-    let same_segment = |a: usize, b: usize, placements: &[Placement]| {
-        placements[a.min(b)..=a.max(b)].iter().all(|p| p.npu)
-    };
+    // NPU segments are maximal runs of NPU operators in execution order; a run made only of
+    // cheap operators goes to the CPU, repeated until no run is (a demotion splits runs).
     let mut demote = Vec::new();
-    for &i in &cheap {
-        let op = &model.operators[i];
-        let prod_npu = op
-            .input(0)
-            .and_then(|t| producer.get(&t))
-            .is_some_and(|&p| with_tasks(p, &placements) && same_segment(p, i, &placements));
-        let cons_npu = op
-            .outputs
-            .iter()
-            .flat_map(|&t| consumers(t))
-            .any(|k| with_tasks(k, &placements) && same_segment(i, k, &placements));
-        if !prod_npu && !cons_npu {
-            demote.push(i);
+    loop {
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < n_ops {
+            if !placements[i].npu || demote.contains(&i) {
+                i += 1;
+                continue;
+            }
+            let mut j = i;
+            while j < n_ops && placements[j].npu && !demote.contains(&j) {
+                j += 1;
+            }
+            if (i..j).all(|k| cheap.contains(&k)) {
+                found.extend(i..j);
+            }
+            i = j;
         }
+        if found.is_empty() {
+            break;
+        }
+        demote.extend(found);
     }
     for i in demote {
         let kind = model.operators[i].kind.name();
@@ -982,9 +985,9 @@ fn plan(
             i,
             &kind,
             format!(
-                "{kind}: an element-wise pass (or view) the NPU could run, but neither its \
-                 producer nor a consumer is in the same NPU segment (a segment of its own costs \
-                 more than the CPU pass)"
+                "{kind}: an element-wise pass (or view) the NPU could run, but its NPU segment \
+                 would hold only such passes (a segment of their own costs more than the CPU \
+                 pass)"
             ),
         );
         lowered[i] = None;
