@@ -105,3 +105,64 @@ pub fn claim(graph: &DelegateGraph, _options: &Options) -> Claim {
     }
     c
 }
+
+/// One partition as `PreviewDelegatePartitioning` reports it (TFLite node and tensor indices).
+#[derive(Clone, Debug, Default)]
+pub struct PreviewPartition {
+    pub nodes: Vec<i32>,
+    pub inputs: Vec<i32>,
+    pub outputs: Vec<i32>,
+}
+
+/// Compiles each partition TFLite would form from the claim (`preview`) as the delegate kernel
+/// will, and gives back to TFLite every node that partition's compile places on the CPU; again
+/// until no partition has one (at most 8 rounds). Without `preview` the claim stays as it is.
+pub fn refine(
+    graph: &DelegateGraph,
+    c: &mut Claim,
+    preview: impl Fn(&[usize]) -> Option<Vec<PreviewPartition>>,
+) {
+    for _ in 0..8 {
+        if c.nodes.is_empty() {
+            return;
+        }
+        let Some(parts) = preview(&c.nodes) else {
+            return;
+        };
+        let mut dropped: Vec<(usize, String)> = Vec::new();
+        for p in &parts {
+            let Ok(sub) = crate::submodel::extract(graph, &p.nodes, &p.inputs, &p.outputs) else {
+                continue;
+            };
+            let Ok(placed) = placements(&sub.model) else {
+                continue;
+            };
+            // The sub-model holds the partition's operators in execution order.
+            let mut ops: Vec<usize> = p
+                .nodes
+                .iter()
+                .filter_map(|&n| {
+                    graph
+                        .nodes
+                        .iter()
+                        .find(|g| g.node_index as i64 == n as i64)
+                        .and_then(|g| g.op.as_ref().ok().copied())
+                })
+                .collect();
+            ops.sort_unstable();
+            ops.dedup();
+            for (&op, (npu, why)) in ops.iter().zip(&placed) {
+                if !npu {
+                    if let Some(node) = graph.node_of_op(op) {
+                        dropped.push((node, format!("in the partition TFLite forms: {why}")));
+                    }
+                }
+            }
+        }
+        if dropped.is_empty() {
+            return;
+        }
+        c.nodes.retain(|n| !dropped.iter().any(|(d, _)| d == n));
+        c.refused.extend(dropped);
+    }
+}

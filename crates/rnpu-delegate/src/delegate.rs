@@ -5,7 +5,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use crate::abi::*;
-use crate::claim::claim;
+use crate::claim::{claim, refine};
 use crate::ffi::{self, IntArray};
 use crate::intake::{translate, DelegateGraph};
 use crate::kernel::{set_current, KernelCounts, Prepared};
@@ -145,8 +145,15 @@ fn prepare_impl(
     let all: Vec<usize> = graph.nodes.iter().map(|n| n.node_index).collect();
     if !all.is_empty() {
         // SAFETY: live ctx of this Prepare call; a valid TfLiteIntArray of plan nodes.
-        if let Some(outs) = unsafe { ffi::preview_output_tensors(ctx, &IntArray::new(&all)) } {
-            graph.add_outputs(&outs);
+        if let Some(parts) = unsafe { ffi::preview(ctx, &IntArray::new(&all)) } {
+            for p in parts {
+                let outs: Vec<usize> = p
+                    .outputs
+                    .iter()
+                    .filter_map(|&t| usize::try_from(t).ok())
+                    .collect();
+                graph.add_outputs(&outs);
+            }
         }
     }
     dump(&graph);
@@ -160,7 +167,13 @@ fn prepare_impl(
         }
     }
 
-    let c = claim(&graph, &d.options);
+    let mut c = claim(&graph, &d.options);
+    // The partitions TFLite will cut may hold operators the compiler then places on the CPU
+    // (a cheap pass alone in its partition): leave those to TFLite, until the claim is stable.
+    refine(&graph, &mut c, |nodes| {
+        // SAFETY: live ctx of this Prepare call; a valid TfLiteIntArray of plan nodes.
+        unsafe { ffi::preview(ctx, &IntArray::new(nodes)) }
+    });
     for (node, why) in &c.refused {
         log(
             level,

@@ -290,18 +290,16 @@ pub(crate) unsafe fn preview_partitions(
     (status == K_TFLITE_OK && n >= 0).then_some(n as usize)
 }
 
-/// Every tensor TFLite names as an output of the partitions it would form from `nodes` (via
-/// `PreviewDelegatePartitioning`): given every node of the execution plan, exactly the graph's
-/// outputs — including those other nodes also read, which the node lists alone do not reveal.
-/// `None` if the runtime lacks the call or it fails.
+/// The partitions TFLite would form from `nodes` (via `PreviewDelegatePartitioning`), each
+/// as (nodes, input tensors, output tensors); `None` if the runtime lacks the call or it fails.
 ///
 /// # Safety
 /// `ctx` is the live context passed to the current delegate `Prepare` call; `nodes` is a
 /// TfLiteIntArray built by [`IntArray`].
-pub(crate) unsafe fn preview_output_tensors(
+pub(crate) unsafe fn preview(
     ctx: *mut TfLiteContext,
     nodes: &IntArray,
-) -> Option<Vec<usize>> {
+) -> Option<Vec<crate::claim::PreviewPartition>> {
     // SAFETY: live context.
     let preview = unsafe { (*ctx).preview_delegate_partitioning }?;
     let mut params: *mut TfLiteDelegateParams = std::ptr::null_mut();
@@ -311,14 +309,24 @@ pub(crate) unsafe fn preview_output_tensors(
     if status != K_TFLITE_OK || n < 0 || (n > 0 && params.is_null()) {
         return None;
     }
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(n as usize);
     for k in 0..n as usize {
         // SAFETY: the runtime returned `n` consecutive params, valid until the next preview or
-        // the end of this Prepare call; each `output_tensors` is NULL or a live TfLiteIntArray.
-        let a = unsafe { (*params.add(k)).output_tensors };
+        // the end of this Prepare call; their arrays are NULL or live TfLiteIntArrays.
+        let p = unsafe { &*params.add(k) };
         // SAFETY: as above.
-        let v = unsafe { int_array(a, "preview output_tensors") }.ok()??;
-        out.extend(v.into_iter().filter_map(|t| usize::try_from(t).ok()));
+        let (nodes, inputs, outputs) = unsafe {
+            (
+                int_array(p.nodes_to_replace, "preview nodes").ok()??,
+                int_array(p.input_tensors, "preview inputs").ok()??,
+                int_array(p.output_tensors, "preview outputs").ok()??,
+            )
+        };
+        out.push(crate::claim::PreviewPartition {
+            nodes,
+            inputs,
+            outputs,
+        });
     }
     Some(out)
 }
