@@ -83,8 +83,10 @@ enum OutQ {
 impl Graph {
     fn new(seed: u64) -> Graph {
         let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-        let per_axis = r.range(0, 2) != 0;
-        let dt = if per_axis { DType::Int8 } else { DType::UInt8 };
+        // int8 with per-axis weights (TF2's default), uint8 per-tensor (TF1), int8 per-tensor.
+        let mode = r.range(0, 4);
+        let per_axis = mode <= 1;
+        let dt = if mode == 2 { DType::UInt8 } else { DType::Int8 };
         Graph {
             r,
             dt,
@@ -311,6 +313,16 @@ impl Graph {
                 data,
                 scales,
             )
+        } else if self.dt == DType::Int8 {
+            let data = self.weights(n).iter().map(|&w| w as i8 as u8).collect();
+            (
+                Quantization::PerTensor {
+                    scale: base as f32,
+                    zero_point: 0,
+                },
+                data,
+                vec![base as f32; oc],
+            )
         } else {
             let zp = self.r.range(100, 156);
             let data = self
@@ -353,7 +365,9 @@ impl Graph {
 
     fn conv(&mut self, x: usize) -> usize {
         let (h, w, c) = self.hwc(x);
-        let oc = if self.r.range(0, 2) == 0 {
+        let oc = if self.r.range(0, 9) == 0 {
+            self.r.pick(&[64usize, 80, 96, 130])
+        } else if self.r.range(0, 2) == 0 {
             16 * self.r.range(1, 3) as usize
         } else {
             self.r.range(1, 40) as usize
@@ -364,18 +378,25 @@ impl Graph {
         } else {
             1
         };
-        let same = self.r.range(0, 3) != 0 || h < k || w < k;
+        // Dilation 2 (stride 1, as TensorFlow requires) on some 3×3 kernels.
+        let dil = if k == 3 && stride == 1 && self.r.range(0, 4) == 0 {
+            2
+        } else {
+            1
+        };
+        let ek = (k - 1) * dil + 1;
+        let same = self.r.range(0, 3) != 0 || h < ek || w < ek;
         let act = self.act();
         let (wt, bt) = self.filter(vec![oc, k, k, c], oc, k * k * c, 0, x);
         let o = |i: usize| {
             if same {
                 i.div_ceil(stride)
             } else {
-                (i - k) / stride + 1
+                (i - ek) / stride + 1
             }
         };
         self.log.push(format!(
-            "conv k{k} s{stride} {} {h}x{w}x{c}->{oc} {act:?}",
+            "conv k{k} s{stride} d{dil} {} {h}x{w}x{c}->{oc} {act:?}",
             if same { "SAME" } else { "VALID" }
         ));
         self.op(
@@ -384,8 +405,8 @@ impl Graph {
                 padding: if same { Padding::Same } else { Padding::Valid },
                 stride_w: stride as i32,
                 stride_h: stride as i32,
-                dilation_w: 1,
-                dilation_h: 1,
+                dilation_w: dil as i32,
+                dilation_h: dil as i32,
                 activation: act,
             }),
             vec![Some(x), Some(wt), Some(bt)],
@@ -766,6 +787,53 @@ impl Graph {
         )[0]
     }
 
+    /// QUANTIZE to the same type at a new scale (TFLite's requantize).
+    fn requantize(&mut self, x: usize) -> usize {
+        let s = self.shape(x);
+        self.log.push(format!("quantize {s:?}"));
+        self.op(
+            OpKind::Quantize,
+            OpOptions::None,
+            vec![Some(x)],
+            vec![(s, OutQ::Calibrate)],
+        )[0]
+    }
+
+    /// RESIZE_NEAREST_NEIGHBOR ×2 (a CPU operator in the middle of NPU work).
+    fn resize(&mut self, x: usize) -> Option<usize> {
+        let (h, w, c) = self.hwc(x);
+        if h * w > 24 * 24 {
+            return None;
+        }
+        let size = self.i32_const(&[2 * h as i32, 2 * w as i32], vec![2]);
+        let (s, z) = self.tensors[x].quantization.per_tensor().unwrap();
+        self.log.push(format!("resize_nearest x2 {h}x{w}x{c}"));
+        Some(
+            self.op(
+                OpKind::ResizeNearestNeighbor,
+                OpOptions::Resize(rnpu_model::ResizeOptions {
+                    align_corners: false,
+                    half_pixel_centers: false,
+                }),
+                vec![Some(x), Some(size)],
+                vec![(vec![1, 2 * h, 2 * w, c], OutQ::Fixed(s, z))],
+            )[0],
+        )
+    }
+
+    /// SOFTMAX of a `[1,N]` head.
+    fn softmax(&mut self, x: usize) -> usize {
+        let s = self.shape(x);
+        let z = if self.dt == DType::UInt8 { 0 } else { -128 };
+        self.log.push("softmax".into());
+        self.op(
+            OpKind::Softmax,
+            OpOptions::Softmax { beta: 1.0 },
+            vec![Some(x)],
+            vec![(s, OutQ::Fixed(1.0 / 256.0, z))],
+        )[0]
+    }
+
     fn model(&self) -> Model {
         Model {
             version: 3,
@@ -783,8 +851,9 @@ impl Graph {
 /// A random graph and its input values.
 pub fn random_graph(seed: u64) -> (Model, Vec<Array>, Vec<String>) {
     let mut g = Graph::new(seed);
-    let h = g.r.range(3, 24) as usize;
-    let w = g.r.range(3, 24) as usize;
+    let big = g.r.range(0, 5) == 0;
+    let h = g.r.range(3, if big { 56 } else { 24 }) as usize;
+    let w = g.r.range(3, if big { 56 } else { 24 }) as usize;
     let c = g.r.pick(&[1usize, 3, 4, 8, 16, 17, 32]);
     g.input(h, w, c);
     if g.r.range(0, 3) == 0 {
@@ -802,7 +871,7 @@ pub fn random_graph(seed: u64) -> (Model, Vec<Array>, Vec<String>) {
             g.r.pick(&p)
         };
         let (xh, xw, _) = g.hwc(x);
-        let y = match g.r.range(0, 15) {
+        let y = match g.r.range(0, 18) {
             0..=2 => Some(g.conv(x)),
             3 | 4 => Some(g.depthwise(x)),
             5 => Some(g.binary(x, OpKind::Add)),
@@ -822,9 +891,17 @@ pub fn random_graph(seed: u64) -> (Model, Vec<Array>, Vec<String>) {
             }
             12 => Some(g.pad_conv(x)),
             13 => g.split(x),
+            15 => Some(g.requantize(x)),
+            16 => g.resize(x),
             _ => {
                 if xh * xw <= 64 {
-                    heads.push(g.head(x));
+                    let fc = g.head(x);
+                    let out = if g.r.range(0, 1) == 0 {
+                        g.softmax(fc)
+                    } else {
+                        fc
+                    };
+                    heads.push(out);
                     None
                 } else {
                     Some(g.conv(x))
