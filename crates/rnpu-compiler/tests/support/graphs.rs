@@ -237,12 +237,12 @@ impl Graph {
                 let hi = v.iter().copied().max().unwrap_or(0);
                 let new_s = if sat * 50 > v.len() {
                     s * 4.0
-                } else if hi - lo < 64 && s > 1e-6 {
+                } else if hi - lo < 64 && s > 4e-4 {
                     s / 4.0
                 } else {
                     let rlo = ((lo - z) as f64 * s as f64).min(0.0);
                     let rhi = ((hi - z) as f64 * s as f64).max(0.0);
-                    let span = (rhi - rlo).max(1e-6) * (1.0 + 0.3 * self.r.unit());
+                    let span = (rhi - rlo).max(0.1) * (1.0 + 0.3 * self.r.unit());
                     let ns = (span / (qmax - qmin) as f64) as f32;
                     let nz = (qmin as f64 - rlo / ns as f64).round() as i64;
                     self.tensors[t].quantization = Quantization::PerTensor {
@@ -417,7 +417,7 @@ impl Graph {
     fn depthwise(&mut self, x: usize) -> usize {
         let (h, w, c) = self.hwc(x);
         let mult = self.r.pick(&[1usize, 1, 1, 2]);
-        let k = self.r.pick(&[3usize, 3, 5]);
+        let k = self.r.pick(&[3usize, 3, 5, 7]);
         let stride = if h >= 6 && w >= 6 {
             self.r.pick(&[1usize, 2])
         } else {
@@ -484,8 +484,36 @@ impl Graph {
     }
 
     fn binary(&mut self, x: usize, kind: OpKind) -> usize {
-        let y = self.partner(x);
-        let act = if kind == OpKind::Add {
+        // Sometimes a constant operand broadcast along channels ([C], [1,1,1,C]) or a scalar.
+        let y = if self.r.range(0, 3) == 0 {
+            let c = self.hwc(x).2;
+            let shape = self.r.pick(&[0usize, 1, 2]);
+            let shape = match shape {
+                0 => vec![c],
+                1 => vec![1, 1, 1, c],
+                _ => vec![],
+            };
+            let n: usize = shape.iter().product();
+            let (lo, hi) = self.qrange();
+            let data = (0..n).map(|_| self.r.range(lo, hi) as i8 as u8).collect();
+            let s = self.scale_of(x) * (0.3 + 2.0 * self.r.unit() as f32);
+            let z = self.r.range(lo + 20, hi - 20);
+            let t = self.constant(
+                self.dt,
+                shape,
+                Quantization::PerTensor {
+                    scale: s,
+                    zero_point: z,
+                },
+                data,
+            );
+            self.log
+                .push(format!("const operand {:?}", self.tensors[t].shape));
+            t
+        } else {
+            self.partner(x)
+        };
+        let act = if matches!(kind, OpKind::Add | OpKind::Sub) {
             self.act()
         } else {
             Activation::None
@@ -497,7 +525,7 @@ impl Graph {
         };
         self.log
             .push(format!("{} {:?} {act:?}", kind.name(), self.shape(x)));
-        let options = if kind == OpKind::Add {
+        let options = if matches!(kind, OpKind::Add | OpKind::Sub) {
             OpOptions::AddSub(AddSubOptions {
                 activation: act,
                 pot_scale_int16: false,
@@ -834,6 +862,95 @@ impl Graph {
         )[0]
     }
 
+    /// PRELU with a constant per-channel alpha `[1,1,C]`.
+    fn prelu(&mut self, x: usize) -> usize {
+        let c = self.hwc(x).2;
+        let (lo, hi) = self.qrange();
+        // Learned slopes are mostly in [0, 1): alphas at or above the zero point, sometimes not.
+        let z = self.r.range(lo + 40, hi - 40);
+        let any = self.r.range(0, 5) == 0;
+        let data = (0..c)
+            .map(|_| self.r.range(if any { lo } else { z }, hi) as i8 as u8)
+            .collect();
+        let sa = 0.002 + 0.004 * self.r.unit() as f32;
+        let alpha = self.constant(
+            self.dt,
+            vec![1, 1, c],
+            Quantization::PerTensor {
+                scale: sa,
+                zero_point: z,
+            },
+            data,
+        );
+        let s = self.shape(x);
+        self.log.push(format!("prelu {s:?}"));
+        self.op(
+            OpKind::Prelu,
+            OpOptions::None,
+            vec![Some(x), Some(alpha)],
+            vec![(s, OutQ::Calibrate)],
+        )[0]
+    }
+
+    /// STRIDED_SLICE of the first half of the channels (a CPU operator).
+    fn slice(&mut self, x: usize) -> Option<usize> {
+        let (h, w, c) = self.hwc(x);
+        if c < 2 {
+            return None;
+        }
+        let begin = self.i32_const(&[0, 0, 0, 0], vec![4]);
+        let end = self.i32_const(&[1, h as i32, w as i32, (c / 2) as i32], vec![4]);
+        let strides = self.i32_const(&[1, 1, 1, 1], vec![4]);
+        let (s, z) = self.tensors[x].quantization.per_tensor().unwrap();
+        self.log
+            .push(format!("strided_slice {h}x{w}x{c} -> {}", c / 2));
+        Some(
+            self.op(
+                OpKind::StridedSlice,
+                OpOptions::StridedSlice(rnpu_model::StridedSliceOptions {
+                    begin_mask: 0,
+                    end_mask: 0,
+                    ellipsis_mask: 0,
+                    new_axis_mask: 0,
+                    shrink_axis_mask: 0,
+                    offset: false,
+                }),
+                vec![Some(x), Some(begin), Some(end), Some(strides)],
+                vec![(vec![1, h, w, c / 2], OutQ::Fixed(s, z))],
+            )[0],
+        )
+    }
+
+    /// CONCATENATION along H or W (a CPU operator) of `x` with a 1×1 convolution of itself.
+    fn concat_spatial(&mut self, x: usize) -> usize {
+        let (h, w, c) = self.hwc(x);
+        let y = self.pointwise(x, c);
+        let (s, z) = self.tensors[x].quantization.per_tensor().unwrap();
+        self.tensors[y].quantization = Quantization::PerTensor {
+            scale: s,
+            zero_point: z,
+        };
+        let i = self.ops.len() - 1;
+        let v = self.eval(i).expect("reference op").remove(0);
+        self.vals.insert(y, v);
+        let axis = self.r.range(1, 2) as i32;
+        let shape = if axis == 1 {
+            vec![1, 2 * h, w, c]
+        } else {
+            vec![1, h, 2 * w, c]
+        };
+        self.log.push(format!("concat axis {axis} {h}x{w}x{c}"));
+        self.op(
+            OpKind::Concatenation,
+            OpOptions::Concatenation(ConcatenationOptions {
+                axis,
+                activation: Activation::None,
+            }),
+            vec![Some(x), Some(y)],
+            vec![(shape, OutQ::Fixed(s, z))],
+        )[0]
+    }
+
     fn model(&self) -> Model {
         Model {
             version: 3,
@@ -871,7 +988,7 @@ pub fn random_graph(seed: u64) -> (Model, Vec<Array>, Vec<String>) {
             g.r.pick(&p)
         };
         let (xh, xw, _) = g.hwc(x);
-        let y = match g.r.range(0, 18) {
+        let y = match g.r.range(0, 22) {
             0..=2 => Some(g.conv(x)),
             3 | 4 => Some(g.depthwise(x)),
             5 => Some(g.binary(x, OpKind::Add)),
@@ -892,6 +1009,10 @@ pub fn random_graph(seed: u64) -> (Model, Vec<Array>, Vec<String>) {
             12 => Some(g.pad_conv(x)),
             13 => g.split(x),
             15 => Some(g.requantize(x)),
+            18 => Some(g.binary(x, OpKind::Sub)),
+            19 => Some(g.prelu(x)),
+            20 => g.slice(x),
+            21 => Some(g.concat_spatial(x)),
             16 => g.resize(x),
             _ => {
                 if xh * xw <= 64 {
