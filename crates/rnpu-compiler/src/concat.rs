@@ -8,7 +8,11 @@
 //! DPU's write DMA writes whole 16-lane surfaces from the first one (WDMA has no lane offset;
 //! `hw-semantics.md`, "DST_SURF_STRIDE, WDMA_SIZE_*"), so a producer cannot start at lane 5 of
 //! a surface another producer also fills. Inputs at unaligned offsets (every input but the last
-//! with a channel count that is not a multiple of 16) keep the operator on the CPU.
+//! with a channel count that is not a multiple of 16) are *gathered* instead
+//! ([`analyze_gather`]): each input is written (or packed) at the next 16-channel surface of a
+//! staging buffer, and one 1×1 direct convolution whose weights select one staging channel per
+//! output channel writes the concatenation — a copy, exact (weight 1, multiplier 1) when the
+//! inputs share the output's quantization.
 
 use rnpu_model::{DType, Model, OpOptions};
 
@@ -29,6 +33,9 @@ pub struct ConcatOp {
     /// A SPLIT along channels, the mirror image: `output` is the operator's *input* (the whole
     /// map) and `inputs` are its outputs, views at their channel offsets; nothing is written.
     pub split: bool,
+    /// Gathered: `inputs` are views of a staging buffer at 16-aligned channels, and the
+    /// operator is the convolution [`analyze_gather`] returns (reading that buffer).
+    pub gather: bool,
 }
 
 /// Describe operator `i` as views, or say why it stays on the CPU.
@@ -131,6 +138,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConcatOp, String> {
         inputs,
         requant_inputs,
         split: false,
+        gather: false,
     })
 }
 
@@ -198,5 +206,174 @@ pub fn analyze_split(model: &Model, i: usize) -> Result<ConcatOp, String> {
         inputs,
         requant_inputs: Vec::new(),
         split: true,
+        gather: false,
     })
+}
+
+/// A channel concatenation whose inputs cannot all be written in place (an input starting
+/// off a 16-channel surface, a producer's surplus surfaces landing on another input, or an
+/// input quantized so that its producer cannot requantize for it): input `k` becomes an NC1HWC2
+/// view of a staging buffer at channel `S_k` (16-aligned, each earlier input given room for
+/// the whole output cube its producer writes), and a 1×1 direct convolution over
+/// the staging image (`C_s = S_n` channels) writes the output. Output channel `o`, taken from
+/// channel `j` of input `k`, has weight 1 at staging channel `S_k + j` and 0 elsewhere (the
+/// staging lanes past an input's channels hold whatever its producer wrote: weight 0 makes them
+/// irrelevant), bias `z_in − z_k` (the convolution subtracts one input zero point for all) and
+/// multiplier `s_k / s_out`: exactly 1 — a copy — when input and output share quantization
+/// (always for int8, whose TFLite CONCATENATION does not rescale); otherwise TFLite's uint8
+/// `round(q·s_k/s_out + z_out − z_k·s_k/s_out)`, one rounding, which the requantization lands
+/// within its bound of. The convolution input is input 0's tensor only nominally: the compiler
+/// binds the staging buffer in its place.
+pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv::ConvOp), String> {
+    let op = &model.operators[i];
+    let output = *op.outputs.first().ok_or("no output")?;
+    let ot = model.tensor(output);
+    if !matches!(ot.dtype, DType::Int8 | DType::UInt8) {
+        return Err(format!("{}: the NPU path is int8/uint8", ot.dtype));
+    }
+    let OpOptions::Concatenation(o) = &op.options else {
+        return Err("not a concatenation".into());
+    };
+    if o.activation != rnpu_model::Activation::None {
+        return Err(format!("fused {:?}", o.activation));
+    }
+    let rank = ot.shape.len() as i32;
+    let axis = if o.axis < 0 { o.axis + rank } else { o.axis };
+    let [1, h, w, c] = ot.shape[..] else {
+        return Err(format!("output {:?} is not [1,H,W,C]", ot.shape));
+    };
+    if axis != 3 {
+        return Err(format!("axis {axis}: not a channel concatenation"));
+    }
+    let (so, zo) = ot
+        .quantization
+        .per_tensor()
+        .ok_or("output is not per-tensor")?;
+    let u8 = ot.dtype == DType::UInt8;
+    let stored = |z: i64| if u8 { z as i32 - 128 } else { z as i32 };
+    let mut inputs = Vec::new();
+    // Per input: staging channel, channels, scale, stored zero point.
+    let mut parts: Vec<(usize, usize, f32, i32)> = Vec::new();
+    let mut stage = 0usize;
+    let mut total = 0usize;
+    for (k, t) in op.inputs.iter().enumerate() {
+        let t = t.ok_or("missing input")?;
+        let it = model.tensor(t);
+        if it.data.is_some() {
+            return Err("a constant input".into());
+        }
+        if it.dtype != ot.dtype {
+            return Err("mixed types".into());
+        }
+        let [1, ih, iw, ic] = it.shape[..] else {
+            return Err(format!("input {:?} is not [1,H,W,C]", it.shape));
+        };
+        if (ih, iw) != (h, w) {
+            return Err("inputs of different spatial size".into());
+        }
+        if inputs.iter().any(|&(u, _, _)| u == t) {
+            return Err("the same tensor twice".into());
+        }
+        let made_by_view = model.operators.iter().any(|p| {
+            matches!(
+                p.kind,
+                rnpu_model::OpKind::Concatenation | rnpu_model::OpKind::Split
+            ) && p.outputs.contains(&t)
+        });
+        if made_by_view {
+            return Err(format!(
+                "input {k} is the output of a concatenation or split (views of views are not \
+                 gathered)"
+            ));
+        }
+        let (s, z) = it
+            .quantization
+            .per_tensor()
+            .ok_or("input is not per-tensor")?;
+        inputs.push((t, (h, w, ic), stage));
+        parts.push((stage, ic, s, stored(z)));
+        // Room for the whole output cube a producer writes (Mesa's cube: up to 64 channels
+        // for ≤ 32, `lower::cube_channels`), so no producer overwrites another input's slice;
+        // the last input's surplus lands past the image (the buffer grows to hold it).
+        let last = k + 1 == op.inputs.len();
+        stage += if last {
+            ic.div_ceil(16) * 16
+        } else {
+            crate::lower::cube_channels(ic, true).max(ic.div_ceil(16) * 16)
+        };
+        total += ic;
+    }
+    if total != c {
+        return Err(format!("{total} input channels for {c} output channels"));
+    }
+    if inputs.len() < 2 {
+        return Err("fewer than two inputs".into());
+    }
+    let izp = parts[0].3;
+    let mut weights = vec![0i8; c * stage];
+    let mut bias = Vec::with_capacity(c);
+    let mut mult = Vec::with_capacity(c);
+    let mut oc = 0;
+    for &(s0, n, s, z) in &parts {
+        for j in 0..n {
+            weights[oc * stage + s0 + j] = 1;
+            bias.push(izp - z);
+            mult.push(s as f64 / so as f64);
+            oc += 1;
+        }
+    }
+    let storage = if u8 {
+        crate::program::Storage::Uint8Xor80
+    } else {
+        crate::program::Storage::Int8
+    };
+    let offs: Vec<String> = inputs.iter().map(|x| x.2.to_string()).collect();
+    let conv = crate::conv::ConvOp {
+        op: i,
+        depthwise: false,
+        input: inputs[0].0,
+        output,
+        in_hwc: (h, w, stage),
+        out_hwc: (h, w, c),
+        kh: 1,
+        kw: 1,
+        sh: 1,
+        sw: 1,
+        pad_top: 0,
+        pad_left: 0,
+        weights,
+        wzp: 0,
+        izp,
+        ozp: stored(zo),
+        bias,
+        mult,
+        // TFLite's CONCATENATION copies, or (uint8, other scale) rounds once in float.
+        tfl_slack: 1e-6,
+        tfl_rshift: Some(0),
+        clamp_hi: None,
+        clamp_lo_zero: false,
+        storage,
+        desc: format!(
+            "CONCATENATION along channels, {} inputs gathered: written at staging channels [{}] \
+             ({stage} channels), then a 1x1 convolution selecting each output channel",
+            inputs.len(),
+            offs.join(", ")
+        ),
+        ew: None,
+        fixed_rq: None,
+        lut: None,
+        broadcast_gate: None,
+    };
+    Ok((
+        ConcatOp {
+            op: i,
+            output,
+            out_hwc: (h, w, c),
+            inputs,
+            requant_inputs: Vec::new(),
+            split: false,
+            gather: true,
+        },
+        conv,
+    ))
 }

@@ -199,6 +199,26 @@ fn check_views(
     Ok(())
 }
 
+/// The placement of a gathered concatenation (`concat::analyze_gather`).
+fn gather_placement(i: usize, kind: &str, c: &conv::ConvOp, l: &Lowered) -> Placement {
+    Placement {
+        op: i,
+        kind: kind.to_string(),
+        npu: true,
+        reason: format!(
+            "{}: NPU, {} task(s), {}; requantization within {:.3} LSB of exact (≤ 1 LSB of \
+             TFLite guaranteed)",
+            c.desc,
+            l.tasks.len(),
+            l.split,
+            l.bound
+        ),
+        tasks: l.tasks.len(),
+        split: l.split.clone(),
+        bound_lsb: Some(l.bound),
+    }
+}
+
 /// Lower an NPU convolution description and register the views it needs of its tensors.
 fn lower_checked(
     c: conv::ConvOp,
@@ -391,15 +411,27 @@ fn plan(
     // 0. Concatenations along channels, and the requantizations their producers take over
     // (the producer's OUT_CVT writes the concatenation's scale and zero point directly).
     let mut concat_res: HashMap<usize, Result<concat::ConcatOp, String>> = HashMap::new();
+    // The convolution of each gathered concatenation.
+    let mut gather_convs: HashMap<usize, conv::ConvOp> = HashMap::new();
     let mut overrides: Vec<(usize, rnpu_model::Quantization)> = Vec::new();
     if !opts.cpu_only {
         let mut aliased: Vec<usize> = Vec::new();
         for (i, op) in model.operators.iter().enumerate() {
-            let analyze = match op.kind {
-                OpKind::Concatenation => concat::analyze,
-                OpKind::Split => concat::analyze_split,
-                _ => continue,
+            // In place when every input can be written there, else gathered by a convolution.
+            let mut analyze = |model: &Model, i: usize| match op.kind {
+                OpKind::Concatenation => concat::analyze(model, i).or_else(|direct| {
+                    concat::analyze_gather(model, i)
+                        .map(|(cc, conv)| {
+                            gather_convs.insert(i, conv);
+                            cc
+                        })
+                        .map_err(|g| format!("{direct}; gathered: {g}"))
+                }),
+                _ => concat::analyze_split(model, i),
             };
+            if !matches!(op.kind, OpKind::Concatenation | OpKind::Split) {
+                continue;
+            }
             let r = match banned.get(&i) {
                 Some(why) => Err(why.clone()),
                 None => analyze(model, i).and_then(|cc| {
@@ -576,8 +608,26 @@ fn plan(
                 }
                 Ok(cc)
             });
+            // A gathered concatenation is a convolution (reading the staging buffer).
+            let r = r.and_then(|cc| {
+                if !cc.gather {
+                    return Ok((cc, None));
+                }
+                let c = gather_convs
+                    .remove(&i)
+                    .ok_or("the gathering convolution is missing")?;
+                let l = lower::lower_conv(&c, !opts.no_bn_rounding)
+                    .map_err(|r| format!("{}: {r}", c.desc))?;
+                Ok((cc, Some((c, l))))
+            });
             match r {
-                Ok(cc) => {
+                Ok((cc, Some((c, l)))) => {
+                    placements.push(gather_placement(i, &kind, &c, &l));
+                    concats.push(cc);
+                    lowered.push(Some((c, l)));
+                    continue;
+                }
+                Ok((cc, None)) => {
                     let offs: Vec<String> = cc.inputs.iter().map(|x| x.2.to_string()).collect();
                     let reason = if cc.split {
                         format!(
@@ -803,50 +853,72 @@ fn plan(
     // Checks that need the producers' lowering: requantizing producers on the NPU, and every
     // write past a producer's own channels (the DPU writes Mesa's whole output cube, e.g. 32
     // channels for 16) landing in a slice whose own producer writes later.
-    let mut keep = Vec::new();
-    for cc in concats {
-        let (h, w, _) = cc.out_hwc;
-        let plane = (h * w * 16) as u64;
-        let surf = |off: usize, c: usize| (off / 16, (off + c).div_ceil(16));
-        let npu_producer = |t: usize| {
-            producer
-                .get(&t)
-                .copied()
-                .filter(|&p| lowered[p].as_ref().is_some_and(|(c, _)| c.output == t))
-        };
-        let mut why = None;
-        for &t in &cc.requant_inputs {
-            if npu_producer(t).is_none() {
-                why = Some(format!(
-                    "input tensor {t} needs requantization and its producer is not on the NPU"
-                ));
-            }
-        }
-        for &(t, (_, _, c), off) in &cc.inputs {
-            let Some(p) = npu_producer(t) else { continue };
-            let extent = lowered[p].as_ref().map_or(0, |(_, l)| l.output_extent);
-            let (s0, s1) = surf(off, c);
-            let end = s0 as u64 + extent.div_ceil(plane);
-            for &(u, (_, _, cu), offu) in &cc.inputs {
-                let (u0, u1) = surf(offu, cu);
-                if u == t || (u1 as u64) <= s1 as u64 || (u0 as u64) >= end {
-                    continue;
-                }
-                if npu_producer(u).is_none_or(|q| q <= p) {
+    let surplus =
+        |cc: &concat::ConcatOp, lowered: &[Option<(conv::ConvOp, Lowered)>]| -> Option<String> {
+            let (h, w, _) = cc.out_hwc;
+            let plane = (h * w * 16) as u64;
+            let surf = |off: usize, c: usize| (off / 16, (off + c).div_ceil(16));
+            let npu_producer = |t: usize| {
+                producer
+                    .get(&t)
+                    .copied()
+                    .filter(|&p| lowered[p].as_ref().is_some_and(|(c, _)| c.output == t))
+            };
+            let mut why = None;
+            for &t in &cc.requant_inputs {
+                if npu_producer(t).is_none() {
                     why = Some(format!(
-                        "the producer of input tensor {t} writes whole output cubes past its \
-                         channels into the slice of tensor {u}, whose value is not written \
-                         after it"
+                        "input tensor {t} needs requantization and its producer is not on the NPU"
                     ));
                 }
             }
-        }
-        match why {
+            for &(t, (_, _, c), off) in &cc.inputs {
+                let Some(p) = npu_producer(t) else { continue };
+                let extent = lowered[p].as_ref().map_or(0, |(_, l)| l.output_extent);
+                let (s0, s1) = surf(off, c);
+                let end = s0 as u64 + extent.div_ceil(plane);
+                for &(u, (_, _, cu), offu) in &cc.inputs {
+                    let (u0, u1) = surf(offu, cu);
+                    if u == t || (u1 as u64) <= s1 as u64 || (u0 as u64) >= end {
+                        continue;
+                    }
+                    if npu_producer(u).is_none_or(|q| q <= p) {
+                        why = Some(format!(
+                            "the producer of input tensor {t} writes whole output cubes past its \
+                         channels into the slice of tensor {u}, whose value is not written \
+                         after it"
+                        ));
+                    }
+                }
+            }
+            why
+        };
+    let mut keep = Vec::new();
+    for cc in concats {
+        match surplus(&cc, &lowered) {
             None => keep.push(cc),
             Some(w) if !cc.requant_inputs.is_empty() => return Err((cc.op, w)),
             Some(w) => {
                 let kind = model.operators[cc.op].kind.name();
-                placements[cc.op] = cpu_placement(cc.op, &kind, format!("{kind}: {w}"));
+                // In place it cannot be; gathered (inputs spaced out in a staging buffer)?
+                let gathered = (!cc.split && !cc.gather)
+                    .then(|| concat::analyze_gather(model, cc.op).ok())
+                    .flatten()
+                    .and_then(|(g, c)| {
+                        let l = lower::lower_conv(&c, !opts.no_bn_rounding).ok()?;
+                        surplus(&g, &lowered).is_none().then_some((g, c, l))
+                    });
+                match gathered {
+                    Some((g, c, l)) => {
+                        placements[cc.op] = gather_placement(cc.op, &kind, &c, &l);
+                        lowered[cc.op] = Some((c, l));
+                        keep.push(g);
+                    }
+                    None => {
+                        placements[cc.op] = cpu_placement(cc.op, &kind, format!("{kind}: {w}"));
+                        lowered[cc.op] = None;
+                    }
+                }
             }
         }
     }
@@ -855,7 +927,8 @@ fn plan(
     // slice of that root, not only in its own concatenation's: check in root coordinates.
     {
         let mut parent: HashMap<usize, (usize, usize, usize)> = HashMap::new(); // t → (cc.op, cc.output, off)
-        for cc in keep.iter().filter(|cc| !cc.split) {
+                                                                                // (A gathered concatenation's inputs live in its staging buffer, not in its output.)
+        for cc in keep.iter().filter(|cc| !cc.split && !cc.gather) {
             for &(t, _, off) in &cc.inputs {
                 parent.insert(t, (cc.op, cc.output, off));
             }
@@ -875,7 +948,7 @@ fn plan(
         };
         let composite: Vec<usize> = keep
             .iter()
-            .filter(|cc| !cc.split)
+            .filter(|cc| !cc.split && !cc.gather)
             .map(|cc| cc.output)
             .collect();
         let npu_producer = |t: usize| {
@@ -898,7 +971,7 @@ fn plan(
             .collect();
         let nested = keep
             .iter()
-            .filter(|cc| !cc.split)
+            .filter(|cc| !cc.split && !cc.gather)
             .any(|cc| parent.contains_key(&cc.output));
         if nested {
             for &(t, r, off, c, hw) in &leaves {
@@ -1076,13 +1149,28 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
     // Concatenation views first, so that producers find their slice of the output buffer;
     // enclosing concatenations (later operators) before the ones nested in them, so that a
     // nested concatenation's output is already a slice when its own inputs are placed.
+    // A gathered concatenation's inputs are slices of its own staging buffer instead.
+    let mut staging: HashMap<usize, (usize, u64)> = HashMap::new();
     for cc in concats.iter().rev() {
         let st = if model.tensor(cc.output).dtype == rnpu_model::DType::UInt8 {
             Storage::Uint8Xor80
         } else {
             Storage::Int8
         };
-        let at = b.bind(model, cc.output, cc.out_hwc, st);
+        let at = if cc.gather {
+            let id = b.buffers.len();
+            b.buffers.push(BufferSpec {
+                id,
+                size: 1,
+                kind: BufferKind::Activation,
+                name: format!("concatenation staging (op {})", cc.op),
+                init: None,
+            });
+            staging.insert(cc.op, (id, 0));
+            (id, 0)
+        } else {
+            b.bind(model, cc.output, cc.out_hwc, st)
+        };
         let (h, w, _) = cc.out_hwc;
         for &(t, hwc, off) in &cc.inputs {
             let slice = at.1 + (off / 16 * h * w * 16) as u64;
@@ -1160,7 +1248,7 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                 }
                 continue;
             }
-            if let Some(cc) = concats.iter().find(|cc| cc.op == o) {
+            if let Some(cc) = concats.iter().find(|cc| cc.op == o && !cc.gather) {
                 // No task: the producers wrote in place. Inputs from outside are packed into
                 // their slices; the output is unpacked if something outside needs it.
                 for &(t, _, _) in &cc.inputs {
@@ -1173,7 +1261,12 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
             let Some((c, l)) = lowered[o].take() else {
                 continue;
             };
-            let inb = b.bind(model, c.input, c.in_hwc, c.storage);
+            // A gathered concatenation reads its staging buffer (its inputs' slices).
+            let gathered = concats.iter().find(|cc| cc.op == o && cc.gather);
+            let inb = match staging.get(&o) {
+                Some(&at) => at,
+                None => b.bind(model, c.input, c.in_hwc, c.storage),
+            };
             let outb = b.bind(model, c.output, c.out_hwc, c.storage);
             b.grow(inb.0, inb.1 + l.input_extent);
             b.grow(outb.0, outb.1 + l.output_extent);
@@ -1234,7 +1327,10 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                             at
                         }
                     });
-            let mut reads = vec![(c.input, inb.0)];
+            let mut reads = match gathered {
+                Some(cc) => cc.inputs.iter().map(|&(t, _, _)| (t, inb.0)).collect(),
+                None => vec![(c.input, inb.0)],
+            };
             if let (Some(e), Some(at)) = (&c.ew, ewb) {
                 if e.constant.is_none() {
                     reads.push((e.tensor, at.0));

@@ -425,8 +425,10 @@ fn concat_sweep() {
     let mut r = Rng(0x0ca7_5eed);
     let mut t = Tally::default();
     let mut cpu_fallbacks = 0;
-    // Channel offsets multiples of 16 (the in-place condition); the last input any size.
-    let layouts: [(usize, &[ConcatSrc]); 8] = [
+    // Channel offsets multiples of 16 (the in-place condition; the last input any size), and
+    // layouts only a gathering convolution runs (unaligned offsets, a producer's cube over a
+    // packed input, a model input at another scale).
+    let layouts: [(usize, &[ConcatSrc]); 11] = [
         (16, &[Conv(16, 1), Conv(5, 1)]),
         (8, &[Conv(32, 3), Conv(16, 1), Conv(3, 3)]),
         (16, &[Input, Conv(17, 1)]),
@@ -435,8 +437,12 @@ fn concat_sweep() {
         (5, &[Conv(48, 1), Conv(33, 3)]),
         (16, &[Conv(16, 3), Input]),
         (3, &[Conv(64, 1), Conv(16, 3), Conv(1, 1)]),
+        (3, &[Input, Conv(5, 3), Conv(16, 1)]),
+        (8, &[Conv(24, 1), Depthwise, Input]),
+        (17, &[Depthwise, Conv(40, 3), Conv(9, 1)]),
     ];
-    for seed in 0..64u64 {
+    let (mut in_place, mut gathered) = (0, 0);
+    for seed in 0..88u64 {
         let (h, w) = r.pick(&SIZES[1..]);
         let (cx, srcs) = layouts[(seed % layouts.len() as u64) as usize];
         let q = r.pick(&QUANTS);
@@ -444,27 +450,36 @@ fn concat_sweep() {
         let same = seed % 3 != 2 || q == Quant::Int8PerAxis;
         let (m, ins) = support::build_concat(h, w, cx, srcs, q, same, seed);
         let label = format!("CONCAT {h}x{w} x{cx} {srcs:?} {q:?} same-scale {same} seed {seed}");
-        // [Conv(16, 3), Input]: the conv writes a 32-channel cube over the input's slice, which
-        // the runtime packs before the job → must stay on the CPU (checked below).
-        // A model input with another scale: nothing on the NPU can requantize it.
-        if matches!(srcs, [Conv(16, 3), Input])
-            || (!same && srcs.iter().any(|s| matches!(s, Input)))
-        {
-            let p = compile(&m, &Options::default()).expect("compile");
-            let cat = p.placements.last().expect("op");
-            assert!(!cat.npu, "{label}: {}", cat.reason);
-            continue;
-        }
         let p = compile(&m, &Options::default()).expect("compile");
-        if !p.placements.last().is_some_and(|c| c.npu) {
+        let cat = p.placements.last().expect("op");
+        if !cat.npu {
             // Differing scales the producers cannot take over: CPU with a reason, still exact.
             cpu_fallbacks += 1;
-            assert!(!same, "{label}: {:?}", p.placements.last());
+            assert!(!same, "{label}: {}", cat.reason);
+            t.run(label, &m, &ins);
             continue;
+        }
+        if cat.tasks > 0 {
+            assert!(cat.reason.contains("gathered"), "{label}: {}", cat.reason);
+            gathered += 1;
+        } else {
+            in_place += 1;
+        }
+        // [Conv(16, 3), Input]: the conv writes a 32-channel cube over the input's slice (the
+        // runtime packs it before the job), unaligned offsets and a model input at another
+        // scale: only gathered.
+        let must_gather = matches!(srcs, [Conv(16, 3), Input])
+            || (!same && srcs.iter().any(|s| matches!(s, Input)))
+            || cx % 16 != 0 && srcs.len() > 1 && matches!(srcs[0], Input);
+        if must_gather {
+            assert!(cat.tasks > 0, "{label}: {}", cat.reason);
         }
         t.run(label, &m, &ins);
     }
-    println!("CONCAT: {cpu_fallbacks} requantizing cases kept on the CPU (reason given)");
+    println!(
+        "CONCAT: {in_place} written in place, {gathered} gathered by a convolution, \
+         {cpu_fallbacks} on the CPU (reason given)"
+    );
     t.report("CONCAT sweep");
 }
 
