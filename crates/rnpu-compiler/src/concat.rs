@@ -33,8 +33,9 @@ pub struct ConcatOp {
     /// A SPLIT along channels, the mirror image: `output` is the operator's *input* (the whole
     /// map) and `inputs` are its outputs, views at their channel offsets; nothing is written.
     pub split: bool,
-    /// Gathered: `inputs` are views of a staging buffer at 16-aligned channels, and the
-    /// operator is the convolution [`analyze_gather`] returns (reading that buffer).
+    /// Through a convolution: `inputs` are views of a staging buffer at 16-aligned channels,
+    /// which the operator's convolution reads (a concatenation, [`analyze_gather`]) or writes
+    /// (a SPLIT, `split` also set, [`analyze_scatter`]).
     pub gather: bool,
 }
 
@@ -372,6 +373,126 @@ pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv:
             inputs,
             requant_inputs: Vec::new(),
             split: false,
+            gather: true,
+        },
+        conv,
+    ))
+}
+
+/// A SPLIT along channels whose parts do not start on 16-channel surfaces: one 1×1 direct
+/// convolution of the input writes a staging buffer in which part `k` starts at a 16-aligned
+/// channel `S_k` (weight 1 from input channel `k·C/n + j` to staging channel `S_k + j`, 0
+/// elsewhere; multiplier 1, no bias: a copy, TFLite's SPLIT carries the input's
+/// quantization), and every part is an NC1HWC2 view of that buffer. The convolution's output
+/// is part 0's tensor only nominally: the compiler binds the staging buffer in its place.
+pub fn analyze_scatter(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv::ConvOp), String> {
+    let op = &model.operators[i];
+    let (at, x) = (
+        op.input(0).ok_or("no axis input")?,
+        op.input(1).ok_or("no data input")?,
+    );
+    let xt = model.tensor(x);
+    if !matches!(xt.dtype, DType::Int8 | DType::UInt8) {
+        return Err(format!("{}: the NPU path is int8/uint8", xt.dtype));
+    }
+    if xt.data.is_some() {
+        return Err("a constant input".into());
+    }
+    let axis = match (&model.tensor(at).data, model.tensor(at).dtype) {
+        (Some(d), DType::Int32) if d.len() == 4 => i32::from_le_bytes([d[0], d[1], d[2], d[3]]),
+        _ => return Err("the axis is not one constant int32".into()),
+    };
+    let [1, h, w, c] = xt.shape[..] else {
+        return Err(format!("input {:?} is not [1,H,W,C]", xt.shape));
+    };
+    if axis != 3 && axis != -1 {
+        return Err(format!("axis {axis}: not a channel split"));
+    }
+    let n = op.outputs.len();
+    if n < 2 || c % n != 0 {
+        return Err(format!("{c} channels in {n} parts"));
+    }
+    let (_, z) = xt
+        .quantization
+        .per_tensor()
+        .ok_or("input is not per-tensor")?;
+    let u8 = xt.dtype == DType::UInt8;
+    let zs = if u8 { z as i32 - 128 } else { z as i32 };
+    let part = c / n;
+    let mut inputs = Vec::new();
+    let mut stage = 0usize;
+    for (k, &t) in op.outputs.iter().enumerate() {
+        let yt = model.tensor(t);
+        if yt.dtype != xt.dtype || yt.quantization != xt.quantization {
+            return Err(format!(
+                "output {k}: another type or quantization than the input"
+            ));
+        }
+        if yt.shape != [1, h, w, part] {
+            return Err(format!(
+                "output {k} {:?} is not [1,{h},{w},{part}]",
+                yt.shape
+            ));
+        }
+        if t == x || inputs.iter().any(|&(u, _, _)| u == t) {
+            return Err("a tensor twice".into());
+        }
+        inputs.push((t, (h, w, part), stage));
+        stage += part.div_ceil(16) * 16;
+    }
+    let mut weights = vec![0i8; stage * c];
+    for (k, &(_, _, s0)) in inputs.iter().enumerate() {
+        for j in 0..part {
+            weights[(s0 + j) * c + k * part + j] = 1;
+        }
+    }
+    let offs: Vec<String> = inputs.iter().map(|x| x.2.to_string()).collect();
+    let conv = crate::conv::ConvOp {
+        op: i,
+        depthwise: false,
+        input: x,
+        output: inputs[0].0,
+        in_hwc: (h, w, c),
+        out_hwc: (h, w, stage),
+        kh: 1,
+        kw: 1,
+        sh: 1,
+        sw: 1,
+        pad_top: 0,
+        pad_left: 0,
+        weights,
+        wzp: 0,
+        izp: zs,
+        ozp: zs,
+        bias: vec![0; stage],
+        mult: vec![1.0; stage],
+        tfl_slack: 0.0,
+        tfl_rshift: Some(0),
+        clamp_hi: None,
+        clamp_lo_zero: false,
+        storage: if u8 {
+            crate::program::Storage::Uint8Xor80
+        } else {
+            crate::program::Storage::Int8
+        },
+        desc: format!(
+            "SPLIT along channels into {n} parts of {part}: a 1x1 convolution copies them to \
+             staging channels [{}] ({stage} channels), each part a view there",
+            offs.join(", ")
+        ),
+        ew: None,
+        fixed_rq: None,
+        lut: None,
+        broadcast_gate: None,
+    };
+    Ok((
+        ConcatOp {
+            op: i,
+            output: x,
+            out_hwc: (h, w, c),
+            inputs,
+            requant_inputs: Vec::new(),
+            split: true,
             gather: true,
         },
         conv,

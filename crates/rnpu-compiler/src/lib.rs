@@ -427,7 +427,14 @@ fn plan(
                         })
                         .map_err(|g| format!("{direct}; gathered: {g}"))
                 }),
-                _ => concat::analyze_split(model, i),
+                _ => concat::analyze_split(model, i).or_else(|direct| {
+                    concat::analyze_scatter(model, i)
+                        .map(|(cc, conv)| {
+                            gather_convs.insert(i, conv);
+                            cc
+                        })
+                        .map_err(|g| format!("{direct}; through a convolution: {g}"))
+                }),
             };
             if !matches!(op.kind, OpKind::Concatenation | OpKind::Split) {
                 continue;
@@ -895,7 +902,13 @@ fn plan(
         };
     let mut keep = Vec::new();
     for cc in concats {
-        match surplus(&cc, &lowered) {
+        // A scattered SPLIT's parts have one writer, its own convolution.
+        let why = if cc.split && cc.gather {
+            None
+        } else {
+            surplus(&cc, &lowered)
+        };
+        match why {
             None => keep.push(cc),
             Some(w) if !cc.requant_inputs.is_empty() => return Err((cc.op, w)),
             Some(w) => {
@@ -1151,6 +1164,8 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
     // nested concatenation's output is already a slice when its own inputs are placed.
     // A gathered concatenation's inputs are slices of its own staging buffer instead.
     let mut staging: HashMap<usize, (usize, u64)> = HashMap::new();
+    // A scattered SPLIT's parts are slices of the staging buffer its convolution writes.
+    let mut staging_out: HashMap<usize, (usize, u64)> = HashMap::new();
     for cc in concats.iter().rev() {
         let st = if model.tensor(cc.output).dtype == rnpu_model::DType::UInt8 {
             Storage::Uint8Xor80
@@ -1166,7 +1181,11 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                 name: format!("concatenation staging (op {})", cc.op),
                 init: None,
             });
-            staging.insert(cc.op, (id, 0));
+            if cc.split {
+                staging_out.insert(cc.op, (id, 0));
+            } else {
+                staging.insert(cc.op, (id, 0));
+            }
             (id, 0)
         } else {
             b.bind(model, cc.output, cc.out_hwc, st)
@@ -1239,7 +1258,10 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                 note_write(v.output, &mut seg_outputs);
                 continue;
             }
-            if let Some(cc) = concats.iter().find(|cc| cc.op == o && cc.split) {
+            if let Some(cc) = concats
+                .iter()
+                .find(|cc| cc.op == o && cc.split && !cc.gather)
+            {
                 // No task: the outputs are slices of the input's buffer.
                 let (buf, _) = b.by_tensor[&cc.output];
                 note_read(cc.output, buf, &mut seg_inputs, &mut job.in_buffers);
@@ -1262,12 +1284,20 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                 continue;
             };
             // A gathered concatenation reads its staging buffer (its inputs' slices).
-            let gathered = concats.iter().find(|cc| cc.op == o && cc.gather);
+            let gathered = concats
+                .iter()
+                .find(|cc| cc.op == o && cc.gather && !cc.split);
+            let scattered = concats
+                .iter()
+                .find(|cc| cc.op == o && cc.gather && cc.split);
             let inb = match staging.get(&o) {
                 Some(&at) => at,
                 None => b.bind(model, c.input, c.in_hwc, c.storage),
             };
-            let outb = b.bind(model, c.output, c.out_hwc, c.storage);
+            let outb = match staging_out.get(&o) {
+                Some(&at) => at,
+                None => b.bind(model, c.output, c.out_hwc, c.storage),
+            };
             b.grow(inb.0, inb.1 + l.input_extent);
             b.grow(outb.0, outb.1 + l.output_extent);
             // A gated MUL (broadcast runtime gate): its scratch map, its all-ones input map and
@@ -1345,7 +1375,14 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
             for (t, buf) in reads {
                 note_read(t, buf, &mut seg_inputs, &mut job.in_buffers);
             }
-            note_write(c.output, &mut seg_outputs);
+            match scattered {
+                Some(cc) => {
+                    for &(t, _, _) in &cc.inputs {
+                        note_write(t, &mut seg_outputs);
+                    }
+                }
+                None => note_write(c.output, &mut seg_outputs),
+            }
             if !job.out_buffers.contains(&outb.0) {
                 job.out_buffers.push(outb.0);
             }
