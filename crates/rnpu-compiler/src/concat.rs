@@ -498,3 +498,156 @@ pub fn analyze_scatter(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv
         conv,
     ))
 }
+
+/// STRIDED_SLICE of a `[1,H,W,C]` int8/uint8 map along channels only (stride 1, every other
+/// axis whole; TFLite copies bytes, so the output carries the input's quantization): channels
+/// `[b, e)`. From a 16-channel surface (`b` a multiple of 16) to another or to the last
+/// channel the slice is a view of the input's buffer (no task, like a SPLIT part); otherwise one 1×1 direct convolution copies
+/// the channels to a buffer of their own ([`analyze_scatter`]'s copy with one part).
+pub fn analyze_slice(
+    model: &Model,
+    i: usize,
+) -> Result<(ConcatOp, Option<crate::conv::ConvOp>), String> {
+    let op = &model.operators[i];
+    let x = op.input(0).ok_or("no input")?;
+    let y = *op.outputs.first().ok_or("no output")?;
+    let (xt, yt) = (model.tensor(x), model.tensor(y));
+    if !matches!(xt.dtype, DType::Int8 | DType::UInt8) || yt.dtype != xt.dtype {
+        return Err(format!(
+            "{} → {}: the NPU path is int8/uint8",
+            xt.dtype, yt.dtype
+        ));
+    }
+    if xt.data.is_some() {
+        return Err("a constant input".into());
+    }
+    if yt.quantization != xt.quantization {
+        return Err("output quantized differently from the input".into());
+    }
+    let OpOptions::StridedSlice(o) = &op.options else {
+        return Err("no STRIDED_SLICE options".into());
+    };
+    if o.ellipsis_mask != 0 || o.new_axis_mask != 0 || o.shrink_axis_mask != 0 || o.offset {
+        return Err("ellipsis, new-axis, shrink-axis masks or offset".into());
+    }
+    let [1, h, w, c] = xt.shape[..] else {
+        return Err(format!("input {:?} is not [1,H,W,C]", xt.shape));
+    };
+    let vec4 = |k: usize| -> Result<Vec<i64>, String> {
+        let t = model.tensor(op.input(k).ok_or("missing begin/end/strides")?);
+        match (&t.data, t.dtype) {
+            (Some(d), DType::Int32) if d.len() == 16 => Ok(d
+                .chunks_exact(4)
+                .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64)
+                .collect()),
+            _ => Err("begin/end/strides are not constant int32[4]".into()),
+        }
+    };
+    let (begin, end, strides) = (vec4(1)?, vec4(2)?, vec4(3)?);
+    if strides.iter().any(|&s| s != 1) {
+        return Err(format!("strides {strides:?}"));
+    }
+    let dims = [1i64, h as i64, w as i64, c as i64];
+    let mut range = [(0i64, 0i64); 4];
+    for a in 0..4 {
+        let norm = |v: i64| if v < 0 { v + dims[a] } else { v };
+        let b = if o.begin_mask & (1 << a) != 0 {
+            0
+        } else {
+            norm(begin[a]).clamp(0, dims[a])
+        };
+        let e = if o.end_mask & (1 << a) != 0 {
+            dims[a]
+        } else {
+            norm(end[a]).clamp(0, dims[a])
+        };
+        range[a] = (b, e);
+    }
+    if range[..3] != [(0, 1), (0, h as i64), (0, w as i64)] {
+        return Err("not a slice along channels only".into());
+    }
+    let (b, e) = (range[3].0 as usize, range[3].1 as usize);
+    if e <= b {
+        return Err("an empty slice".into());
+    }
+    let n = e - b;
+    if yt.shape != [1, h, w, n] {
+        return Err(format!("output {:?} is not [1,{h},{w},{n}]", yt.shape));
+    }
+    // A view must not end inside a 16-channel surface the input's other channels share:
+    // packing the view (its own image, padded to whole surfaces) would overwrite them.
+    if b % 16 == 0 && (n % 16 == 0 || e == c) {
+        return Ok((
+            ConcatOp {
+                op: i,
+                output: x,
+                out_hwc: (h, w, c),
+                inputs: vec![(y, (h, w, n), b)],
+                requant_inputs: Vec::new(),
+                split: true,
+                gather: false,
+            },
+            None,
+        ));
+    }
+    let (_, z) = xt
+        .quantization
+        .per_tensor()
+        .ok_or("input is not per-tensor")?;
+    let u8 = xt.dtype == DType::UInt8;
+    let zs = if u8 { z as i32 - 128 } else { z as i32 };
+    let stage = n.div_ceil(16) * 16;
+    let mut weights = vec![0i8; stage * c];
+    for j in 0..n {
+        weights[j * c + b + j] = 1;
+    }
+    let conv = crate::conv::ConvOp {
+        op: i,
+        depthwise: false,
+        input: x,
+        output: y,
+        in_hwc: (h, w, c),
+        out_hwc: (h, w, stage),
+        kh: 1,
+        kw: 1,
+        sh: 1,
+        sw: 1,
+        pad_top: 0,
+        pad_left: 0,
+        weights,
+        wzp: 0,
+        izp: zs,
+        ozp: zs,
+        bias: vec![0; stage],
+        mult: vec![1.0; stage],
+        tfl_slack: 0.0,
+        tfl_rshift: Some(0),
+        clamp_hi: None,
+        clamp_lo_zero: false,
+        storage: if u8 {
+            crate::program::Storage::Uint8Xor80
+        } else {
+            crate::program::Storage::Int8
+        },
+        desc: format!(
+            "STRIDED_SLICE of channels [{b}, {e}) off a 16-channel surface: a 1x1 convolution \
+             copies them"
+        ),
+        ew: None,
+        fixed_rq: None,
+        lut: None,
+        broadcast_gate: None,
+    };
+    Ok((
+        ConcatOp {
+            op: i,
+            output: x,
+            out_hwc: (h, w, c),
+            inputs: vec![(y, (h, w, n), 0)],
+            requant_inputs: Vec::new(),
+            split: true,
+            gather: true,
+        },
+        Some(conv),
+    ))
+}

@@ -416,7 +416,15 @@ fn plan(
     let mut overrides: Vec<(usize, rnpu_model::Quantization)> = Vec::new();
     if !opts.cpu_only {
         let mut aliased: Vec<usize> = Vec::new();
-        for (i, op) in model.operators.iter().enumerate() {
+        // Concatenations claim their inputs as slices before SPLIT / STRIDED_SLICE views do
+        // (a slice that would take a concatenation's input is the one left out).
+        let order = (0..model.operators.len())
+            .filter(|&i| model.operators[i].kind == OpKind::Concatenation)
+            .chain(
+                (0..model.operators.len())
+                    .filter(|&i| model.operators[i].kind != OpKind::Concatenation),
+            );
+        for (i, op) in order.map(|i| (i, &model.operators[i])) {
             // In place when every input can be written there, else gathered by a convolution.
             let mut analyze = |model: &Model, i: usize| match op.kind {
                 OpKind::Concatenation => concat::analyze(model, i).or_else(|direct| {
@@ -427,6 +435,12 @@ fn plan(
                         })
                         .map_err(|g| format!("{direct}; gathered: {g}"))
                 }),
+                OpKind::StridedSlice => concat::analyze_slice(model, i).map(|(cc, conv)| {
+                    if let Some(conv) = conv {
+                        gather_convs.insert(i, conv);
+                    }
+                    cc
+                }),
                 _ => concat::analyze_split(model, i).or_else(|direct| {
                     concat::analyze_scatter(model, i)
                         .map(|(cc, conv)| {
@@ -436,7 +450,15 @@ fn plan(
                         .map_err(|g| format!("{direct}; through a convolution: {g}"))
                 }),
             };
-            if !matches!(op.kind, OpKind::Concatenation | OpKind::Split) {
+            if !matches!(
+                op.kind,
+                OpKind::Concatenation | OpKind::Split | OpKind::StridedSlice
+            ) {
+                continue;
+            }
+            // A STRIDED_SLICE that is not a channel slice of a feature map (e.g. one computing
+            // a shape) keeps its ordinary placement.
+            if op.kind == OpKind::StridedSlice && concat::analyze_slice(model, i).is_err() {
                 continue;
             }
             let r = match banned.get(&i) {
