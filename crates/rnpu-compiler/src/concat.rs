@@ -39,8 +39,18 @@ pub struct ConcatOp {
     pub gather: bool,
 }
 
-/// Describe operator `i` as views, or say why it stays on the CPU.
-pub fn analyze(model: &Model, i: usize) -> Result<ConcatOp, String> {
+/// What a channel CONCATENATION needs whichever way it runs: its `[1,H,W,C]` int8/uint8
+/// per-tensor output and its inputs — feature maps of the output's type and spatial size,
+/// per-tensor, each once — as (tensor, channels, scale, zero point); channels add up to `C`.
+struct ConcatParts {
+    output: usize,
+    hwc: (usize, usize, usize),
+    scale: f32,
+    zero_point: i64,
+    inputs: Vec<(usize, usize, f32, i64)>,
+}
+
+fn concat_parts(model: &Model, i: usize) -> Result<ConcatParts, String> {
     let op = &model.operators[i];
     let output = *op.outputs.first().ok_or("no output")?;
     let ot = model.tensor(output);
@@ -67,14 +77,12 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConcatOp, String> {
             ot.shape
         ));
     }
-    let (so, zo) = ot
+    let (scale, zero_point) = ot
         .quantization
         .per_tensor()
         .ok_or("output is not per-tensor")?;
-    let mut inputs = Vec::new();
-    let mut requant_inputs = Vec::new();
-    let mut off: usize = 0;
-    for (k, t) in op.inputs.iter().enumerate() {
+    let mut inputs: Vec<(usize, usize, f32, i64)> = Vec::new();
+    for t in &op.inputs {
         let t = t.ok_or("missing input")?;
         let it = model.tensor(t);
         if it.data.is_some() {
@@ -89,26 +97,56 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConcatOp, String> {
         if (ih, iw) != (h, w) {
             return Err("inputs of different spatial size".into());
         }
-        if !off.is_multiple_of(16) {
-            return Err(format!(
-                "input {k} starts at channel {off}, not a multiple of C2 = 16: the DPU writes \
-                 whole 16-channel surfaces, so it cannot be written in place"
-            ));
-        }
-        if inputs.iter().any(|&(u, _, _)| u == t) {
+        if inputs.iter().any(|x| x.0 == t) {
             return Err("the same tensor twice".into());
         }
         let (s, z) = it
             .quantization
             .per_tensor()
             .ok_or("input is not per-tensor")?;
+        inputs.push((t, ic, s, z));
+    }
+    let total: usize = inputs.iter().map(|x| x.1).sum();
+    if total != c {
+        return Err(format!("{total} input channels for {c} output channels"));
+    }
+    Ok(ConcatParts {
+        output,
+        hwc: (h, w, c),
+        scale,
+        zero_point,
+        inputs,
+    })
+}
+
+/// Describe operator `i` as views, or say why it stays on the CPU.
+pub fn analyze(model: &Model, i: usize) -> Result<ConcatOp, String> {
+    let ConcatParts {
+        output,
+        hwc,
+        scale: so,
+        zero_point: zo,
+        inputs: parts,
+    } = concat_parts(model, i)?;
+    let (h, w, _) = hwc;
+    let dtype = model.tensor(output).dtype;
+    let mut inputs = Vec::new();
+    let mut requant_inputs = Vec::new();
+    let mut off: usize = 0;
+    for (k, &(t, ic, s, z)) in parts.iter().enumerate() {
+        if !off.is_multiple_of(16) {
+            return Err(format!(
+                "input {k} starts at channel {off}, not a multiple of C2 = 16: the DPU writes \
+                 whole 16-channel surfaces, so it cannot be written in place"
+            ));
+        }
         if s != so || z != zo {
             // Requantizing in the producer rounds once (`round(r·t)`) where TFLite rounds
             // twice (`round(r·round(t))`, r = s / so) and clips first to the producer's own
             // range. Within 1 LSB iff the first rounding moves the result by less than one
             // (r/2 + the producer's own bound < 1: r ≤ 1.5 keeps 0.25 for it) and the
             // producer's range contains the output's (its clipping then never decides).
-            let (qmin, qmax) = if ot.dtype == DType::UInt8 {
+            let (qmin, qmax) = if dtype == DType::UInt8 {
                 (0.0, 255.0)
             } else {
                 (-128.0, 127.0)
@@ -129,13 +167,10 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConcatOp, String> {
         inputs.push((t, (h, w, ic), off));
         off += ic;
     }
-    if off != c {
-        return Err(format!("{off} input channels for {c} output channels"));
-    }
     Ok(ConcatOp {
         op: i,
         output,
-        out_hwc: (h, w, c),
+        out_hwc: hwc,
         inputs,
         requant_inputs,
         split: false,
@@ -143,11 +178,17 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConcatOp, String> {
     })
 }
 
-/// SPLIT along channels as views: output `k` is the input's NC1HWC2 image from channel
-/// `k·C/n`, a view of the input's buffer — possible when every slice starts on a 16-channel
-/// surface (`C/n` a multiple of 16, see the module documentation). TFLite's SPLIT copies bytes:
-/// the outputs must carry the input's quantization.
-pub fn analyze_split(model: &Model, i: usize) -> Result<ConcatOp, String> {
+/// What SPLIT along channels needs whichever way it runs: the input `x` (`[1,H,W,C]`, int8 or
+/// uint8, per-tensor), the part size `C/n` and the outputs, each `[1,H,W,C/n]` with the input's
+/// type and quantization (TFLite's SPLIT copies bytes).
+struct SplitParts {
+    x: usize,
+    hwc: (usize, usize, usize),
+    part: usize,
+    outputs: Vec<usize>,
+}
+
+fn split_parts(model: &Model, i: usize) -> Result<SplitParts, String> {
     let op = &model.operators[i];
     let (at, x) = (
         op.input(0).ok_or("no axis input")?,
@@ -175,13 +216,7 @@ pub fn analyze_split(model: &Model, i: usize) -> Result<ConcatOp, String> {
         return Err(format!("{c} channels in {n} parts"));
     }
     let part = c / n;
-    if n > 1 && !part.is_multiple_of(16) {
-        return Err(format!(
-            "parts of {part} channels: a part not starting on a 16-channel surface is not an \
-             NC1HWC2 image of its own"
-        ));
-    }
-    let mut inputs = Vec::new();
+    let mut outputs: Vec<usize> = Vec::new();
     for (k, &t) in op.outputs.iter().enumerate() {
         let yt = model.tensor(t);
         if yt.dtype != xt.dtype || yt.quantization != xt.quantization {
@@ -195,16 +230,45 @@ pub fn analyze_split(model: &Model, i: usize) -> Result<ConcatOp, String> {
                 yt.shape
             ));
         }
-        if t == x || inputs.iter().any(|&(u, _, _)| u == t) {
+        if t == x || outputs.contains(&t) {
             return Err("a tensor twice".into());
         }
-        inputs.push((t, (h, w, part), k * part));
+        outputs.push(t);
+    }
+    Ok(SplitParts {
+        x,
+        hwc: (h, w, c),
+        part,
+        outputs,
+    })
+}
+
+/// SPLIT along channels as views: output `k` is the input's NC1HWC2 image from channel
+/// `k·C/n`, a view of the input's buffer — possible when every slice starts on a 16-channel
+/// surface (`C/n` a multiple of 16, see the module documentation).
+pub fn analyze_split(model: &Model, i: usize) -> Result<ConcatOp, String> {
+    let SplitParts {
+        x,
+        hwc,
+        part,
+        outputs,
+    } = split_parts(model, i)?;
+    let (h, w, _) = hwc;
+    if outputs.len() > 1 && !part.is_multiple_of(16) {
+        return Err(format!(
+            "parts of {part} channels: a part not starting on a 16-channel surface is not an \
+             NC1HWC2 image of its own"
+        ));
     }
     Ok(ConcatOp {
         op: i,
         output: x,
-        out_hwc: (h, w, c),
-        inputs,
+        out_hwc: hwc,
+        inputs: outputs
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| (t, (h, w, part), k * part))
+            .collect(),
         requant_inputs: Vec::new(),
         split: true,
         gather: false,
@@ -226,55 +290,21 @@ pub fn analyze_split(model: &Model, i: usize) -> Result<ConcatOp, String> {
 /// within its bound of. The convolution input is input 0's tensor only nominally: the compiler
 /// binds the staging buffer in its place.
 pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv::ConvOp), String> {
-    let op = &model.operators[i];
-    let output = *op.outputs.first().ok_or("no output")?;
-    let ot = model.tensor(output);
-    if !matches!(ot.dtype, DType::Int8 | DType::UInt8) {
-        return Err(format!("{}: the NPU path is int8/uint8", ot.dtype));
-    }
-    let OpOptions::Concatenation(o) = &op.options else {
-        return Err("not a concatenation".into());
-    };
-    if o.activation != rnpu_model::Activation::None {
-        return Err(format!("fused {:?}", o.activation));
-    }
-    let rank = ot.shape.len() as i32;
-    let axis = if o.axis < 0 { o.axis + rank } else { o.axis };
-    let [1, h, w, c] = ot.shape[..] else {
-        return Err(format!("output {:?} is not [1,H,W,C]", ot.shape));
-    };
-    if axis != 3 {
-        return Err(format!("axis {axis}: not a channel concatenation"));
-    }
-    let (so, zo) = ot
-        .quantization
-        .per_tensor()
-        .ok_or("output is not per-tensor")?;
-    let u8 = ot.dtype == DType::UInt8;
+    let ConcatParts {
+        output,
+        hwc,
+        scale: so,
+        zero_point: zo,
+        inputs: given,
+    } = concat_parts(model, i)?;
+    let (h, w, c) = hwc;
+    let u8 = model.tensor(output).dtype == DType::UInt8;
     let stored = |z: i64| if u8 { z as i32 - 128 } else { z as i32 };
     let mut inputs = Vec::new();
     // Per input: staging channel, channels, scale, stored zero point.
     let mut parts: Vec<(usize, usize, f32, i32)> = Vec::new();
     let mut stage = 0usize;
-    let mut total = 0usize;
-    for (k, t) in op.inputs.iter().enumerate() {
-        let t = t.ok_or("missing input")?;
-        let it = model.tensor(t);
-        if it.data.is_some() {
-            return Err("a constant input".into());
-        }
-        if it.dtype != ot.dtype {
-            return Err("mixed types".into());
-        }
-        let [1, ih, iw, ic] = it.shape[..] else {
-            return Err(format!("input {:?} is not [1,H,W,C]", it.shape));
-        };
-        if (ih, iw) != (h, w) {
-            return Err("inputs of different spatial size".into());
-        }
-        if inputs.iter().any(|&(u, _, _)| u == t) {
-            return Err("the same tensor twice".into());
-        }
+    for (k, &(t, ic, s, z)) in given.iter().enumerate() {
         let made_by_view = model.operators.iter().any(|p| {
             matches!(
                 p.kind,
@@ -287,40 +317,30 @@ pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv:
                  gathered)"
             ));
         }
-        let (s, z) = it
-            .quantization
-            .per_tensor()
-            .ok_or("input is not per-tensor")?;
         inputs.push((t, (h, w, ic), stage));
         parts.push((stage, ic, s, stored(z)));
         // Room for the whole output cube a producer writes (Mesa's cube: up to 64 channels
         // for ≤ 32, `lower::cube_channels`), so no producer overwrites another input's slice;
         // the last input's surplus lands past the image (the buffer grows to hold it).
-        let last = k + 1 == op.inputs.len();
+        let last = k + 1 == given.len();
         stage += if last {
             ic.div_ceil(16) * 16
         } else {
             crate::lower::cube_channels(ic, true).max(ic.div_ceil(16) * 16)
         };
-        total += ic;
-    }
-    if total != c {
-        return Err(format!("{total} input channels for {c} output channels"));
     }
     if inputs.len() < 2 {
         return Err("fewer than two inputs".into());
     }
     let izp = parts[0].3;
-    let mut weights = vec![0i8; c * stage];
+    let mut picks = Vec::with_capacity(c);
     let mut bias = Vec::with_capacity(c);
     let mut mult = Vec::with_capacity(c);
-    let mut oc = 0;
     for &(s0, n, s, z) in &parts {
         for j in 0..n {
-            weights[oc * stage + s0 + j] = 1;
+            picks.push((picks.len(), s0 + j));
             bias.push(izp - z);
             mult.push(s as f64 / so as f64);
-            oc += 1;
         }
     }
     let storage = if u8 {
@@ -330,40 +350,28 @@ pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv:
     };
     let offs: Vec<String> = inputs.iter().map(|x| x.2.to_string()).collect();
     let conv = crate::conv::ConvOp {
-        op: i,
-        depthwise: false,
-        input: inputs[0].0,
-        output,
-        in_hwc: (h, w, stage),
-        out_hwc: (h, w, c),
-        kh: 1,
-        kw: 1,
-        sh: 1,
-        sw: 1,
-        pad_top: 0,
-        pad_left: 0,
-        weights,
-        wzp: 0,
         izp,
         ozp: stored(zo),
         bias,
         mult,
         // TFLite's CONCATENATION copies, or (uint8, other scale) rounds once in float.
         tfl_slack: 1e-6,
-        tfl_rshift: Some(0),
-        clamp_hi: None,
-        clamp_lo_zero: false,
-        storage,
         desc: format!(
             "CONCATENATION along channels, {} inputs gathered: written at staging channels [{}] \
              ({stage} channels), then a 1x1 convolution selecting each output channel",
             inputs.len(),
             offs.join(", ")
         ),
-        ew: None,
-        fixed_rq: None,
-        lut: None,
-        broadcast_gate: None,
+        ..crate::conv::ConvOp::selection_1x1(
+            i,
+            inputs[0].0,
+            output,
+            (h, w),
+            stage,
+            c,
+            &picks,
+            storage,
+        )
     };
     Ok((
         ConcatOp {
@@ -386,104 +394,44 @@ pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv:
 /// quantization), and every part is an NC1HWC2 view of that buffer. The convolution's output
 /// is part 0's tensor only nominally: the compiler binds the staging buffer in its place.
 pub fn analyze_scatter(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv::ConvOp), String> {
-    let op = &model.operators[i];
-    let (at, x) = (
-        op.input(0).ok_or("no axis input")?,
-        op.input(1).ok_or("no data input")?,
-    );
+    let SplitParts {
+        x,
+        hwc,
+        part,
+        outputs,
+    } = split_parts(model, i)?;
+    let (h, w, c) = hwc;
     let xt = model.tensor(x);
-    if !matches!(xt.dtype, DType::Int8 | DType::UInt8) {
-        return Err(format!("{}: the NPU path is int8/uint8", xt.dtype));
-    }
     if xt.data.is_some() {
         return Err("a constant input".into());
     }
-    let axis = match (&model.tensor(at).data, model.tensor(at).dtype) {
-        (Some(d), DType::Int32) if d.len() == 4 => i32::from_le_bytes([d[0], d[1], d[2], d[3]]),
-        _ => return Err("the axis is not one constant int32".into()),
-    };
-    let [1, h, w, c] = xt.shape[..] else {
-        return Err(format!("input {:?} is not [1,H,W,C]", xt.shape));
-    };
-    if axis != 3 && axis != -1 {
-        return Err(format!("axis {axis}: not a channel split"));
+    let n = outputs.len();
+    if n < 2 {
+        return Err("one part".into());
     }
-    let n = op.outputs.len();
-    if n < 2 || c % n != 0 {
-        return Err(format!("{c} channels in {n} parts"));
-    }
-    let (_, z) = xt
-        .quantization
-        .per_tensor()
-        .ok_or("input is not per-tensor")?;
-    let u8 = xt.dtype == DType::UInt8;
-    let zs = if u8 { z as i32 - 128 } else { z as i32 };
-    let part = c / n;
-    let mut inputs = Vec::new();
-    let mut stage = 0usize;
-    for (k, &t) in op.outputs.iter().enumerate() {
-        let yt = model.tensor(t);
-        if yt.dtype != xt.dtype || yt.quantization != xt.quantization {
-            return Err(format!(
-                "output {k}: another type or quantization than the input"
-            ));
-        }
-        if yt.shape != [1, h, w, part] {
-            return Err(format!(
-                "output {k} {:?} is not [1,{h},{w},{part}]",
-                yt.shape
-            ));
-        }
-        if t == x || inputs.iter().any(|&(u, _, _)| u == t) {
-            return Err("a tensor twice".into());
-        }
-        inputs.push((t, (h, w, part), stage));
-        stage += part.div_ceil(16) * 16;
-    }
-    let mut weights = vec![0i8; stage * c];
-    for (k, &(_, _, s0)) in inputs.iter().enumerate() {
-        for j in 0..part {
-            weights[(s0 + j) * c + k * part + j] = 1;
-        }
-    }
+    let (storage, zs) = stored_domain(xt)?;
+    let stage_of = |k: usize| k * part.div_ceil(16) * 16;
+    let inputs: Vec<(usize, (usize, usize, usize), usize)> = outputs
+        .iter()
+        .enumerate()
+        .map(|(k, &t)| (t, (h, w, part), stage_of(k)))
+        .collect();
+    let stage = stage_of(n);
+    let picks: Vec<(usize, usize)> = inputs
+        .iter()
+        .enumerate()
+        .flat_map(|(k, &(_, _, s0))| (0..part).map(move |j| (s0 + j, k * part + j)))
+        .collect();
     let offs: Vec<String> = inputs.iter().map(|x| x.2.to_string()).collect();
     let conv = crate::conv::ConvOp {
-        op: i,
-        depthwise: false,
-        input: x,
-        output: inputs[0].0,
-        in_hwc: (h, w, c),
-        out_hwc: (h, w, stage),
-        kh: 1,
-        kw: 1,
-        sh: 1,
-        sw: 1,
-        pad_top: 0,
-        pad_left: 0,
-        weights,
-        wzp: 0,
         izp: zs,
         ozp: zs,
-        bias: vec![0; stage],
-        mult: vec![1.0; stage],
-        tfl_slack: 0.0,
-        tfl_rshift: Some(0),
-        clamp_hi: None,
-        clamp_lo_zero: false,
-        storage: if u8 {
-            crate::program::Storage::Uint8Xor80
-        } else {
-            crate::program::Storage::Int8
-        },
         desc: format!(
             "SPLIT along channels into {n} parts of {part}: a 1x1 convolution copies them to \
              staging channels [{}] ({stage} channels), each part a view there",
             offs.join(", ")
         ),
-        ew: None,
-        fixed_rq: None,
-        lut: None,
-        broadcast_gate: None,
+        ..crate::conv::ConvOp::selection_1x1(i, x, inputs[0].0, (h, w), c, stage, &picks, storage)
     };
     Ok((
         ConcatOp {
@@ -590,53 +538,17 @@ pub fn analyze_slice(
             None,
         ));
     }
-    let (_, z) = xt
-        .quantization
-        .per_tensor()
-        .ok_or("input is not per-tensor")?;
-    let u8 = xt.dtype == DType::UInt8;
-    let zs = if u8 { z as i32 - 128 } else { z as i32 };
+    let (storage, zs) = stored_domain(xt)?;
     let stage = n.div_ceil(16) * 16;
-    let mut weights = vec![0i8; stage * c];
-    for j in 0..n {
-        weights[j * c + b + j] = 1;
-    }
+    let picks: Vec<(usize, usize)> = (0..n).map(|j| (j, b + j)).collect();
     let conv = crate::conv::ConvOp {
-        op: i,
-        depthwise: false,
-        input: x,
-        output: y,
-        in_hwc: (h, w, c),
-        out_hwc: (h, w, stage),
-        kh: 1,
-        kw: 1,
-        sh: 1,
-        sw: 1,
-        pad_top: 0,
-        pad_left: 0,
-        weights,
-        wzp: 0,
         izp: zs,
         ozp: zs,
-        bias: vec![0; stage],
-        mult: vec![1.0; stage],
-        tfl_slack: 0.0,
-        tfl_rshift: Some(0),
-        clamp_hi: None,
-        clamp_lo_zero: false,
-        storage: if u8 {
-            crate::program::Storage::Uint8Xor80
-        } else {
-            crate::program::Storage::Int8
-        },
         desc: format!(
             "STRIDED_SLICE of channels [{b}, {e}) off a 16-channel surface: a 1x1 convolution \
              copies them"
         ),
-        ew: None,
-        fixed_rq: None,
-        lut: None,
-        broadcast_gate: None,
+        ..crate::conv::ConvOp::selection_1x1(i, x, y, (h, w), c, stage, &picks, storage)
     };
     Ok((
         ConcatOp {
@@ -650,4 +562,14 @@ pub fn analyze_slice(
         },
         Some(conv),
     ))
+}
+
+/// The NPU's storage of an int8/uint8 tensor and its zero point in the stored (int8) domain.
+fn stored_domain(t: &rnpu_model::Tensor) -> Result<(crate::program::Storage, i32), String> {
+    let (_, z) = t.quantization.per_tensor().ok_or("not per-tensor")?;
+    Ok(if t.dtype == DType::UInt8 {
+        (crate::program::Storage::Uint8Xor80, z as i32 - 128)
+    } else {
+        (crate::program::Storage::Int8, z as i32)
+    })
 }

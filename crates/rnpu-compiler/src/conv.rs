@@ -217,6 +217,40 @@ impl ConvOp {
     }
 }
 
+impl ConvOp {
+    /// A 1×1 direct convolution that copies channels: output channel `o` of `out_c` takes
+    /// input channel `i` of `in_c` for each `(o, i)` in `picks` (weight 1, all other weights
+    /// 0; outputs no pick names get 0 and write the output zero point). Multiplier 1, no bias,
+    /// TFLite's rounding taken as single (`tfl_rshift` 0). Concatenations, SPLITs and channel
+    /// slices that cannot be views start from it (`concat.rs`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn selection_1x1(
+        op: usize,
+        input: usize,
+        output: usize,
+        (h, w): (usize, usize),
+        in_c: usize,
+        out_c: usize,
+        picks: &[(usize, usize)],
+        storage: Storage,
+    ) -> ConvOp {
+        let mut weights = vec![0i8; out_c * in_c];
+        for &(o, i) in picks {
+            weights[o * in_c + i] = 1;
+        }
+        ConvOp {
+            depthwise: false,
+            in_hwc: (h, w, in_c),
+            out_hwc: (h, w, out_c),
+            weights,
+            bias: vec![0; out_c],
+            mult: vec![1.0; out_c],
+            tfl_rshift: Some(0),
+            ..ConvOp::identity_1x1(op, input, output, (h, w, out_c), storage)
+        }
+    }
+}
+
 fn tensor_values_stored(model: &Model, t: usize) -> Option<Vec<i8>> {
     let tensor = model.tensor(t);
     let data = tensor.data.as_ref()?;

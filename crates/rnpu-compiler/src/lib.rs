@@ -199,8 +199,8 @@ fn check_views(
     Ok(())
 }
 
-/// The placement of a gathered concatenation (`concat::analyze_gather`).
-fn gather_placement(i: usize, kind: &str, c: &conv::ConvOp, l: &Lowered) -> Placement {
+/// The placement of an operator lowered to NPU convolution tasks.
+fn conv_placement(i: usize, kind: &str, c: &conv::ConvOp, l: &Lowered) -> Placement {
     Placement {
         op: i,
         kind: kind.to_string(),
@@ -651,7 +651,7 @@ fn plan(
             });
             match r {
                 Ok((cc, Some((c, l)))) => {
-                    placements.push(gather_placement(i, &kind, &c, &l));
+                    placements.push(conv_placement(i, &kind, &c, &l));
                     concats.push(cc);
                     lowered.push(Some((c, l)));
                     continue;
@@ -854,22 +854,7 @@ fn plan(
         };
         match attempt {
             Ok((c, l)) => {
-                placements.push(Placement {
-                    op: i,
-                    kind: kind.clone(),
-                    npu: true,
-                    reason: format!(
-                        "{}: NPU, {} task(s), {}; requantization within {:.3} LSB of exact \
-                         (≤ 1 LSB of TFLite guaranteed)",
-                        c.desc,
-                        l.tasks.len(),
-                        l.split,
-                        l.bound
-                    ),
-                    tasks: l.tasks.len(),
-                    split: l.split.clone(),
-                    bound_lsb: Some(l.bound),
-                });
+                placements.push(conv_placement(i, &kind, &c, &l));
                 lowered.push(Some((c, l)));
             }
             Err(reason) => {
@@ -945,7 +930,7 @@ fn plan(
                     });
                 match gathered {
                     Some((g, c, l)) => {
-                        placements[cc.op] = gather_placement(cc.op, &kind, &c, &l);
+                        placements[cc.op] = conv_placement(cc.op, &kind, &c, &l);
                         lowered[cc.op] = Some((c, l));
                         keep.push(g);
                     }
