@@ -263,6 +263,13 @@ fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
             ));
         }
         let min_data = data_banks(c.kh, eprow);
+        if min_data >= T.cbuf_banks as usize {
+            return Err(format!(
+                "{} input rows of {iw} × {task_in_c} channels (the kernel's height) need \
+                 {min_data} CBUF banks of {}",
+                c.kh, T.cbuf_banks
+            ));
+        }
         let want_data = data_banks(ih, eprow).min(6).max(min_data);
         let per_kernel = c.kh * c.kw * task_in_c;
         let weight_budget = T.cbuf_banks as usize - want_data;
@@ -392,7 +399,7 @@ fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
         let kernels = wshape.hw_kernels(kind);
         let wbytes = wshape.hw_weight_bytes(kind);
         let wbanks = banks(wbytes);
-        let data_budget = T.cbuf_banks as usize - wbanks;
+        let data_budget = (T.cbuf_banks as usize).saturating_sub(wbanks);
         let max_rows = data_budget * T.cbuf_entries_per_bank as usize / eprow;
         if max_rows < c.kh {
             return Err(format!(

@@ -521,7 +521,8 @@ pub fn lower(p: &PoolOp) -> Result<Lowered, String> {
     let eprow = emit::entries_per_row(iw as u32, in_c as u32) as usize;
     let wbytes = wshape.hw_weight_bytes(ConvKind::Depthwise);
     let wbanks = wbytes.div_ceil(T.cbuf_bank_bytes as usize).max(1);
-    let max_rows = (T.cbuf_banks as usize - wbanks) * T.cbuf_entries_per_bank as usize / eprow;
+    let max_rows =
+        (T.cbuf_banks as usize).saturating_sub(wbanks) * T.cbuf_entries_per_bank as usize / eprow;
     let [pt, pl, _, pr] = p.pads;
     if max_rows < p.kh {
         return Err(format!("{} rows of {iw}x{in_c} do not fit the CBUF", p.kh));
