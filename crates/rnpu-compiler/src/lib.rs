@@ -425,45 +425,34 @@ fn plan(
                     .filter(|&i| model.operators[i].kind != OpKind::Concatenation),
             );
         for (i, op) in order.map(|i| (i, &model.operators[i])) {
-            // In place when every input can be written there, else gathered by a convolution.
-            let mut analyze = |model: &Model, i: usize| match op.kind {
-                OpKind::Concatenation => concat::analyze(model, i).or_else(|direct| {
-                    concat::analyze_gather(model, i)
-                        .map(|(cc, conv)| {
-                            gather_convs.insert(i, conv);
-                            cc
-                        })
-                        .map_err(|g| format!("{direct}; gathered: {g}"))
-                }),
-                OpKind::StridedSlice => concat::analyze_slice(model, i).map(|(cc, conv)| {
-                    if let Some(conv) = conv {
-                        gather_convs.insert(i, conv);
-                    }
-                    cc
-                }),
-                _ => concat::analyze_split(model, i).or_else(|direct| {
-                    concat::analyze_scatter(model, i)
-                        .map(|(cc, conv)| {
-                            gather_convs.insert(i, conv);
-                            cc
-                        })
-                        .map_err(|g| format!("{direct}; through a convolution: {g}"))
-                }),
-            };
-            if !matches!(
-                op.kind,
-                OpKind::Concatenation | OpKind::Split | OpKind::StridedSlice
-            ) {
-                continue;
-            }
-            // A STRIDED_SLICE that is not a channel slice of a feature map (e.g. one computing
-            // a shape) keeps its ordinary placement.
-            if op.kind == OpKind::StridedSlice && concat::analyze_slice(model, i).is_err() {
-                continue;
-            }
+            // In place (views) when possible, else through a copying/selecting convolution.
+            let analyzed: Result<(concat::ConcatOp, Option<conv::ConvOp>), String> =
+                match op.kind {
+                    OpKind::Concatenation => concat::analyze(model, i)
+                        .map(|cc| (cc, None))
+                        .or_else(|direct| {
+                            concat::analyze_gather(model, i)
+                                .map(|(cc, conv)| (cc, Some(conv)))
+                                .map_err(|g| format!("{direct}; gathered: {g}"))
+                        }),
+                    OpKind::Split => concat::analyze_split(model, i)
+                        .map(|cc| (cc, None))
+                        .or_else(|direct| {
+                            concat::analyze_scatter(model, i)
+                                .map(|(cc, conv)| (cc, Some(conv)))
+                                .map_err(|g| format!("{direct}; through a convolution: {g}"))
+                        }),
+                    // A STRIDED_SLICE that is not a channel slice of a feature map (e.g. one
+                    // computing a shape) keeps its ordinary placement.
+                    OpKind::StridedSlice => match concat::analyze_slice(model, i) {
+                        Ok(r) => Ok(r),
+                        Err(_) => continue,
+                    },
+                    _ => continue,
+                };
             let r = match banned.get(&i) {
                 Some(why) => Err(why.clone()),
-                None => analyze(model, i).and_then(|cc| {
+                None => analyzed.and_then(|(cc, conv)| {
                     for &(t, _, _) in &cc.inputs {
                         if aliased.contains(&t) {
                             return Err(format!(
@@ -491,6 +480,9 @@ fn plan(
                         }
                     }
                     aliased.extend(cc.inputs.iter().map(|x| x.0));
+                    if let Some(conv) = conv {
+                        gather_convs.insert(i, conv);
+                    }
                     Ok(cc)
                 }),
             };

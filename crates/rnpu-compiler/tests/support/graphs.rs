@@ -11,7 +11,6 @@ use rnpu_model::{
     DepthwiseConv2dOptions, FullyConnectedOptions, Model, OpKind, OpOptions, Operator, Padding,
     Pool2dOptions, Quantization, Tensor,
 };
-use rnpu_ref::{eval_op, OpCtx};
 
 /// Perturbed reference runs per graph (the amplification envelope; see the module comment).
 pub const PERTURBED_RUNS: u64 = 4;
@@ -20,28 +19,9 @@ pub const PERTURBED_RUNS: u64 = 4;
 /// −1/0/+1 per element (clamped to the type's range).
 pub fn perturbed_run(model: &Model, inputs: &[Array], perturb: &[bool], seed: u64) -> Vec<Array> {
     let mut r = Rng(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
-    let mut vals: HashMap<usize, Array> = HashMap::new();
-    for (t, a) in model.inputs.iter().zip(inputs) {
-        vals.insert(*t, a.clone());
-    }
-    for (t, tensor) in model.tensors.iter().enumerate() {
-        if let Some(a) = Array::from_tensor_data(tensor) {
-            vals.insert(t, a);
-        }
-    }
+    let mut vals = super::initial_values(model, inputs);
     for (i, op) in model.operators.iter().enumerate() {
-        let ins: Vec<Option<&Array>> = op
-            .inputs
-            .iter()
-            .map(|t| t.and_then(|t| vals.get(&t)))
-            .collect();
-        let ctx = OpCtx {
-            model,
-            index: i,
-            op,
-            inputs: ins,
-        };
-        let outs = eval_op(&ctx).expect("reference op");
+        let outs = super::eval_with(model, i, &vals).expect("reference op");
         for (&t, mut v) in op.outputs.iter().zip(outs) {
             if perturb[i] {
                 match &mut v.data {
@@ -173,20 +153,7 @@ impl Graph {
     }
 
     fn eval(&self, i: usize) -> Result<Vec<Array>, String> {
-        let op = &self.ops[i];
-        let model = self.model();
-        let ins: Vec<Option<&Array>> = op
-            .inputs
-            .iter()
-            .map(|t| t.and_then(|t| self.vals.get(&t)))
-            .collect();
-        let ctx = OpCtx {
-            model: &model,
-            index: i,
-            op,
-            inputs: ins,
-        };
-        eval_op(&ctx).map_err(|e| e.to_string())
+        super::eval_with(&self.model(), i, &self.vals)
     }
 
     /// Appends an operator with fresh output tensors; calibrates their quantization on rnpu-ref.

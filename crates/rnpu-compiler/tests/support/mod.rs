@@ -288,6 +288,41 @@ pub fn build(c: &Case) -> (Model, Array) {
     (model, Array::new(in_shape, data))
 }
 
+/// The values a run starts from: the model's inputs and every constant tensor.
+pub fn initial_values(model: &Model, inputs: &[Array]) -> HashMap<usize, Array> {
+    let mut values: HashMap<usize, Array> = HashMap::new();
+    for (t, a) in model.inputs.iter().zip(inputs) {
+        values.insert(*t, a.clone());
+    }
+    for (t, tensor) in model.tensors.iter().enumerate() {
+        if let Some(a) = Array::from_tensor_data(tensor) {
+            values.insert(t, a);
+        }
+    }
+    values
+}
+
+/// Operator `i` of `model` on rnpu-ref, its inputs taken from `values`.
+pub fn eval_with(
+    model: &Model,
+    i: usize,
+    values: &HashMap<usize, Array>,
+) -> Result<Vec<Array>, String> {
+    let op = &model.operators[i];
+    let ins: Vec<Option<&Array>> = op
+        .inputs
+        .iter()
+        .map(|t| t.and_then(|t| values.get(&t)))
+        .collect();
+    let ctx = OpCtx {
+        model,
+        index: i,
+        op,
+        inputs: ins,
+    };
+    eval_op(&ctx).map_err(|e| e.to_string())
+}
+
 /// Run `program` (compiled from `model`) with NPU segments on the emulator.
 pub fn run_program(
     model: &Model,
@@ -324,34 +359,14 @@ pub fn run_program_values(
     for (iova, bytes) in iovas.iter().zip(&loaded.bytes) {
         mem.map(*iova, bytes.clone()).map_err(|e| e.to_string())?;
     }
-    let mut values: HashMap<usize, Array> = HashMap::new();
-    for (t, a) in model.inputs.iter().zip(inputs) {
-        values.insert(*t, a.clone());
-    }
-    for (t, tensor) in model.tensors.iter().enumerate() {
-        if let Some(a) = Array::from_tensor_data(tensor) {
-            values.insert(t, a);
-        }
-    }
+    let mut values = initial_values(model, inputs);
     let mut npu = Npu::default();
     for seg in &program.segments {
         match seg {
             Segment::Cpu(c) => {
                 for &i in &c.ops {
-                    let op = &model.operators[i];
-                    let ins: Vec<Option<&Array>> = op
-                        .inputs
-                        .iter()
-                        .map(|t| t.and_then(|t| values.get(&t)))
-                        .collect();
-                    let ctx = OpCtx {
-                        model,
-                        index: i,
-                        op,
-                        inputs: ins,
-                    };
-                    let outs = eval_op(&ctx).map_err(|e| e.to_string())?;
-                    for (&t, v) in op.outputs.iter().zip(outs) {
+                    let outs = eval_with(model, i, &values)?;
+                    for (&t, v) in model.operators[i].outputs.iter().zip(outs) {
                         values.insert(t, v);
                     }
                 }
