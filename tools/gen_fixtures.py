@@ -219,10 +219,11 @@ def write_fixture(name, variant, model_bytes, inputs, extra=None, check_varied=T
 
 
 def emit_variants(base, src, shapes, ranges, float_io=False, n_rep=32, uint8=True,
-                  post=None):
+                  post=None, int8=True):
     """Convert `src` to int8 per-axis / per-tensor (deduplicated) and uint8 and write them.
 
     post: optional bytes->bytes edit applied to every converted model (e.g. RESHAPE->SQUEEZE).
+    int8: False writes only the uint8 variant (an int8 op whose BUILTIN_REF kernel is wrong).
     """
     if not wanted(base):
         return
@@ -238,7 +239,10 @@ def emit_variants(base, src, shapes, ranges, float_io=False, n_rep=32, uint8=Tru
     def variant(v):
         return ("float", {"interior": v}) if float_io else (v, None)
 
-    if pa == pt:
+    if not int8:
+        pt_out = None
+        pt_in = None
+    elif pa == pt:
         n = f"{base}{sfx}_int8"
         v, ex = variant("int8_per_tensor")
         pt_in = inputs_for_safe(pt, n, ranges)
@@ -435,6 +439,7 @@ def single_op_models():
                   ("fn", lambda a, b: tf.concat([a, tf.tanh(b)], 3), c3), c3, r2)
     if wanted("concat_diffscale"):
         concat_diffscale()
+    cpu_reference_ops()
     # ---- RESHAPE / SQUEEZE
     emit_variants(f"reshape_{H}x{W}_c5_to_117x5", fn1(lambda x: tf.reshape(x, (1, H * W, 5)), shp), [shp], U)
     emit_variants(f"reshape_{H}x{W}_c5_to_flat", fn1(lambda x: tf.reshape(x, (1, H * W * 5)), shp), [shp], U)
@@ -559,6 +564,71 @@ def single_op_models():
         rep = _uniform_gen([(1, H, W, 3)], U, seed_of(n), 32)
         m = convert(conv2d_model(n, 3, 1, "SAME", 3, 5, None), False, "uint8", rep)
         write_fixture(n, "int8_per_axis", m, None, {"io": "uint8"})
+
+
+def cpu_reference_ops():
+    """Operators rnpu runs on its CPU reference only (no NPU lowering yet), so that models that
+    contain them run end to end: TRANSPOSE_CONV, SPLIT_V, SLICE, MAXIMUM, MINIMUM, ARG_MAX,
+    ARG_MIN, REDUCE_MAX, REDUCE_MIN, SUM, GATHER, MIRROR_PAD, SPACE_TO_DEPTH, UNPACK."""
+    U = [(-1.0, 1.0)]
+    shp = (1, H, W, 5)
+    # ---- TRANSPOSE_CONV (weights [kh, kw, out, in] in TF; the converter writes [out, kh, kw, in])
+    for (k, s, pad, cin, cout, act, bias) in [
+        (3, 2, "SAME", 5, 7, None, True),
+        (2, 2, "VALID", 5, 4, "relu", True),
+        (4, 2, "SAME", 3, 6, None, False),
+        (3, 1, "SAME", 4, 3, "relu6", True),
+    ]:
+        n = f"transpose_conv_k{k}_s{s}_{pad.lower()}_{H}x{W}_c{cin}to{cout}{'_' + act if act else ''}"
+        if not wanted(n):
+            continue
+        r = rng_for(n)
+        wt = const(r.normal(0, np.sqrt(2.0 / (k * k * cin)), (k, k, cout, cin)))
+        b = const(r.normal(0, 0.2, cout)) if bias else None
+        oh = H * s if pad == "SAME" else (H - 1) * s + k
+        ow = W * s if pad == "SAME" else (W - 1) * s + k
+
+        def make(wt, b, s, pad, oh, ow, cout, act):
+            def tc(x):
+                y = tf.nn.conv2d_transpose(x, wt, (1, oh, ow, cout), s, pad)
+                if b is not None:
+                    y = tf.nn.bias_add(y, b)
+                return ACT[act](y)
+            return tc
+        tc = make(wt, b, s, pad, oh, ow, cout, act)
+        emit_variants(n, fn1(tc, (1, H, W, cin)), [(1, H, W, cin)], U)
+    # ---- data movement
+    emit_variants(f"split_v_{H}x{W}_c9_2_3_4", fn1(lambda x: tf.split(x, [2, 3, 4], axis=3), (1, H, W, 9)),
+                  [(1, H, W, 9)], U)
+    emit_variants(f"split_v_h_{H}x{W}_c5_rest", fn1(lambda x: tf.split(x, [4, -1], axis=1), shp), [shp], U)
+    emit_variants(f"slice_begin_size_{H}x{W}_c5", fn1(lambda x: tf.slice(x, [0, 1, 2, 1], [1, 5, -1, 3]), shp), [shp], U)
+    emit_variants(f"unpack_h3_3x{W}_c5", fn1(lambda x: tf.unstack(x, axis=1), (1, 3, W, 5)), [(1, 3, W, 5)], U)
+    # (DEPTH_TO_SPACE: the converter writes int8 as version 2, which ai-edge-litert 2.3.0 refuses,
+    # and EXPAND_DIMS becomes RESHAPE: no LiteRT oracle for either; rnpu-ref's unit tests cover them.)
+    emit_variants("space_to_depth_b2_12x8_c5", fn1(lambda x: tf.nn.space_to_depth(x, 2), (1, 12, 8, 5)),
+                  [(1, 12, 8, 5)], U)
+    emit_variants(f"gather_c_{H}x{W}_c5", fn1(lambda x: tf.gather(x, [3, 0, 4, 0], axis=3), shp), [shp], U)
+    emit_variants(f"gather_h_{H}x{W}_c5", fn1(lambda x: tf.gather(x, [12, 1, 5], axis=1), shp), [shp], U)
+    for mode in ("REFLECT", "SYMMETRIC"):
+        emit_variants(f"mirror_pad_{mode.lower()}_{H}x{W}_c5",
+                      fn1(lambda x, mode=mode: tf.pad(x, [[0, 0], [2, 1], [0, 3], [0, 0]], mode=mode), shp),
+                      [shp], U)
+    # ---- comparisons and reductions
+    two = [shp, shp]
+    emit_variants(f"maximum_{H}x{W}_c5", ("fn", lambda a, b: tf.maximum(a, b), two), two, [(-1, 1), (-1, 1)])
+    emit_variants(f"minimum_const_{H}x{W}_c5", fn1(lambda x: tf.minimum(x, 0.25), shp), [shp], U)
+    emit_variants(f"argmax_c_{H}x{W}_c5", fn1(lambda x: tf.math.argmax(x, axis=3), shp), [shp], U)
+    emit_variants(f"argmin_w_i32_{H}x{W}_c5",
+                  fn1(lambda x: tf.math.argmin(x, axis=2, output_type=tf.int32), shp), [shp], U)
+    emit_variants(f"reduce_max_hw_{H}x{W}_c5", fn1(lambda x: tf.reduce_max(x, [1, 2]), shp), [shp], U)
+    emit_variants(f"reduce_min_c_keepdims_{H}x{W}_c5",
+                  fn1(lambda x: tf.reduce_min(x, [3], keepdims=True), shp), [shp], U)
+    # int8 SUM: ai-edge-litert 2.3.0's BUILTIN_REF kernel returns values unrelated to the sum
+    # (e.g. -1 in every channel where its optimized kernel and the reference source's
+    # QuantizedMeanOrSum give 76, -19, 45, ...), so only the uint8 variant has an oracle.
+    emit_variants(f"sum_hw_{H}x{W}_c5", fn1(lambda x: tf.reduce_sum(x, [1, 2]), shp), [shp], U, int8=False)
+    emit_variants(f"sum_c_keepdims_{H}x{W}_c5", fn1(lambda x: tf.reduce_sum(x, [3], keepdims=True), shp),
+                  [shp], U, int8=False)
 
 
 def concat_diffscale():

@@ -176,6 +176,50 @@ pub struct TfLitePackParams {
     pub axis: c_int,
 }
 
+/// `TfLiteTransposeConvParams` (prefix: padding, strides, fused activation).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TfLiteTransposeConvParams {
+    pub padding: c_int,
+    pub stride_width: c_int,
+    pub stride_height: c_int,
+    pub activation: c_int,
+}
+
+/// `TfLiteGatherParams`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TfLiteGatherParams {
+    pub axis: c_int,
+    pub batch_dims: c_int,
+}
+
+/// `TfLiteSpaceToDepthParams` and `TfLiteDepthToSpaceParams` (same layout).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TfLiteBlockSizeParams {
+    pub block_size: c_int,
+}
+
+/// `TfLiteUnpackParams`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TfLiteUnpackParams {
+    pub num: c_int,
+    pub axis: c_int,
+}
+
+/// `TfLiteMirrorPaddingMode` (the C enum: 0 is "unknown", unlike the schema's).
+pub const MIRROR_PAD_REFLECT: c_int = 1;
+pub const MIRROR_PAD_SYMMETRIC: c_int = 2;
+
+/// `TfLiteMirrorPaddingParams`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TfLiteMirrorPaddingParams {
+    pub mode: c_int,
+}
+
 /// `TfLiteLeakyReluParams`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -208,6 +252,11 @@ pub enum BuiltinParams {
     StridedSlice(TfLiteStridedSliceParams),
     Split(TfLiteSplitParams),
     Pack(TfLitePackParams),
+    TransposeConv(TfLiteTransposeConvParams),
+    Gather(TfLiteGatherParams),
+    BlockSize(TfLiteBlockSizeParams),
+    Unpack(TfLiteUnpackParams),
+    MirrorPad(TfLiteMirrorPaddingParams),
     /// A custom op's `custom_initial_data` bytes.
     Custom(Vec<u8>),
 }
@@ -253,5 +302,13 @@ mod layout_tests {
         assert_eq!(size_of::<TfLitePackParams>(), 8);
         assert_eq!(offset_of!(TfLitePackParams, axis), 4);
         assert_eq!(size_of::<TfLiteLeakyReluParams>(), 4);
+        assert_eq!(size_of::<TfLiteTransposeConvParams>(), 16);
+        assert_eq!(offset_of!(TfLiteTransposeConvParams, activation), 12);
+        assert_eq!(size_of::<TfLiteGatherParams>(), 8);
+        assert_eq!(offset_of!(TfLiteGatherParams, batch_dims), 4);
+        assert_eq!(size_of::<TfLiteBlockSizeParams>(), 4);
+        assert_eq!(size_of::<TfLiteUnpackParams>(), 8);
+        assert_eq!(offset_of!(TfLiteUnpackParams, axis), 4);
+        assert_eq!(size_of::<TfLiteMirrorPaddingParams>(), 4);
     }
 }

@@ -159,10 +159,17 @@ unsafe fn params(kind: &OpKind, node: &TfLiteNode) -> BuiltinParams {
         OpKind::Squeeze => read!(Squeeze, TfLiteSqueezeParams),
         OpKind::Softmax => read!(Softmax, TfLiteSoftmaxParams),
         OpKind::LeakyRelu => read!(LeakyRelu, TfLiteLeakyReluParams),
-        OpKind::Mean => read!(Reducer, TfLiteReducerParams),
+        OpKind::Mean | OpKind::Sum | OpKind::ReduceMax | OpKind::ReduceMin => {
+            read!(Reducer, TfLiteReducerParams)
+        }
         OpKind::ResizeBilinear | OpKind::ResizeNearestNeighbor => read!(Resize, TfLiteResizeParams),
         OpKind::StridedSlice => read!(StridedSlice, TfLiteStridedSliceParams),
-        OpKind::Split => read!(Split, TfLiteSplitParams),
+        OpKind::Split | OpKind::SplitV => read!(Split, TfLiteSplitParams),
+        OpKind::TransposeConv => read!(TransposeConv, TfLiteTransposeConvParams),
+        OpKind::Gather => read!(Gather, TfLiteGatherParams),
+        OpKind::SpaceToDepth | OpKind::DepthToSpace => read!(BlockSize, TfLiteBlockSizeParams),
+        OpKind::Unpack => read!(Unpack, TfLiteUnpackParams),
+        OpKind::MirrorPad => read!(MirrorPad, TfLiteMirrorPaddingParams),
         OpKind::Pack => read!(Pack, TfLitePackParams),
         OpKind::Custom(_) => {
             let n = node.custom_initial_data_size;

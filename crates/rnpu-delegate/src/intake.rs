@@ -13,8 +13,9 @@
 
 use rnpu_model::{
     Activation, AddSubOptions, ConcatenationOptions, Conv2dOptions, DType, DepthwiseConv2dOptions,
-    FullyConnectedOptions, Model, OpKind, OpOptions, Operator, Padding, Pool2dOptions,
-    Quantization, ResizeOptions, StridedSliceOptions, Tensor, MAX_TENSOR_BYTES,
+    FullyConnectedOptions, MirrorPadMode, Model, OpKind, OpOptions, Operator, Padding,
+    Pool2dOptions, Quantization, ResizeOptions, StridedSliceOptions, Tensor, TransposeConvOptions,
+    MAX_TENSOR_BYTES,
 };
 
 use crate::abi::{allocation, tf_type, BUILTIN_DELEGATE};
@@ -360,7 +361,7 @@ fn options(kind: &OpKind, params: &BuiltinParams) -> Result<OpOptions, String> {
             P::LeakyRelu(p) => OpOptions::LeakyRelu { alpha: p.alpha },
             _ => return Err(mismatch()),
         },
-        OpKind::Mean => match params {
+        OpKind::Mean | OpKind::Sum | OpKind::ReduceMax | OpKind::ReduceMin => match params {
             P::Reducer(p) => OpOptions::Reducer {
                 keep_dims: p.keep_dims != 0,
             },
@@ -384,9 +385,50 @@ fn options(kind: &OpKind, params: &BuiltinParams) -> Result<OpOptions, String> {
             }),
             _ => return Err(mismatch()),
         },
-        OpKind::Split => match params {
+        OpKind::Split | OpKind::SplitV => match params {
             P::Split(p) => OpOptions::Split {
                 num_splits: p.num_splits,
+            },
+            _ => return Err(mismatch()),
+        },
+        OpKind::TransposeConv => match params {
+            P::TransposeConv(p) => OpOptions::TransposeConv(TransposeConvOptions {
+                padding: padding(p.padding)?,
+                stride_w: p.stride_width,
+                stride_h: p.stride_height,
+                activation: activation(p.activation)?,
+            }),
+            _ => return Err(mismatch()),
+        },
+        OpKind::Gather => match params {
+            P::Gather(p) => OpOptions::Gather {
+                axis: p.axis,
+                batch_dims: p.batch_dims,
+            },
+            _ => return Err(mismatch()),
+        },
+        OpKind::SpaceToDepth | OpKind::DepthToSpace => match params {
+            P::BlockSize(p) => OpOptions::BlockSize {
+                block_size: p.block_size,
+            },
+            _ => return Err(mismatch()),
+        },
+        OpKind::Unpack => match params {
+            P::Unpack(p) => OpOptions::Unpack {
+                num: p.num,
+                axis: p.axis,
+            },
+            _ => return Err(mismatch()),
+        },
+        OpKind::MirrorPad => match params {
+            P::MirrorPad(p) => OpOptions::MirrorPad {
+                mode: match p.mode {
+                    builtin::MIRROR_PAD_REFLECT => MirrorPadMode::Reflect,
+                    builtin::MIRROR_PAD_SYMMETRIC => MirrorPadMode::Symmetric,
+                    other => {
+                        return Err(format!("MIRROR_PAD mode {other} (TfLiteMirrorPaddingMode)"))
+                    }
+                },
             },
             _ => return Err(mismatch()),
         },

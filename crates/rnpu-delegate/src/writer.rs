@@ -9,7 +9,8 @@
 
 use flatbuffers::{FlatBufferBuilder, WIPOffset};
 use rnpu_model::{
-    Activation, DType, Model, OpKind, OpOptions, Padding, Quantization, BUILTIN_CUSTOM,
+    Activation, DType, MirrorPadMode, Model, OpKind, OpOptions, Padding, Quantization,
+    BUILTIN_CUSTOM,
 };
 
 /// vtable slot of field `i`.
@@ -138,7 +139,42 @@ fn options<'a>(
                 (5, Bool(s.offset)),
             ],
         ),
-        OpOptions::Split { num_splits } => (35, vec![(0, I32(*num_splits))]),
+        OpOptions::Split { num_splits } => (
+            if *kind == OpKind::SplitV { 79 } else { 35 },
+            vec![(0, I32(*num_splits))],
+        ),
+        OpOptions::TransposeConv(c) => (
+            49,
+            vec![
+                (0, I8(pad(c.padding))),
+                (1, I32(c.stride_w)),
+                (2, I32(c.stride_h)),
+                (3, I8(act(c.activation))),
+            ],
+        ),
+        OpOptions::Gather { axis, batch_dims } => {
+            (23, vec![(0, I32(*axis)), (1, I32(*batch_dims))])
+        }
+        OpOptions::BlockSize { block_size } => (
+            if *kind == OpKind::DepthToSpace {
+                94
+            } else {
+                19
+            },
+            vec![(0, I32(*block_size))],
+        ),
+        OpOptions::Unpack { num, axis } => (64, vec![(0, I32(*num)), (1, I32(*axis))]),
+        OpOptions::MirrorPad { mode } => (
+            77,
+            vec![(
+                0,
+                I8(if *mode == MirrorPadMode::Symmetric {
+                    1
+                } else {
+                    0
+                }),
+            )],
+        ),
         OpOptions::Pack { values_count, axis } => {
             (59, vec![(0, I32(*values_count)), (1, I32(*axis))])
         }

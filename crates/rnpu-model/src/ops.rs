@@ -57,6 +57,7 @@ op_kinds! {
     Concatenation = 2, "CONCATENATION";
     Conv2d = 3, "CONV_2D";
     DepthwiseConv2d = 4, "DEPTHWISE_CONV_2D";
+    DepthToSpace = 5, "DEPTH_TO_SPACE";
     Dequantize = 6, "DEQUANTIZE";
     FullyConnected = 9, "FULLY_CONNECTED";
     Logistic = 14, "LOGISTIC";
@@ -67,8 +68,10 @@ op_kinds! {
     Reshape = 22, "RESHAPE";
     ResizeBilinear = 23, "RESIZE_BILINEAR";
     Softmax = 25, "SOFTMAX";
+    SpaceToDepth = 26, "SPACE_TO_DEPTH";
     Tanh = 28, "TANH";
     Pad = 34, "PAD";
+    Gather = 36, "GATHER";
     Transpose = 39, "TRANSPOSE";
     Mean = 40, "MEAN";
     Sub = 41, "SUB";
@@ -76,11 +79,24 @@ op_kinds! {
     StridedSlice = 45, "STRIDED_SLICE";
     Split = 49, "SPLIT";
     Prelu = 54, "PRELU";
+    Maximum = 55, "MAXIMUM";
+    ArgMax = 56, "ARG_MAX";
+    Minimum = 57, "MINIMUM";
     PadV2 = 60, "PADV2";
+    Slice = 65, "SLICE";
+    TransposeConv = 67, "TRANSPOSE_CONV";
+    ExpandDims = 70, "EXPAND_DIMS";
+    Sum = 74, "SUM";
     Shape = 77, "SHAPE";
+    ArgMin = 79, "ARG_MIN";
+    ReduceMax = 82, "REDUCE_MAX";
     Pack = 83, "PACK";
+    Unpack = 88, "UNPACK";
+    ReduceMin = 89, "REDUCE_MIN";
     ResizeNearestNeighbor = 97, "RESIZE_NEAREST_NEIGHBOR";
     LeakyRelu = 98, "LEAKY_RELU";
+    MirrorPad = 100, "MIRROR_PAD";
+    SplitV = 102, "SPLIT_V";
     Quantize = 114, "QUANTIZE";
     HardSwish = 117, "HARD_SWISH";
 }
@@ -172,6 +188,22 @@ pub struct StridedSliceOptions {
     pub offset: bool,
 }
 
+/// Options of TRANSPOSE_CONV (`TransposeConvOptions`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TransposeConvOptions {
+    pub padding: Padding,
+    pub stride_w: i32,
+    pub stride_h: i32,
+    pub activation: Activation,
+}
+
+/// MIRROR_PAD's mode: REFLECT leaves the edge out of the mirror, SYMMETRIC repeats it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MirrorPadMode {
+    Reflect,
+    Symmetric,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ResizeOptions {
     pub align_corners: bool,
@@ -206,13 +238,32 @@ pub enum OpOptions {
     LeakyRelu {
         alpha: f32,
     },
-    /// MEAN (and other reducers).
+    /// MEAN, SUM, REDUCE_MAX, REDUCE_MIN.
     Reducer {
         keep_dims: bool,
+    },
+    TransposeConv(TransposeConvOptions),
+    /// GATHER: the gathered axis of the params and the leading batch dimensions.
+    Gather {
+        axis: i32,
+        batch_dims: i32,
+    },
+    /// SPACE_TO_DEPTH and DEPTH_TO_SPACE.
+    BlockSize {
+        block_size: i32,
+    },
+    /// UNPACK: `num` outputs along `axis`.
+    Unpack {
+        num: i32,
+        axis: i32,
+    },
+    MirrorPad {
+        mode: MirrorPadMode,
     },
     /// RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR.
     Resize(ResizeOptions),
     StridedSlice(StridedSliceOptions),
+    /// SPLIT and SPLIT_V.
     Split {
         num_splits: i32,
     },
@@ -236,6 +287,7 @@ impl OpOptions {
             OpOptions::AddSub(o) => o.activation,
             OpOptions::Mul { activation } => *activation,
             OpOptions::Concatenation(o) => o.activation,
+            OpOptions::TransposeConv(o) => o.activation,
             _ => Activation::None,
         }
     }

@@ -92,8 +92,15 @@ mod tag {
     pub const SUB: u8 = 28;
     pub const SQUEEZE: u8 = 30;
     pub const STRIDED_SLICE: u8 = 32;
+    pub const SPACE_TO_DEPTH: u8 = 19;
+    pub const GATHER: u8 = 23;
     pub const SPLIT: u8 = 35;
+    pub const TRANSPOSE_CONV: u8 = 49;
     pub const PACK: u8 = 59;
+    pub const UNPACK: u8 = 64;
+    pub const MIRROR_PAD: u8 = 77;
+    pub const SPLIT_V: u8 = 79;
+    pub const DEPTH_TO_SPACE: u8 = 94;
     pub const RESIZE_NEAREST_NEIGHBOR: u8 = 74;
     pub const LEAKY_RELU: u8 = 75;
 }
@@ -767,7 +774,7 @@ fn read_options(
                 None => 0.0,
             },
         },
-        OpKind::Mean => OpOptions::Reducer {
+        OpKind::Mean | OpKind::Sum | OpKind::ReduceMax | OpKind::ReduceMin => OpOptions::Reducer {
             keep_dims: match expect(tag::REDUCER)? {
                 Some(t) => ctx(label, t.scalar::<bool>(0, false))?,
                 None => false,
@@ -840,6 +847,77 @@ fn read_options(
                 None => 0,
             },
         },
+        OpKind::SplitV => OpOptions::Split {
+            num_splits: match expect(tag::SPLIT_V)? {
+                Some(t) => ctx(label, t.scalar::<i32>(0, 0))?,
+                None => 0,
+            },
+        },
+        OpKind::TransposeConv => {
+            let (p, sw, sh, a) = match expect(tag::TRANSPOSE_CONV)? {
+                Some(t) => (
+                    ctx(label, t.scalar::<i8>(0, 0))?,
+                    ctx(label, t.scalar::<i32>(1, 0))?,
+                    ctx(label, t.scalar::<i32>(2, 0))?,
+                    ctx(label, t.scalar::<i8>(3, 0))?,
+                ),
+                None => (0, 0, 0, 0),
+            };
+            OpOptions::TransposeConv(TransposeConvOptions {
+                padding: padding(p, label)?,
+                stride_w: sw,
+                stride_h: sh,
+                activation: activation(a, label)?,
+            })
+        }
+        OpKind::Gather => {
+            let (axis, batch_dims) = match expect(tag::GATHER)? {
+                Some(t) => (
+                    ctx(label, t.scalar::<i32>(0, 0))?,
+                    ctx(label, t.scalar::<i32>(1, 0))?,
+                ),
+                None => (0, 0),
+            };
+            OpOptions::Gather { axis, batch_dims }
+        }
+        OpKind::SpaceToDepth | OpKind::DepthToSpace => {
+            let want = if *kind == OpKind::SpaceToDepth {
+                tag::SPACE_TO_DEPTH
+            } else {
+                tag::DEPTH_TO_SPACE
+            };
+            OpOptions::BlockSize {
+                block_size: match expect(want)? {
+                    Some(t) => ctx(label, t.scalar::<i32>(0, 0))?,
+                    None => 0,
+                },
+            }
+        }
+        OpKind::Unpack => {
+            let (num, axis) = match expect(tag::UNPACK)? {
+                Some(t) => (
+                    ctx(label, t.scalar::<i32>(0, 0))?,
+                    ctx(label, t.scalar::<i32>(1, 0))?,
+                ),
+                None => (0, 0),
+            };
+            OpOptions::Unpack { num, axis }
+        }
+        OpKind::MirrorPad => {
+            let m = match expect(tag::MIRROR_PAD)? {
+                Some(t) => ctx(label, t.scalar::<i8>(0, 0))?,
+                None => 0,
+            };
+            OpOptions::MirrorPad {
+                mode: match m {
+                    0 => MirrorPadMode::Reflect,
+                    1 => MirrorPadMode::Symmetric,
+                    other => {
+                        return Err(invalid(format!("{label}: unknown MIRROR_PAD mode {other}")))
+                    }
+                },
+            }
+        }
         _ => OpOptions::None,
     })
 }

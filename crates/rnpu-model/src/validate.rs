@@ -37,6 +37,17 @@ fn arity(kind: &OpKind) -> Option<(usize, usize, Option<usize>, Option<usize>)> 
         Split => (2, 2, None, None),
         Shape => (1, 1, Some(1), None),
         Pack => (1, usize::MAX, Some(1), None),
+        SplitV => (3, 3, None, None),
+        Unpack => (1, 1, None, None),
+        Slice => (3, 3, Some(1), None),
+        ExpandDims => (2, 2, Some(1), None),
+        Maximum | Minimum => (2, 2, Some(1), None),
+        ArgMax | ArgMin => (2, 2, Some(1), None),
+        Sum | ReduceMax | ReduceMin => (2, 2, Some(1), None),
+        Gather => (2, 2, Some(1), None),
+        MirrorPad => (2, 2, Some(1), None),
+        SpaceToDepth | DepthToSpace => (1, 1, Some(1), Some(4)),
+        TransposeConv => (3, 4, Some(1), None),
         Custom(_) | Other(_) => return None,
     })
 }
@@ -54,6 +65,8 @@ fn needs_activation_quantization(kind: &OpKind) -> bool {
             | Mul
             | AveragePool2d
             | Mean
+            | Sum
+            | TransposeConv
             | Softmax
             | Logistic
             | Tanh

@@ -374,3 +374,97 @@ fn conv_with_mismatched_channels_is_an_error_not_a_panic() {
         .unwrap_err();
     assert!(err.to_string().contains("channels"), "{err}");
 }
+
+// ---- operators without a LiteRT oracle in the fixtures (see tools/gen_fixtures.py)
+
+#[test]
+fn depth_to_space_moves_channel_blocks_to_pixels() {
+    // One pixel, 8 channels, block 2 → a 2×2 map of 2 channels:
+    // out[0, i, j, c] = in[0, 0, 0, (i·2 + j)·2 + c].
+    let mut b = Builder::new();
+    let x = b.t(DType::Int8, &[1, 1, 1, 8], pt(0.5, 0), None);
+    b.t(DType::Int8, &[1, 2, 2, 2], pt(0.5, 0), None);
+    let y = b
+        .run(
+            OpKind::DepthToSpace,
+            OpOptions::BlockSize { block_size: 2 },
+            &[x],
+            vec![Array::new(
+                vec![1, 1, 1, 8],
+                ArrayData::I8((0..8).collect()),
+            )],
+        )
+        .unwrap();
+    // Row-major [i][j][c]: (0,0)→ch 0,1; (0,1)→2,3; (1,0)→4,5; (1,1)→6,7.
+    assert_eq!(y.data, ArrayData::I8((0..8).collect()));
+    // A 1×2 map of 8 channels: pixel 1's blocks land in columns 2, 3.
+    let mut b = Builder::new();
+    let x = b.t(DType::Int8, &[1, 1, 2, 4], pt(0.5, 0), None);
+    b.t(DType::Int8, &[1, 2, 4, 1], pt(0.5, 0), None);
+    let y = b
+        .run(
+            OpKind::DepthToSpace,
+            OpOptions::BlockSize { block_size: 2 },
+            &[x],
+            vec![Array::new(
+                vec![1, 1, 2, 4],
+                ArrayData::I8((0..8).collect()),
+            )],
+        )
+        .unwrap();
+    // Row 0: in(0,0)[0], in(0,0)[1], in(0,1)[0], in(0,1)[1] = 0 1 4 5; row 1: 2 3 6 7.
+    assert_eq!(y.data, ArrayData::I8(vec![0, 1, 4, 5, 2, 3, 6, 7]));
+}
+
+#[test]
+fn expand_dims_inserts_a_unit_axis() {
+    let mut b = Builder::new();
+    let x = b.t(DType::UInt8, &[2, 3], pt(1.0, 0), None);
+    let a = b.t(
+        DType::Int32,
+        &[1],
+        Quantization::None,
+        Some(ArrayData::I32(vec![-1])),
+    );
+    b.t(DType::UInt8, &[2, 3, 1], pt(1.0, 0), None);
+    let y = b
+        .run(
+            OpKind::ExpandDims,
+            OpOptions::None,
+            &[x, a],
+            vec![Array::new(
+                vec![2, 3],
+                ArrayData::U8(vec![1, 2, 3, 4, 5, 6]),
+            )],
+        )
+        .unwrap();
+    assert_eq!(y.shape, vec![2, 3, 1]);
+    assert_eq!(y.data, ArrayData::U8(vec![1, 2, 3, 4, 5, 6]));
+}
+
+#[test]
+fn int8_sum_requantizes_the_offset_sum() {
+    // in scale 0.5 zp -1, out scale 1.0 zp 3: out = 3 + round(0.5·(Σq − (−1)·N)).
+    // Row [1, 2, 4]: Σq = 7, N = 3 → 0.5·10 = 5 → 8. Row [-3, 0, 0]: 0.5·(−3 + 3) = 0 → 3.
+    let mut b = Builder::new();
+    let x = b.t(DType::Int8, &[2, 3], pt(0.5, -1), None);
+    let a = b.t(
+        DType::Int32,
+        &[1],
+        Quantization::None,
+        Some(ArrayData::I32(vec![1])),
+    );
+    b.t(DType::Int8, &[2], pt(1.0, 3), None);
+    let y = b
+        .run(
+            OpKind::Sum,
+            OpOptions::Reducer { keep_dims: false },
+            &[x, a],
+            vec![Array::new(
+                vec![2, 3],
+                ArrayData::I8(vec![1, 2, 4, -3, 0, 0]),
+            )],
+        )
+        .unwrap();
+    assert_eq!(y.data, ArrayData::I8(vec![8, 3]));
+}

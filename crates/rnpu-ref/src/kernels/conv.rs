@@ -434,3 +434,194 @@ pub fn depthwise_conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         other => Err(ctx.err(format!("DEPTHWISE_CONV_2D on {other} is not supported"))),
     }
 }
+
+/// TRANSPOSE_CONV (LiteRT `kernels/transpose_conv.cc`, `internal/reference/transpose_conv.h`,
+/// `.../integer_ops/transpose_conv.h`). Inputs: the output shape (int32), the weights
+/// `[OC, KH, KW, IC]`, the input `[N, H, W, IC]`, an optional bias. Every input pixel scatters
+/// `x · w` into the outputs its window covers, starting at `(y·stride − pad, x·stride − pad)`;
+/// taps outside the output are dropped. The padding is TFLite's `ComputePaddingHeightWidth`
+/// evaluated with the *output* size as the convolution's input size. Quantized outputs are
+/// requantized like CONV_2D's (per-channel int8, one float-product multiplier for uint8) with the
+/// fused activation; float sums in the reference's scatter order, then adds the bias and clamps.
+pub fn transpose_conv(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
+    use super::a_common::{out_size, pad_before};
+    let o = match &ctx.op.options {
+        OpOptions::TransposeConv(o) => *o,
+        other => return Err(ctx.err(format!("expected TransposeConv options, got {other:?}"))),
+    };
+    let shape_in = super::b_common::index_values(ctx, 0, "output_shape")?;
+    let filter = ctx.input(1)?;
+    let input = ctx.input(2)?;
+    let ot = ctx.output_tensor(0)?;
+    let [n, h, w, c] = shape4(ctx, &input.shape, "input")?;
+    let [oc, fh, fw, fic] = shape4(ctx, &filter.shape, "weights")?;
+    let [on, oh, ow, occ] = shape4(ctx, &ot.shape, "output")?;
+    let want: Vec<i64> = ot.shape.iter().map(|&d| d as i64).collect();
+    if shape_in != want {
+        return Err(ctx.err(format!(
+            "output_shape input {shape_in:?} differs from the output tensor's {:?}",
+            ot.shape
+        )));
+    }
+    if on != n || occ != oc || fic != c {
+        return Err(ctx.err(format!(
+            "input {:?}, weights {:?} and output {:?} do not match (weights are [OC, KH, KW, IC])",
+            input.shape, filter.shape, ot.shape
+        )));
+    }
+    if o.stride_h <= 0 || o.stride_w <= 0 {
+        return Err(ctx.err(format!(
+            "stride {}x{} must be positive",
+            o.stride_h, o.stride_w
+        )));
+    }
+    let (sh, sw) = (o.stride_h as i64, o.stride_w as i64);
+    let pad_h = pad_before(
+        sh,
+        1,
+        oh as i64,
+        fh as i64,
+        out_size(o.padding, oh as i64, fh as i64, sh, 1),
+    );
+    let pad_w = pad_before(
+        sw,
+        1,
+        ow as i64,
+        fw as i64,
+        out_size(o.padding, ow as i64, fw as i64, sw, 1),
+    );
+    // (output flat index, weight flat index, input flat index) of every in-bounds tap, in the
+    // reference's loop order: batch, input row, input column, input channel, filter row, filter
+    // column, output channel.
+    let scatter = |f: &mut dyn FnMut(usize, usize, usize)| {
+        for b in 0..n {
+            for iy in 0..h {
+                for ix in 0..w {
+                    for ic in 0..c {
+                        let xi = ((b * h + iy) * w + ix) * c + ic;
+                        for fy in 0..fh {
+                            let oy = iy as i64 * sh - pad_h + fy as i64;
+                            if oy < 0 || oy >= oh as i64 {
+                                continue;
+                            }
+                            for fx in 0..fw {
+                                let ox = ix as i64 * sw - pad_w + fx as i64;
+                                if ox < 0 || ox >= ow as i64 {
+                                    continue;
+                                }
+                                let obase = ((b * oh + oy as usize) * ow + ox as usize) * oc;
+                                for oo in 0..oc {
+                                    let wi = ((oo * fh + fy) * fw + fx) * c + ic;
+                                    f(obase + oo, wi, xi);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let bias_at = 3;
+    let bias_input = |n_oc: usize| -> Result<Option<Vec<i32>>, RefError> {
+        match ctx.opt_input(bias_at) {
+            None => Ok(None),
+            Some(b) => {
+                let v = b
+                    .as_i32()
+                    .ok_or_else(|| ctx.err(format!("bias is {}, expected int32", b.dtype())))?;
+                if v.len() != n_oc {
+                    return Err(ctx.err(format!("bias has {} elements, expected {n_oc}", v.len())));
+                }
+                Ok(Some(v.to_vec()))
+            }
+        }
+    };
+    let total = n * oh * ow * oc;
+    match input.dtype() {
+        DType::Float32 => {
+            let x = to_f32(ctx, input, "input")?;
+            let wt = to_f32(ctx, filter, "weights")?;
+            let bias = match ctx.opt_input(bias_at) {
+                None => None,
+                Some(b) => {
+                    let v = to_f32(ctx, b, "bias")?;
+                    if v.len() != oc {
+                        return Err(
+                            ctx.err(format!("bias has {} elements, expected {oc}", v.len()))
+                        );
+                    }
+                    Some(v.to_vec())
+                }
+            };
+            let mut acc = vec![0f32; total];
+            scatter(&mut |o, wi, xi| acc[o] += x[xi] * wt[wi]);
+            let (lo, hi) = activation_range_float(o.activation);
+            let out = acc
+                .iter()
+                .enumerate()
+                .map(|(i, &a)| clamp_f32(a + bias.as_ref().map_or(0.0, |b| b[i % oc]), lo, hi))
+                .collect();
+            Ok(vec![Array::new(ot.shape.clone(), ArrayData::F32(out))])
+        }
+        DType::Int8 | DType::UInt8 => {
+            let dtype = input.dtype();
+            if ot.dtype != dtype {
+                return Err(ctx.err(format!("output is {}, input is {dtype}", ot.dtype)));
+            }
+            let it = ctx.input_tensor(2)?;
+            let ft = ctx.input_tensor(1)?;
+            let (in_scale, in_zp) = per_tensor(ctx, it, "input")?;
+            let (out_scale, out_zp) = per_tensor(ctx, ot, "output")?;
+            let (lo, hi) = activation_range_quantized(o.activation, dtype, out_scale, out_zp);
+            let (mult, f_off) = if dtype == DType::Int8 {
+                expect_dtype(
+                    ctx,
+                    filter,
+                    DType::Int8,
+                    "weights of an int8 TRANSPOSE_CONV",
+                )?;
+                let scales = filter_scales(ctx, ft, oc)?;
+                (per_channel_multipliers(in_scale, &scales, out_scale), 0)
+            } else {
+                expect_dtype(
+                    ctx,
+                    filter,
+                    DType::UInt8,
+                    "weights of a uint8 TRANSPOSE_CONV",
+                )?;
+                let (fs, fzp) = per_tensor(ctx, ft, "weights of a uint8 TRANSPOSE_CONV")?;
+                (
+                    vec![legacy_conv_multiplier(in_scale, fs, out_scale); oc],
+                    -fzp,
+                )
+            };
+            let rq = Requant {
+                mult,
+                out_zp,
+                lo,
+                hi,
+            };
+            let x: Vec<i32> = to_i32(ctx, input, "input")?
+                .into_iter()
+                .map(|v| v - in_zp)
+                .collect();
+            let wt: Vec<i32> = to_i32(ctx, filter, "weights")?
+                .into_iter()
+                .map(|v| v + f_off)
+                .collect();
+            let bias = bias_input(oc)?;
+            let mut acc = vec![0i32; total];
+            scatter(&mut |o, wi, xi| acc[o] = acc[o].wrapping_add(x[xi].wrapping_mul(wt[wi])));
+            let out = acc
+                .iter()
+                .enumerate()
+                .map(|(i, &a)| {
+                    let oo = i % oc;
+                    rq.apply(a.wrapping_add(bias.as_ref().map_or(0, |b| b[oo])), oo)
+                })
+                .collect();
+            Ok(vec![pack_int(ctx, dtype, &ot.shape, out)?])
+        }
+        other => Err(ctx.err(format!("TRANSPOSE_CONV on {other} is not supported"))),
+    }
+}

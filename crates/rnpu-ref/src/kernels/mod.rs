@@ -4,12 +4,14 @@
 pub mod a_common;
 pub mod activation;
 pub mod b_common;
+pub mod compare;
 pub mod conv;
 pub mod detection;
 pub mod elementwise;
 pub mod fully_connected;
 pub mod pool;
 pub mod quantize;
+pub mod rearrange;
 pub mod reduce;
 pub mod resize;
 pub mod shape;

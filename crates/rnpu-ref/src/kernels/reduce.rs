@@ -20,7 +20,20 @@ use super::a_common::{pack_int, per_tensor, to_i32};
 use crate::quant::{dtype_range, multiply_by_quantized_multiplier, quantize_multiplier};
 use crate::{OpCtx, RefError};
 
+/// MEAN.
 pub fn mean(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
+    mean_or_sum(ctx, false)
+}
+
+/// SUM: LiteRT's `QuantizedMeanOrSum` with `compute_sum` (the same requantization without the
+/// folded `1/N`); float32 sums from 0 in input order like MEAN.
+pub fn sum(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
+    mean_or_sum(ctx, true)
+}
+
+/// The reducer prelude shared by MEAN, SUM, REDUCE_MAX and REDUCE_MIN: options, the resolved
+/// (deduplicated, non-negative) axes, and the output shape and type checked against the input.
+pub(crate) fn reduction_axes(ctx: &OpCtx) -> Result<Vec<usize>, RefError> {
     let keep_dims = match &ctx.op.options {
         OpOptions::Reducer { keep_dims } => *keep_dims,
         OpOptions::None => false,
@@ -70,12 +83,20 @@ pub fn mean(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             input.dtype()
         )));
     }
+    Ok(axes)
+}
+
+fn mean_or_sum(ctx: &OpCtx, compute_sum: bool) -> Result<Vec<Array>, RefError> {
+    let what = if compute_sum { "SUM" } else { "MEAN" };
+    let axes = reduction_axes(ctx)?;
+    let input = ctx.input(0)?;
+    let ot = ctx.output_tensor(0)?;
     // Output index of each input element (row-major), and the reduced count N.
     let (out_idx, num_out) = reduction_index(&input.shape, &axes);
     let n_axis: usize = axes.iter().map(|&a| input.shape[a]).product();
     let out_shape = ot.shape.clone();
     if input.is_empty() {
-        return Err(ctx.err("MEAN of an empty tensor is not supported"));
+        return Err(ctx.err(format!("{what} of an empty tensor is not supported")));
     }
     match input.dtype() {
         DType::Float32 => {
@@ -84,7 +105,11 @@ pub fn mean(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             for (v, &o) in x.iter().zip(&out_idx) {
                 sum[o] += v;
             }
-            let out = sum.into_iter().map(|s| s / n_axis as f32).collect();
+            let out = if compute_sum {
+                sum
+            } else {
+                sum.into_iter().map(|s| s / n_axis as f32).collect()
+            };
             Ok(vec![Array::new(out_shape, ArrayData::F32(out))])
         }
         DType::Int8 | DType::UInt8 => {
@@ -99,11 +124,14 @@ pub fn mean(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             }
             let n = n_axis as i64;
             let qm = quantize_multiplier(si as f64 / so as f64);
-            let k = (63 - (n as u64).leading_zeros() as i32)
-                .min(32)
-                .min(31 + qm.shift);
-            let mult = (((qm.multiplier as i64) << k) / n) as i32;
-            let shift = qm.shift - k;
+            let (mult, shift) = if compute_sum {
+                (qm.multiplier, qm.shift)
+            } else {
+                let k = (63 - (n as u64).leading_zeros() as i32)
+                    .min(32)
+                    .min(31 + qm.shift);
+                ((((qm.multiplier as i64) << k) / n) as i32, qm.shift - k)
+            };
             let out: Vec<i32> = sum
                 .iter()
                 .map(|&s| {
@@ -113,13 +141,13 @@ pub fn mean(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
                 .collect();
             Ok(vec![pack_int(ctx, dtype, &out_shape, out)?])
         }
-        other => Err(ctx.err(format!("MEAN on {other} is not supported"))),
+        other => Err(ctx.err(format!("{what} on {other} is not supported"))),
     }
 }
 
 /// For each input element (row-major), the flat index of the output element it reduces into,
 /// and the number of output elements.
-fn reduction_index(shape: &[usize], axes: &[usize]) -> (Vec<usize>, usize) {
+pub(crate) fn reduction_index(shape: &[usize], axes: &[usize]) -> (Vec<usize>, usize) {
     let rank = shape.len();
     let mut strides = vec![0usize; rank];
     let mut s = 1usize;
