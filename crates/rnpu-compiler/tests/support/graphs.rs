@@ -816,6 +816,71 @@ impl Graph {
         )
     }
 
+    /// TRANSPOSE_CONV upsampling by 2 (a CPU operator: decoders and segmentation heads).
+    fn transpose_conv(&mut self, x: usize) -> Option<usize> {
+        let (h, w, c) = self.hwc(x);
+        if h * w > 24 * 24 {
+            return None;
+        }
+        let oc = self.r.range(1, 24) as usize;
+        let k = self.r.pick(&[2usize, 3, 4]);
+        let same = k != 2 || self.r.range(0, 2) == 0;
+        let (oh, ow) = if same {
+            (2 * h, 2 * w)
+        } else {
+            ((h - 1) * 2 + k, (w - 1) * 2 + k)
+        };
+        let act = self.act();
+        let (wt, bt) = self.filter(vec![oc, k, k, c], oc, k * k * c, 0, x);
+        let shape = self.i32_const(&[1, oh as i32, ow as i32, oc as i32], vec![4]);
+        self.log.push(format!(
+            "transpose_conv k{k} s2 {} {h}x{w}x{c}->{oc} {act:?}",
+            if same { "SAME" } else { "VALID" }
+        ));
+        Some(
+            self.op(
+                OpKind::TransposeConv,
+                OpOptions::TransposeConv(rnpu_model::TransposeConvOptions {
+                    padding: if same { Padding::Same } else { Padding::Valid },
+                    stride_w: 2,
+                    stride_h: 2,
+                    activation: act,
+                }),
+                vec![Some(shape), Some(wt), Some(x), Some(bt)],
+                vec![(vec![1, oh, ow, oc], OutQ::Calibrate)],
+            )[0],
+        )
+    }
+
+    /// MIRROR_PAD of one cell on every side of H and W (a CPU operator).
+    fn mirror_pad(&mut self, x: usize) -> Option<usize> {
+        let (h, w, c) = self.hwc(x);
+        if h < 2 || w < 2 {
+            return None;
+        }
+        let symmetric = self.r.range(0, 2) == 0;
+        let pads = self.i32_const(&[0, 0, 1, 1, 1, 1, 0, 0], vec![4, 2]);
+        let (s, z) = self.tensors[x].quantization.per_tensor().unwrap();
+        self.log.push(format!(
+            "mirror_pad {} {h}x{w}x{c}",
+            if symmetric { "SYMMETRIC" } else { "REFLECT" }
+        ));
+        Some(
+            self.op(
+                OpKind::MirrorPad,
+                OpOptions::MirrorPad {
+                    mode: if symmetric {
+                        rnpu_model::MirrorPadMode::Symmetric
+                    } else {
+                        rnpu_model::MirrorPadMode::Reflect
+                    },
+                },
+                vec![Some(x), Some(pads)],
+                vec![(vec![1, h + 2, w + 2, c], OutQ::Fixed(s, z))],
+            )[0],
+        )
+    }
+
     /// SOFTMAX of a `[1,N]` head.
     fn softmax(&mut self, x: usize) -> usize {
         let s = self.shape(x);
@@ -981,6 +1046,8 @@ pub fn random_graph(seed: u64) -> (Model, Vec<Array>, Vec<String>) {
             20 => g.slice(x),
             21 => Some(g.concat_spatial(x)),
             16 => g.resize(x),
+            14 => g.transpose_conv(x),
+            17 => g.mirror_pad(x),
             _ => {
                 if xh * xw <= 64 {
                     let fc = g.head(x);
