@@ -13,6 +13,8 @@ use crate::requant::{self, GroupRequant};
 
 const T: Target = Target::RK3588;
 const C2: usize = 16;
+/// Largest input-row count of one task: CNA `DATAIN_HEIGHT` is 11 bits wide.
+const MAX_BAND_INPUT_ROWS: usize = (1 << 11) - 1;
 
 /// One lowered operator, not yet placed in the program's buffers.
 #[derive(Clone, Debug)]
@@ -400,7 +402,10 @@ fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
         let wbytes = wshape.hw_weight_bytes(kind);
         let wbanks = banks(wbytes);
         let data_budget = (T.cbuf_banks as usize).saturating_sub(wbanks);
-        let max_rows = data_budget * T.cbuf_entries_per_bank as usize / eprow;
+        // A band's input rows must also fit CNA DATAIN_HEIGHT (11 bits, `regs/cna.rs`): tall
+        // maps with narrow rows fit the CBUF in more rows than the field can say.
+        let max_rows =
+            (data_budget * T.cbuf_entries_per_bank as usize / eprow).min(MAX_BAND_INPUT_ROWS);
         if max_rows < c.kh {
             return Err(format!(
                 "{} rows of {iw}x{task_in_c} do not fit {data_budget} data banks",

@@ -255,7 +255,23 @@ fn odd_shapes_are_within_1_lsb_or_on_the_cpu_with_a_reason() {
                 ..base
             },
         ),
+        (
+            // More rows fit the CBUF than CNA DATAIN_HEIGHT (11 bits) can hold: row bands are
+            // capped by the field, not only by the CBUF.
+            "tall_3000x1x16_k3x1",
+            Case {
+                h: 3000,
+                w: 1,
+                ic: 16,
+                oc: 16,
+                kh: 3,
+                kw: 1,
+                ..base
+            },
+        ),
     ];
+    // Cases that must run on the NPU (a regression to the CPU would otherwise pass silently).
+    let must_npu = ["tall_3000x1x16_k3x1"];
     for (name, c) in cases {
         if let Some(f) = &filter {
             if !name.contains(f.as_str()) {
@@ -291,6 +307,12 @@ fn odd_shapes_are_within_1_lsb_or_on_the_cpu_with_a_reason() {
         );
         if npu {
             on_npu += 1;
+        }
+        if must_npu.contains(&name) && !npu {
+            failures.push(format!(
+                "{name}: on the CPU ({})",
+                program.placements[0].reason
+            ));
         }
         if max > 1 || (!npu && max != 0) || program.placements[0].reason.is_empty() {
             failures.push(format!("{name}: max {max} LSB, npu {npu}"));
