@@ -14,7 +14,7 @@ use crate::requant::{self, GroupRequant};
 const T: Target = Target::RK3588;
 const C2: usize = 16;
 /// Largest input-row count of one task: CNA `DATAIN_HEIGHT` is 11 bits wide.
-const MAX_BAND_INPUT_ROWS: usize = (1 << 11) - 1;
+pub(crate) const MAX_BAND_INPUT_ROWS: usize = (1 << 11) - 1;
 
 /// One lowered operator, not yet placed in the program's buffers.
 #[derive(Clone, Debug)]

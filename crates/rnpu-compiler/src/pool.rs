@@ -522,7 +522,8 @@ pub fn lower(p: &PoolOp) -> Result<Lowered, String> {
     let wbytes = wshape.hw_weight_bytes(ConvKind::Depthwise);
     let wbanks = wbytes.div_ceil(T.cbuf_bank_bytes as usize).max(1);
     let max_rows =
-        (T.cbuf_banks as usize).saturating_sub(wbanks) * T.cbuf_entries_per_bank as usize / eprow;
+        ((T.cbuf_banks as usize).saturating_sub(wbanks) * T.cbuf_entries_per_bank as usize / eprow)
+            .min(crate::lower::MAX_BAND_INPUT_ROWS);
     let [pt, pl, _, pr] = p.pads;
     if max_rows < p.kh {
         return Err(format!("{} rows of {iw}x{in_c} do not fit the CBUF", p.kh));

@@ -542,6 +542,23 @@ fn pool_sweep() {
     avg_t.report("AVG_POOL sweep (depthwise)");
 }
 
+/// MAX_POOL_2D over maps taller than CNA DATAIN_HEIGHT (11 bits) can describe in one task: the
+/// row bands must be capped by the field, not only by the CBUF (else the op fell to the CPU).
+#[test]
+fn tall_max_pool_runs_on_the_npu_in_field_sized_bands() {
+    let mut t = Tally::default();
+    for (i, q) in QUANTS.iter().enumerate() {
+        for &(h, w, k) in &[(3000usize, 1usize, (3usize, 1usize)), (2500, 3, (3, 3))] {
+            let seed = 77 + i as u64;
+            let (m, ins) =
+                support::build_pool(true, h, w, 16, k, 1, true, *q, Activation::None, seed)
+                    .expect("buildable");
+            t.run(format!("MAX_POOL {h}x{w}x16 k{k:?} {q:?}"), &m, &ins);
+        }
+    }
+    t.report("tall MAX_POOL");
+}
+
 /// AVERAGE_POOL_2D with SAME padding (TFLite divides each border window by its in-bounds
 /// count): a depthwise convolution of unit weights whose EW stage multiplies by the
 /// per-position `L / count` (an int8 operand map) and whose OUT_CVT divides by `L`; the
