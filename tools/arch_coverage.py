@@ -40,6 +40,14 @@ ARCHS = {
     "efficientnet_b0": ("EfficientNetB0", {}),
     "resnet50": ("ResNet50", {}),
     "densenet121": ("DenseNet121", {}),
+    "inception_v3": ("InceptionV3", {}),
+    "xception": ("Xception", {}),
+    "nasnet_mobile": ("NASNetMobile", {}),
+    "vgg16": ("VGG16", {}),
+    "resnet50_v2": ("ResNet50V2", {}),
+    "efficientnet_v2_b0": ("EfficientNetV2B0", {"include_preprocessing": False}),
+    "convnext_tiny": ("ConvNeXtTiny", {"include_preprocessing": False}),
+    "regnetx_002": ("RegNetX002", {}),
 }
 
 

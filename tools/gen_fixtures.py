@@ -516,6 +516,17 @@ def single_op_models():
         g = L.Activation("hard_sigmoid")(g)
         emit_variants(n, ("keras", tf.keras.Model(xin, L.Multiply()([xin, g]))),
                       [(1, 7, 7, 16)], [(-1, 3)])
+    # A 1-D model (audio, time series): Keras's Conv1D is RESHAPE [1,T,C] → [1,1,T,C], CONV_2D,
+    # RESHAPE back; the residual ADD is on [1,T,C]. T = 2500 is wider than the CNA's 11-bit
+    # width fields.
+    n = "conv1d_res_2500_c8"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((2500, 8), name="in0")
+        y = L.Conv1D(8, 3, padding="same", activation="relu")(xin)
+        y = L.Conv1D(8, 5, padding="same")(y)
+        emit_variants(n, ("keras", tf.keras.Model(xin, L.Add()([xin, y]))), [(1, 2500, 8)], [(-1, 1)])
     nalpha = const(-rng_for("prelu").uniform(0.05, 0.4, (1, 1, 5)))
     emit_variants(f"prelu_{H}x{W}_c5", fn1(lambda x: tf.nn.relu(x) + nalpha * tf.nn.relu(-x), shp),
                   [shp], [(-3, 3)])
@@ -603,8 +614,9 @@ def cpu_reference_ops():
     emit_variants(f"split_v_h_{H}x{W}_c5_rest", fn1(lambda x: tf.split(x, [4, -1], axis=1), shp), [shp], U)
     emit_variants(f"slice_begin_size_{H}x{W}_c5", fn1(lambda x: tf.slice(x, [0, 1, 2, 1], [1, 5, -1, 3]), shp), [shp], U)
     emit_variants(f"unpack_h3_3x{W}_c5", fn1(lambda x: tf.unstack(x, axis=1), (1, 3, W, 5)), [(1, 3, W, 5)], U)
-    # (DEPTH_TO_SPACE: the converter writes int8 as version 2, which ai-edge-litert 2.3.0 refuses,
-    # and EXPAND_DIMS becomes RESHAPE: no LiteRT oracle for either; rnpu-ref's unit tests cover them.)
+    # (DEPTH_TO_SPACE: the converter writes int8 as version 2, which ai-edge-litert 2.3.0 refuses:
+    # no LiteRT oracle; rnpu-ref's unit tests cover it. tf.expand_dims becomes RESHAPE here; the
+    # Keras Conv1D fixture conv1d_res_2500_c8 has EXPAND_DIMS.)
     emit_variants("space_to_depth_b2_12x8_c5", fn1(lambda x: tf.nn.space_to_depth(x, 2), (1, 12, 8, 5)),
                   [(1, 12, 8, 5)], U)
     emit_variants(f"gather_c_{H}x{W}_c5", fn1(lambda x: tf.gather(x, [3, 0, 4, 0], axis=3), shp), [shp], U)

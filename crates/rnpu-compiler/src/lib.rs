@@ -62,7 +62,7 @@ fn cpu_reason(kind: &OpKind) -> String {
         OpKind::Softmax => {
             format!("{k}: no NPU lowering (a reduction over channels, then exp and a division)")
         }
-        OpKind::Reshape | OpKind::Squeeze => {
+        OpKind::Reshape | OpKind::Squeeze | OpKind::ExpandDims => {
             format!("{k}: a layout change on the host (NC1HWC2 ≠ NHWC order)")
         }
         _ => format!("{k}: no NPU unit for this operator"),
@@ -248,23 +248,31 @@ struct QuantView {
     op: usize,
     input: usize,
     output: usize,
+    /// The input's NC1HWC2 view.
     hwc: (usize, usize, usize),
+    /// The output's (same pixel count and channels as `hwc`: the same bytes).
+    out_hwc: (usize, usize, usize),
 }
 
-/// The NC1HWC2 view of a `[1,H,W,C]`, `[1,C]` or `[B,C]` tensor (the views the convolutions
-/// and FULLY_CONNECTED use for such shapes).
+/// The NC1HWC2 view of a `[1,H,W,C]`, `[1,T,C]`, `[1,C]` or `[B,C]` tensor (the views the
+/// convolutions, element-wise operators and FULLY_CONNECTED use for such shapes; a sequence
+/// `[1,T,C]` is the one-row map `1×T×C`).
 fn plain_view(shape: &[usize]) -> Option<(usize, usize, usize)> {
     match *shape {
         [1, h, w, c] => Some((h, w, c)),
+        [1, t, c] => Some((1, t, c)),
         [1, c] => Some((1, 1, c)),
         [b, c] => Some((b, 1, c)),
         _ => None,
     }
 }
 
-/// A RESHAPE or SQUEEZE whose input and output have the same NC1HWC2 view (e.g. `[1,C]` ↔
-/// `[1,1,1,C]`, both `1×1×C`), type and quantization: the stored bytes do not move, so the
-/// output is a view of the input's buffer (its shape operand, if any, is not needed).
+/// A RESHAPE, SQUEEZE or EXPAND_DIMS whose input and output have NC1HWC2 views of the same channel count and
+/// pixel count (e.g. `[1,C]` ↔ `[1,1,1,C]`, `[1,T,C]` ↔ `[1,1,T,C]` ↔ `[1,T,1,C]`,
+/// `[1,H,W,C]` ↔ `[1,H·W,C]`), type and quantization: NC1HWC2 stores pixel `p = y·W + x` of
+/// plane `k` at `(k·H·W + p)·16` with no line padding (`rnpu_hw::layout`), so the bytes depend
+/// only on the pixel order, which both shapes share — the output is a view of the input's
+/// buffer (its shape operand, if any, is not needed).
 fn reshape_view(model: &Model, i: usize) -> Result<QuantView, String> {
     let op = &model.operators[i];
     let input = op.input(0).ok_or("no input")?;
@@ -277,11 +285,12 @@ fn reshape_view(model: &Model, i: usize) -> Result<QuantView, String> {
         return Err("not one 8-bit type and quantization on both sides".into());
     }
     match (plain_view(&it.shape), plain_view(&ot.shape)) {
-        (Some(a), Some(b)) if a == b => Ok(QuantView {
+        (Some(a), Some(b)) if a.0 * a.1 == b.0 * b.1 && a.2 == b.2 => Ok(QuantView {
             op: i,
             input,
             output,
             hwc: a,
+            out_hwc: b,
         }),
         _ => Err(format!(
             "{:?} → {:?}: a layout change on the host (NC1HWC2 ≠ NHWC order)",
@@ -355,6 +364,7 @@ fn quant_view(model: &Model, i: usize) -> Result<QuantView, String> {
         input,
         output,
         hwc,
+        out_hwc: hwc,
     })
 }
 
@@ -541,7 +551,7 @@ fn plan(
             }
             let v = match op.kind {
                 OpKind::Quantize => quant_view(model, i),
-                OpKind::Reshape | OpKind::Squeeze => reshape_view(model, i),
+                OpKind::Reshape | OpKind::Squeeze | OpKind::ExpandDims => reshape_view(model, i),
                 _ => continue,
             };
             if let Ok(v) = v {
@@ -706,12 +716,12 @@ fn plan(
             continue;
         }
         if let Some(v) = quant_views.get(&i).copied() {
-            let ok = [v.input, v.output]
+            let ok = [(v.input, v.hwc), (v.output, v.out_hwc)]
                 .iter()
-                .all(|t| views.get(t).is_none_or(|p| *p == v.hwc));
+                .all(|(t, hwc)| views.get(t).is_none_or(|p| p == hwc));
             if ok {
                 views.insert(v.input, v.hwc);
-                views.insert(v.output, v.hwc);
+                views.insert(v.output, v.out_hwc);
                 let (it, ot) = (model.tensor(v.input), model.tensor(v.output));
                 placements.push(Placement {
                     op: i,
@@ -1036,6 +1046,7 @@ fn plan(
                         | OpKind::HardSwish
                         | OpKind::Reshape
                         | OpKind::Squeeze
+                        | OpKind::ExpandDims
                 )
         })
         .collect();
@@ -1205,7 +1216,7 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
     };
     for v in &quant_views {
         let at = b.bind(model, v.input, v.hwc, storage_of(v.input));
-        b.alias(model, v.output, v.hwc, storage_of(v.output), at);
+        b.alias(model, v.output, v.out_hwc, storage_of(v.output), at);
     }
     let mut i = 0;
     while i < n_ops {

@@ -148,10 +148,35 @@ struct Chunk {
 /// Plan, pack, program and validate every task of `c`. `Err` = the reason it stays on the CPU.
 /// `bn_rounding`: see [`crate::Options::no_bn_rounding`].
 pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    let transposed = transposed_row(c);
+    let c = transposed.as_ref().unwrap_or(c);
     match c.broadcast_gate {
         Some(_) => lower_gated_mul(c, bn_rounding),
         None => lower_plain(c, bn_rounding),
     }
+}
+
+/// A one-row map `[1, 1, W, C]` (a 1-D convolution over a sequence, e.g. audio) wider than CNA
+/// `DATAIN_WIDTH` (11 bits) can describe is lowered as the one-column map `[1, W, 1, C]`: NC1HWC2
+/// stores both with the same bytes (pixel after pixel, 16 channels each, one surface after
+/// another, surfaces `W·16` bytes apart), a `1×k` kernel is the `k×1` kernel with the same weight
+/// order, and row bands then split the long axis. `None` when the map is not such a row.
+fn transposed_row(c: &ConvOp) -> Option<ConvOp> {
+    let (ih, iw, ic) = c.in_hwc;
+    let (oh, ow, oc) = c.out_hwc;
+    if ih != 1 || oh != 1 || c.kh != 1 || c.pad_top != 0 || iw.max(ow) <= MAX_BAND_INPUT_ROWS {
+        return None;
+    }
+    let mut t = c.clone();
+    t.in_hwc = (iw, 1, ic);
+    t.out_hwc = (ow, 1, oc);
+    (t.kh, t.kw, t.sh, t.sw) = (c.kw, 1, c.sw, 1);
+    (t.pad_top, t.pad_left) = (c.pad_left, 0);
+    if let Some(e) = &mut t.ew {
+        e.hwc = (e.hwc.1, e.hwc.0, e.hwc.2);
+    }
+    t.desc = format!("{} (a {iw}-wide row lowered as a column)", c.desc);
+    Some(t)
 }
 
 /// MUL of a map by a broadcast runtime gate `g` (`[1,1,1,C]`, squeeze-excite): task group A

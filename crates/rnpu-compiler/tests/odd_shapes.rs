@@ -269,9 +269,42 @@ fn odd_shapes_are_within_1_lsb_or_on_the_cpu_with_a_reason() {
                 ..base
             },
         ),
+        (
+            // A 1-D convolution over a long sequence ([1, 1, W, C], W beyond DATAIN_WIDTH's 11
+            // bits): lowered as the [1, W, 1, C] column, which NC1HWC2 stores with the same bytes.
+            "row_1x4096x16_k1x3",
+            Case {
+                h: 1,
+                w: 4096,
+                ic: 16,
+                oc: 24,
+                kh: 1,
+                kw: 3,
+                ..base
+            },
+        ),
+        (
+            "row_1x5000x8_k1x5_s2_valid_dw",
+            Case {
+                op: OpType::Depthwise,
+                h: 1,
+                w: 5000,
+                ic: 8,
+                oc: 8,
+                kh: 1,
+                kw: 5,
+                stride: 2,
+                same: false,
+                ..base
+            },
+        ),
     ];
     // Cases that must run on the NPU (a regression to the CPU would otherwise pass silently).
-    let must_npu = ["tall_3000x1x16_k3x1"];
+    let must_npu = [
+        "tall_3000x1x16_k3x1",
+        "row_1x4096x16_k1x3",
+        "row_1x5000x8_k1x5_s2_valid_dw",
+    ];
     for (name, c) in cases {
         if let Some(f) = &filter {
             if !name.contains(f.as_str()) {
