@@ -47,7 +47,6 @@ ARCHS = {
     "resnet50_v2": ("ResNet50V2", {}),
     "efficientnet_v2_b0": ("EfficientNetV2B0", {"include_preprocessing": False}),
     "convnext_tiny": ("ConvNeXtTiny", {"include_preprocessing": False}),
-    "regnetx_002": ("RegNetX002", {}),
 }
 
 

@@ -374,6 +374,16 @@ def single_op_models():
         n = f"conv2d_{ks}_s{s}_{pad.lower()}{'_d%d' % dil if dil > 1 else ''}_{H}x{W}_c{cin}to{cout}{'_' + act if act else ''}"
         if wanted(n):
             emit_variants(n, conv2d_model(n, k, s, pad, cin, cout, act, dil), [(1, H, W, cin)], U)
+    # ---- grouped CONV_2D (Keras Conv2D(groups=G); PyTorch exports depthwise layers this way)
+    for (k, s, cin, cout, g) in [(3, 1, 16, 16, 4), (3, 2, 8, 8, 8), (3, 1, 8, 16, 8), (1, 1, 12, 6, 2)]:
+        n = f"conv2d_grouped_g{g}_k{k}_s{s}_{H}x{W}_c{cin}to{cout}"
+        if not wanted(n):
+            continue
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((H, W, cin), name="in0")
+        m = tf.keras.Model(xin, L.Conv2D(cout, k, s, padding="same", groups=g)(xin))
+        emit_variants(n, ("keras", m), [(1, H, W, cin)], U)
     # ---- DEPTHWISE_CONV_2D
     for (k, s, pad, c, m, act, dil) in [
         (3, 1, "SAME", 5, 1, None, 1),

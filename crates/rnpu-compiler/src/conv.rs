@@ -424,19 +424,65 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
             let [f_oc, f_kh, f_kw, f_ic] = ft.shape[..] else {
                 return Err("weights are not 4-D".into());
             };
-            if f_ic != ih.2 {
+            // Grouped convolution (TFLite: filter input depth C / G, output channel o reads
+            // the input channels of group o / (OC / G)).
+            let groups = if f_ic > 0 && ih.2.is_multiple_of(f_ic) {
+                ih.2 / f_ic
+            } else {
+                0
+            };
+            if groups == 0 || !f_oc.is_multiple_of(groups) {
                 return Err(format!(
-                    "grouped convolution ({} input channels, {f_ic} per group): no grouped mode",
+                    "{} input channels in groups of {f_ic} with {f_oc} filters: not a grouped \
+                     convolution",
                     ih.2
                 ));
             }
             let (dh, dw) = dilation(o.dilation_h, o.dilation_w, f_kh, f_kw)?;
             act = o.activation;
-            depthwise = false;
             in_hwc = ih;
             out_hwc = oh;
             let (w, ekh, ekw) = dilate_kernel(&wvals, f_oc, f_kh, f_kw, f_ic, dh, dw, wzp as i8);
             (kh, kw) = (ekh, ekw);
+            let taps = kh * kw;
+            let per_group = f_oc / groups;
+            // One input channel and one filter per group is a depthwise convolution (how
+            // PyTorch-exported models and Keras `Conv2D(groups=C)` write one): the CNA's
+            // depthwise mode, weights [OC][KH][KW][1] → [KH][KW][OC].
+            depthwise = groups > 1 && f_ic == 1 && per_group == 1;
+            let w = if depthwise {
+                let mut d = vec![0i8; taps * f_oc];
+                for oo in 0..f_oc {
+                    for t in 0..taps {
+                        d[t * f_oc + oo] = w[oo * taps + t];
+                    }
+                }
+                d
+            } else if groups > 1 {
+                // Any other grouping: a direct convolution whose kernel o is the weight zero
+                // point (cancelled by the CPEND offset, as padding channels) outside its group's
+                // input channels — G times the MACs of the grouped form, exact.
+                let ic = ih.2;
+                let bytes = f_oc.saturating_mul(taps).saturating_mul(ic);
+                if bytes > MAX_EXPANDED_WEIGHT_BYTES {
+                    return Err(format!(
+                        "grouped convolution ({groups} groups): the direct form needs {bytes} \
+                         weight bytes"
+                    ));
+                }
+                let mut full = vec![wzp as i8; f_oc * taps * ic];
+                for oo in 0..f_oc {
+                    let g0 = (oo / per_group) * f_ic;
+                    for t in 0..taps {
+                        let src = (oo * taps + t) * f_ic;
+                        let dst = (oo * taps + t) * ic + g0;
+                        full[dst..dst + f_ic].copy_from_slice(&w[src..src + f_ic]);
+                    }
+                }
+                full
+            } else {
+                w
+            };
             (sh, sw) = (o.stride_h.max(0) as usize, o.stride_w.max(0) as usize);
             (pad_top, pad_left) = match o.padding {
                 Padding::Same => (same_pad(ih.0, oh.0, kh, sh), same_pad(ih.1, oh.1, kw, sw)),
@@ -444,10 +490,22 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
             };
             weights = w;
             oc = f_oc;
-            desc = format!(
-                "{kind} k{f_kh}x{f_kw} s{sh}x{sw}{} {qtag}",
-                dil_tag(dh, dw, kh, kw)
-            );
+            desc = match (depthwise, groups) {
+                (true, _) => format!(
+                    "{kind} k{f_kh}x{f_kw} s{sh}x{sw}{} {qtag} ({groups} groups of one channel: \
+                     depthwise)",
+                    dil_tag(dh, dw, kh, kw)
+                ),
+                (false, 1) => format!(
+                    "{kind} k{f_kh}x{f_kw} s{sh}x{sw}{} {qtag}",
+                    dil_tag(dh, dw, kh, kw)
+                ),
+                (false, g) => format!(
+                    "{kind} k{f_kh}x{f_kw} s{sh}x{sw}{} {qtag} ({g} groups: direct, {g}x the \
+                     MACs)",
+                    dil_tag(dh, dw, kh, kw)
+                ),
+            };
         }
         OpOptions::DepthwiseConv2d(o) => {
             let ih = hwc(&it.shape).ok_or("input is not [1,H,W,C] (batch > 1 stays on the CPU)")?;

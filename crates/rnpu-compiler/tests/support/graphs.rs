@@ -354,7 +354,15 @@ impl Graph {
         let ek = (k - 1) * dil + 1;
         let same = self.r.range(0, 3) != 0 || h < ek || w < ek;
         let act = self.act();
-        let (wt, bt) = self.filter(vec![oc, k, k, c], oc, k * k * c, 0, x);
+        // Sometimes grouped (ResNeXt-style, or depthwise written as CONV_2D with G = C).
+        let groups = if c >= 2 && self.r.range(0, 7) == 0 {
+            let divs: Vec<usize> = (2..=c).filter(|g| c.is_multiple_of(*g)).collect();
+            self.r.pick(&divs)
+        } else {
+            1
+        };
+        let oc = oc.div_ceil(groups) * groups;
+        let (wt, bt) = self.filter(vec![oc, k, k, c / groups], oc, k * k * c / groups, 0, x);
         let o = |i: usize| {
             if same {
                 i.div_ceil(stride)
@@ -363,7 +371,7 @@ impl Graph {
             }
         };
         self.log.push(format!(
-            "conv k{k} s{stride} d{dil} {} {h}x{w}x{c}->{oc} {act:?}",
+            "conv k{k} s{stride} d{dil} g{groups} {} {h}x{w}x{c}->{oc} {act:?}",
             if same { "SAME" } else { "VALID" }
         ));
         self.op(
