@@ -323,6 +323,12 @@ fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
                 "16 kernels of {per_kernel} bytes do not fit the CBUF next to {min_data} data banks"
             ));
         }
+        // A direct task writes whole 32-channel cubes (`cube_channels`): chunks of a multiple of
+        // 32 keep every chunk but the last from writing past its channels (a spill into the
+        // next chunk is rewritten, but into a concatenation neighbour's slice it may not be).
+        if kmax >= 32 {
+            kmax = kmax / 32 * 32;
+        }
         let mut s = range.start;
         while s < range.end {
             let e = (s + kmax).min(range.end);

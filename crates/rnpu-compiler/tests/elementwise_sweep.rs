@@ -542,6 +542,41 @@ fn pool_sweep() {
     avg_t.report("AVG_POOL sweep (depthwise)");
 }
 
+/// A convolution whose weights are split into output-channel chunks (here 96 kernels of
+/// 3·3·704 bytes: not all fit the CBUF) writes whole 32-channel cubes per chunk; chunks of a
+/// multiple of 32 keep its write inside its own slice, so the concatenation stays in place
+/// (16-channel chunks of 48 spilled 16 channels into the model input's slice, which the runtime
+/// packs before the job: gathered at the cost of a copy pass — InceptionV3's mixed blocks fell
+/// to the CPU the same way).
+#[test]
+fn chunked_conv_writes_stay_in_their_concatenation_slice() {
+    use ConcatSrc::*;
+    let mut t = Tally::default();
+    for (seed, q) in QUANTS.iter().enumerate() {
+        let (m, ins) =
+            support::build_concat(5, 5, 704, &[Conv(96, 3), Input], *q, true, seed as u64);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let conv = &p.placements[0];
+        assert!(
+            conv.tasks > 1,
+            "{q:?}: the convolution is not chunked: {}",
+            conv.split
+        );
+        let cat = p.placements.last().expect("op");
+        assert!(
+            cat.npu && cat.tasks == 0,
+            "{q:?}: concatenation not in place: {}",
+            cat.reason
+        );
+        t.run(
+            format!("CONCAT 5x5 [Conv(96,3) of 704, Input] {q:?}"),
+            &m,
+            &ins,
+        );
+    }
+    t.report("chunked producer, in-place concatenation");
+}
+
 /// MAX_POOL_2D over maps taller than CNA DATAIN_HEIGHT (11 bits) can describe in one task: the
 /// row bands must be capped by the field, not only by the CBUF (else the op fell to the CPU).
 #[test]
