@@ -22,16 +22,25 @@ pub struct Claim {
     pub refused: Vec<(usize, String)>,
 }
 
+/// `model` compiled with the options the partition kernels use, or why compiling failed.
+fn compile(model: &Model) -> Result<rnpu_compiler::Program, String> {
+    crate::ffi::catch(|| rnpu_compiler::compile(model, &Default::default()))
+        .map_err(|p| format!("the compiler panicked: {p}"))?
+        .map_err(|e| format!("the compiler refused the graph: {e}"))
+}
+
+/// The NPU placement and reason per operator of a compiled program.
+fn placed(program: &rnpu_compiler::Program) -> Vec<(bool, String)> {
+    program
+        .placements
+        .iter()
+        .map(|p| (p.npu, p.reason.clone()))
+        .collect()
+}
+
 /// The compiler's NPU placement per operator of `model`, or why compiling failed.
 fn placements(model: &Model) -> Result<Vec<(bool, String)>, String> {
-    let program = crate::ffi::catch(|| rnpu_compiler::compile(model, &Default::default()))
-        .map_err(|p| format!("the compiler panicked: {p}"))?
-        .map_err(|e| format!("the compiler refused the graph: {e}"))?;
-    Ok(program
-        .placements
-        .into_iter()
-        .map(|p| (p.npu, p.reason))
-        .collect())
+    compile(model).map(|p| placed(&p))
 }
 
 /// The compiler's placement of operator `op` compiled alone (a one-op sub-model).
@@ -114,29 +123,42 @@ pub struct PreviewPartition {
     pub outputs: Vec<i32>,
 }
 
+/// A partition's TFLite bytes (as the kernel's `init` writes them) and their compiled program.
+pub type Precompiled = (Vec<u8>, rnpu_compiler::Program);
+
 /// Compiles each partition TFLite would form from the claim (`preview`) as the delegate kernel
 /// will, and gives back to TFLite every node that partition's compile places on the CPU; again
 /// until no partition has one (at most 8 rounds). Without `preview` the claim stays as it is.
+/// Returns the programs of the final round's partitions (the ones TFLite will form), so the
+/// kernels need not compile them again.
 pub fn refine(
     graph: &DelegateGraph,
     c: &mut Claim,
     preview: impl Fn(&[usize]) -> Option<Vec<PreviewPartition>>,
-) {
+) -> Vec<Precompiled> {
     for _ in 0..8 {
         if c.nodes.is_empty() {
-            return;
+            return Vec::new();
         }
         let Some(parts) = preview(&c.nodes) else {
-            return;
+            return Vec::new();
         };
         let mut dropped: Vec<(usize, String)> = Vec::new();
+        let mut compiled = Vec::new();
         for p in &parts {
             let Ok(sub) = crate::submodel::extract(graph, &p.nodes, &p.inputs, &p.outputs) else {
                 continue;
             };
-            let Ok(placed) = placements(&sub.model) else {
+            // What the kernel will compile: the written partition, read back.
+            let bytes = crate::writer::write(&sub.model);
+            let Ok(model) = rnpu_model::parse(&bytes) else {
                 continue;
             };
+            let Ok(program) = compile(&model) else {
+                continue;
+            };
+            let placed = placed(&program);
+            compiled.push((bytes, program));
             // The sub-model holds the partition's operators in execution order.
             let mut ops: Vec<usize> = p
                 .nodes
@@ -160,9 +182,10 @@ pub fn refine(
             }
         }
         if dropped.is_empty() {
-            return;
+            return compiled;
         }
         c.nodes.retain(|n| !dropped.iter().any(|(d, _)| d == n));
         c.refused.extend(dropped);
     }
+    Vec::new()
 }

@@ -170,7 +170,7 @@ fn prepare_impl(
     let mut c = claim(&graph, &d.options);
     // The partitions TFLite will cut may hold operators the compiler then places on the CPU
     // (a cheap pass alone in its partition): leave those to TFLite, until the claim is stable.
-    refine(&graph, &mut c, |nodes| {
+    let precompiled = refine(&graph, &mut c, |nodes| {
         // SAFETY: live ctx of this Prepare call; a valid TfLiteIntArray of plan nodes.
         unsafe { ffi::preview(ctx, &IntArray::new(nodes)) }
     });
@@ -187,6 +187,7 @@ fn prepare_impl(
         graph,
         options: d.options.clone(),
         counts: Mutex::new(KernelCounts::default()),
+        precompiled: Mutex::new(precompiled),
     });
     if !claimed.is_empty() {
         let nodes = IntArray::new(&claimed);

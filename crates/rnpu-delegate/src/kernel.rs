@@ -43,6 +43,9 @@ pub(crate) struct Prepared {
     pub graph: DelegateGraph,
     pub options: Options,
     pub counts: Mutex<KernelCounts>,
+    /// Programs the claim compiled for the partitions TFLite forms (`claim::refine`), taken by
+    /// the kernel whose partition bytes match, so a partition is compiled once per Prepare.
+    pub precompiled: Mutex<Vec<crate::claim::Precompiled>>,
 }
 
 thread_local! {
@@ -128,12 +131,17 @@ fn runtime_options(o: &Options) -> rnpu_runtime::Options {
     }
 }
 
-/// Compile `bytes` (the partition's TFLite model) into a session, through the cache if any.
-/// Returns the session and whether it came from the cache.
-fn build_session(bytes: &[u8], o: &Options) -> Result<(Session, bool), DelegateError> {
+/// Compile `bytes` (the partition's TFLite model) into a session, through the cache if any;
+/// `pre` is the program the claim already compiled from these bytes, if any. Returns the
+/// session and whether it came from the cache.
+fn build_session(
+    bytes: &[u8],
+    o: &Options,
+    pre: Option<rnpu_compiler::Program>,
+) -> Result<(Session, bool), DelegateError> {
     let ropts = runtime_options(o);
     let compile = |bytes: &[u8]| {
-        Session::with_program(bytes.to_vec(), None, &ropts)
+        Session::with_program(bytes.to_vec(), pre, &ropts)
             .map_err(|e| err(format!("compiling the partition: {e}")))
     };
     let Some(dir) = &o.cache_dir else {
@@ -204,7 +212,17 @@ fn init_impl(p: &TfLiteDelegateParams) -> Result<Partition, DelegateError> {
     let sub = extract(&prepared.graph, &nodes, &inputs, &outputs)
         .map_err(|e| err(format!("cutting out the partition of nodes {nodes:?}: {e}")))?;
     let bytes = crate::writer::write(&sub.model);
-    let (session, cached) = build_session(&bytes, &prepared.options)?;
+    let pre = {
+        let mut p = prepared
+            .precompiled
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        p.iter()
+            .position(|(b, _)| *b == bytes)
+            .map(|i| p.swap_remove(i).1)
+    };
+    let reused = pre.is_some();
+    let (session, cached) = build_session(&bytes, &prepared.options, pre)?;
     let npu = session.program().npu_ops() as u64;
     let total = session.program().placements.len() as u64;
     {
@@ -223,7 +241,13 @@ fn init_impl(p: &TfLiteDelegateParams) -> Result<Partition, DelegateError> {
             sub.inputs.len(),
             sub.outputs.len(),
             session.device().name,
-            if cached { " (program from cache)" } else { "" }
+            if cached {
+                " (program from cache)"
+            } else if reused {
+                " (program compiled by the claim)"
+            } else {
+                ""
+            }
         ),
     );
     let cpu_level = if prepared.options.device == Device::Cpu {
