@@ -4,7 +4,6 @@
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 use rnpu_delegate::abi::*;
 use rnpu_delegate::builtin::{act, TfLiteConvParams, PADDING_SAME};
@@ -13,14 +12,19 @@ use rnpu_delegate::{
     RnpuDelegateStats,
 };
 
-static REPORTED: Mutex<String> = Mutex::new(String::new());
+thread_local! {
+    /// What the delegate reported through `capture`, per test thread: `create` reports
+    /// synchronously on the calling thread, and tests run in parallel (a shared buffer let one
+    /// test's `clear` wipe another's message between its call and its read).
+    static REPORTED: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
 
 unsafe extern "C" fn capture(msg: *const c_char) {
     // SAFETY: the delegate passes a NUL-terminated string.
     let s = unsafe { CStr::from_ptr(msg) }
         .to_string_lossy()
         .into_owned();
-    REPORTED.lock().unwrap().push_str(&s);
+    REPORTED.with(|r| r.borrow_mut().push_str(&s));
 }
 
 /// Create through the exported symbol; `Err(message)` when it returns NULL.
@@ -35,15 +39,13 @@ fn create(opts: &[(&str, &str)], num_options: usize) -> Result<*mut TfLiteDelega
         .collect();
     let kp: Vec<*const c_char> = keys.iter().map(|c| c.as_ptr()).collect();
     let vp: Vec<*const c_char> = values.iter().map(|c| c.as_ptr()).collect();
-    let mut reported = REPORTED.lock().unwrap();
-    reported.clear();
-    drop(reported);
+    REPORTED.with(|r| r.borrow_mut().clear());
     // SAFETY: `num_options` low 32 bits = opts.len() C strings in each array.
     let d = unsafe {
         tflite_plugin_create_delegate(kp.as_ptr(), vp.as_ptr(), num_options, Some(capture))
     };
     if d.is_null() {
-        Err(REPORTED.lock().unwrap().clone())
+        Err(REPORTED.with(|r| r.borrow().clone()))
     } else {
         Ok(d)
     }
