@@ -159,6 +159,21 @@ pub fn strides(shape: &[usize]) -> Vec<usize> {
     s
 }
 
+/// Flat input indices, row-major over the output, of an output whose dimension `d` takes the
+/// input positions `picks[d]` along an input axis of stride `strides[d]` (slices, pads,
+/// permutations: every gather whose index is a sum over dimensions).
+pub fn cartesian_index(strides: &[usize], picks: &[Vec<usize>]) -> Vec<usize> {
+    let mut idx = vec![0usize];
+    for (st, pick) in strides.iter().zip(picks) {
+        let mut next = Vec::with_capacity(idx.len() * pick.len());
+        for &base in &idx {
+            next.extend(pick.iter().map(|&k| base + k * st));
+        }
+        idx = next;
+    }
+    idx
+}
+
 /// Apply `$body` to the vector inside an `ArrayData`, whatever its element type, producing a new
 /// `ArrayData` of the same variant. `$v` names the input vector, the body yields a `Vec<_>`.
 macro_rules! map_data {

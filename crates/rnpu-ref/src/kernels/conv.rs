@@ -76,8 +76,9 @@ pub(crate) fn clamp_f32(x: f32, lo: f32, hi: f32) -> f32 {
     }
 }
 
-fn bias_i32(ctx: &OpCtx, oc: usize) -> Result<Option<Vec<i32>>, RefError> {
-    match ctx.opt_input(2) {
+/// The optional int32 bias at input `at` (2 for CONV_2D / DEPTHWISE, 3 for TRANSPOSE_CONV).
+fn bias_i32(ctx: &OpCtx, at: usize, oc: usize) -> Result<Option<Vec<i32>>, RefError> {
+    match ctx.opt_input(at) {
         None => Ok(None),
         Some(b) => {
             let v = b.as_i32().ok_or_else(|| {
@@ -97,8 +98,9 @@ fn bias_i32(ctx: &OpCtx, oc: usize) -> Result<Option<Vec<i32>>, RefError> {
     }
 }
 
-fn bias_f32(ctx: &OpCtx, oc: usize) -> Result<Option<Vec<f32>>, RefError> {
-    match ctx.opt_input(2) {
+/// The optional float bias at input `at`.
+fn bias_f32(ctx: &OpCtx, at: usize, oc: usize) -> Result<Option<Vec<f32>>, RefError> {
+    match ctx.opt_input(at) {
         None => Ok(None),
         Some(b) => {
             let v = to_f32(ctx, b, "bias")?;
@@ -132,17 +134,19 @@ impl Requant {
     }
 }
 
-/// Input/filter preparation shared by CONV_2D and DEPTHWISE_CONV_2D for quantized types:
-/// returns (input + input_offset, filter + filter_offset, requantization).
+/// Input/filter preparation shared by CONV_2D, DEPTHWISE_CONV_2D and TRANSPOSE_CONV for
+/// quantized types (the input at operator input `xi`, the filter at `fi`): returns
+/// (input + input_offset, filter + filter_offset, requantization).
 fn quantized_operands(
     ctx: &OpCtx,
+    (xi, fi): (usize, usize),
     oc: usize,
     filter_channel_axis_len: usize,
 ) -> Result<(Vec<i32>, Vec<i32>, Requant), RefError> {
-    let input = ctx.input(0)?;
-    let filter = ctx.input(1)?;
-    let it = ctx.input_tensor(0)?;
-    let ft = ctx.input_tensor(1)?;
+    let input = ctx.input(xi)?;
+    let filter = ctx.input(fi)?;
+    let it = ctx.input_tensor(xi)?;
+    let ft = ctx.input_tensor(fi)?;
     let ot = ctx.output_tensor(0)?;
     let dtype = input.dtype();
     if ot.dtype != dtype {
@@ -265,7 +269,7 @@ pub fn conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         DType::Float32 => {
             let x = to_f32(ctx, input, "input")?;
             let wt = to_f32(ctx, filter, "filter")?;
-            let bias = bias_f32(ctx, oc)?;
+            let bias = bias_f32(ctx, 2, oc)?;
             let (lo, hi) = activation_range_float(o.activation);
             let mut out = Vec::with_capacity(n * oh * ow * oc);
             let mut taps = Vec::new();
@@ -288,8 +292,8 @@ pub fn conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             Ok(vec![Array::new(out_shape, ArrayData::F32(out))])
         }
         DType::Int8 | DType::UInt8 => {
-            let (x, wt, rq) = quantized_operands(ctx, oc, oc)?;
-            let bias = bias_i32(ctx, oc)?;
+            let (x, wt, rq) = quantized_operands(ctx, (0, 1), oc, oc)?;
+            let bias = bias_i32(ctx, 2, oc)?;
             let mut out = Vec::with_capacity(n * oh * ow * oc);
             let mut taps = Vec::new();
             let mut acc = vec![0i32; oc];
@@ -388,7 +392,7 @@ pub fn depthwise_conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         DType::Float32 => {
             let x = to_f32(ctx, input, "input")?;
             let wt = to_f32(ctx, filter, "filter")?;
-            let bias = bias_f32(ctx, oc)?;
+            let bias = bias_f32(ctx, 2, oc)?;
             let (lo, hi) = activation_range_float(o.activation);
             let mut out = Vec::with_capacity(n * oh * ow * oc);
             let mut taps = Vec::new();
@@ -410,8 +414,8 @@ pub fn depthwise_conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             Ok(vec![Array::new(out_shape, ArrayData::F32(out))])
         }
         DType::Int8 | DType::UInt8 => {
-            let (x, wt, rq) = quantized_operands(ctx, oc, oc)?;
-            let bias = bias_i32(ctx, oc)?;
+            let (x, wt, rq) = quantized_operands(ctx, (0, 1), oc, oc)?;
+            let bias = bias_i32(ctx, 2, oc)?;
             let mut out = Vec::with_capacity(n * oh * ow * oc);
             let mut taps = Vec::new();
             let mut acc = vec![0i32; oc];
@@ -521,38 +525,12 @@ pub fn transpose_conv(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             }
         }
     };
-    let bias_at = 3;
-    let bias_input = |n_oc: usize| -> Result<Option<Vec<i32>>, RefError> {
-        match ctx.opt_input(bias_at) {
-            None => Ok(None),
-            Some(b) => {
-                let v = b
-                    .as_i32()
-                    .ok_or_else(|| ctx.err(format!("bias is {}, expected int32", b.dtype())))?;
-                if v.len() != n_oc {
-                    return Err(ctx.err(format!("bias has {} elements, expected {n_oc}", v.len())));
-                }
-                Ok(Some(v.to_vec()))
-            }
-        }
-    };
     let total = n * oh * ow * oc;
     match input.dtype() {
         DType::Float32 => {
             let x = to_f32(ctx, input, "input")?;
             let wt = to_f32(ctx, filter, "weights")?;
-            let bias = match ctx.opt_input(bias_at) {
-                None => None,
-                Some(b) => {
-                    let v = to_f32(ctx, b, "bias")?;
-                    if v.len() != oc {
-                        return Err(
-                            ctx.err(format!("bias has {} elements, expected {oc}", v.len()))
-                        );
-                    }
-                    Some(v.to_vec())
-                }
-            };
+            let bias = bias_f32(ctx, 3, oc)?;
             let mut acc = vec![0f32; total];
             scatter(&mut |o, wi, xi| acc[o] += x[xi] * wt[wi]);
             let (lo, hi) = activation_range_float(o.activation);
@@ -564,52 +542,8 @@ pub fn transpose_conv(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             Ok(vec![Array::new(ot.shape.clone(), ArrayData::F32(out))])
         }
         DType::Int8 | DType::UInt8 => {
-            let dtype = input.dtype();
-            if ot.dtype != dtype {
-                return Err(ctx.err(format!("output is {}, input is {dtype}", ot.dtype)));
-            }
-            let it = ctx.input_tensor(2)?;
-            let ft = ctx.input_tensor(1)?;
-            let (in_scale, in_zp) = per_tensor(ctx, it, "input")?;
-            let (out_scale, out_zp) = per_tensor(ctx, ot, "output")?;
-            let (lo, hi) = activation_range_quantized(o.activation, dtype, out_scale, out_zp);
-            let (mult, f_off) = if dtype == DType::Int8 {
-                expect_dtype(
-                    ctx,
-                    filter,
-                    DType::Int8,
-                    "weights of an int8 TRANSPOSE_CONV",
-                )?;
-                let scales = filter_scales(ctx, ft, oc)?;
-                (per_channel_multipliers(in_scale, &scales, out_scale), 0)
-            } else {
-                expect_dtype(
-                    ctx,
-                    filter,
-                    DType::UInt8,
-                    "weights of a uint8 TRANSPOSE_CONV",
-                )?;
-                let (fs, fzp) = per_tensor(ctx, ft, "weights of a uint8 TRANSPOSE_CONV")?;
-                (
-                    vec![legacy_conv_multiplier(in_scale, fs, out_scale); oc],
-                    -fzp,
-                )
-            };
-            let rq = Requant {
-                mult,
-                out_zp,
-                lo,
-                hi,
-            };
-            let x: Vec<i32> = to_i32(ctx, input, "input")?
-                .into_iter()
-                .map(|v| v - in_zp)
-                .collect();
-            let wt: Vec<i32> = to_i32(ctx, filter, "weights")?
-                .into_iter()
-                .map(|v| v + f_off)
-                .collect();
-            let bias = bias_input(oc)?;
+            let (x, wt, rq) = quantized_operands(ctx, (2, 1), oc, oc)?;
+            let bias = bias_i32(ctx, 3, oc)?;
             let mut acc = vec![0i32; total];
             scatter(&mut |o, wi, xi| acc[o] = acc[o].wrapping_add(x[xi].wrapping_mul(wt[wi])));
             let out = acc
@@ -620,7 +554,7 @@ pub fn transpose_conv(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
                     rq.apply(a.wrapping_add(bias.as_ref().map_or(0, |b| b[oo])), oo)
                 })
                 .collect();
-            Ok(vec![pack_int(ctx, dtype, &ot.shape, out)?])
+            Ok(vec![pack_int(ctx, input.dtype(), &ot.shape, out)?])
         }
         other => Err(ctx.err(format!("TRANSPOSE_CONV on {other} is not supported"))),
     }

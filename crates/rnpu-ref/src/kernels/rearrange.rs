@@ -20,7 +20,7 @@
 
 use rnpu_model::{Array, ArrayData, MirrorPadMode, OpOptions};
 
-use super::b_common::{checked_input, gather, index_values, strides};
+use super::b_common::{cartesian_index, checked_input, gather, index_values, strides};
 use crate::{OpCtx, RefError};
 
 /// Check that output `i` has `shape` and the input's type.
@@ -58,18 +58,10 @@ fn resolve_axis(ctx: &OpCtx, axis: i64, rank: usize) -> Result<usize, RefError> 
 
 /// Flat indices of the box `[start[d], start[d] + len[d])` of an array of `shape`, row-major.
 fn box_indices(shape: &[usize], start: &[usize], len: &[usize]) -> Vec<usize> {
-    let st = strides(shape);
-    let mut idx = vec![0usize];
-    for d in 0..shape.len() {
-        let mut next = Vec::with_capacity(idx.len() * len[d]);
-        for &base in &idx {
-            for k in start[d]..start[d] + len[d] {
-                next.push(base + k * st[d]);
-            }
-        }
-        idx = next;
-    }
-    idx
+    let picks: Vec<Vec<usize>> = (0..shape.len())
+        .map(|d| (start[d]..start[d] + len[d]).collect())
+        .collect();
+    cartesian_index(&strides(shape), &picks)
 }
 
 pub fn slice(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
@@ -388,17 +380,7 @@ pub fn mirror_pad(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         shape.push(out);
     }
     check_output(ctx, 0, x, &shape)?;
-    let st = strides(&x.shape);
-    let mut idx = vec![0usize];
-    for d in 0..rank {
-        let mut next = Vec::with_capacity(idx.len() * maps[d].len());
-        for &base in &idx {
-            for &k in &maps[d] {
-                next.push(base + k * st[d]);
-            }
-        }
-        idx = next;
-    }
+    let mut idx = cartesian_index(&strides(&x.shape), &maps);
     if x.is_empty() {
         idx.clear();
     }

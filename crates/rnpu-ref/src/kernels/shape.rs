@@ -5,8 +5,8 @@
 use rnpu_model::{Activation, Array, ArrayData, DType, OpKind, OpOptions, Quantization};
 
 use super::b_common::{
-    check_out_len, checked_input, concat_data, f32_to_i32_x86, gather, gather_or_fill,
-    index_values, per_tensor, strides,
+    cartesian_index, check_out_len, checked_input, concat_data, f32_to_i32_x86, gather,
+    gather_or_fill, index_values, per_tensor, strides,
 };
 use crate::{OpCtx, RefError};
 
@@ -566,17 +566,7 @@ impl SliceSpec {
                 v
             })
             .collect();
-        let mut out = vec![0usize];
-        for a in 0..dims {
-            let mut next = Vec::with_capacity(out.len() * ranges[a].len());
-            for &base in &out {
-                for &k in &ranges[a] {
-                    next.push(base + k * istr[a]);
-                }
-            }
-            out = next;
-        }
-        out
+        cartesian_index(&istr, &ranges)
     }
 }
 
@@ -614,16 +604,9 @@ pub fn transpose(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         )));
     }
     let istr = strides(&x.shape);
-    let mut idx = vec![0usize];
-    for &a in &p {
-        let mut next = Vec::with_capacity(idx.len() * x.shape[a]);
-        for &base in &idx {
-            for k in 0..x.shape[a] {
-                next.push(base + k * istr[a]);
-            }
-        }
-        idx = next;
-    }
+    let picks: Vec<Vec<usize>> = p.iter().map(|&a| (0..x.shape[a]).collect()).collect();
+    let pstr: Vec<usize> = p.iter().map(|&a| istr[a]).collect();
+    let mut idx = cartesian_index(&pstr, &picks);
     if x.is_empty() {
         idx.clear();
     }
