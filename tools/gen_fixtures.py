@@ -496,6 +496,23 @@ def single_op_models():
             a, b = tf.split(tf.nn.relu(tf.nn.conv2d(x, w1, 1, "SAME")), 2, axis=3)
             return tf.nn.conv2d(a, wa, 1, "SAME") + tf.nn.conv2d(b, wb, 1, "SAME")
         emit_variants(n, fn1(csca, (1, H, W, 3)), [(1, H, W, 3)], [(-2, 2)])
+    # YOLOv8's C2f block: a convolution's output is SPLIT in halves, the second half goes
+    # through a residual bottleneck, and the halves and the bottleneck's output are concatenated
+    # (the split's parts are also the concatenation's inputs).
+    n = f"c2f_block_{H}x{W}_c3to32"
+    if wanted(n):
+        r = rng_for(n)
+        w1 = const(r.normal(0, np.sqrt(2.0 / 27), (3, 3, 3, 32)))
+        wa = const(r.normal(0, np.sqrt(2.0 / 144), (3, 3, 16, 16)))
+        wb = const(r.normal(0, np.sqrt(2.0 / 144), (3, 3, 16, 16)))
+        wc = const(r.normal(0, np.sqrt(2.0 / 48), (1, 1, 48, 24)))
+
+        def c2f(x):
+            y = tf.nn.relu(tf.nn.conv2d(x, w1, 1, "SAME"))
+            a, b = tf.split(y, 2, axis=3)
+            z = b + tf.nn.relu(tf.nn.conv2d(tf.nn.relu(tf.nn.conv2d(b, wa, 1, "SAME")), wb, 1, "SAME"))
+            return tf.nn.conv2d(tf.concat([a, b, z], 3), wc, 1, "SAME")
+        emit_variants(n, fn1(c2f, (1, H, W, 3)), [(1, H, W, 3)], [(-2, 2)])
     # A DenseNet-style block: each concatenation is an input of the next (nested views).
     n = f"dense_block_{H}x{W}_c3"
     if wanted(n):

@@ -237,6 +237,9 @@ struct Plan {
     lowered: Vec<Option<(conv::ConvOp, Lowered)>>,
     concats: Vec<concat::ConcatOp>,
     quant_views: Vec<QuantView>,
+    /// SPLITs absorbed into a concatenation: (op, its input, its outputs) — no task, every
+    /// tensor already a slice of the concatenation's buffer.
+    absorbed_splits: Vec<(usize, usize, Vec<usize>)>,
 }
 
 /// A QUANTIZE between int8 and uint8 (or to the same type) that changes no stored byte: equal
@@ -394,6 +397,42 @@ fn cpu_placement(i: usize, kind: &str, reason: String) -> Placement {
     }
 }
 
+/// The in-place concatenation a SPLIT can be absorbed into: one whose inputs include every
+/// part of the split, consecutively, at the part's offset within the split's input plus a
+/// 16-aligned base (so the split's input is itself an NC1HWC2 slice of the concatenation), the
+/// split's input not yet a slice of anything.
+fn absorbing_concat(
+    sp: &concat::ConcatOp,
+    concat_res: &HashMap<usize, Result<concat::ConcatOp, String>>,
+    aliased: &[usize],
+) -> Option<usize> {
+    let first = sp.inputs.first()?.0;
+    if aliased.contains(&sp.output) {
+        return None;
+    }
+    let mut found: Vec<usize> = concat_res
+        .iter()
+        .filter_map(|(&c, r)| {
+            let cc = r.as_ref().ok()?;
+            if cc.split || cc.gather || (cc.out_hwc.0, cc.out_hwc.1) != (sp.out_hwc.0, sp.out_hwc.1)
+            {
+                return None;
+            }
+            let pos = cc.inputs.iter().position(|x| x.0 == first)?;
+            let base = cc.inputs[pos].2;
+            let fits = base.is_multiple_of(16)
+                && sp.inputs.iter().enumerate().all(|(k, &(t, hwc, o))| {
+                    cc.inputs
+                        .get(pos + k)
+                        .is_some_and(|x| x.0 == t && x.1 == hwc && x.2 == base + o)
+                });
+            fits.then_some(c)
+        })
+        .collect();
+    found.sort_unstable();
+    found.first().copied()
+}
+
 /// Places every operator. `banned`: concatenations kept on the CPU (with the reason) because
 /// an earlier plan could not requantize their inputs on the NPU. `Err((op, reason))` = ban
 /// that concatenation and plan again.
@@ -424,6 +463,10 @@ fn plan(
     // The convolution of each gathered concatenation.
     let mut gather_convs: HashMap<usize, conv::ConvOp> = HashMap::new();
     let mut overrides: Vec<(usize, rnpu_model::Quantization)> = Vec::new();
+    // SPLITs whose parts are consecutive slices of one in-place concatenation (YOLOv8's C2f:
+    // `concat([split(y)…, z…])`): the split's input is written there in place instead, and the
+    // split needs no task. split op → concatenation op.
+    let mut absorbed_splits: HashMap<usize, usize> = HashMap::new();
     if !opts.cpu_only {
         let mut aliased: Vec<usize> = Vec::new();
         // Concatenations claim their inputs as slices before SPLIT / STRIDED_SLICE views do
@@ -460,6 +503,22 @@ fn plan(
                     },
                     _ => continue,
                 };
+            if let (OpKind::Split, Ok((sp, None)), None) = (&op.kind, &analyzed, banned.get(&i)) {
+                if let Some(c) = absorbing_concat(sp, &concat_res, &aliased) {
+                    let Some(Ok(cc)) = concat_res.get_mut(&c) else {
+                        unreachable!("absorbing_concat returns an in-place concatenation")
+                    };
+                    let off = cc
+                        .inputs
+                        .iter()
+                        .find(|x| x.0 == sp.inputs[0].0)
+                        .map_or(0, |x| x.2);
+                    cc.inputs.push((sp.output, sp.out_hwc, off));
+                    aliased.push(sp.output);
+                    absorbed_splits.insert(i, c);
+                    continue;
+                }
+            }
             let r = match banned.get(&i) {
                 Some(why) => Err(why.clone()),
                 None => analyzed.and_then(|(cc, conv)| {
@@ -623,6 +682,23 @@ fn plan(
     let mut views: HashMap<usize, (usize, usize, usize)> = HashMap::new();
     for (i, op) in model.operators.iter().enumerate() {
         let kind = op.kind.name();
+        if let Some(&c) = absorbed_splits.get(&i) {
+            // Confirmed (or undone) once the concatenation's own placement is known, below.
+            placements.push(Placement {
+                op: i,
+                kind: kind.clone(),
+                npu: true,
+                reason: format!(
+                    "{kind} along channels: no task, its outputs are consecutive slices of \
+                     concatenation op {c} and its input is written there in place"
+                ),
+                tasks: 0,
+                split: String::new(),
+                bound_lsb: Some(0.0),
+            });
+            lowered.push(None);
+            continue;
+        }
         if let Some(r) = concat_res.remove(&i) {
             let r = r.and_then(|cc| {
                 let mut uses = vec![(cc.output, cc.out_hwc)];
@@ -944,6 +1020,21 @@ fn plan(
             }
         }
     }
+    // An absorbed SPLIT stands only if its concatenation stayed in place; else plan again with
+    // the split as an ordinary one (its concatenation then claims the parts alone).
+    let mut split_claims: Vec<(usize, usize)> =
+        absorbed_splits.iter().map(|(&s, &c)| (s, c)).collect();
+    split_claims.sort_unstable();
+    for (sp, c) in split_claims {
+        if !keep.iter().any(|cc| cc.op == c && !cc.split && !cc.gather) {
+            return Err((
+                sp,
+                format!(
+                    "its parts are slices of concatenation op {c}, which is not written in place"
+                ),
+            ));
+        }
+    }
     // Nested concatenations (DenseNet: each block's concatenation is an input of the next)
     // share one root buffer. A producer's whole-cube write past its channels may land in any
     // slice of that root, not only in its own concatenation's: check in root coordinates.
@@ -1123,11 +1214,20 @@ fn plan(
     for i in ids {
         kept_views.push(quant_views[&i]);
     }
+    let mut absorbed_splits: Vec<(usize, usize, Vec<usize>)> = absorbed_splits
+        .keys()
+        .map(|&i| {
+            let op = &model.operators[i];
+            (i, op.input(1).unwrap_or(0), op.outputs.clone())
+        })
+        .collect();
+    absorbed_splits.sort_unstable();
     Ok(Plan {
         placements,
         lowered,
         concats: keep,
         quant_views: kept_views,
+        absorbed_splits,
     })
 }
 
@@ -1143,6 +1243,7 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
         mut lowered,
         concats,
         quant_views,
+        absorbed_splits,
     } = loop {
         match plan(model, opts, &banned) {
             Ok(p) => break p,
@@ -1266,6 +1367,15 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                 let (buf, _) = b.by_tensor[&v.input];
                 note_read(v.input, buf, &mut seg_inputs, &mut job.in_buffers);
                 note_write(v.output, &mut seg_outputs);
+                continue;
+            }
+            if let Some((_, x, parts)) = absorbed_splits.iter().find(|s| s.0 == o) {
+                // No task: input and outputs are slices of one concatenation's buffer.
+                let (buf, _) = b.by_tensor[x];
+                note_read(*x, buf, &mut seg_inputs, &mut job.in_buffers);
+                for &t in parts {
+                    note_write(t, &mut seg_outputs);
+                }
                 continue;
             }
             if let Some(cc) = concats

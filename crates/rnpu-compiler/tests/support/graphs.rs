@@ -577,6 +577,43 @@ impl Graph {
         )[0]
     }
 
+    /// YOLOv8's C2f: a 1×1 convolution to 2k channels, SPLIT in halves, a 1×1 convolution of
+    /// the second half, and the concatenation of both halves and that output (the split's parts
+    /// are also the concatenation's inputs, in order).
+    fn c2f(&mut self, x: usize) -> usize {
+        let (h, w, _) = self.hwc(x);
+        let k = self.r.pick(&[8usize, 16, 16, 32]);
+        let y = self.pointwise(x, 2 * k);
+        let (s, z) = self.tensors[y].quantization.per_tensor().unwrap();
+        let axis = self.i32_const(&[3], vec![]);
+        self.log.push(format!("c2f split {h}x{w}x{}", 2 * k));
+        let halves = self.op(
+            OpKind::Split,
+            OpOptions::Split { num_splits: 2 },
+            vec![Some(axis), Some(y)],
+            vec![
+                (vec![1, h, w, k], OutQ::Fixed(s, z)),
+                (vec![1, h, w, k], OutQ::Fixed(s, z)),
+            ],
+        );
+        let b2 = self.pointwise(halves[1], k);
+        // TFLite's int8 CONCATENATION does not rescale: the bottleneck writes the split's scale.
+        self.tensors[b2].quantization = self.tensors[y].quantization.clone();
+        let i = self.ops.len() - 1;
+        let v = self.eval(i).expect("reference op").remove(0);
+        self.vals.insert(b2, v);
+        self.log.push(format!("c2f concat {h}x{w} [{k}, {k}, {k}]"));
+        self.op(
+            OpKind::Concatenation,
+            OpOptions::Concatenation(ConcatenationOptions {
+                axis: 3,
+                activation: Activation::None,
+            }),
+            vec![Some(halves[0]), Some(halves[1]), Some(b2)],
+            vec![(vec![1, h, w, 3 * k], OutQ::Fixed(s, z))],
+        )[0]
+    }
+
     fn r_shuffle(&mut self, v: &mut [usize]) {
         for i in (1..v.len()).rev() {
             let j = self.r.range(0, i as i64) as usize;
@@ -1033,7 +1070,12 @@ pub fn random_graph(seed: u64) -> (Model, Vec<Array>, Vec<String>) {
             3 | 4 => Some(g.depthwise(x)),
             5 => Some(g.binary(x, OpKind::Add)),
             6 => Some(g.binary(x, OpKind::Mul)),
-            7 | 8 => Some(g.concat(x)),
+            7 => Some(g.concat(x)),
+            8 => Some(if g.r.range(0, 1) == 0 {
+                g.concat(x)
+            } else {
+                g.c2f(x)
+            }),
             9 => g.pool2d(x),
             10 => Some(g.squeeze_excite(x)),
             11 => {
