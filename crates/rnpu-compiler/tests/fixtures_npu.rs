@@ -59,6 +59,27 @@ const FIXTURES: &[(&str, bool)] = &[
     ("maxpool_k3_s2_same_13x9_c5_u8io", false),
     ("resnet_small_96x64_int8pa", false),
     ("resnet_small_96x64_uint8", false),
+    // Grouped CONV_2D: one channel per group as depthwise, others as block-diagonal direct.
+    ("conv2d_grouped_g2_k1_s1_13x9_c12to6_int8pa", true),
+    ("conv2d_grouped_g2_k1_s1_13x9_c12to6_int8pt", true),
+    ("conv2d_grouped_g2_k1_s1_13x9_c12to6_uint8", true),
+    ("conv2d_grouped_g4_k3_s1_13x9_c16to16_int8pa", true),
+    ("conv2d_grouped_g4_k3_s1_13x9_c16to16_int8pt", true),
+    ("conv2d_grouped_g4_k3_s1_13x9_c16to16_uint8", true),
+    ("conv2d_grouped_g8_k3_s1_13x9_c8to16_int8pa", true),
+    ("conv2d_grouped_g8_k3_s1_13x9_c8to16_int8pt", true),
+    ("conv2d_grouped_g8_k3_s1_13x9_c8to16_uint8", true),
+    ("conv2d_grouped_g8_k3_s2_13x9_c8to8_int8pa", true),
+    ("conv2d_grouped_g8_k3_s2_13x9_c8to8_int8pt", true),
+    ("conv2d_grouped_g8_k3_s2_13x9_c8to8_uint8", true),
+    // Keras Conv1D over a 2500-long sequence: EXPAND_DIMS / RESHAPE views, ADD on [1,T,C].
+    ("conv1d_res_2500_c8_int8pa", true),
+    ("conv1d_res_2500_c8_int8pt", true),
+    ("conv1d_res_2500_c8_uint8", true),
+    // YOLOv8's C2f: the SPLIT absorbed by the concatenation that takes its parts.
+    ("c2f_block_13x9_c3to32_int8pa", true),
+    ("c2f_block_13x9_c3to32_int8pt", true),
+    ("c2f_block_13x9_c3to32_uint8", true),
 ];
 
 #[test]
