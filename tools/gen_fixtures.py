@@ -513,6 +513,21 @@ def single_op_models():
             z = b + tf.nn.relu(tf.nn.conv2d(tf.nn.relu(tf.nn.conv2d(b, wa, 1, "SAME")), wb, 1, "SAME"))
             return tf.nn.conv2d(tf.concat([a, b, z], 3), wc, 1, "SAME")
         emit_variants(n, fn1(c2f, (1, H, W, 3)), [(1, H, W, 3)], [(-2, 2)])
+    # An FPN / YOLO neck step: a stride-2 branch upsampled ×2 by nearest neighbour
+    # (tf.image.resize: half_pixel_centers) and concatenated with the full-resolution branch.
+    n = "upsample_concat_16x12_c3"
+    if wanted(n):
+        r = rng_for(n)
+        wd = const(r.normal(0, np.sqrt(2.0 / 27), (3, 3, 3, 32)))
+        wf = const(r.normal(0, np.sqrt(2.0 / 27), (3, 3, 3, 16)))
+        wo = const(r.normal(0, np.sqrt(2.0 / 48), (1, 1, 48, 8)))
+
+        def neck(x):
+            d = tf.nn.relu(tf.nn.conv2d(x, wd, 2, "SAME"))
+            u = tf.image.resize(d, [16, 12], "nearest")
+            f = tf.nn.relu(tf.nn.conv2d(x, wf, 1, "SAME"))
+            return tf.nn.conv2d(tf.concat([u, f], 3), wo, 1, "SAME")
+        emit_variants(n, fn1(neck, (1, 16, 12, 3)), [(1, 16, 12, 3)], [(-2, 2)])
     # A DenseNet-style block: each concatenation is an input of the next (nested views).
     n = f"dense_block_{H}x{W}_c3"
     if wanted(n):

@@ -81,6 +81,9 @@ pub struct ConvOp {
     /// MUL by a broadcast runtime gate (`[1,1,1,C]`): the tensor; `ew` then describes the
     /// two-map MUL whose second map is the gate copied to every position (`lower_gated_mul`).
     pub broadcast_gate: Option<usize>,
+    /// RESIZE_NEAREST_NEIGHBOR by integer factors `(fy, fx)`: every input pixel repeated
+    /// `fy × fx` times (`crate::resize`); the other fields describe the operator's tensors only.
+    pub repeat: Option<(usize, usize)>,
 }
 
 /// The second operand of an ADD, added in the DPU EW stage (`datapath-semantics.md` §5):
@@ -213,6 +216,7 @@ impl ConvOp {
             fixed_rq: None,
             lut: None,
             broadcast_gate: None,
+            repeat: None,
         }
     }
 }
@@ -745,6 +749,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         fixed_rq: None,
         lut: None,
         broadcast_gate: None,
+        repeat: None,
     })
 }
 
@@ -1636,6 +1641,7 @@ fn analyze_mul_maps(
             )
         },
         broadcast_gate: gated.then_some(b),
+        repeat: None,
         ew: Some(EwAdd {
             tensor: b,
             hwc: if gated { (1, 1, ohwc.2) } else { ohwc },

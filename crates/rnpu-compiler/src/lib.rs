@@ -25,6 +25,7 @@ pub mod lower;
 pub mod pool;
 pub mod program;
 pub mod requant;
+pub mod resize;
 
 use std::collections::HashMap;
 
@@ -905,6 +906,7 @@ fn plan(
                     Err(r) => lower(Err(r), &mut views),
                 },
                 OpKind::Mean => lower(pool::analyze_mean(qm, i), &mut views),
+                OpKind::ResizeNearestNeighbor => lower(resize::analyze(qm, i), &mut views),
                 OpKind::Mul => lower(conv::analyze_mul(qm, i), &mut views),
                 OpKind::Add | OpKind::Sub => lower(conv::analyze_add(qm, i), &mut views),
                 // A table when the op is a function of one byte (bit-exact), else PReLU mode.
@@ -1138,6 +1140,7 @@ fn plan(
                         | OpKind::Reshape
                         | OpKind::Squeeze
                         | OpKind::ExpandDims
+                        | OpKind::ResizeNearestNeighbor
                 )
         })
         .collect();
@@ -1422,27 +1425,36 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
             b.grow(outb.0, outb.1 + l.output_extent);
             // A gated MUL (broadcast runtime gate): its scratch map, its all-ones input map and
             // the gate's buffer, read as weights.
-            let gated = c.broadcast_gate.map(|g| {
-                let gb = b.bind(model, g, (1, 1, c.out_hwc.2), c.storage);
-                b.grow(gb.0, gb.1 + l.gate_bytes);
-                let mk = |b: &mut Builder, size: u64, kind, name: String, init| {
-                    let id = b.buffers.len();
-                    b.buffers.push(BufferSpec {
-                        id,
-                        size: size.max(1),
-                        kind,
-                        name,
-                        init,
-                    });
-                    id
-                };
-                let scratch = mk(
+            let mk = |b: &mut Builder, size: u64, kind, name: String, init| {
+                let id = b.buffers.len();
+                b.buffers.push(BufferSpec {
+                    id,
+                    size: size.max(1),
+                    kind,
+                    name,
+                    init,
+                });
+                id
+            };
+            // The op's scratch map (written by one of its tasks, read by a later one): the
+            // broadcast gate of a gated MUL, the W-repeated map of a nearest resize.
+            let scratch = (l.scratch_extent > 0 || c.broadcast_gate.is_some()).then(|| {
+                mk(
                     &mut b,
                     l.scratch_extent,
                     BufferKind::Activation,
-                    format!("gate broadcast (op {o})"),
+                    format!("scratch map (op {o})"),
                     None,
-                );
+                )
+            });
+            if let Some(s) = scratch {
+                if !job.out_buffers.contains(&s) {
+                    job.out_buffers.push(s);
+                }
+            }
+            let gated = c.broadcast_gate.map(|g| {
+                let gb = b.bind(model, g, (1, 1, c.out_hwc.2), c.storage);
+                b.grow(gb.0, gb.1 + l.gate_bytes);
                 let ones = mk(
                     &mut b,
                     l.ones_extent,
@@ -1450,7 +1462,7 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                     format!("all-ones map (op {o})"),
                     Some(vec![1u8; l.ones_extent.max(1) as usize]),
                 );
-                (g, gb, scratch, ones)
+                (g, gb, ones)
             });
             let ewb =
                 c.ew.as_ref()
@@ -1486,11 +1498,8 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                     reads.push((e.tensor, at.0));
                 }
             }
-            if let Some((g, gb, scratch, _)) = gated {
+            if let Some((g, gb, _)) = gated {
                 reads.push((g, gb.0));
-                if !job.out_buffers.contains(&scratch) {
-                    job.out_buffers.push(scratch);
-                }
             }
             for (t, buf) in reads {
                 note_read(t, buf, &mut seg_inputs, &mut job.in_buffers);
@@ -1538,12 +1547,11 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
                                 let (id, off) = ewb.unwrap_or(inb);
                                 RelocTarget::Buffer(id, off + x)
                             }
-                            // `gated` is set whenever the lowering emitted these.
-                            AddrRef::Scratch(x) => {
-                                RelocTarget::Buffer(gated.map_or(inb.0, |g| g.2), x)
-                            }
+                            // `scratch` / `gated` are set whenever the lowering emitted
+                            // these.
+                            AddrRef::Scratch(x) => RelocTarget::Buffer(scratch.unwrap_or(inb.0), x),
                             AddrRef::ConstOnes(x) => {
-                                RelocTarget::Buffer(gated.map_or(inb.0, |g| g.3), x)
+                                RelocTarget::Buffer(gated.map_or(inb.0, |g| g.2), x)
                             }
                             AddrRef::GateWeights(x) => {
                                 let (id, off) = gated.map_or(inb, |g| g.1);

@@ -148,6 +148,9 @@ struct Chunk {
 /// Plan, pack, program and validate every task of `c`. `Err` = the reason it stays on the CPU.
 /// `bn_rounding`: see [`crate::Options::no_bn_rounding`].
 pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    if c.repeat.is_some() {
+        return crate::resize::lower(c, bn_rounding);
+    }
     let transposed = transposed_row(c);
     let c = transposed.as_ref().unwrap_or(c);
     match c.broadcast_gate {
@@ -245,6 +248,57 @@ fn lower_gated_mul(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     })
 }
 
+/// Most channels one depthwise task takes. MobileNetV1's last depthwise layers (1024
+/// channels) are the widest any source runs on RK3588 (Mesa's captures; iree-rocket
+/// `LIMITS.md` measured int8 direct convolutions to `Cin` 1344); wider maps are split.
+const MAX_DEPTHWISE_CHANNELS: usize = 1024;
+
+/// Splits one requantization group of a depthwise convolution into channel chunks that each
+/// fit: at most [`MAX_DEPTHWISE_CHANNELS`], the CBUF row-width limit, and the kernel's rows
+/// next to the chunk's weights in the CBUF (depthwise weights grow with the channels). Chunks
+/// are multiples of 64 channels where possible: a depthwise task writes a 64-aligned output
+/// cube (`cube_channels`), so smaller chunks would rewrite the next chunk's surfaces.
+fn depthwise_chunks(
+    c: &ConvOp,
+    range: Range<usize>,
+    rq: &GroupRequant,
+    chunks: &mut Vec<Chunk>,
+) -> Result<(), String> {
+    let iw = c.in_hwc.1;
+    let fits = |n: usize| {
+        let tin = n.max(C2).next_multiple_of(C2);
+        let eprow = emit::entries_per_row(iw as u32, tin as u32) as usize;
+        row_width_ok(iw, tin)
+            && data_banks(c.kh, eprow) + banks(c.kh * c.kw * tin) <= T.cbuf_banks as usize
+    };
+    let mut s = range.start;
+    while s < range.end {
+        let mut n = (range.end - s).min(MAX_DEPTHWISE_CHANNELS);
+        if !fits(n) {
+            let step = if n > 64 { 64 } else { C2 };
+            n = (n / step) * step;
+            while n > 0 && !fits(n) {
+                n -= step;
+            }
+            if n == 0 {
+                return Err(format!(
+                    "depthwise rows of {iw} × 16 channels (kernel {}x{}) do not fit the CBUF",
+                    c.kh, c.kw
+                ));
+            }
+        }
+        chunks.push(Chunk {
+            ch: s..s + n,
+            rq: GroupRequant {
+                mul: rq.mul[s - range.start..s + n - range.start].to_vec(),
+                ..rq.clone()
+            },
+        });
+        s += n;
+    }
+    Ok(())
+}
+
 fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let (ih, iw, ic) = c.in_hwc;
     let (oh, ow, oc) = c.out_hwc;
@@ -277,11 +331,11 @@ fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let in_c_hw = |n: usize| n.max(C2).next_multiple_of(C2);
     let mut chunks: Vec<Chunk> = Vec::new();
     for (range, rq) in groups {
-        let task_in_c = if c.depthwise {
-            in_c_hw(range.len())
-        } else {
-            in_c_hw(ic)
-        };
+        if c.depthwise {
+            depthwise_chunks(c, range, &rq, &mut chunks)?;
+            continue;
+        }
+        let task_in_c = in_c_hw(ic);
         let eprow = emit::entries_per_row(iw as u32, task_in_c as u32) as usize;
         if !row_width_ok(iw, task_in_c) {
             return Err(format!(
@@ -300,13 +354,6 @@ fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
         let want_data = data_banks(ih, eprow).min(6).max(min_data);
         let per_kernel = c.kh * c.kw * task_in_c;
         let weight_budget = T.cbuf_banks as usize - want_data;
-        if c.depthwise {
-            if banks(per_kernel) + min_data > T.cbuf_banks as usize {
-                return Err("depthwise rows do not fit the CBUF".into());
-            }
-            chunks.push(Chunk { ch: range, rq });
-            continue;
-        }
         let all = per_kernel * range.len().next_multiple_of(2);
         if banks(all) <= T.cbuf_banks as usize - min_data {
             chunks.push(Chunk { ch: range, rq });

@@ -847,5 +847,6 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         fixed_rq: None,
         lut: None,
         broadcast_gate: None,
+        repeat: None,
     })
 }

@@ -1045,3 +1045,131 @@ fn split_sweep() {
     println!("SPLIT: {views} as views, {scattered} through a copying convolution");
     t.report("SPLIT sweep");
 }
+
+/// A convolution followed by RESIZE_NEAREST_NEIGHBOR (integer factors 1–3 per axis,
+/// align_corners / half_pixel_centers variants, maps 1×1 to 40×40, channels 1–160): on the NPU
+/// when TFLite's source pixels are a repetition (`rnpu_compiler::resize`), on the CPU
+/// otherwise; the resize compared on its emulated input, where a copy must be exact.
+#[test]
+fn resize_nearest_sweep() {
+    use rnpu_model::{DType, OpKind, OpOptions, Operator, Quantization, ResizeOptions, Tensor};
+    let mut r = Rng(0x2e51_2e5e);
+    let mut t = Tally::default();
+    let mut on_npu = 0;
+    let mut on_cpu = 0;
+    let sizes = [
+        (1, 1),
+        (1, 5),
+        (4, 1),
+        (3, 5),
+        (13, 9),
+        (10, 10),
+        (20, 12),
+        (40, 40),
+    ];
+    let factors = [
+        (2, 2),
+        (2, 2),
+        (2, 2),
+        (1, 2),
+        (2, 1),
+        (3, 3),
+        (2, 3),
+        (1, 1),
+    ];
+    for seed in 0..64u64 {
+        let (h, w) = sizes[(seed % 8) as usize];
+        let (fy, fx) = factors[((seed / 8) % 8) as usize];
+        let (align, half) = match seed % 5 {
+            0 => (true, false),
+            1 | 2 => (false, true),
+            _ => (false, false),
+        };
+        let c = support::Case {
+            op: support::OpType::Conv,
+            h,
+            w,
+            ic: r.pick(&[3usize, 8]),
+            oc: r.pick(&[1usize, 5, 16, 17, 33, 96, 160]),
+            kh: 1,
+            kw: 1,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: r.pick(&QUANTS),
+            act: Activation::None,
+            seed: 900 + seed,
+        };
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let size = m.tensors.len();
+        m.tensors.push(Tensor {
+            name: "size".into(),
+            dtype: DType::Int32,
+            shape: vec![2],
+            quantization: Quantization::None,
+            data: Some(
+                [(h * fy) as i32, (w * fx) as i32]
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect(),
+            ),
+            ..m.tensors[conv_out].clone()
+        });
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "resized".into();
+        y.shape = vec![1, h * fy, w * fx, c.oc];
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        m.operators.push(Operator {
+            kind: OpKind::ResizeNearestNeighbor,
+            version: 3,
+            inputs: vec![Some(conv_out), Some(size)],
+            outputs: vec![yi],
+            options: OpOptions::Resize(ResizeOptions {
+                align_corners: align,
+                half_pixel_centers: half,
+            }),
+        });
+        m.outputs = vec![yi];
+        let p = compile(&m, &Options::default()).expect("compile");
+        // TFLite's source pixels (rnpu-ref's GetNearestNeighbor): for align_corners
+        // round(o·(n−1)/(f·n−1)), a repetition only for some sizes (4 → 8 is, 13 → 26 is not).
+        let rep = |n: usize, f: usize| {
+            (0..n * f)
+                .all(|o| rnpu_ref::kernels::resize::nearest(o, n, n * f, align, half) == o / f)
+        };
+        let repetition = rep(h, fy) && rep(w, fx);
+        let label = format!(
+            "{h}x{w}x{} ×{fy}x{fx} align {align} half {half} {:?}",
+            c.oc, c.quant
+        );
+        if p.placements[1].npu != repetition {
+            t.failures.push(format!(
+                "{label}: placed {} — {}",
+                if p.placements[1].npu { "NPU" } else { "CPU" },
+                p.placements[1].reason
+            ));
+            continue;
+        }
+        if repetition {
+            on_npu += 1;
+        } else {
+            on_cpu += 1;
+        }
+        support::expose_all_outputs(&mut m);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let vals = support::run_program_values(&m, &p, std::slice::from_ref(&x)).unwrap();
+        let mut interp = rnpu_ref::Interpreter::new(&m);
+        interp.run(std::slice::from_ref(&x)).unwrap();
+        let want = support::eval_on(&m, 1, &vals, &interp);
+        let (max, _, _) = compare(&vals[&yi], &want[0]);
+        if max != 0 {
+            t.failures.push(format!("{label}: a copy off by {max}"));
+        }
+        t.add(label, &vals[&yi], &want[0]);
+    }
+    println!("resize: {on_npu} on the NPU, {on_cpu} on the CPU (align_corners)");
+    assert!(on_npu >= 40, "{on_npu} resizes on the NPU");
+    t.report("conv + RESIZE_NEAREST_NEIGHBOR sweep (the resize on its emulated input)");
+}

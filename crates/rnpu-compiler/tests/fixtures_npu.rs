@@ -80,6 +80,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("c2f_block_13x9_c3to32_int8pa", true),
     ("c2f_block_13x9_c3to32_int8pt", true),
     ("c2f_block_13x9_c3to32_uint8", true),
+    // An FPN / YOLO neck step: RESIZE_NEAREST ×2 (repetition convolutions) into a concatenation.
+    ("upsample_concat_16x12_c3_int8pa", true),
+    ("upsample_concat_16x12_c3_int8pt", true),
+    ("upsample_concat_16x12_c3_uint8", true),
 ];
 
 #[test]

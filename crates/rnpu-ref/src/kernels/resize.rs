@@ -111,8 +111,9 @@ struct Geometry {
     depth: usize,
 }
 
-/// `GetNearestNeighbor`: the source coordinate of output coordinate `o`.
-fn nearest(o: usize, in_size: usize, out_size: usize, align: bool, half: bool) -> usize {
+/// `GetNearestNeighbor`: the source coordinate of output coordinate `o` (public so the NPU
+/// compiler can check that a resize is an integer-factor repetition before it lowers one).
+pub fn nearest(o: usize, in_size: usize, out_size: usize, align: bool, half: bool) -> usize {
     let scale = if align && out_size > 1 {
         (in_size as i32 - 1) as f32 / (out_size as i32 - 1) as f32
     } else {

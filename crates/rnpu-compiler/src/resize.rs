@@ -1,0 +1,185 @@
+//! RESIZE_NEAREST_NEIGHBOR by integer factors (the ×2 upsampling of FPN / YOLO necks and
+//! U-Net decoders) as at most two depthwise convolutions that repeat values, each over a
+//! reinterpretation of an NC1HWC2 image.
+//!
+//! NC1HWC2 (`rnpu_hw::layout`) stores pixel `p = y·W + x` of surface `k` at `(k·H·W + p)·16`,
+//! with no padding between lines or surfaces (the fact the RESHAPE views rest on too). Two
+//! consequences:
+//!
+//! * **Along W.** The `H×W` map is byte for byte the `(H·W)×1` map (one pixel per line). A
+//!   depthwise `1×f` convolution with unit weights and `f − 1` columns of padding on each side
+//!   makes each one-pixel line `f` equal pixels: every window holds the one real pixel, the
+//!   other taps read the pad value (0, the stored zero point of this identity-scaled
+//!   convolution) → the `(H·W)×f` map, which is the `H×(f·W)` map with every pixel repeated `f`
+//!   times along its line.
+//! * **Along H.** The `H×W'` map of `C1` surfaces is byte for byte the `1×W'` map of `16·C1·H`
+//!   channels: each line a surface of its own (lines and surfaces are both `W'·16` bytes apart).
+//!   A depthwise `f×1` convolution with `f − 1` rows of padding above and below makes `f` equal
+//!   lines of each, written as the `f×W'` map of `16·C1·H` channels: line `r` of surface
+//!   `k·H + y` lands at `((k·H + y)·f + r)·W'·16`, i.e. line `f·y + r` of surface `k` of the
+//!   `(f·H)×W'` map.
+//!
+//! TFLite copies the values (input and output share type and quantization), so both are
+//! exact: multiplier 1, no bias, zero points 0 in the stored domain. Only what the CNA already
+//! does for SAME-padded convolutions is used (leading pads, the trailing ones implied by the
+//! output size); nothing about these shapes has been run on silicon — a map of one pixel per
+//! line and a kernel taller or wider than its input are the unusual parts
+//! (`docs/hw-semantics.md`).
+
+use rnpu_model::{DType, Model, OpOptions};
+use rnpu_ref::kernels::resize::nearest;
+
+use crate::conv::{ConvOp, MAX_KERNEL};
+use crate::emit::AddrRef;
+use crate::lower::{self, Lowered};
+use crate::program::Storage;
+
+/// Describes RESIZE_NEAREST_NEIGHBOR operator `i` for the NPU (a [`ConvOp`] carrying
+/// `repeat = (fy, fx)` and the operator's tensors), or says why it stays on the CPU.
+pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let (align, half) = match &op.options {
+        OpOptions::Resize(o) => (o.align_corners, o.half_pixel_centers),
+        _ => (false, false),
+    };
+    let input = op.input(0).ok_or("no input")?;
+    let output = *op.outputs.first().ok_or("no output")?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    let storage = match it.dtype {
+        DType::Int8 => Storage::Int8,
+        DType::UInt8 => Storage::Uint8Xor80,
+        d => return Err(format!("{d} (the NPU path takes int8 and uint8)")),
+    };
+    if ot.dtype != it.dtype || ot.quantization != it.quantization {
+        return Err("input and output differ in type or quantization".into());
+    }
+    let (&[1, h, w, c], &[1, oh, ow, oc]) = (it.shape.as_slice(), ot.shape.as_slice()) else {
+        return Err(format!(
+            "{:?} → {:?}: only batch-1 NHWC maps",
+            it.shape, ot.shape
+        ));
+    };
+    if c != oc || [h, w, c, oh, ow].contains(&0) {
+        return Err(format!("{:?} → {:?}", it.shape, ot.shape));
+    }
+    if !oh.is_multiple_of(h) || !ow.is_multiple_of(w) {
+        return Err(format!(
+            "{h}x{w} → {oh}x{ow} is not an integer upscale (only repetitions map onto the NPU)"
+        ));
+    }
+    let (fy, fx) = (oh / h, ow / w);
+    if fy > MAX_KERNEL || fx > MAX_KERNEL {
+        return Err(format!(
+            "factor {fy}x{fx}: the repetition kernel would exceed {MAX_KERNEL}"
+        ));
+    }
+    // The source index TFLite picks for every output line and column must be the repetition's
+    // (align_corners gives another mapping; half_pixel_centers gives the same one).
+    let same = |o: usize, n: usize, on: usize, f: usize| nearest(o, n, on, align, half) == o / f;
+    if !(0..oh).all(|y| same(y, h, oh, fy)) || !(0..ow).all(|x| same(x, w, ow, fx)) {
+        return Err(format!(
+            "align_corners {align} / half_pixel_centers {half}: TFLite's source pixels are not a \
+             {fy}x{fx} repetition"
+        ));
+    }
+    Ok(ConvOp {
+        out_hwc: (oh, ow, c),
+        kh: fy,
+        kw: fx,
+        desc: format!(
+            "RESIZE_NEAREST_NEIGHBOR {h}x{w}x{c} → {oh}x{ow} {} (each pixel repeated {fy}x{fx} \
+             by depthwise convolutions over reinterpreted maps)",
+            it.dtype
+        ),
+        repeat: Some((fy, fx)),
+        ..ConvOp::identity_1x1(i, input, output, (h, w, c), storage)
+    })
+}
+
+/// A depthwise convolution repeating each value `fy × fx` times over the `hwc` view.
+fn repeat_conv(c: &ConvOp, hwc: (usize, usize, usize), fy: usize, fx: usize) -> ConvOp {
+    let (h, w, ch) = hwc;
+    ConvOp {
+        out_hwc: (h * fy, w * fx, ch),
+        kh: fy,
+        kw: fx,
+        pad_top: fy - 1,
+        pad_left: fx - 1,
+        weights: vec![1; fy * fx * ch],
+        repeat: None,
+        desc: format!("{} [{h}x{w}x{ch} view, {fy}x{fx} repeat]", c.desc),
+        ..ConvOp::identity_1x1(c.op, c.input, c.output, hwc, c.storage)
+    }
+}
+
+/// The tasks of a repetition described by [`analyze`]: along W over the one-pixel-line view
+/// (into the op's scratch map when H follows), then along H over the line-per-surface view.
+pub fn lower(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    let (fy, fx) = c.repeat.ok_or("not a repetition")?;
+    let (h, w, ch) = c.in_hwc;
+    let along_w = (fx > 1 || fy == 1)
+        .then(|| lower::lower_conv(&repeat_conv(c, (h * w, 1, ch), 1, fx), bn_rounding))
+        .transpose()?;
+    let along_h = (fy > 1)
+        .then(|| {
+            let surfaces = 16 * ch.div_ceil(16) * h;
+            lower::lower_conv(&repeat_conv(c, (1, w * fx, surfaces), fy, 1), bn_rounding)
+        })
+        .transpose()?;
+    match (along_w, along_h) {
+        (Some(a), None) => Ok(a),
+        (None, Some(b)) => Ok(b),
+        (Some(a), Some(b)) => chain(a, b),
+        (None, None) => Err("nothing to repeat".into()),
+    }
+}
+
+/// `a` then `b`, `a` writing the op's scratch map that `b` reads.
+fn chain(a: Lowered, b: Lowered) -> Result<Lowered, String> {
+    let mut weights = a.weights.clone();
+    let mut operands = a.operands.clone();
+    weights.resize(weights.len().next_multiple_of(lower::CHUNK_ALIGN), 0);
+    operands.resize(operands.len().next_multiple_of(lower::CHUNK_ALIGN), 0);
+    let (w0, o0) = (weights.len() as u64, operands.len() as u64);
+    weights.extend_from_slice(&b.weights);
+    operands.extend_from_slice(&b.operands);
+    let mut tasks = Vec::with_capacity(a.tasks.len() + b.tasks.len());
+    for (entries, addrs) in a.tasks {
+        let addrs = addrs
+            .into_iter()
+            .map(|(i, r)| match r {
+                AddrRef::Output(x) => Ok((i, AddrRef::Scratch(x))),
+                AddrRef::Input(_) | AddrRef::Weights(_) | AddrRef::Operands(_) => Ok((i, r)),
+                other => Err(format!("repetition task addresses {other:?}")),
+            })
+            .collect::<Result<_, String>>()?;
+        tasks.push((entries, addrs));
+    }
+    for (entries, addrs) in b.tasks {
+        let addrs = addrs
+            .into_iter()
+            .map(|(i, r)| match r {
+                AddrRef::Input(x) => Ok((i, AddrRef::Scratch(x))),
+                AddrRef::Weights(x) => Ok((i, AddrRef::Weights(w0 + x))),
+                AddrRef::Operands(x) => Ok((i, AddrRef::Operands(o0 + x))),
+                AddrRef::Output(_) => Ok((i, r)),
+                other => Err(format!("repetition task addresses {other:?}")),
+            })
+            .collect::<Result<_, String>>()?;
+        tasks.push((entries, addrs));
+    }
+    Ok(Lowered {
+        tasks,
+        weights,
+        operands,
+        output_extent: b.output_extent,
+        input_extent: a.input_extent,
+        ew_extent: 0,
+        split: format!("along W: {}; along H: {}", a.split, b.split),
+        bound: a.bound.max(b.bound),
+        ppu: false,
+        scratch_extent: a.output_extent.max(b.input_extent),
+        ones_extent: 0,
+        gate_bytes: 0,
+    })
+}
