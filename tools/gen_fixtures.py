@@ -450,6 +450,7 @@ def single_op_models():
     if wanted("concat_diffscale"):
         concat_diffscale()
     cpu_reference_ops()
+    math_ops()
     # ---- RESHAPE / SQUEEZE
     emit_variants(f"reshape_{H}x{W}_c5_to_117x5", fn1(lambda x: tf.reshape(x, (1, H * W, 5)), shp), [shp], U)
     emit_variants(f"reshape_{H}x{W}_c5_to_flat", fn1(lambda x: tf.reshape(x, (1, H * W * 5)), shp), [shp], U)
@@ -683,6 +684,80 @@ def cpu_reference_ops():
     emit_variants(f"sum_hw_{H}x{W}_c5", fn1(lambda x: tf.reduce_sum(x, [1, 2]), shp), [shp], U, int8=False)
     emit_variants(f"sum_c_keepdims_{H}x{W}_c5", fn1(lambda x: tf.reduce_sum(x, [3], keepdims=True), shp),
                   [shp], U, int8=False)
+
+
+def emit_float(base, src, shapes, ranges):
+    """A float32 model (no quantization) and its LiteRT BUILTIN_REF outputs: the float islands
+    the int8 converter leaves (LayerNorm's NEG, shape arithmetic) and float models."""
+    n = f"{base}_f32"
+    if not wanted(n):
+        return
+    _, fn, shp = src
+    specs = [tf.TensorSpec(sh, tf.float32, name=f"in{i}") for i, sh in enumerate(shp)]
+    cf = tf.function(fn).get_concrete_function(*specs)
+    m = tf.lite.TFLiteConverter.from_concrete_functions([cf]).convert()
+    rng = np.random.default_rng(seed_of(n))
+    xs = [rng.uniform(lo, hi, sh).astype(np.float32) for sh, (lo, hi) in zip(shapes, ranges)]
+    write_fixture(n, "float32", m, xs)
+
+
+def math_ops():
+    """Elementwise math the CPU reference runs (LayerNorm / GELU / attention blocks, pose and
+    detection post-processing): RSQRT, SQRT, SQUARED_DIFFERENCE, ABS, EXP, LOG, GELU in int8;
+    NEG, FLOOR, CEIL, ROUND, SQUARE, DIV, POW, REDUCE_PROD, CAST in float32 / int32; and a
+    Keras LayerNormalization and GELU block as the int8 converter writes them."""
+    shp = (1, H, W, 5)
+    two = [shp, shp]
+    # int8 (the converter quantizes these; uint8 has no kernel for most of them)
+    for name, f, rng_ in [
+        ("rsqrt", tf.math.rsqrt, (0.05, 4.0)),
+        ("sqrt", tf.math.sqrt, (0.0, 4.0)),
+        ("abs", tf.math.abs, (-2.0, 1.0)),
+        ("exp", tf.math.exp, (-3.0, 1.0)),
+        ("log", tf.math.log, (0.01, 4.0)),
+        ("gelu", lambda x: tf.nn.gelu(x, approximate=False), (-3.0, 3.0)),
+        ("gelu_tanh", lambda x: tf.nn.gelu(x, approximate=True), (-3.0, 3.0)),
+    ]:
+        emit_variants(f"{name}_{H}x{W}_c5", fn1(f, shp), [shp], [rng_], uint8=False)
+    emit_variants(f"squared_difference_{H}x{W}_c5", ("fn", lambda a, b: tf.math.squared_difference(a, b), two),
+                  two, [(-1, 1), (-2, 1)], uint8=False)
+    bc = [shp, (1, 1, 1, 5)]
+    emit_variants(f"squared_difference_bcast_{H}x{W}_c5", ("fn", lambda a, b: tf.math.squared_difference(a, b), bc),
+                  bc, [(-1, 1), (-1, 1)], uint8=False)
+    # A LayerNorm and a GELU MLP step over channels (ConvNeXt's block, Keras layers).
+    n = f"layernorm_gelu_{H}x{W}_c16"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((H, W, 16), name="in0")
+        y = L.LayerNormalization(epsilon=1e-6)(xin)
+        y = L.Dense(32, activation="gelu")(y)
+        y = L.Dense(16)(y)
+        emit_variants(n, ("keras", tf.keras.Model(xin, L.Add()([xin, y]))), [(1, H, W, 16)], [(-2, 2)],
+                      uint8=False)
+    # float32 (not GELU: LiteRT runs Eigen's vectorised tanh/erf for float GELU, which differs
+    # from the C library's in the last bits on 208 of 585 values — measured; rnpu-ref's float
+    # GELU is within 4.8e-7 there, its int8 tables match exactly)
+    U = [(-3.0, 3.0)]
+    for name, f in [("neg", tf.math.negative), ("floor", tf.math.floor),
+                    ("square", tf.math.square), ("abs", tf.math.abs),
+                    ("exp", tf.math.exp)]:
+        emit_float(f"{name}_{H}x{W}_c5", ("fn", f, [shp]), [shp], U)
+    P = [(0.01, 4.0)]
+    for name, f in [("sqrt", tf.math.sqrt), ("rsqrt", tf.math.rsqrt), ("log", tf.math.log)]:
+        emit_float(f"{name}_{H}x{W}_c5", ("fn", f, [shp]), [shp], P)
+    emit_float(f"div_{H}x{W}_c5", ("fn", lambda a, b: a / b, two), two, [(-3, 3), (0.5, 2)])
+    emit_float(f"pow_{H}x{W}_c5", ("fn", lambda a, b: tf.pow(a, b), two), two, [(0.1, 3), (-2, 2)])
+    emit_float(f"squared_difference_{H}x{W}_c5", ("fn", lambda a, b: tf.math.squared_difference(a, b), two),
+               two, [(-3, 3), (-3, 3)])
+    emit_float(f"reduce_prod_hw_{H}x{W}_c5", ("fn", lambda x: tf.reduce_prod(x, [1, 2]), [shp]), [shp],
+               [(0.9, 1.1)])
+    emit_float(f"cast_round_trip_{H}x{W}_c5",
+               ("fn", lambda x: tf.cast(tf.cast(x * 10.0, tf.int32) * 3, tf.float32), [shp]), [shp], U)
+    emit_float(f"div_int_{H}x{W}_c5",
+               ("fn", lambda a, b: tf.cast(tf.truncatediv(tf.cast(a * 50.0, tf.int32),
+                                                              tf.cast(b, tf.int32)), tf.float32), two),
+               two, [(-3, 3), (1, 5)])
 
 
 def concat_diffscale():

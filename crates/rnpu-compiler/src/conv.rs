@@ -1668,8 +1668,8 @@ const LUT_START: i32 = -256;
 /// keeps clear of both at no cost.
 const LUT_ENTRY_SHIFT: u32 = 8;
 
-/// LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU and single-alpha PRELU (int8/uint8, per-tensor, one
-/// type in and out) through the EW stage's lookup table: the operator is a function of one stored byte, so the compiler runs
+/// LOGISTIC, TANH, HARD_SWISH, LEAKY_RELU, single-alpha PRELU, GELU, EXP, LOG, ABS, RSQRT and
+/// SQRT (int8/uint8, per-tensor, one type in and out) through the EW stage's lookup table: the operator is a function of one stored byte, so the compiler runs
 /// TFLite's own arithmetic (rnpu-ref's kernels: LOGISTIC/TANH the `LUTPopulate` table, HARD_SWISH
 /// the int16 fixed-point reference) on all 256 input values and loads the results as the
 /// table. An identity depthwise 1×1 passes the stored input to the LUT unchanged (weight 1, no
@@ -1680,6 +1680,10 @@ pub fn analyze_table(model: &Model, i: usize) -> Result<ConvOp, String> {
     let op = &model.operators[i];
     match op.kind {
         OpKind::Logistic | OpKind::Tanh | OpKind::HardSwish | OpKind::LeakyRelu => {}
+        // 8-bit kernels that are functions of one byte too (GELU / EXP / LOG tables, ABS,
+        // RSQRT and SQRT integer paths; RSQRT / SQRT refuse inputs below the zero point, so a
+        // table exists only when TFLite's arithmetic runs on all 256 values).
+        OpKind::Gelu | OpKind::Exp | OpKind::Log | OpKind::Abs | OpKind::Rsqrt | OpKind::Sqrt => {}
         // PRELU is a function of one byte only with a single alpha (per-channel alphas take
         // the PReLU-mode lowering, `analyze_prelu`).
         OpKind::Prelu => {

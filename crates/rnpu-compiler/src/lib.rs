@@ -304,8 +304,10 @@ fn reshape_view(model: &Model, i: usize) -> Result<QuantView, String> {
 }
 
 /// Operators that compute a shape from static shapes: SHAPE, and STRIDED_SLICE / PACK /
-/// CONCATENATION over int32/int64 values that are constants or such shapes (Keras's
-/// batch-dynamic Reshape: SHAPE → STRIDED_SLICE → PACK → RESHAPE). rnpu runs every tensor at
+/// CONCATENATION / GATHER / REDUCE_PROD over int32/int64 values that are constants or such
+/// shapes (Keras's batch-dynamic Reshape: SHAPE → STRIDED_SLICE → PACK → RESHAPE; `Dense` on
+/// a 4-D tensor: SHAPE → GATHER → REDUCE_PROD → PACK → RESHAPE, `rnpu_model` resolves the
+/// shapes). rnpu runs every tensor at
 /// its static shape, so when all they feed is the shape operand of RESHAPE views they need not
 /// run at all.
 fn shape_only_candidates(model: &Model) -> std::collections::HashSet<usize> {
@@ -320,7 +322,11 @@ fn shape_only_candidates(model: &Model) -> std::collections::HashSet<usize> {
         });
         let ok = match op.kind {
             OpKind::Shape => int_out,
-            OpKind::StridedSlice | OpKind::Pack | OpKind::Concatenation => {
+            OpKind::StridedSlice
+            | OpKind::Pack
+            | OpKind::Concatenation
+            | OpKind::Gather
+            | OpKind::ReduceProd => {
                 int_out
                     && op
                         .inputs
@@ -480,6 +486,17 @@ fn plan(
             );
         for (i, op) in order.map(|i| (i, &model.operators[i])) {
             // In place (views) when possible, else through a copying/selecting convolution.
+            // Integer shape arithmetic (int32 / int64 concatenations) is not a feature map: it
+            // keeps its ordinary placement (a shape computation, or the CPU).
+            let feature_map = op.outputs.first().is_some_and(|&t| {
+                matches!(
+                    model.tensor(t).dtype,
+                    rnpu_model::DType::Int8 | rnpu_model::DType::UInt8
+                )
+            });
+            if !feature_map {
+                continue;
+            }
             let analyzed: Result<(concat::ConcatOp, Option<conv::ConvOp>), String> =
                 match op.kind {
                     OpKind::Concatenation => concat::analyze(model, i)
@@ -915,9 +932,15 @@ fn plan(
                         lower(conv::analyze_prelu(qm, i), &mut views)
                             .map_err(|prelu| format!("{prelu}; as a table: {table}"))
                     }),
-                OpKind::Logistic | OpKind::Tanh | OpKind::HardSwish => {
-                    lower(conv::analyze_table(qm, i), &mut views)
-                }
+                OpKind::Logistic
+                | OpKind::Tanh
+                | OpKind::HardSwish
+                | OpKind::Gelu
+                | OpKind::Exp
+                | OpKind::Log
+                | OpKind::Abs
+                | OpKind::Rsqrt
+                | OpKind::Sqrt => lower(conv::analyze_table(qm, i), &mut views),
                 OpKind::Quantize | OpKind::Relu | OpKind::Relu6 => lower(
                     conv::analyze_rescale(qm, i).map_err(|r| {
                         match (&op.kind, quant_view(model, i)) {
@@ -1137,6 +1160,12 @@ fn plan(
                         | OpKind::Logistic
                         | OpKind::Tanh
                         | OpKind::HardSwish
+                        | OpKind::Gelu
+                        | OpKind::Exp
+                        | OpKind::Log
+                        | OpKind::Abs
+                        | OpKind::Rsqrt
+                        | OpKind::Sqrt
                         | OpKind::Reshape
                         | OpKind::Squeeze
                         | OpKind::ExpandDims

@@ -704,7 +704,24 @@ fn table_followers_sweep() {
     let mut r = Rng(0x7ab1_e5ed);
     let mut t = Tally::default();
     let mut inputs_seen = std::collections::BTreeSet::new();
-    for seed in 0..90u64 {
+    let kinds = [
+        OpKind::Logistic,
+        OpKind::Tanh,
+        OpKind::HardSwish,
+        OpKind::Gelu,
+        OpKind::Exp,
+        OpKind::Log,
+        OpKind::Abs,
+        OpKind::Rsqrt,
+        OpKind::Sqrt,
+    ];
+    for seed in 0..180u64 {
+        let kind = kinds[(seed % kinds.len() as u64) as usize].clone();
+        // TFLite has int8 kernels only for EXP, LOG, ABS, RSQRT and SQRT.
+        let int8_only = matches!(
+            kind,
+            OpKind::Exp | OpKind::Log | OpKind::Abs | OpKind::Rsqrt | OpKind::Sqrt
+        );
         let c = support::Case {
             op: support::OpType::Conv,
             h: r.range(3, 24) as usize,
@@ -716,7 +733,11 @@ fn table_followers_sweep() {
             stride: 1,
             dilation: 1,
             same: true,
-            quant: r.pick(&QUANTS),
+            quant: if int8_only {
+                Quant::Int8PerAxis
+            } else {
+                r.pick(&QUANTS)
+            },
             act: Activation::None,
             seed: 1700 + seed,
         };
@@ -726,11 +747,17 @@ fn table_followers_sweep() {
         // The conv output's scale sets the table's input range: spread it (×0.1 … ×10).
         let (s, z) = m.tensors[conv_out].quantization.per_tensor().unwrap();
         let s_in = s * 10f32.powf((2.0 * r.unit() - 1.0) as f32);
+        // RSQRT / SQRT are defined (and tabulated) only when no stored value lies below the
+        // zero point: a non-negative tensor's quantization, as the converter gives a variance.
+        let z = if matches!(kind, OpKind::Rsqrt | OpKind::Sqrt) {
+            -128
+        } else {
+            z
+        };
         m.tensors[conv_out].quantization = Quantization::PerTensor {
             scale: s_in,
             zero_point: z,
         };
-        let kind = [OpKind::Logistic, OpKind::Tanh, OpKind::HardSwish][(seed % 3) as usize].clone();
         let u8 = dtype == DType::UInt8;
         // TFLite's fixed output quantizations (LOGISTIC 1/256, TANH 1/128); HARD_SWISH any.
         let (so, zo) = match kind {
@@ -790,7 +817,10 @@ fn table_followers_sweep() {
         "table followers: {} of the 256 stored input values occurred",
         inputs_seen.len()
     );
-    t.report("conv + LOGISTIC/TANH/HARD_SWISH follower sweep (EW LUT, the follower on its emulated input)");
+    t.report(
+        "conv + LOGISTIC/TANH/HARD_SWISH/GELU/EXP/LOG/ABS/RSQRT/SQRT follower sweep (EW LUT, the \
+         follower on its emulated input)",
+    );
     assert_eq!(t.worst, 0, "the LUT operators must be bit-exact");
     assert!(inputs_seen.len() > 200, "too few input values exercised");
 }

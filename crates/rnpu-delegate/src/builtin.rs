@@ -118,6 +118,20 @@ pub struct TfLiteMulParams {
     pub activation: c_int,
 }
 
+/// `TfLiteDivParams`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TfLiteDivParams {
+    pub activation: c_int,
+}
+
+/// `TfLiteGeluParams`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TfLiteGeluParams {
+    pub approximate: u8,
+}
+
 /// `TfLiteReshapeParams`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -242,6 +256,8 @@ pub enum BuiltinParams {
     Pool(TfLitePoolParams),
     AddSub(TfLiteAddSubParams),
     Mul(TfLiteMulParams),
+    Div(TfLiteDivParams),
+    Gelu(TfLiteGeluParams),
     Concatenation(TfLiteConcatenationParams),
     Reshape(TfLiteReshapeParams),
     Squeeze(TfLiteSqueezeParams),
@@ -291,6 +307,8 @@ mod layout_tests {
         assert_eq!(size_of::<TfLiteAddSubParams>(), 8);
         assert_eq!(offset_of!(TfLiteAddSubParams, pot_scale_int16), 4);
         assert_eq!(size_of::<TfLiteMulParams>(), 4);
+        assert_eq!(size_of::<TfLiteDivParams>(), 4);
+        assert_eq!(size_of::<TfLiteGeluParams>(), 1);
         assert_eq!(size_of::<TfLiteReshapeParams>(), 36);
         assert_eq!(offset_of!(TfLiteReshapeParams, num_dimensions), 32);
         assert_eq!(size_of::<TfLiteSqueezeParams>(), 36);

@@ -146,6 +146,42 @@ pub fn refine(
         let mut dropped: Vec<(usize, String)> = Vec::new();
         let mut compiled = Vec::new();
         for p in &parts {
+            // A tensor TFLite resizes at run time (a flattened `Dense` input) may live inside a
+            // partition, where only our static shape matters, but not on its boundary, where
+            // TFLite's buffer would have another size: the nodes touching it go back.
+            let boundary: Vec<usize> = p
+                .inputs
+                .iter()
+                .chain(&p.outputs)
+                .filter_map(|&t| usize::try_from(t).ok())
+                .filter(|t| graph.resized.contains(t))
+                .collect();
+            if !boundary.is_empty() {
+                for &n in &p.nodes {
+                    let Some(op) = graph
+                        .nodes
+                        .iter()
+                        .find(|g| g.node_index as i64 == n as i64)
+                        .and_then(|g| g.op.as_ref().ok().copied())
+                    else {
+                        continue;
+                    };
+                    let o = &graph.model.operators[op];
+                    let touches = o.inputs.iter().flatten().chain(&o.outputs);
+                    if let (true, Some(node)) = (
+                        touches.into_iter().any(|t| boundary.contains(t)),
+                        graph.node_of_op(op),
+                    ) {
+                        dropped.push((
+                            node,
+                            format!(
+                                "tensor(s) {boundary:?} are resized by TFLite at run time and                                  would cross the partition boundary"
+                            ),
+                        ));
+                    }
+                }
+                continue;
+            }
             let Ok(sub) = crate::submodel::extract(graph, &p.nodes, &p.inputs, &p.outputs) else {
                 continue;
             };

@@ -154,12 +154,14 @@ unsafe fn params(kind: &OpKind, node: &TfLiteNode) -> BuiltinParams {
         OpKind::AveragePool2d | OpKind::MaxPool2d => read!(Pool, TfLitePoolParams),
         OpKind::Add | OpKind::Sub => read!(AddSub, TfLiteAddSubParams),
         OpKind::Mul => read!(Mul, TfLiteMulParams),
+        OpKind::Div => read!(Div, TfLiteDivParams),
+        OpKind::Gelu => read!(Gelu, TfLiteGeluParams),
         OpKind::Concatenation => read!(Concatenation, TfLiteConcatenationParams),
         OpKind::Reshape => read!(Reshape, TfLiteReshapeParams),
         OpKind::Squeeze => read!(Squeeze, TfLiteSqueezeParams),
         OpKind::Softmax => read!(Softmax, TfLiteSoftmaxParams),
         OpKind::LeakyRelu => read!(LeakyRelu, TfLiteLeakyReluParams),
-        OpKind::Mean | OpKind::Sum | OpKind::ReduceMax | OpKind::ReduceMin => {
+        OpKind::Mean | OpKind::Sum | OpKind::ReduceMax | OpKind::ReduceMin | OpKind::ReduceProd => {
             read!(Reducer, TfLiteReducerParams)
         }
         OpKind::ResizeBilinear | OpKind::ResizeNearestNeighbor => read!(Resize, TfLiteResizeParams),

@@ -103,6 +103,9 @@ pub struct DelegateGraph {
     /// Every execution-plan node, in order.
     pub nodes: Vec<GraphNode>,
     pub tensors: Vec<TensorInfo>,
+    /// Tensors whose static shape `rnpu_model::resolve_dynamic_shapes` changed: TFLite resizes
+    /// them at run time, so none may cross a partition boundary (`claim::refine`).
+    pub resized: Vec<usize>,
 }
 
 impl DelegateGraph {
@@ -319,6 +322,18 @@ fn options(kind: &OpKind, params: &BuiltinParams) -> Result<OpOptions, String> {
             },
             _ => return Err(mismatch()),
         },
+        OpKind::Div => match params {
+            P::Div(p) => OpOptions::Div {
+                activation: activation(p.activation)?,
+            },
+            _ => return Err(mismatch()),
+        },
+        OpKind::Gelu => match params {
+            P::Gelu(p) => OpOptions::Gelu {
+                approximate: p.approximate != 0,
+            },
+            _ => return Err(mismatch()),
+        },
         OpKind::Concatenation => match params {
             P::Concatenation(p) => OpOptions::Concatenation(ConcatenationOptions {
                 axis: p.axis,
@@ -361,12 +376,14 @@ fn options(kind: &OpKind, params: &BuiltinParams) -> Result<OpOptions, String> {
             P::LeakyRelu(p) => OpOptions::LeakyRelu { alpha: p.alpha },
             _ => return Err(mismatch()),
         },
-        OpKind::Mean | OpKind::Sum | OpKind::ReduceMax | OpKind::ReduceMin => match params {
-            P::Reducer(p) => OpOptions::Reducer {
-                keep_dims: p.keep_dims != 0,
-            },
-            _ => return Err(mismatch()),
-        },
+        OpKind::Mean | OpKind::Sum | OpKind::ReduceMax | OpKind::ReduceMin | OpKind::ReduceProd => {
+            match params {
+                P::Reducer(p) => OpOptions::Reducer {
+                    keep_dims: p.keep_dims != 0,
+                },
+                _ => return Err(mismatch()),
+            }
+        }
         OpKind::ResizeBilinear | OpKind::ResizeNearestNeighbor => match params {
             P::Resize(p) => OpOptions::Resize(ResizeOptions {
                 align_corners: p.align_corners != 0,
@@ -556,19 +573,29 @@ pub fn translate(snap: &GraphSnapshot) -> DelegateGraph {
         .filter(|&i| written[i] && !read[i])
         .collect();
 
+    let mut model = Model {
+        version: 3,
+        description: None,
+        tensors,
+        operators,
+        inputs,
+        outputs,
+        signatures: Vec::new(),
+        num_subgraphs: 1,
+    };
+    // The static shapes `rnpu_model::load_file` gives the same graph (a Keras `Dense` on a map
+    // flattens to a tensor TFLite resizes at run time). The claim still refuses every node
+    // touching a tensor TFLite keeps dynamic.
+    let before: Vec<Vec<usize>> = model.tensors.iter().map(|t| t.shape.clone()).collect();
+    rnpu_model::resolve_dynamic_shapes(&mut model);
+    let resized = (0..before.len())
+        .filter(|&t| model.tensors[t].shape != before[t])
+        .collect();
     DelegateGraph {
-        model: Model {
-            version: 3,
-            description: None,
-            tensors,
-            operators,
-            inputs,
-            outputs,
-            signatures: Vec::new(),
-            num_subgraphs: 1,
-        },
+        model,
         nodes,
         tensors: infos,
+        resized,
     }
 }
 

@@ -60,6 +60,7 @@ fn graph_of(m: &Model) -> DelegateGraph {
                 problem: None,
             })
             .collect(),
+        resized: Vec::new(),
     }
 }
 
@@ -211,4 +212,65 @@ fn a_segment_of_views_only_runs_without_a_submit() {
     )
     .unwrap();
     assert_eq!(got, cpu.run(&[a, b]).unwrap());
+}
+
+/// A tensor TFLite resizes at run time (`DelegateGraph::resized`) may not cross a partition
+/// boundary: the nodes touching it go back to TFLite; inside a partition it is fine.
+#[test]
+fn resized_tensors_stay_inside_partitions() {
+    use rnpu_delegate::claim::{claim, refine, PreviewPartition};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/models/layernorm_gelu_13x9_c16_int8pt/model.tflite");
+    let m = rnpu_model::load_file(&dir).expect("fixture");
+    let mut g = graph_of(&m);
+    // The flattened input of the first FULLY_CONNECTED (resolved [117, 16]).
+    let fc = m
+        .operators
+        .iter()
+        .position(|o| o.kind == rnpu_model::OpKind::FullyConnected)
+        .unwrap();
+    let flat = m.operators[fc].inputs[0].unwrap();
+    g.resized = vec![flat];
+    let opts = Default::default();
+    let full = claim(&g, &opts);
+    assert!(full.nodes.contains(&fc), "{:?}", full.refused);
+    // TFLite forms two partitions split at the flattened tensor: both touch it on a boundary.
+    let cut = |nodes: &[usize]| {
+        let (a, b): (Vec<usize>, Vec<usize>) = nodes.iter().partition(|&&n| n < fc);
+        Some(vec![
+            PreviewPartition {
+                nodes: a.iter().map(|&n| n as i32).collect(),
+                inputs: vec![],
+                outputs: vec![flat as i32],
+            },
+            PreviewPartition {
+                nodes: b.iter().map(|&n| n as i32).collect(),
+                inputs: vec![flat as i32],
+                outputs: vec![],
+            },
+        ])
+    };
+    let mut c = full.clone();
+    refine(&g, &mut c, cut);
+    assert!(
+        !c.nodes.contains(&fc),
+        "the FULLY_CONNECTED reading it stays claimed"
+    );
+    assert!(
+        c.refused
+            .iter()
+            .any(|(n, why)| *n == fc && why.contains("resized")),
+        "{:?}",
+        c.refused
+    );
+    // One partition holding it: nothing is given back for that reason.
+    let mut c = full.clone();
+    refine(&g, &mut c, |nodes: &[usize]| {
+        Some(vec![PreviewPartition {
+            nodes: nodes.iter().map(|&n| n as i32).collect(),
+            inputs: vec![],
+            outputs: vec![],
+        }])
+    });
+    assert!(!c.refused.iter().any(|(_, why)| why.contains("resized")));
 }

@@ -9,12 +9,14 @@ mod ir;
 pub mod npy;
 mod ops;
 mod reader;
+mod shapes;
 mod validate;
 
 pub use array::{check_inputs, Array, ArrayData, InputMismatch};
 pub use ir::{DType, Model, Operator, Quantization, Signature, Tensor};
 pub use ops::*;
 pub use reader::{load_file, parse};
+pub use shapes::resolve_dynamic_shapes;
 pub use validate::{validate, MAX_TENSOR_BYTES};
 
 /// Errors of model reading and value checking. Messages name the file part, tensor or operator.

@@ -59,6 +59,7 @@ op_kinds! {
     DepthwiseConv2d = 4, "DEPTHWISE_CONV_2D";
     DepthToSpace = 5, "DEPTH_TO_SPACE";
     Dequantize = 6, "DEQUANTIZE";
+    Floor = 8, "FLOOR";
     FullyConnected = 9, "FULLY_CONNECTED";
     Logistic = 14, "LOGISTIC";
     MaxPool2d = 17, "MAX_POOL_2D";
@@ -75,30 +76,45 @@ op_kinds! {
     Transpose = 39, "TRANSPOSE";
     Mean = 40, "MEAN";
     Sub = 41, "SUB";
+    Div = 42, "DIV";
     Squeeze = 43, "SQUEEZE";
     StridedSlice = 45, "STRIDED_SLICE";
+    Exp = 47, "EXP";
     Split = 49, "SPLIT";
+    Cast = 53, "CAST";
     Prelu = 54, "PRELU";
     Maximum = 55, "MAXIMUM";
     ArgMax = 56, "ARG_MAX";
     Minimum = 57, "MINIMUM";
+    Neg = 59, "NEG";
     PadV2 = 60, "PADV2";
     Slice = 65, "SLICE";
     TransposeConv = 67, "TRANSPOSE_CONV";
     ExpandDims = 70, "EXPAND_DIMS";
+    Log = 73, "LOG";
     Sum = 74, "SUM";
+    Sqrt = 75, "SQRT";
+    Rsqrt = 76, "RSQRT";
     Shape = 77, "SHAPE";
+    Pow = 78, "POW";
     ArgMin = 79, "ARG_MIN";
+    ReduceProd = 81, "REDUCE_PROD";
     ReduceMax = 82, "REDUCE_MAX";
     Pack = 83, "PACK";
     Unpack = 88, "UNPACK";
     ReduceMin = 89, "REDUCE_MIN";
+    Square = 92, "SQUARE";
     ResizeNearestNeighbor = 97, "RESIZE_NEAREST_NEIGHBOR";
     LeakyRelu = 98, "LEAKY_RELU";
+    SquaredDifference = 99, "SQUARED_DIFFERENCE";
     MirrorPad = 100, "MIRROR_PAD";
+    Abs = 101, "ABS";
     SplitV = 102, "SPLIT_V";
+    Ceil = 104, "CEIL";
     Quantize = 114, "QUANTIZE";
+    Round = 116, "ROUND";
     HardSwish = 117, "HARD_SWISH";
+    Gelu = 150, "GELU";
 }
 
 impl fmt::Display for OpKind {
@@ -272,6 +288,14 @@ pub enum OpOptions {
         values_count: i32,
         axis: i32,
     },
+    /// DIV: its fused activation.
+    Div {
+        activation: Activation,
+    },
+    /// GELU: the tanh approximation instead of erf.
+    Gelu {
+        approximate: bool,
+    },
     /// Custom operator options, raw bytes (usually a FlexBuffer map).
     Custom(Vec<u8>),
 }
@@ -285,7 +309,7 @@ impl OpOptions {
             OpOptions::FullyConnected(o) => o.activation,
             OpOptions::Pool2d(o) => o.activation,
             OpOptions::AddSub(o) => o.activation,
-            OpOptions::Mul { activation } => *activation,
+            OpOptions::Mul { activation } | OpOptions::Div { activation } => *activation,
             OpOptions::Concatenation(o) => o.activation,
             OpOptions::TransposeConv(o) => o.activation,
             _ => Activation::None,

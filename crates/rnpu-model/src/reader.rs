@@ -89,6 +89,8 @@ mod tag {
     pub const RESHAPE: u8 = 17;
     pub const MUL: u8 = 21;
     pub const REDUCER: u8 = 27;
+    pub const DIV: u8 = 29;
+    pub const GELU: u8 = 116;
     pub const SUB: u8 = 28;
     pub const SQUEEZE: u8 = 30;
     pub const STRIDED_SLICE: u8 = 32;
@@ -554,7 +556,7 @@ pub fn parse(bytes: &[u8]) -> Result<Model, ModelError> {
         });
     }
 
-    let model = Model {
+    let mut model = Model {
         version,
         description,
         tensors,
@@ -564,6 +566,9 @@ pub fn parse(bytes: &[u8]) -> Result<Model, ModelError> {
         signatures,
         num_subgraphs: subgraphs.len(),
     };
+    // Array-level checks first: the shape evaluation indexes tensors and reads constant data.
+    crate::validate::validate(&model)?;
+    crate::shapes::resolve_dynamic_shapes(&mut model);
     crate::validate::validate(&model)?;
     Ok(model)
 }
@@ -774,12 +779,26 @@ fn read_options(
                 None => 0.0,
             },
         },
-        OpKind::Mean | OpKind::Sum | OpKind::ReduceMax | OpKind::ReduceMin => OpOptions::Reducer {
-            keep_dims: match expect(tag::REDUCER)? {
+        OpKind::Div => OpOptions::Div {
+            activation: match expect(tag::DIV)? {
+                Some(t) => activation(ctx(label, t.scalar::<i8>(0, 0))?, label)?,
+                None => Activation::None,
+            },
+        },
+        OpKind::Gelu => OpOptions::Gelu {
+            approximate: match expect(tag::GELU)? {
                 Some(t) => ctx(label, t.scalar::<bool>(0, false))?,
                 None => false,
             },
         },
+        OpKind::Mean | OpKind::Sum | OpKind::ReduceMax | OpKind::ReduceMin | OpKind::ReduceProd => {
+            OpOptions::Reducer {
+                keep_dims: match expect(tag::REDUCER)? {
+                    Some(t) => ctx(label, t.scalar::<bool>(0, false))?,
+                    None => false,
+                },
+            }
+        }
         OpKind::ResizeBilinear => {
             // ResizeBilinearOptions keeps two deprecated fields first.
             let (ac, hp) = match expect(tag::RESIZE_BILINEAR)? {

@@ -48,6 +48,11 @@ fn arity(kind: &OpKind) -> Option<(usize, usize, Option<usize>, Option<usize>)> 
         MirrorPad => (2, 2, Some(1), None),
         SpaceToDepth | DepthToSpace => (1, 1, Some(1), Some(4)),
         TransposeConv => (3, 4, Some(1), None),
+        Neg | Abs | Sqrt | Rsqrt | Square | Exp | Log | Floor | Ceil | Round | Gelu | Cast => {
+            (1, 1, Some(1), None)
+        }
+        SquaredDifference | Div | Pow => (2, 2, Some(1), None),
+        ReduceProd => (2, 2, Some(1), None),
         Custom(_) | Other(_) => return None,
     })
 }
@@ -75,6 +80,13 @@ fn needs_activation_quantization(kind: &OpKind) -> bool {
             | Prelu
             | Relu
             | Relu6
+            | Rsqrt
+            | Sqrt
+            | Exp
+            | Log
+            | Gelu
+            | SquaredDifference
+            | Div
     )
 }
 

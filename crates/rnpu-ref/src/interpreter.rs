@@ -98,6 +98,22 @@ pub fn eval_op(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         OpKind::HardSwish => activation::hard_swish(ctx),
         OpKind::Prelu => activation::prelu(ctx),
         OpKind::Quantize | OpKind::Dequantize => quantize::quantize(ctx),
+        OpKind::Neg
+        | OpKind::Abs
+        | OpKind::Sqrt
+        | OpKind::Rsqrt
+        | OpKind::Square
+        | OpKind::Exp
+        | OpKind::Log
+        | OpKind::Floor
+        | OpKind::Ceil
+        | OpKind::Round
+        | OpKind::Gelu => math::unary(ctx),
+        OpKind::Cast => math::cast(ctx),
+        OpKind::SquaredDifference => math::squared_difference(ctx),
+        OpKind::Div => math::div(ctx),
+        OpKind::Pow => math::pow(ctx),
+        OpKind::ReduceProd => math::reduce_prod(ctx),
         OpKind::Custom(n) if n == detection::CUSTOM_NAME => detection::detection_postprocess(ctx),
         other => Err(ctx.err(format!(
             "operator {other} is not supported by the CPU reference"

@@ -468,3 +468,78 @@ fn int8_sum_requantizes_the_offset_sum() {
         .unwrap();
     assert_eq!(y.data, ArrayData::I8(vec![8, 3]));
 }
+
+#[test]
+fn div_uint8_by_hand() {
+    // No LiteRT oracle: the converter never writes a quantized DIV (its int8 kernel does not
+    // exist, and int8 models are what it emits). Real values: x = (q − 10)·0.5, y = (q − 20)·0.25,
+    // out = q_out·0.125 + 5·(−0.125)… i.e. q_out = x/y / 0.125 + 5, multiplier 0.5/(0.25·0.125) = 16.
+    //   (14−10)·0.5 = 2 over (28−20)·0.25 = 2 → 1 → 8 + 5 = 13;
+    //   (16−10)·0.5 = 3 over (24−20)·0.25 = 1 → 3 → 24 + 5 = 29;
+    //   (7−10)·0.5 = −1.5 over (28−20)·0.25 = 2 → −0.75 → −6 + 5 = −1 → clamped to 0;
+    //   (13−10)·0.5 = 1.5 over (12−20)·0.25 = −2 (divisor sign flipped by TFLite) → −0.75 → 0;
+    //   (30−10)·0.5 = 10 over (21−20)·0.25 = 0.25 → 40 → 320 + 5 → saturates at 255.
+    let mut b = Builder::new();
+    let x = b.t(DType::UInt8, &[5], pt(0.5, 10), None);
+    let y = b.t(DType::UInt8, &[5], pt(0.25, 20), None);
+    b.t(DType::UInt8, &[5], pt(0.125, 5), None);
+    let out = b
+        .run(
+            OpKind::Div,
+            OpOptions::Div {
+                activation: Activation::None,
+            },
+            &[x, y],
+            vec![
+                u8a(&[5], &[14, 16, 7, 13, 30]),
+                u8a(&[5], &[28, 24, 28, 12, 21]),
+            ],
+        )
+        .unwrap();
+    assert_eq!(out.as_u8().unwrap(), &[13, 29, 0, 0, 255]);
+}
+
+#[test]
+fn div_by_the_divisor_zero_point_is_an_error() {
+    let mut b = Builder::new();
+    let x = b.t(DType::UInt8, &[1], pt(0.5, 10), None);
+    let y = b.t(DType::UInt8, &[1], pt(0.25, 20), None);
+    b.t(DType::UInt8, &[1], pt(0.125, 5), None);
+    let e = b
+        .run(
+            OpKind::Div,
+            OpOptions::Div {
+                activation: Activation::None,
+            },
+            &[x, y],
+            vec![u8a(&[1], &[14]), u8a(&[1], &[20])],
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("DIV"), "{e}");
+}
+
+#[test]
+fn reduce_prod_int32_multiplies_in_order() {
+    // [[2, 3, 4], [5, 6, 7]] over axis 1 → [24, 210].
+    let mut b = Builder::new();
+    let x = b.t(DType::Int32, &[2, 3], Quantization::None, None);
+    let ax = b.t(
+        DType::Int32,
+        &[1],
+        Quantization::None,
+        Some(ArrayData::I32(vec![1])),
+    );
+    b.t(DType::Int32, &[2], Quantization::None, None);
+    let out = b
+        .run(
+            OpKind::ReduceProd,
+            OpOptions::Reducer { keep_dims: false },
+            &[x, ax],
+            vec![Array::new(
+                vec![2, 3],
+                ArrayData::I32(vec![2, 3, 4, 5, 6, 7]),
+            )],
+        )
+        .unwrap();
+    assert_eq!(out.as_i32().unwrap(), &[24, 210]);
+}

@@ -286,7 +286,7 @@ fn logistic_f32(x: f32) -> f32 {
 /// TFLite `LUTPopulate` for 8-bit types: the table entry for every input value `q` (indexed
 /// from `T::MIN`) is `clamp((int)(roundf(f(in_scale·(q−in_zp)) · (1/out_scale)) + out_zp))`,
 /// all in float.
-fn lut_8bit<T: QInt>(
+pub(crate) fn lut_8bit<T: QInt>(
     in_scale: f32,
     in_zp: i32,
     out_scale: f32,

@@ -9,6 +9,7 @@ pub mod conv;
 pub mod detection;
 pub mod elementwise;
 pub mod fully_connected;
+pub mod math;
 pub mod pool;
 pub mod quantize;
 pub mod rearrange;
