@@ -543,3 +543,29 @@ fn reduce_prod_int32_multiplies_in_order() {
         .unwrap();
     assert_eq!(out.as_i32().unwrap(), &[24, 210]);
 }
+
+#[test]
+fn round_halves_to_even_and_ceil() {
+    // TFLite's RoundToNearest: ties go to the even neighbour (2.5 → 2, −2.5 → −2, 3.5 → 4).
+    let vals = [2.5f32, -2.5, 3.5, 0.49, -0.51, 1.0];
+    let run = |kind: OpKind| {
+        let mut b = Builder::new();
+        let x = b.t(DType::Float32, &[6], Quantization::None, None);
+        b.t(DType::Float32, &[6], Quantization::None, None);
+        b.run(
+            kind,
+            OpOptions::None,
+            &[x],
+            vec![Array::new(vec![6], ArrayData::F32(vals.to_vec()))],
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        run(OpKind::Round).as_f32().unwrap(),
+        &[2.0, -2.0, 4.0, 0.0, -1.0, 1.0]
+    );
+    assert_eq!(
+        run(OpKind::Ceil).as_f32().unwrap(),
+        &[3.0, -2.0, 4.0, 1.0, -0.0, 1.0]
+    );
+}
