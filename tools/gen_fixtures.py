@@ -735,6 +735,27 @@ def math_ops():
         y = L.Dense(16)(y)
         emit_variants(n, ("keras", tf.keras.Model(xin, L.Add()([xin, y]))), [(1, H, W, 16)], [(-2, 2)],
                       uint8=False)
+    # BATCH_MATMUL (attention): Q·Kᵀ with adj_y, broadcast batch axes, and a small ViT-style
+    # encoder block (patch conv, LayerNorm, 2-head MultiHeadAttention, GELU MLP, pooled head).
+    mm = [(1, 2, 6, 8), (1, 2, 5, 8)]
+    emit_variants("batch_matmul_adj_y_2x6x8_2x5x8", ("fn", lambda a, b: tf.linalg.matmul(a, b, transpose_b=True), mm),
+                  mm, [(-1, 1), (-2, 2)], uint8=False)
+    mb = [(1, 3, 6, 8), (1, 1, 8, 5)]
+    emit_variants("batch_matmul_bcast_3x6x8_1x8x5", ("fn", lambda a, b: tf.linalg.matmul(a, b), mb),
+                  mb, [(-1, 1), (-1, 1)], uint8=False)
+    emit_float("batch_matmul_adj_x_3x8x6_3x8x5", ("fn", lambda a, b: tf.linalg.matmul(a, b, transpose_a=True),
+                                                   [(3, 8, 6), (3, 8, 5)]), [(3, 8, 6), (3, 8, 5)], [(-1, 1), (-1, 1)])
+    n = "attention_block_8x8_c16"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((8, 8, 16), name="in0")
+        t = L.Reshape((16, 32))(L.Conv2D(32, 2, strides=2)(xin))
+        a = L.MultiHeadAttention(num_heads=2, key_dim=16)(L.LayerNormalization()(t), L.LayerNormalization()(t))
+        t = L.Add()([t, a])
+        h = L.Dense(32)(L.Dense(64, activation="gelu")(L.LayerNormalization()(t)))
+        out = L.Dense(10)(L.GlobalAveragePooling1D()(L.Add()([t, h])))
+        emit_variants(n, ("keras", tf.keras.Model(xin, out)), [(1, 8, 8, 16)], [(-1, 1)], uint8=False)
     # float32 (not GELU: LiteRT runs Eigen's vectorised tanh/erf for float GELU, which differs
     # from the C library's in the last bits on 208 of 585 values — measured; rnpu-ref's float
     # GELU is within 4.8e-7 there, its int8 tables match exactly)

@@ -125,6 +125,15 @@ pub struct TfLiteDivParams {
     pub activation: c_int,
 }
 
+/// `TfLiteBatchMatMulParams`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TfLiteBatchMatMulParams {
+    pub adj_x: u8,
+    pub adj_y: u8,
+    pub asymmetric_quantize_inputs: u8,
+}
+
 /// `TfLiteGeluParams`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -258,6 +267,7 @@ pub enum BuiltinParams {
     Mul(TfLiteMulParams),
     Div(TfLiteDivParams),
     Gelu(TfLiteGeluParams),
+    BatchMatMul(TfLiteBatchMatMulParams),
     Concatenation(TfLiteConcatenationParams),
     Reshape(TfLiteReshapeParams),
     Squeeze(TfLiteSqueezeParams),
@@ -309,6 +319,8 @@ mod layout_tests {
         assert_eq!(size_of::<TfLiteMulParams>(), 4);
         assert_eq!(size_of::<TfLiteDivParams>(), 4);
         assert_eq!(size_of::<TfLiteGeluParams>(), 1);
+        assert_eq!(size_of::<TfLiteBatchMatMulParams>(), 3);
+        assert_eq!(offset_of!(TfLiteBatchMatMulParams, adj_y), 1);
         assert_eq!(size_of::<TfLiteReshapeParams>(), 36);
         assert_eq!(offset_of!(TfLiteReshapeParams, num_dimensions), 32);
         assert_eq!(size_of::<TfLiteSqueezeParams>(), 36);

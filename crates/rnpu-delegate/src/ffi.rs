@@ -156,6 +156,7 @@ unsafe fn params(kind: &OpKind, node: &TfLiteNode) -> BuiltinParams {
         OpKind::Mul => read!(Mul, TfLiteMulParams),
         OpKind::Div => read!(Div, TfLiteDivParams),
         OpKind::Gelu => read!(Gelu, TfLiteGeluParams),
+        OpKind::BatchMatmul => read!(BatchMatMul, TfLiteBatchMatMulParams),
         OpKind::Concatenation => read!(Concatenation, TfLiteConcatenationParams),
         OpKind::Reshape => read!(Reshape, TfLiteReshapeParams),
         OpKind::Squeeze => read!(Squeeze, TfLiteSqueezeParams),

@@ -328,6 +328,13 @@ fn options(kind: &OpKind, params: &BuiltinParams) -> Result<OpOptions, String> {
             },
             _ => return Err(mismatch()),
         },
+        OpKind::BatchMatmul => match params {
+            P::BatchMatMul(p) => OpOptions::BatchMatMul {
+                adj_x: p.adj_x != 0,
+                adj_y: p.adj_y != 0,
+            },
+            _ => return Err(mismatch()),
+        },
         OpKind::Gelu => match params {
             P::Gelu(p) => OpOptions::Gelu {
                 approximate: p.approximate != 0,

@@ -118,6 +118,9 @@ fn options<'a>(
         OpOptions::Mul { activation } => (21, vec![(0, I8(act(*activation)))]),
         OpOptions::Div { activation } => (29, vec![(0, I8(act(*activation)))]),
         OpOptions::Gelu { approximate } => (116, vec![(0, Bool(*approximate))]),
+        OpOptions::BatchMatMul { adj_x, adj_y } => {
+            (101, vec![(0, Bool(*adj_x)), (1, Bool(*adj_y))])
+        }
         OpOptions::Concatenation(c) => (10, vec![(0, I32(c.axis)), (1, I8(act(c.activation)))]),
         OpOptions::Softmax { beta } => (9, vec![(0, F32(*beta))]),
         OpOptions::LeakyRelu { alpha } => (75, vec![(0, F32(*alpha))]),

@@ -114,6 +114,7 @@ op_kinds! {
     Quantize = 114, "QUANTIZE";
     Round = 116, "ROUND";
     HardSwish = 117, "HARD_SWISH";
+    BatchMatmul = 126, "BATCH_MATMUL";
     Gelu = 150, "GELU";
 }
 
@@ -291,6 +292,11 @@ pub enum OpOptions {
     /// DIV: its fused activation.
     Div {
         activation: Activation,
+    },
+    /// BATCH_MATMUL: transpose the last two axes of the left / right operand first.
+    BatchMatMul {
+        adj_x: bool,
+        adj_y: bool,
     },
     /// GELU: the tanh approximation instead of erf.
     Gelu {

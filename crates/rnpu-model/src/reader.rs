@@ -90,6 +90,7 @@ mod tag {
     pub const MUL: u8 = 21;
     pub const REDUCER: u8 = 27;
     pub const DIV: u8 = 29;
+    pub const BATCH_MATMUL: u8 = 101;
     pub const GELU: u8 = 116;
     pub const SUB: u8 = 28;
     pub const SQUEEZE: u8 = 30;
@@ -785,6 +786,16 @@ fn read_options(
                 None => Activation::None,
             },
         },
+        OpKind::BatchMatmul => {
+            let (x, y) = match expect(tag::BATCH_MATMUL)? {
+                Some(t) => (
+                    ctx(label, t.scalar::<bool>(0, false))?,
+                    ctx(label, t.scalar::<bool>(1, false))?,
+                ),
+                None => (false, false),
+            };
+            OpOptions::BatchMatMul { adj_x: x, adj_y: y }
+        }
         OpKind::Gelu => OpOptions::Gelu {
             approximate: match expect(tag::GELU)? {
                 Some(t) => ctx(label, t.scalar::<bool>(0, false))?,

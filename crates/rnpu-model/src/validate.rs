@@ -51,7 +51,7 @@ fn arity(kind: &OpKind) -> Option<(usize, usize, Option<usize>, Option<usize>)> 
         Neg | Abs | Sqrt | Rsqrt | Square | Exp | Log | Floor | Ceil | Round | Gelu | Cast => {
             (1, 1, Some(1), None)
         }
-        SquaredDifference | Div | Pow => (2, 2, Some(1), None),
+        SquaredDifference | Div | Pow | BatchMatmul => (2, 2, Some(1), None),
         ReduceProd => (2, 2, Some(1), None),
         Custom(_) | Other(_) => return None,
     })

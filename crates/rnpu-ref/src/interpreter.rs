@@ -113,6 +113,7 @@ pub fn eval_op(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         OpKind::SquaredDifference => math::squared_difference(ctx),
         OpKind::Div => math::div(ctx),
         OpKind::Pow => math::pow(ctx),
+        OpKind::BatchMatmul => matmul::batch_matmul(ctx),
         OpKind::ReduceProd => math::reduce_prod(ctx),
         OpKind::Custom(n) if n == detection::CUSTOM_NAME => detection::detection_postprocess(ctx),
         other => Err(ctx.err(format!(

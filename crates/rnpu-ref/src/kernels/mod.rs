@@ -10,6 +10,7 @@ pub mod detection;
 pub mod elementwise;
 pub mod fully_connected;
 pub mod math;
+pub mod matmul;
 pub mod pool;
 pub mod quantize;
 pub mod rearrange;
