@@ -84,6 +84,10 @@ pub struct ConvOp {
     /// RESIZE_NEAREST_NEIGHBOR by integer factors `(fy, fx)`: every input pixel repeated
     /// `fy × fx` times (`crate::resize`); the other fields describe the operator's tensors only.
     pub repeat: Option<(usize, usize)>,
+    /// TRANSPOSE_CONV: the input first gets `(sh, sw) − 1` zeros after every pixel
+    /// (`crate::transpose`); `in_hwc` is the real input, the kernel, pads and stride 1 apply to
+    /// the up-sampled map.
+    pub zero_insert: Option<(usize, usize)>,
 }
 
 /// The second operand of an ADD, added in the DPU EW stage (`datapath-semantics.md` §5):
@@ -217,6 +221,7 @@ impl ConvOp {
             lut: None,
             broadcast_gate: None,
             repeat: None,
+            zero_insert: None,
         }
     }
 }
@@ -750,6 +755,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         lut: None,
         broadcast_gate: None,
         repeat: None,
+        zero_insert: None,
     })
 }
 
@@ -1642,6 +1648,7 @@ fn analyze_mul_maps(
         },
         broadcast_gate: gated.then_some(b),
         repeat: None,
+        zero_insert: None,
         ew: Some(EwAdd {
             tensor: b,
             hwc: if gated { (1, 1, ohwc.2) } else { ohwc },

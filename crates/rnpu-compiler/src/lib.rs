@@ -26,6 +26,7 @@ pub mod pool;
 pub mod program;
 pub mod requant;
 pub mod resize;
+pub mod transpose;
 
 use std::collections::HashMap;
 
@@ -924,6 +925,7 @@ fn plan(
                 },
                 OpKind::Mean => lower(pool::analyze_mean(qm, i), &mut views),
                 OpKind::ResizeNearestNeighbor => lower(resize::analyze(qm, i), &mut views),
+                OpKind::TransposeConv => lower(transpose::analyze(qm, i), &mut views),
                 OpKind::Mul => lower(conv::analyze_mul(qm, i), &mut views),
                 OpKind::Add | OpKind::Sub => lower(conv::analyze_add(qm, i), &mut views),
                 // A table when the op is a function of one byte (bit-exact), else PReLU mode.

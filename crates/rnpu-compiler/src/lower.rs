@@ -151,6 +151,9 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     if c.repeat.is_some() {
         return crate::resize::lower(c, bn_rounding);
     }
+    if c.zero_insert.is_some() {
+        return crate::transpose::lower(c, bn_rounding);
+    }
     let transposed = transposed_row(c);
     let c = transposed.as_ref().unwrap_or(c);
     match c.broadcast_gate {

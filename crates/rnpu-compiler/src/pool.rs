@@ -848,5 +848,6 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         lut: None,
         broadcast_gate: None,
         repeat: None,
+        zero_insert: None,
     })
 }

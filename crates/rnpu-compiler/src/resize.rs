@@ -126,60 +126,86 @@ pub fn lower(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
             lower::lower_conv(&repeat_conv(c, (1, w * fx, surfaces), fy, 1), bn_rounding)
         })
         .transpose()?;
+    let mut stages = Vec::new();
     match (along_w, along_h) {
-        (Some(a), None) => Ok(a),
-        (None, Some(b)) => Ok(b),
-        (Some(a), Some(b)) => chain(a, b),
-        (None, None) => Err("nothing to repeat".into()),
+        (Some(a), None) => return Ok(a),
+        (None, Some(b)) => return Ok(b),
+        (Some(a), Some(b)) => {
+            stages.push((a, Place::Input, Place::Scratch(0)));
+            stages.push((b, Place::Scratch(0), Place::Output));
+        }
+        (None, None) => return Err("nothing to repeat".into()),
     }
+    let mut l = chain(stages)?;
+    l.split = format!("along W then H: {}", l.split);
+    Ok(l)
 }
 
-/// `a` then `b`, `a` writing the op's scratch map that `b` reads.
-fn chain(a: Lowered, b: Lowered) -> Result<Lowered, String> {
-    let mut weights = a.weights.clone();
-    let mut operands = a.operands.clone();
-    weights.resize(weights.len().next_multiple_of(lower::CHUNK_ALIGN), 0);
-    operands.resize(operands.len().next_multiple_of(lower::CHUNK_ALIGN), 0);
-    let (w0, o0) = (weights.len() as u64, operands.len() as u64);
-    weights.extend_from_slice(&b.weights);
-    operands.extend_from_slice(&b.operands);
-    let mut tasks = Vec::with_capacity(a.tasks.len() + b.tasks.len());
-    for (entries, addrs) in a.tasks {
-        let addrs = addrs
-            .into_iter()
-            .map(|(i, r)| match r {
-                AddrRef::Output(x) => Ok((i, AddrRef::Scratch(x))),
-                AddrRef::Input(_) | AddrRef::Weights(_) | AddrRef::Operands(_) => Ok((i, r)),
-                other => Err(format!("repetition task addresses {other:?}")),
-            })
-            .collect::<Result<_, String>>()?;
-        tasks.push((entries, addrs));
-    }
-    for (entries, addrs) in b.tasks {
-        let addrs = addrs
-            .into_iter()
-            .map(|(i, r)| match r {
-                AddrRef::Input(x) => Ok((i, AddrRef::Scratch(x))),
-                AddrRef::Weights(x) => Ok((i, AddrRef::Weights(w0 + x))),
-                AddrRef::Operands(x) => Ok((i, AddrRef::Operands(o0 + x))),
-                AddrRef::Output(_) => Ok((i, r)),
-                other => Err(format!("repetition task addresses {other:?}")),
-            })
-            .collect::<Result<_, String>>()?;
-        tasks.push((entries, addrs));
-    }
-    Ok(Lowered {
-        tasks,
-        weights,
-        operands,
-        output_extent: b.output_extent,
-        input_extent: a.input_extent,
+/// Where a stage of a chained lowering reads or writes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Place {
+    /// The operator's input tensor.
+    Input,
+    /// The operator's output tensor.
+    Output,
+    /// The operator's scratch map, at a byte offset.
+    Scratch(u64),
+}
+
+/// Stages run one after the other as one operator's tasks, each reading and writing the given
+/// places (`Scratch` offsets are the stage's own: an intermediate map lives there whole).
+pub(crate) fn chain(stages: Vec<(Lowered, Place, Place)>) -> Result<Lowered, String> {
+    let place = |p: Place, x: u64| match p {
+        Place::Input => AddrRef::Input(x),
+        Place::Output => AddrRef::Output(x),
+        Place::Scratch(o) => AddrRef::Scratch(o + x),
+    };
+    let mut out = Lowered {
+        tasks: Vec::new(),
+        weights: Vec::new(),
+        operands: Vec::new(),
+        output_extent: 0,
+        input_extent: 0,
         ew_extent: 0,
-        split: format!("along W: {}; along H: {}", a.split, b.split),
-        bound: a.bound.max(b.bound),
+        split: String::new(),
+        bound: 0.0,
         ppu: false,
-        scratch_extent: a.output_extent.max(b.input_extent),
+        scratch_extent: 0,
         ones_extent: 0,
         gate_bytes: 0,
-    })
+    };
+    let mut splits = Vec::new();
+    for (l, src, dst) in stages {
+        out.weights
+            .resize(out.weights.len().next_multiple_of(lower::CHUNK_ALIGN), 0);
+        out.operands
+            .resize(out.operands.len().next_multiple_of(lower::CHUNK_ALIGN), 0);
+        let (w0, o0) = (out.weights.len() as u64, out.operands.len() as u64);
+        out.weights.extend_from_slice(&l.weights);
+        out.operands.extend_from_slice(&l.operands);
+        for (entries, addrs) in l.tasks {
+            let addrs = addrs
+                .into_iter()
+                .map(|(i, r)| match r {
+                    AddrRef::Input(x) => Ok((i, place(src, x))),
+                    AddrRef::Output(x) => Ok((i, place(dst, x))),
+                    AddrRef::Weights(x) => Ok((i, AddrRef::Weights(w0 + x))),
+                    AddrRef::Operands(x) => Ok((i, AddrRef::Operands(o0 + x))),
+                    other => Err(format!("chained stage addresses {other:?}")),
+                })
+                .collect::<Result<_, String>>()?;
+            out.tasks.push((entries, addrs));
+        }
+        for (p, extent) in [(src, l.input_extent), (dst, l.output_extent)] {
+            match p {
+                Place::Input => out.input_extent = out.input_extent.max(extent),
+                Place::Output => out.output_extent = out.output_extent.max(extent),
+                Place::Scratch(o) => out.scratch_extent = out.scratch_extent.max(o + extent),
+            }
+        }
+        out.bound = out.bound.max(l.bound);
+        splits.push(l.split);
+    }
+    out.split = splits.join("; ");
+    Ok(out)
 }

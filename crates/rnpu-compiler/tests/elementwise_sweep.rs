@@ -1203,3 +1203,85 @@ fn resize_nearest_sweep() {
     assert!(on_npu >= 40, "{on_npu} resizes on the NPU");
     t.report("conv + RESIZE_NEAREST_NEIGHBOR sweep (the resize on its emulated input)");
 }
+
+/// TRANSPOSE_CONV (kernels 1–5, strides 1–3, SAME/VALID, 1–40 channels, int8 per-axis and uint8,
+/// fused RELU/RELU6): on the NPU as zero insertion + a stride-1 convolution with the flipped
+/// kernel (`rnpu_compiler::transpose`), within 1 LSB of rnpu-ref.
+#[test]
+fn transpose_conv_sweep() {
+    use rnpu_model::{
+        DType, OpKind, OpOptions, Padding, Quantization, Tensor, TransposeConvOptions,
+    };
+    let mut r = Rng(0x7c0_5eed);
+    let mut t = Tally::default();
+    for seed in 0..80u64 {
+        let k = r.pick(&[1usize, 2, 3, 3, 4, 5]);
+        let s = r.pick(&[1usize, 2, 2, 2, 3]);
+        let same = r.range(0, 2) == 0;
+        let (h, w) = (r.range(1, 16) as usize, r.range(1, 16) as usize);
+        let act = r.pick(&ACTS);
+        let c = support::Case {
+            op: support::OpType::Conv,
+            h,
+            w,
+            ic: r.pick(&[1usize, 3, 8, 16, 17, 40]),
+            oc: r.pick(&[1usize, 4, 16, 33]),
+            kh: k,
+            kw: k,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: r.pick(&QUANTS),
+            act,
+            seed: 4100 + seed,
+        };
+        let (mut m, x) = support::build(&c);
+        let (oh, ow) = if same {
+            (h * s, w * s)
+        } else {
+            ((h - 1) * s + k, (w - 1) * s + k)
+        };
+        let out = m.operators[0].outputs[0];
+        m.tensors[out].shape = vec![1, oh, ow, c.oc];
+        m.tensors.push(Tensor {
+            name: "output_shape".into(),
+            dtype: DType::Int32,
+            shape: vec![4],
+            shape_signature: None,
+            quantization: Quantization::None,
+            data: Some(
+                [1, oh as i32, ow as i32, c.oc as i32]
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .collect(),
+            ),
+            is_variable: false,
+        });
+        let shape_t = m.tensors.len() - 1;
+        let ins = m.operators[0].inputs.clone();
+        m.operators[0].kind = OpKind::TransposeConv;
+        m.operators[0].version = 3;
+        m.operators[0].inputs = vec![Some(shape_t), ins[1], ins[0], ins[2]];
+        m.operators[0].options = OpOptions::TransposeConv(TransposeConvOptions {
+            padding: if same { Padding::Same } else { Padding::Valid },
+            stride_w: s as i32,
+            stride_h: s as i32,
+            activation: act,
+        });
+        let label = format!(
+            "{h}x{w}x{} k{k} s{s} {} → {oh}x{ow}x{} {:?} {act:?}",
+            c.ic,
+            if same { "SAME" } else { "VALID" },
+            c.oc,
+            c.quant
+        );
+        let p = compile(&m, &Options::default()).expect("compile");
+        if !p.placements[0].npu {
+            t.failures
+                .push(format!("{label}: on the CPU: {}", p.placements[0].reason));
+            continue;
+        }
+        t.run(label, &m, std::slice::from_ref(&x));
+    }
+    t.report("TRANSPOSE_CONV sweep (zero insertion + flipped-kernel convolution)");
+}

@@ -84,6 +84,19 @@ const FIXTURES: &[(&str, bool)] = &[
     ("upsample_concat_16x12_c3_int8pa", true),
     ("upsample_concat_16x12_c3_int8pt", true),
     ("upsample_concat_16x12_c3_uint8", true),
+    // TRANSPOSE_CONV: zero insertion (repetition convolutions) + a flipped-kernel convolution.
+    ("transpose_conv_k2_s2_valid_13x9_c5to4_relu_int8pa", true),
+    ("transpose_conv_k2_s2_valid_13x9_c5to4_relu_int8pt", true),
+    ("transpose_conv_k2_s2_valid_13x9_c5to4_relu_uint8", true),
+    ("transpose_conv_k3_s1_same_13x9_c4to3_relu6_int8pa", true),
+    ("transpose_conv_k3_s1_same_13x9_c4to3_relu6_int8pt", true),
+    ("transpose_conv_k3_s1_same_13x9_c4to3_relu6_uint8", true),
+    ("transpose_conv_k3_s2_same_13x9_c5to7_int8pa", true),
+    ("transpose_conv_k3_s2_same_13x9_c5to7_int8pt", true),
+    ("transpose_conv_k3_s2_same_13x9_c5to7_uint8", true),
+    ("transpose_conv_k4_s2_same_13x9_c3to6_int8pa", true),
+    ("transpose_conv_k4_s2_same_13x9_c3to6_int8pt", true),
+    ("transpose_conv_k4_s2_same_13x9_c3to6_uint8", true),
 ];
 
 #[test]
