@@ -756,6 +756,36 @@ def math_ops():
         h = L.Dense(32)(L.Dense(64, activation="gelu")(L.LayerNormalization()(t)))
         out = L.Dense(10)(L.GlobalAveragePooling1D()(L.Add()([t, h])))
         emit_variants(n, ("keras", tf.keras.Model(xin, out)), [(1, 8, 8, 16)], [(-1, 1)], uint8=False)
+    # Face-embedding heads, TF1 dilated convolutions, post-processing.
+    emit_variants(f"l2_normalize_c_{H}x{W}_c5", fn1(lambda x: tf.math.l2_normalize(x, axis=-1), shp), [shp],
+                  [(-2, 2)])
+    sp = (1, 12, 8, 5)
+    emit_variants("space_to_batch_b2_p1_12x8_c5",
+                  fn1(lambda x: tf.space_to_batch_nd(x, [2, 2], [[1, 1], [0, 2]]), sp), [sp], [(-1, 1)])
+    bp = (4, 6, 5, 5)
+    emit_variants("batch_to_space_b2_c1_4x6x5_c5",
+                  fn1(lambda x: tf.batch_to_space(x, [2, 2], [[1, 0], [0, 1]]), bp), [bp], [(-1, 1)])
+    # (int8 TILE is version 3, which ai-edge-litert 2.3.0's BUILTIN_REF refuses: float only)
+    emit_float(f"tile_1_2_1_3_{H}x{W}_c5", ("fn", lambda x: tf.tile(x, [1, 2, 1, 3]), [shp]), [shp], [(-1, 1)])
+    emit_variants(f"broadcast_to_1x{W}_c5_to_{H}", fn1(lambda x: tf.broadcast_to(x, [1, H, W, 5]), (1, 1, W, 5)),
+                  [(1, 1, W, 5)], [(-1, 1)])
+    emit_variants(f"gather_nd_{H}x{W}_c5", fn1(lambda x: tf.gather_nd(x, [[0, 1, 2], [0, 12, 8], [0, 3, 0]]), shp),
+                  [shp], [(-1, 1)])
+    emit_variants(f"less_select_{H}x{W}_c5", ("fn", lambda a, b: tf.where(a < b, a, b), two), two,
+                  [(-1, 1), (-1, 1)])
+    emit_variants(f"clip_n1_1_{H}x{W}_c5", fn1(lambda x: tf.clip_by_value(x, -1.0, 1.0), shp), [shp], [(-2, 2)])
+    for name, f in [("greater_equal", tf.math.greater_equal), ("not_equal", tf.math.not_equal)]:
+        emit_float(f"{name}_select_{H}x{W}_c5",
+                   ("fn", lambda a, b, f=f: tf.where(f(tf.floor(a), tf.floor(b)), a, b * 2.0), two), two,
+                   [(-2, 2), (-2, 2)])
+    emit_float(f"floor_div_mod_{H}x{W}_c5",
+               ("fn", lambda a, b: tf.math.floordiv(a, b) + tf.math.floormod(a, b) * 100.0, two), two,
+               [(-5, 5), (-3, 3)])
+    emit_float(f"floor_div_mod_int_{H}x{W}_c5",
+               ("fn", lambda a, b: tf.cast(tf.math.floordiv(tf.cast(a * 10.0, tf.int32), tf.cast(b, tf.int32) * 2 + 1)
+                                           * 1000 + tf.math.floormod(tf.cast(a * 10.0, tf.int32),
+                                                                     tf.cast(b, tf.int32) * 2 + 1), tf.float32),
+                two), two, [(-5, 5), (-3, 3)])
     # float32 (not GELU: LiteRT runs Eigen's vectorised tanh/erf for float GELU, which differs
     # from the C library's in the last bits on 208 of 585 values — measured; rnpu-ref's float
     # GELU is within 4.8e-7 there, its int8 tables match exactly)

@@ -61,10 +61,12 @@ op_kinds! {
     Dequantize = 6, "DEQUANTIZE";
     Floor = 8, "FLOOR";
     FullyConnected = 9, "FULLY_CONNECTED";
+    L2Normalization = 11, "L2_NORMALIZATION";
     Logistic = 14, "LOGISTIC";
     MaxPool2d = 17, "MAX_POOL_2D";
     Mul = 18, "MUL";
     Relu = 19, "RELU";
+    ReluN1To1 = 20, "RELU_N1_TO_1";
     Relu6 = 21, "RELU6";
     Reshape = 22, "RESHAPE";
     ResizeBilinear = 23, "RESIZE_BILINEAR";
@@ -73,6 +75,8 @@ op_kinds! {
     Tanh = 28, "TANH";
     Pad = 34, "PAD";
     Gather = 36, "GATHER";
+    BatchToSpaceNd = 37, "BATCH_TO_SPACE_ND";
+    SpaceToBatchNd = 38, "SPACE_TO_BATCH_ND";
     Transpose = 39, "TRANSPOSE";
     Mean = 40, "MEAN";
     Sub = 41, "SUB";
@@ -86,11 +90,19 @@ op_kinds! {
     Maximum = 55, "MAXIMUM";
     ArgMax = 56, "ARG_MAX";
     Minimum = 57, "MINIMUM";
+    Less = 58, "LESS";
     Neg = 59, "NEG";
     PadV2 = 60, "PADV2";
+    Greater = 61, "GREATER";
+    GreaterEqual = 62, "GREATER_EQUAL";
+    LessEqual = 63, "LESS_EQUAL";
+    Select = 64, "SELECT";
     Slice = 65, "SLICE";
     TransposeConv = 67, "TRANSPOSE_CONV";
+    Tile = 69, "TILE";
     ExpandDims = 70, "EXPAND_DIMS";
+    Equal = 71, "EQUAL";
+    NotEqual = 72, "NOT_EQUAL";
     Log = 73, "LOG";
     Sum = 74, "SUM";
     Sqrt = 75, "SQRT";
@@ -103,7 +115,11 @@ op_kinds! {
     Pack = 83, "PACK";
     Unpack = 88, "UNPACK";
     ReduceMin = 89, "REDUCE_MIN";
+    FloorDiv = 90, "FLOOR_DIV";
     Square = 92, "SQUARE";
+    ZerosLike = 93, "ZEROS_LIKE";
+    Fill = 94, "FILL";
+    FloorMod = 95, "FLOOR_MOD";
     ResizeNearestNeighbor = 97, "RESIZE_NEAREST_NEIGHBOR";
     LeakyRelu = 98, "LEAKY_RELU";
     SquaredDifference = 99, "SQUARED_DIFFERENCE";
@@ -111,11 +127,15 @@ op_kinds! {
     Abs = 101, "ABS";
     SplitV = 102, "SPLIT_V";
     Ceil = 104, "CEIL";
+    GatherNd = 107, "GATHER_ND";
     Quantize = 114, "QUANTIZE";
     Round = 116, "ROUND";
     HardSwish = 117, "HARD_SWISH";
+    SelectV2 = 123, "SELECT_V2";
     BatchMatmul = 126, "BATCH_MATMUL";
+    BroadcastTo = 130, "BROADCAST_TO";
     Gelu = 150, "GELU";
+    Relu0To1 = 152, "RELU_0_TO_1";
 }
 
 impl fmt::Display for OpKind {

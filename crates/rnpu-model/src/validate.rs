@@ -53,6 +53,10 @@ fn arity(kind: &OpKind) -> Option<(usize, usize, Option<usize>, Option<usize>)> 
         }
         SquaredDifference | Div | Pow | BatchMatmul => (2, 2, Some(1), None),
         ReduceProd => (2, 2, Some(1), None),
+        L2Normalization | ZerosLike | ReluN1To1 | Relu0To1 => (1, 1, Some(1), None),
+        SpaceToBatchNd | BatchToSpaceNd | Select | SelectV2 => (3, 3, Some(1), None),
+        Tile | BroadcastTo | GatherNd | FloorDiv | FloorMod | Fill => (2, 2, Some(1), None),
+        Less | LessEqual | Greater | GreaterEqual | Equal | NotEqual => (2, 2, Some(1), None),
         Custom(_) | Other(_) => return None,
     })
 }
@@ -80,6 +84,8 @@ fn needs_activation_quantization(kind: &OpKind) -> bool {
             | Prelu
             | Relu
             | Relu6
+            | ReluN1To1
+            | Relu0To1
             | Rsqrt
             | Sqrt
             | Exp

@@ -93,7 +93,24 @@ pub fn eval_op(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         OpKind::ResizeNearestNeighbor | OpKind::ResizeBilinear => resize::resize(ctx),
         OpKind::Softmax => activation::softmax(ctx),
         OpKind::Logistic | OpKind::Tanh => activation::sigmoid_tanh(ctx),
-        OpKind::Relu | OpKind::Relu6 => activation::relu(ctx),
+        OpKind::Relu | OpKind::Relu6 | OpKind::ReluN1To1 | OpKind::Relu0To1 => {
+            activation::relu(ctx)
+        }
+        OpKind::L2Normalization => extra::l2_normalization(ctx),
+        OpKind::SpaceToBatchNd => extra::space_to_batch_nd(ctx),
+        OpKind::BatchToSpaceNd => extra::batch_to_space_nd(ctx),
+        OpKind::Tile => extra::tile(ctx),
+        OpKind::BroadcastTo => extra::broadcast_to(ctx),
+        OpKind::GatherNd => extra::gather_nd(ctx),
+        OpKind::FloorDiv | OpKind::FloorMod => extra::floor_div_mod(ctx),
+        OpKind::Less
+        | OpKind::LessEqual
+        | OpKind::Greater
+        | OpKind::GreaterEqual
+        | OpKind::Equal
+        | OpKind::NotEqual => extra::comparison(ctx),
+        OpKind::Select | OpKind::SelectV2 => extra::select(ctx),
+        OpKind::ZerosLike | OpKind::Fill => extra::zeros_fill(ctx),
         OpKind::LeakyRelu => activation::leaky_relu(ctx),
         OpKind::HardSwish => activation::hard_swish(ctx),
         OpKind::Prelu => activation::prelu(ctx),

@@ -569,3 +569,53 @@ fn round_halves_to_even_and_ceil() {
         &[3.0, -2.0, 4.0, 1.0, -0.0, 1.0]
     );
 }
+
+#[test]
+fn fill_zeros_like_and_relu_0_to_1() {
+    // FILL [2, 3] with 1.5; ZEROS_LIKE of an int32 [2]; RELU_0_TO_1 clamps to [0, 1].
+    let mut b = Builder::new();
+    let dims = b.t(
+        DType::Int32,
+        &[2],
+        Quantization::None,
+        Some(ArrayData::I32(vec![2, 3])),
+    );
+    let v = b.t(DType::Float32, &[], Quantization::None, None);
+    b.t(DType::Float32, &[2, 3], Quantization::None, None);
+    let out = b
+        .run(
+            OpKind::Fill,
+            OpOptions::None,
+            &[dims, v],
+            vec![Array::new(vec![], ArrayData::F32(vec![1.5]))],
+        )
+        .unwrap();
+    assert_eq!(out.as_f32().unwrap(), &[1.5; 6]);
+    let mut b = Builder::new();
+    let x = b.t(DType::Int32, &[2], Quantization::None, None);
+    b.t(DType::Int32, &[2], Quantization::None, None);
+    let out = b
+        .run(
+            OpKind::ZerosLike,
+            OpOptions::None,
+            &[x],
+            vec![Array::new(vec![2], ArrayData::I32(vec![7, -3]))],
+        )
+        .unwrap();
+    assert_eq!(out.as_i32().unwrap(), &[0, 0]);
+    let mut b = Builder::new();
+    let x = b.t(DType::Float32, &[4], Quantization::None, None);
+    b.t(DType::Float32, &[4], Quantization::None, None);
+    let out = b
+        .run(
+            OpKind::Relu0To1,
+            OpOptions::None,
+            &[x],
+            vec![Array::new(
+                vec![4],
+                ArrayData::F32(vec![-0.5, 0.25, 1.0, 3.0]),
+            )],
+        )
+        .unwrap();
+    assert_eq!(out.as_f32().unwrap(), &[0.0, 0.25, 1.0, 1.0]);
+}

@@ -318,19 +318,24 @@ pub(crate) fn lut_8bit<T: QInt>(
 
 pub fn relu(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
     let (x, xt, ot) = same_type_unary(ctx)?;
-    let relu6 = ctx.op.kind == OpKind::Relu6;
+    // The clamp: RELU [0, ∞), RELU6 [0, 6], RELU_N1_TO_1 [−1, 1], RELU_0_TO_1 [0, 1].
+    let (lo, hi) = match ctx.op.kind {
+        OpKind::Relu6 => (0.0f32, Some(6.0f32)),
+        OpKind::ReluN1To1 => (-1.0, Some(1.0)),
+        OpKind::Relu0To1 => (0.0, Some(1.0)),
+        _ => (0.0, None),
+    };
     match xt.dtype {
         DType::Float32 => {
             let v = x.as_f32().unwrap_or(&[]);
-            // Matches the oracle bit for bit: −0 stays −0 (the kernel keeps `x` unless x < 0).
+            // Matches the oracle bit for bit: −0 stays −0 (the kernel keeps `x` unless x < lo).
             let r = v
                 .iter()
                 .map(|&x| {
-                    let y = if x < 0.0 { 0.0 } else { x };
-                    if relu6 && y > 6.0 {
-                        6.0
-                    } else {
-                        y
+                    let y = if x < lo { lo } else { x };
+                    match hi {
+                        Some(h) if y > h => h,
+                        _ => y,
                     }
                 })
                 .collect();
@@ -346,15 +351,13 @@ pub fn relu(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             // division widened to double.
             let qm = checked_multiplier(ctx, (is / os) as f64, "input/output scale")?;
             let (tmin, tmax) = crate::quant::dtype_range(xt.dtype);
-            let act_min = tmin.max(ozp); // zp + roundf(0 / scale)
-            let act_max = if relu6 {
-                tmax.min(ozp.saturating_add((6.0f32 / os).round() as i32))
-            } else {
-                tmax
-            };
-            let f = |q: i32| {
+            // zp + roundf(bound / scale), within the type.
+            let q = |b: f32| ozp.saturating_add((b / os).round() as i32);
+            let act_min = tmin.max(q(lo));
+            let act_max = hi.map_or(tmax, |h| tmax.min(q(h)));
+            let f = |v: i32| {
                 ozp.wrapping_add(multiply_by_quantized_multiplier(
-                    q.wrapping_sub(izp),
+                    v.wrapping_sub(izp),
                     qm.multiplier,
                     qm.shift,
                 ))

@@ -209,7 +209,7 @@ fn sqrt_int8(ctx: &OpCtx, x: &Array) -> Result<ArrayData, RefError> {
 
 /// TFLite `GetInvSqrtQuantizedMultiplierExp(input, reverse_shift = −1)`: `1/√input` as a
 /// multiplier and a left shift, by gemmlowp Newton-Raphson iterations in Q3.28.
-fn inv_sqrt_multiplier_exp(input: i32) -> (i32, i32) {
+pub(crate) fn inv_sqrt_multiplier_exp(input: i32) -> (i32, i32) {
     if input <= 1 {
         return (i32::MAX, 0);
     }

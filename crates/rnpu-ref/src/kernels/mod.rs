@@ -8,6 +8,7 @@ pub mod compare;
 pub mod conv;
 pub mod detection;
 pub mod elementwise;
+pub mod extra;
 pub mod fully_connected;
 pub mod math;
 pub mod matmul;
