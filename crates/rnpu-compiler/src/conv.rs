@@ -88,6 +88,10 @@ pub struct ConvOp {
     /// (`crate::transpose`); `in_hwc` is the real input, the kernel, pads and stride 1 apply to
     /// the up-sampled map.
     pub zero_insert: Option<(usize, usize)>,
+    /// MEAN over a map larger than the kernel limit: each 16-channel surface summed as one
+    /// pixel of `16·H·W` channels by a selecting 1×1 convolution (`pool::lower_pixel_sum`); the
+    /// other fields describe the mean (multiplier, zero points) over `in_hwc`.
+    pub pixel_sum: bool,
 }
 
 /// The second operand of an ADD, added in the DPU EW stage (`datapath-semantics.md` §5):
@@ -222,6 +226,7 @@ impl ConvOp {
             broadcast_gate: None,
             repeat: None,
             zero_insert: None,
+            pixel_sum: false,
         }
     }
 }
@@ -756,6 +761,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         broadcast_gate: None,
         repeat: None,
         zero_insert: None,
+        pixel_sum: false,
     })
 }
 
@@ -1649,6 +1655,7 @@ fn analyze_mul_maps(
         broadcast_gate: gated.then_some(b),
         repeat: None,
         zero_insert: None,
+        pixel_sum: false,
         ew: Some(EwAdd {
             tensor: b,
             hwc: if gated { (1, 1, ohwc.2) } else { ohwc },

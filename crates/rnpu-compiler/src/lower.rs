@@ -154,6 +154,9 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     if c.zero_insert.is_some() {
         return crate::transpose::lower(c, bn_rounding);
     }
+    if c.pixel_sum {
+        return crate::pool::lower_pixel_sum(c, bn_rounding);
+    }
     let transposed = transposed_row(c);
     let c = transposed.as_ref().unwrap_or(c);
     match c.broadcast_gate {

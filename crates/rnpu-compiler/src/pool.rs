@@ -772,13 +772,8 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
     if ot.shape != want {
         return Err(format!("output {:?} is not {want:?}", ot.shape));
     }
-    if ih > crate::conv::MAX_KERNEL || iw > crate::conv::MAX_KERNEL {
-        return Err(format!(
-            "{ih}x{iw} map: the whole-map kernel exceeds the {k}x{k} int8 kernels placed on the \
-             NPU (kernel limit, `docs/hw-semantics.md`)",
-            k = crate::conv::MAX_KERNEL
-        ));
-    }
+    // Larger than the kernel limit: each surface summed as one pixel of 16·H·W channels.
+    let pixel_sum = ih > crate::conv::MAX_KERNEL || iw > crate::conv::MAX_KERNEL;
     let (si, zi) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
     let (so, zo) = ot
         .quantization
@@ -839,15 +834,82 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         clamp_hi: None,
         clamp_lo_zero: false,
         storage,
-        desc: format!(
-            "MEAN axes {{1,2}} {ih}x{iw}x{c} {tag} keep_dims {keep_dims} (depthwise conv \
-             k{ih}x{iw}, unit weights, TFLite's folded multiplier /{n})"
-        ),
+        desc: if pixel_sum {
+            format!(
+                "MEAN axes {{1,2}} {ih}x{iw}x{c} {tag} keep_dims {keep_dims} (each 16-channel \
+                 surface read as one pixel of {} channels, summed per channel by a selecting \
+                 1x1 convolution; TFLite's folded multiplier /{n})",
+                16 * ih * iw
+            )
+        } else {
+            format!(
+                "MEAN axes {{1,2}} {ih}x{iw}x{c} {tag} keep_dims {keep_dims} (depthwise conv \
+                 k{ih}x{iw}, unit weights, TFLite's folded multiplier /{n})"
+            )
+        },
         ew: None,
         fixed_rq: None,
         lut: None,
         broadcast_gate: None,
         repeat: None,
         zero_insert: None,
+        pixel_sum,
+    })
+}
+
+/// The tasks of a MEAN over a map larger than the kernel limit ([`analyze_mean`] with
+/// `pixel_sum`). NC1HWC2 stores surface `k` as `H·W` consecutive 16-byte pixels, which is byte
+/// for byte one pixel of `16·H·W` channels (channel `16·p + j` = lane `j` of pixel `p`). A
+/// direct 1×1 convolution over that pixel whose kernel `j` is 1 at channels `16·p + j` and 0
+/// elsewhere sums lane `j` over every pixel — the mean's sum, with the mean's requantization
+/// (`TFLite's folded multiplier`, input zero point through the bias as for any convolution).
+/// The same task runs once per surface, reading surface `k` and writing output surface `k` of
+/// the 1×1 result (16 bytes apart); the weights (16 kernels of `16·H·W` bytes) and operands are
+/// shared. Refused (CPU) when those kernels do not fit the CBUF or the field widths.
+pub fn lower_pixel_sum(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    let (ih, iw, ch) = c.in_hwc;
+    let p = ih * iw;
+    let wide = 16 * p;
+    let mut weights = vec![0i8; 16 * wide];
+    for o in 0..16 {
+        for q in 0..p {
+            weights[o * wide + q * 16 + o] = 1;
+        }
+    }
+    let one = ConvOp {
+        depthwise: false,
+        in_hwc: (1, 1, wide),
+        out_hwc: (1, 1, 16),
+        kh: 1,
+        kw: 1,
+        weights,
+        bias: vec![0; 16],
+        mult: vec![c.mult[0]; 16],
+        pixel_sum: false,
+        ..c.clone()
+    };
+    let l = crate::lower::lower_conv(&one, bn_rounding)?;
+    let planes = ch.div_ceil(16) as u64;
+    let mut tasks = Vec::with_capacity(l.tasks.len() * planes as usize);
+    for k in 0..planes {
+        for (entries, addrs) in &l.tasks {
+            let addrs = addrs
+                .iter()
+                .map(|&(i, r)| match r {
+                    AddrRef::Input(x) => Ok((i, AddrRef::Input(k * wide as u64 + x))),
+                    AddrRef::Output(x) => Ok((i, AddrRef::Output(k * 16 + x))),
+                    AddrRef::Weights(_) | AddrRef::Operands(_) => Ok((i, r)),
+                    other => Err(format!("pixel-sum task addresses {other:?}")),
+                })
+                .collect::<Result<_, String>>()?;
+            tasks.push((entries.clone(), addrs));
+        }
+    }
+    Ok(Lowered {
+        tasks,
+        output_extent: (planes - 1) * 16 + l.output_extent,
+        input_extent: (planes - 1) * wide as u64 + l.input_extent,
+        split: format!("{planes} surface(s) × ({})", l.split),
+        ..l
     })
 }
