@@ -159,6 +159,9 @@ fn whole_models_every_npu_op_within_1_lsb_on_its_emulated_inputs() {
         "ssdlite_mnv2_a0.35_320_int8pa",
         "resnet_small_96x64_int8pa",
         "resnet_small_96x64_uint8",
+        // Keras blocks: LayerNorm + GELU MLP (Dense on a map), a ViT-style attention block.
+        "layernorm_gelu_13x9_c16_int8pa",
+        "attention_block_8x8_c16_int8pa",
     ];
     let mut failures = Vec::new();
     let (mut ops_checked, mut elements, mut exact_elements) = (0usize, 0usize, 0usize);
