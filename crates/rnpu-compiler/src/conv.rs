@@ -1693,11 +1693,8 @@ const LUT_ENTRY_SHIFT: u32 = 8;
 pub fn analyze_table(model: &Model, i: usize) -> Result<ConvOp, String> {
     let op = &model.operators[i];
     match op.kind {
-        OpKind::Logistic | OpKind::Tanh | OpKind::HardSwish | OpKind::LeakyRelu => {}
-        // 8-bit kernels that are functions of one byte too (GELU / EXP / LOG tables, ABS,
-        // RSQRT and SQRT integer paths; RSQRT / SQRT refuse inputs below the zero point, so a
-        // table exists only when TFLite's arithmetic runs on all 256 values).
-        OpKind::Gelu | OpKind::Exp | OpKind::Log | OpKind::Abs | OpKind::Rsqrt | OpKind::Sqrt => {}
+        ref k if is_table_kind(k) => {}
+        OpKind::LeakyRelu => {}
         // PRELU is a function of one byte only with a single alpha (per-channel alphas take
         // the PReLU-mode lowering, `analyze_prelu`).
         OpKind::Prelu => {
@@ -1709,6 +1706,25 @@ pub fn analyze_table(model: &Model, i: usize) -> Result<ConvOp, String> {
         _ => return Err("not a table operator".into()),
     }
     table_op(model, &[i])
+}
+
+/// Unary 8-bit operators that are functions of one stored byte and have no other lowering:
+/// LOGISTIC, TANH, HARD_SWISH, and GELU / EXP / LOG (TFLite tables), ABS, RSQRT and SQRT (its
+/// integer paths; RSQRT / SQRT refuse inputs below the zero point, so their table exists only
+/// when TFLite's arithmetic runs on all 256 values). [`analyze_table`] lowers them.
+pub fn is_table_kind(kind: &OpKind) -> bool {
+    matches!(
+        kind,
+        OpKind::Logistic
+            | OpKind::Tanh
+            | OpKind::HardSwish
+            | OpKind::Gelu
+            | OpKind::Exp
+            | OpKind::Log
+            | OpKind::Abs
+            | OpKind::Rsqrt
+            | OpKind::Sqrt
+    )
 }
 
 /// `MUL(x, f(x))` right after `f` = LOGISTIC / TANH / HARD_SWISH of `x` (SiLU is

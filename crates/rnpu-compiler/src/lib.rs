@@ -934,15 +934,7 @@ fn plan(
                         lower(conv::analyze_prelu(qm, i), &mut views)
                             .map_err(|prelu| format!("{prelu}; as a table: {table}"))
                     }),
-                OpKind::Logistic
-                | OpKind::Tanh
-                | OpKind::HardSwish
-                | OpKind::Gelu
-                | OpKind::Exp
-                | OpKind::Log
-                | OpKind::Abs
-                | OpKind::Rsqrt
-                | OpKind::Sqrt => lower(conv::analyze_table(qm, i), &mut views),
+                ref k if conv::is_table_kind(k) => lower(conv::analyze_table(qm, i), &mut views),
                 OpKind::Quantize | OpKind::Relu | OpKind::Relu6 => lower(
                     conv::analyze_rescale(qm, i).map_err(|r| {
                         match (&op.kind, quant_view(model, i)) {
@@ -1152,27 +1144,19 @@ fn plan(
     let cheap: Vec<usize> = (0..n_ops)
         .filter(|&i| {
             placements[i].npu
-                && matches!(
-                    model.operators[i].kind,
-                    OpKind::Quantize
-                        | OpKind::Relu
-                        | OpKind::Relu6
-                        | OpKind::LeakyRelu
-                        | OpKind::Prelu
-                        | OpKind::Logistic
-                        | OpKind::Tanh
-                        | OpKind::HardSwish
-                        | OpKind::Gelu
-                        | OpKind::Exp
-                        | OpKind::Log
-                        | OpKind::Abs
-                        | OpKind::Rsqrt
-                        | OpKind::Sqrt
-                        | OpKind::Reshape
-                        | OpKind::Squeeze
-                        | OpKind::ExpandDims
-                        | OpKind::ResizeNearestNeighbor
-                )
+                && (conv::is_table_kind(&model.operators[i].kind)
+                    || matches!(
+                        model.operators[i].kind,
+                        OpKind::Quantize
+                            | OpKind::Relu
+                            | OpKind::Relu6
+                            | OpKind::LeakyRelu
+                            | OpKind::Prelu
+                            | OpKind::Reshape
+                            | OpKind::Squeeze
+                            | OpKind::ExpandDims
+                            | OpKind::ResizeNearestNeighbor
+                    ))
         })
         .collect();
     // NPU segments are maximal runs of NPU operators in execution order; a run made only of

@@ -23,7 +23,7 @@ use crate::quant::{
 use crate::{OpCtx, RefError};
 
 /// Input 0 and output 0 must have the same dtype and element count; returns the output shape.
-fn same_type_unary<'a>(
+pub(crate) fn same_type_unary<'a>(
     ctx: &OpCtx<'a>,
 ) -> Result<(&'a Array, &'a rnpu_model::Tensor, &'a rnpu_model::Tensor), RefError> {
     let (x, xt) = checked_input(ctx, 0)?;
