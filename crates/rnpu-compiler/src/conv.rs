@@ -1085,6 +1085,60 @@ pub fn analyze_pad(model: &Model, p: usize) -> Result<PadFusion, String> {
     })
 }
 
+/// PAD / PADV2 on its own (not folded into a consumer, e.g. a pad read by two operators) as a
+/// depthwise convolution that copies its input shifted: kernel `(t+b+1)×(l+r+1)`, leading pads
+/// `t+b` and `l+r`, unit weight on tap `(b, r)` only, input and output zero point both the
+/// tensor's: output `(y, x)` reads input `(y − t, x − l)` through that tap, every other tap and
+/// every position outside the input meets weight 0 or the pad value (the zero point, TFLite's
+/// fill). Leading pads of `t+b` keep every output row's window starting inside the padded
+/// input (the validator's rule) while the implied trailing pads do the rest.
+pub fn analyze_pad_conv(model: &Model, p: usize) -> Result<ConvOp, String> {
+    let f = analyze_pad(model, p)?;
+    let op = &model.operators[p];
+    let output = *op.outputs.first().ok_or("no output")?;
+    let (it, ot) = (model.tensor(f.input), model.tensor(output));
+    if it.quantization.per_tensor() != ot.quantization.per_tensor() {
+        return Err("input and output quantized differently (TFLite copies the values)".into());
+    }
+    let (kh, kw) = (f.top + f.bottom + 1, f.left + f.right + 1);
+    if kh > MAX_KERNEL || kw > MAX_KERNEL {
+        return Err(format!(
+            "pads {}+{} / {}+{}: the shifting kernel {kh}x{kw} exceeds {MAX_KERNEL}x{MAX_KERNEL}",
+            f.top, f.bottom, f.left, f.right
+        ));
+    }
+    let ih = hwc(&it.shape).ok_or("not a [1,H,W,C] map")?;
+    let oh = hwc(&ot.shape).ok_or("not a [1,H,W,C] map")?;
+    let storage = storage_of(it.dtype).ok_or("not int8/uint8")?;
+    let (_, zp) = it.quantization.per_tensor().ok_or("not per-tensor")?;
+    let zp = to_stored(it.dtype, zp);
+    let c = ih.2;
+    let mut weights = vec![0i8; kh * kw * c];
+    let tap = f.bottom * kw + f.right;
+    weights[tap * c..(tap + 1) * c].fill(1);
+    Ok(ConvOp {
+        out_hwc: oh,
+        kh,
+        kw,
+        pad_top: f.top + f.bottom,
+        pad_left: f.left + f.right,
+        weights,
+        izp: zp,
+        ozp: zp,
+        desc: format!(
+            "{} {}/{}/{}/{} (H/W) {} (a depthwise {kh}x{kw} copy shifted by its one live tap; \
+             the fill is the zero point)",
+            op.kind.name(),
+            f.top,
+            f.bottom,
+            f.left,
+            f.right,
+            it.dtype
+        ),
+        ..ConvOp::identity_1x1(p, f.input, output, ih, storage)
+    })
+}
+
 /// `c` reading the tensor `f` pads, with `f`'s padding added to its own (the CNA pads with
 /// the same value, the input zero point). The output is unchanged; bottom/right padding stays
 /// implied by it.

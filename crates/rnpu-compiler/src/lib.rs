@@ -926,6 +926,7 @@ fn plan(
                 OpKind::Mean => lower(pool::analyze_mean(qm, i), &mut views),
                 OpKind::ResizeNearestNeighbor => lower(resize::analyze(qm, i), &mut views),
                 OpKind::TransposeConv => lower(transpose::analyze(qm, i), &mut views),
+                OpKind::Pad | OpKind::PadV2 => lower(conv::analyze_pad_conv(qm, i), &mut views),
                 OpKind::Mul => lower(conv::analyze_mul(qm, i), &mut views),
                 OpKind::Add | OpKind::Sub => lower(conv::analyze_add(qm, i), &mut views),
                 // A table when the op is a function of one byte (bit-exact), else PReLU mode.
@@ -1152,6 +1153,8 @@ fn plan(
                             | OpKind::Relu6
                             | OpKind::LeakyRelu
                             | OpKind::Prelu
+                            | OpKind::Pad
+                            | OpKind::PadV2
                             | OpKind::Reshape
                             | OpKind::Squeeze
                             | OpKind::ExpandDims

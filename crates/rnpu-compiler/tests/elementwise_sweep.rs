@@ -1321,3 +1321,85 @@ fn transpose_conv_sweep() {
     }
     t.report("TRANSPOSE_CONV sweep (zero insertion + flipped-kernel convolution)");
 }
+
+/// A convolution followed by a PAD it cannot absorb (the padded map is also a model output, so
+/// two readers): on the NPU as a depthwise copy shifted by its one live tap
+/// (`conv::analyze_pad_conv`), exact on its emulated input.
+#[test]
+fn standalone_pad_sweep() {
+    use rnpu_model::{DType, OpKind, OpOptions, Operator, Quantization, Tensor};
+    let mut r = Rng(0x9ad_5eed);
+    let mut t = Tally::default();
+    let mut on_npu = 0;
+    for seed in 0..60u64 {
+        let (h, w) = (r.range(1, 20) as usize, r.range(1, 20) as usize);
+        let c = support::Case {
+            op: support::OpType::Conv,
+            h,
+            w,
+            ic: r.pick(&[3usize, 8]),
+            oc: r.pick(&[1usize, 5, 16, 17, 40]),
+            kh: 1,
+            kw: 1,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: r.pick(&QUANTS),
+            act: Activation::None,
+            seed: 5100 + seed,
+        };
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let p: Vec<i32> = (0..4).map(|_| r.range(0, 4) as i32).collect();
+        let pads = [0, 0, p[0], p[1], p[2], p[3], 0, 0];
+        m.tensors.push(Tensor {
+            name: "paddings".into(),
+            dtype: DType::Int32,
+            shape: vec![4, 2],
+            shape_signature: None,
+            quantization: Quantization::None,
+            data: Some(pads.iter().flat_map(|v: &i32| v.to_le_bytes()).collect()),
+            is_variable: false,
+        });
+        let pt = m.tensors.len() - 1;
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "padded".into();
+        y.shape = vec![
+            1,
+            h + (p[0] + p[1]) as usize,
+            w + (p[2] + p[3]) as usize,
+            c.oc,
+        ];
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        m.operators.push(Operator {
+            kind: OpKind::Pad,
+            version: 2,
+            inputs: vec![Some(conv_out), Some(pt)],
+            outputs: vec![yi],
+            options: OpOptions::None,
+        });
+        m.outputs = vec![conv_out, yi];
+        let label = format!("{h}x{w}x{} pads {p:?} {:?}", c.oc, c.quant);
+        let prog = compile(&m, &Options::default()).expect("compile");
+        let fits = p[0] + p[1] <= 6 && p[2] + p[3] <= 6;
+        if prog.placements[1].npu != fits {
+            t.failures
+                .push(format!("{label}: placement {}", prog.placements[1].reason));
+            continue;
+        }
+        on_npu += usize::from(fits);
+        let vals = support::run_program_values(&m, &prog, std::slice::from_ref(&x)).unwrap();
+        let mut interp = rnpu_ref::Interpreter::new(&m);
+        interp.run(std::slice::from_ref(&x)).unwrap();
+        let want = support::eval_on(&m, 1, &vals, &interp);
+        let (max, _, _) = compare(&vals[&yi], &want[0]);
+        if max != 0 {
+            t.failures.push(format!("{label}: a copy off by {max}"));
+        }
+        t.add(label, &vals[&yi], &want[0]);
+    }
+    println!("standalone PAD: {on_npu} of 60 on the NPU");
+    assert!(on_npu >= 40, "{on_npu}");
+    t.report("conv + standalone PAD sweep (shifted depthwise copy, on its emulated input)");
+}
