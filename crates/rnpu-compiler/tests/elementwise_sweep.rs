@@ -98,6 +98,20 @@ const CHANS: [usize; 10] = [1, 3, 5, 8, 16, 17, 32, 33, 96, 160];
 const ACTS: [Activation; 3] = [Activation::None, Activation::Relu, Activation::Relu6];
 const QUANTS: [Quant; 2] = [Quant::Int8PerAxis, Quant::Uint8PerTensor];
 
+/// Appends a constant int32 tensor (a shape, size, axis or paddings operand); its index.
+fn push_i32_const(m: &mut Model, name: &str, shape: &[usize], values: &[i32]) -> usize {
+    m.tensors.push(rnpu_model::Tensor {
+        name: name.into(),
+        dtype: rnpu_model::DType::Int32,
+        shape: shape.to_vec(),
+        shape_signature: None,
+        quantization: rnpu_model::Quantization::None,
+        data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
+        is_variable: false,
+    });
+    m.tensors.len() - 1
+}
+
 #[test]
 fn add_sweep() {
     let mut r = Rng(0x0add_5eed);
@@ -1067,16 +1081,7 @@ fn split_sweep() {
         };
         let (mut m, x) = support::build(&case);
         let y = m.tensors[3].clone();
-        let axis = m.tensors.len();
-        m.tensors.push(rnpu_model::Tensor {
-            name: "axis".into(),
-            dtype: rnpu_model::DType::Int32,
-            shape: vec![],
-            shape_signature: None,
-            quantization: rnpu_model::Quantization::None,
-            data: Some(3i32.to_le_bytes().to_vec()),
-            is_variable: false,
-        });
+        let axis = push_i32_const(&mut m, "axis", &[], &[3]);
         let mut outs = Vec::new();
         for k in 0..n {
             let mut p = y.clone();
@@ -1118,7 +1123,7 @@ fn split_sweep() {
 /// otherwise; the resize compared on its emulated input, where a copy must be exact.
 #[test]
 fn resize_nearest_sweep() {
-    use rnpu_model::{DType, OpKind, OpOptions, Operator, Quantization, ResizeOptions, Tensor};
+    use rnpu_model::{OpKind, OpOptions, Operator, ResizeOptions};
     let mut r = Rng(0x2e51_2e5e);
     let mut t = Tally::default();
     let mut on_npu = 0;
@@ -1168,20 +1173,7 @@ fn resize_nearest_sweep() {
         };
         let (mut m, x) = support::build(&c);
         let conv_out = m.outputs[0];
-        let size = m.tensors.len();
-        m.tensors.push(Tensor {
-            name: "size".into(),
-            dtype: DType::Int32,
-            shape: vec![2],
-            quantization: Quantization::None,
-            data: Some(
-                [(h * fy) as i32, (w * fx) as i32]
-                    .iter()
-                    .flat_map(|v| v.to_le_bytes())
-                    .collect(),
-            ),
-            ..m.tensors[conv_out].clone()
-        });
+        let size = push_i32_const(&mut m, "size", &[2], &[(h * fy) as i32, (w * fx) as i32]);
         let mut y = m.tensors[conv_out].clone();
         y.name = "resized".into();
         y.shape = vec![1, h * fy, w * fx, c.oc];
@@ -1245,9 +1237,7 @@ fn resize_nearest_sweep() {
 /// kernel (`rnpu_compiler::transpose`), within 1 LSB of rnpu-ref.
 #[test]
 fn transpose_conv_sweep() {
-    use rnpu_model::{
-        DType, OpKind, OpOptions, Padding, Quantization, Tensor, TransposeConvOptions,
-    };
+    use rnpu_model::{OpKind, OpOptions, Padding, TransposeConvOptions};
     let mut r = Rng(0x7c0_5eed);
     let mut t = Tally::default();
     for seed in 0..80u64 {
@@ -1279,21 +1269,12 @@ fn transpose_conv_sweep() {
         };
         let out = m.operators[0].outputs[0];
         m.tensors[out].shape = vec![1, oh, ow, c.oc];
-        m.tensors.push(Tensor {
-            name: "output_shape".into(),
-            dtype: DType::Int32,
-            shape: vec![4],
-            shape_signature: None,
-            quantization: Quantization::None,
-            data: Some(
-                [1, oh as i32, ow as i32, c.oc as i32]
-                    .iter()
-                    .flat_map(|v| v.to_le_bytes())
-                    .collect(),
-            ),
-            is_variable: false,
-        });
-        let shape_t = m.tensors.len() - 1;
+        let shape_t = push_i32_const(
+            &mut m,
+            "output_shape",
+            &[4],
+            &[1, oh as i32, ow as i32, c.oc as i32],
+        );
         let ins = m.operators[0].inputs.clone();
         m.operators[0].kind = OpKind::TransposeConv;
         m.operators[0].version = 3;
@@ -1327,7 +1308,7 @@ fn transpose_conv_sweep() {
 /// (`conv::analyze_pad_conv`), exact on its emulated input.
 #[test]
 fn standalone_pad_sweep() {
-    use rnpu_model::{DType, OpKind, OpOptions, Operator, Quantization, Tensor};
+    use rnpu_model::{OpKind, OpOptions, Operator};
     let mut r = Rng(0x9ad_5eed);
     let mut t = Tally::default();
     let mut on_npu = 0;
@@ -1352,16 +1333,7 @@ fn standalone_pad_sweep() {
         let conv_out = m.outputs[0];
         let p: Vec<i32> = (0..4).map(|_| r.range(0, 4) as i32).collect();
         let pads = [0, 0, p[0], p[1], p[2], p[3], 0, 0];
-        m.tensors.push(Tensor {
-            name: "paddings".into(),
-            dtype: DType::Int32,
-            shape: vec![4, 2],
-            shape_signature: None,
-            quantization: Quantization::None,
-            data: Some(pads.iter().flat_map(|v: &i32| v.to_le_bytes()).collect()),
-            is_variable: false,
-        });
-        let pt = m.tensors.len() - 1;
+        let pt = push_i32_const(&mut m, "paddings", &[4, 2], &pads);
         let mut y = m.tensors[conv_out].clone();
         y.name = "padded".into();
         y.shape = vec![

@@ -22,13 +22,19 @@ use crate::quant::{
 };
 use crate::{OpCtx, RefError};
 
+/// Input 0, its tensor and output 0's, with the same element count.
+type UnaryIo<'a> = (&'a Array, &'a rnpu_model::Tensor, &'a rnpu_model::Tensor);
+
 /// Input 0 and output 0 must have the same dtype and element count; returns the output shape.
-pub(crate) fn same_type_unary<'a>(
-    ctx: &OpCtx<'a>,
-) -> Result<(&'a Array, &'a rnpu_model::Tensor, &'a rnpu_model::Tensor), RefError> {
+pub(crate) fn same_type_unary<'a>(ctx: &OpCtx<'a>) -> Result<UnaryIo<'a>, RefError> {
+    unary_checked(ctx, true)
+}
+
+/// Input 0 and output 0 must have the same element count (and dtype when `same_type`).
+pub(crate) fn unary_checked<'a>(ctx: &OpCtx<'a>, same_type: bool) -> Result<UnaryIo<'a>, RefError> {
     let (x, xt) = checked_input(ctx, 0)?;
     let ot = ctx.output_tensor(0)?;
-    if ot.dtype != xt.dtype {
+    if same_type && ot.dtype != xt.dtype {
         return Err(ctx.err(format!(
             "input is {} but output '{}' is {}",
             xt.dtype, ot.name, ot.dtype

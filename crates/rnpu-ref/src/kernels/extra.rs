@@ -22,7 +22,7 @@ use rnpu_model::{Array, ArrayData, DType, OpKind};
 
 use super::a_common::{broadcast_index, broadcast_shape};
 use super::b_common::{checked_input, gather, gather_or_fill, index_values, per_tensor};
-use super::math::inv_sqrt_multiplier_exp;
+use super::math::{binary_checked, inv_sqrt_multiplier_exp, Binary};
 use crate::quant::{
     multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_smaller_than_one_exp,
     quantize_multiplier,
@@ -319,36 +319,17 @@ pub fn gather_nd(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
     Ok(vec![Array::new(shape, gather(&p.data, &idx))])
 }
 
-/// Two operands, their flat source index for every output element, and the output shape.
-type Pair<'a> = (&'a Array, &'a Array, Vec<usize>, Vec<usize>, Vec<usize>);
-
-/// Both inputs broadcast to the output shape: (their values in that order, output shape).
-fn broadcast_pair<'a>(ctx: &OpCtx<'a>) -> Result<Pair<'a>, RefError> {
-    let (a, _) = checked_input(ctx, 0)?;
-    let (b, _) = checked_input(ctx, 1)?;
-    if a.dtype() != b.dtype() {
-        return Err(ctx.err(format!("inputs {} and {}", a.dtype(), b.dtype())));
-    }
-    let shape = broadcast_shape(&a.shape, &b.shape).ok_or_else(|| {
-        ctx.err(format!(
-            "shapes {:?} and {:?} do not broadcast",
-            a.shape, b.shape
-        ))
-    })?;
-    check_shape(ctx, &shape)?;
-    Ok((
-        a,
-        b,
-        broadcast_index(&a.shape, &shape),
-        broadcast_index(&b.shape, &shape),
-        shape,
-    ))
-}
-
 /// FLOOR_DIV and FLOOR_MOD.
 pub fn floor_div_mod(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
     let modulo = ctx.op.kind == OpKind::FloorMod;
-    let (a, b, ia, ib, shape) = broadcast_pair(ctx)?;
+    // Inputs of one type broadcast to the output's shape (any output type: comparisons give bool).
+    let Binary {
+        a,
+        b,
+        ia,
+        ib,
+        shape,
+    } = binary_checked(ctx, false)?;
     let data = match (&a.data, &b.data) {
         (ArrayData::F32(x), ArrayData::F32(y)) => ArrayData::F32(
             ia.iter()
@@ -415,7 +396,14 @@ pub fn floor_div_mod(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
 /// LESS, LESS_EQUAL, GREATER, GREATER_EQUAL, EQUAL, NOT_EQUAL.
 pub fn comparison(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
     let kind = ctx.op.kind.clone();
-    let (a, b, ia, ib, shape) = broadcast_pair(ctx)?;
+    // Inputs of one type broadcast to the output's shape (any output type: comparisons give bool).
+    let Binary {
+        a,
+        b,
+        ia,
+        ib,
+        shape,
+    } = binary_checked(ctx, false)?;
     let cmp = |o: std::cmp::Ordering| match kind {
         OpKind::Less => o.is_lt(),
         OpKind::LessEqual => o.is_le(),

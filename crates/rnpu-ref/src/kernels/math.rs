@@ -60,21 +60,7 @@ fn out(shape: &[usize], data: ArrayData) -> Vec<Array> {
 fn unary_io<'a>(
     ctx: &OpCtx<'a>,
 ) -> Result<(&'a Array, &'a rnpu_model::Tensor, &'a rnpu_model::Tensor), RefError> {
-    if ctx.op.kind != OpKind::Cast {
-        return super::activation::same_type_unary(ctx);
-    }
-    let (x, xt) = checked_input(ctx, 0)?;
-    let ot = ctx.output_tensor(0)?;
-    if ot.num_elements() != x.len() {
-        return Err(ctx.err(format!(
-            "input has {} elements, output '{}' {:?} has {}",
-            x.len(),
-            ot.name,
-            ot.shape,
-            ot.num_elements()
-        )));
-    }
-    Ok((x, xt, ot))
+    super::activation::unary_checked(ctx, ctx.op.kind != OpKind::Cast)
 }
 
 fn unsupported(ctx: &OpCtx, dtype: DType) -> RefError {
@@ -266,19 +252,25 @@ fn rsqrt_int8(ctx: &OpCtx, x: &Array) -> Result<ArrayData, RefError> {
 }
 
 /// The two inputs of a binary operator, their broadcast index maps and the output shape.
-struct Binary<'a> {
-    a: &'a Array,
-    b: &'a Array,
-    ia: Vec<usize>,
-    ib: Vec<usize>,
-    shape: Vec<usize>,
+pub(crate) struct Binary<'a> {
+    pub a: &'a Array,
+    pub b: &'a Array,
+    pub ia: Vec<usize>,
+    pub ib: Vec<usize>,
+    pub shape: Vec<usize>,
 }
 
 fn binary_io<'a>(ctx: &OpCtx<'a>) -> Result<Binary<'a>, RefError> {
+    binary_checked(ctx, true)
+}
+
+/// Both inputs of one type, broadcast to the output's shape (and its type when `same_type`;
+/// comparisons give bool).
+pub(crate) fn binary_checked<'a>(ctx: &OpCtx<'a>, same_type: bool) -> Result<Binary<'a>, RefError> {
     let (a, _) = checked_input(ctx, 0)?;
     let (b, _) = checked_input(ctx, 1)?;
     let ot = ctx.output_tensor(0)?;
-    if a.dtype() != b.dtype() || ot.dtype != a.dtype() {
+    if a.dtype() != b.dtype() || (same_type && ot.dtype != a.dtype()) {
         return Err(ctx.err(format!(
             "inputs {} and {}, output {}: all must be one type",
             a.dtype(),
