@@ -570,6 +570,29 @@ def single_op_models():
         y = L.Conv1D(8, 3, padding="same", activation="relu")(xin)
         y = L.Conv1D(8, 5, padding="same")(y)
         emit_variants(n, ("keras", tf.keras.Model(xin, L.Add()([xin, y]))), [(1, 2500, 8)], [(-1, 1)])
+    # Kernels beyond 7 taps (stacked shifted copies + a kernel that fits): a keyword-spotting
+    # DS-CNN (ARM / MLPerf Tiny: a 10x4 stride-2 stem over 49x10 MFCC frames, depthwise-separable
+    # blocks, global average pool, classifier) and a 1-D net with kernels of 9 and 11 taps.
+    n = "dscnn_kws_49x10"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((49, 10, 1), name="in0")
+        y = L.Conv2D(64, (10, 4), strides=2, padding="same", activation="relu")(xin)
+        for _ in range(2):
+            y = L.DepthwiseConv2D(3, padding="same", activation="relu")(y)
+            y = L.Conv2D(64, 1, activation="relu")(y)
+        y = L.GlobalAveragePooling2D()(y)
+        y = L.Dense(12)(y)
+        emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 49, 10, 1)], [(-2, 2)])
+    n = "conv1d_k9_k11_400_c4"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((400, 4), name="in0")
+        y = L.Conv1D(16, 9, padding="same", activation="relu")(xin)
+        y = L.Conv1D(8, 11, strides=2, padding="valid")(y)
+        emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 400, 4)], [(-1, 1)])
     nalpha = const(-rng_for("prelu").uniform(0.05, 0.4, (1, 1, 5)))
     emit_variants(f"prelu_{H}x{W}_c5", fn1(lambda x: tf.nn.relu(x) + nalpha * tf.nn.relu(-x), shp),
                   [shp], [(-3, 3)])

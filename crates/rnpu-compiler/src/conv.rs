@@ -11,6 +11,10 @@ use crate::program::Storage;
 /// measured to 3×3, fp16 to 11×11 with `Cin` ≤ 64; Mesa's captures go to 5×5).
 pub const MAX_KERNEL: usize = 7;
 
+/// The largest dense kernel a dilation may expand to before the analysis gives up early (the
+/// stacking of `crate::stack` decides whether it is taken; this only bounds the allocation).
+const MAX_DENSE: usize = 4 * MAX_KERNEL;
+
 /// Largest weight tensor a depth-multiplier convolution may expand to in its direct form
 /// (64 MiB; real ones are a few KiB — this only stops hostile shapes from allocating).
 const MAX_EXPANDED_WEIGHT_BYTES: usize = 64 << 20;
@@ -92,6 +96,9 @@ pub struct ConvOp {
     /// pixel of `16·H·W` channels by a selecting 1×1 convolution (`pool::lower_pixel_sum`); the
     /// other fields describe the mean (multiplier, zero points) over `in_hwc`.
     pub pixel_sum: bool,
+    /// A direct convolution whose kernel exceeds [`MAX_KERNEL`]: shifted copies of the input
+    /// stacked along channels, then a convolution with a kernel that fits (`crate::stack`).
+    pub stacked: bool,
 }
 
 /// The second operand of an ADD, added in the DPU EW stage (`datapath-semantics.md` §5):
@@ -227,6 +234,7 @@ impl ConvOp {
             repeat: None,
             zero_insert: None,
             pixel_sum: false,
+            stacked: false,
         }
     }
 }
@@ -315,10 +323,10 @@ fn dilation(h: i32, w: i32, kh: usize, kw: usize) -> Result<(usize, usize), Stri
     let (dh, dw) = (h as usize, w as usize);
     let eff = |k: usize, d: usize| k.saturating_sub(1).saturating_mul(d).saturating_add(1);
     let (ekh, ekw) = (eff(kh, dh), eff(kw, dw));
-    if (dh > 1 || dw > 1) && (ekh > MAX_KERNEL || ekw > MAX_KERNEL) {
+    if (dh > 1 || dw > 1) && (ekh > MAX_DENSE || ekw > MAX_DENSE) {
         return Err(format!(
             "dilation {dh}x{dw} of a {kh}x{kw} kernel is a {ekh}x{ekw} dense kernel, beyond the \
-             {MAX_KERNEL}x{MAX_KERNEL} the NPU path takes (the CNA's atrous fields are neither \
+             {MAX_DENSE}x{MAX_DENSE} the NPU path takes (the CNA's atrous fields are neither \
              programmed nor measured by any source)"
         ));
     }
@@ -625,13 +633,9 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     if out_hwc.2 != oc {
         return Err(format!("output has {} channels, weights {oc}", out_hwc.2));
     }
-    if kh > MAX_KERNEL || kw > MAX_KERNEL {
-        return Err(format!(
-            "kernel {kh}x{kw} exceeds the {MAX_KERNEL}x{MAX_KERNEL} int8 kernels the sources \
-             exercise (iree-rocket LIMITS.md: int8 measured to 3x3, larger kernels hang or \
-             compute wrong with large Cin)"
-        ));
-    }
+    // Kernels beyond the limit: stacked shifted copies + a kernel that fits (`crate::stack`),
+    // for direct convolutions whose cut exists; the rest stays on the CPU.
+    let stacked = kh > MAX_KERNEL || kw > MAX_KERNEL;
     if sh == 0 || sw == 0 || sh > 7 || sw > 7 {
         return Err(format!("stride {sh}x{sw} outside CONV_CON3's 1..7"));
     }
@@ -762,6 +766,18 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         repeat: None,
         zero_insert: None,
         pixel_sum: false,
+        stacked,
+    })
+    .and_then(|c| {
+        if c.stacked {
+            crate::stack::plan(&c).map_err(|e| {
+                format!(
+                    "{e}; larger than the {MAX_KERNEL}x{MAX_KERNEL} int8 kernels the sources \
+                     exercise (iree-rocket LIMITS.md: int8 measured to 3x3)"
+                )
+            })?;
+        }
+        Ok(c)
     })
 }
 
@@ -1710,6 +1726,7 @@ fn analyze_mul_maps(
         repeat: None,
         zero_insert: None,
         pixel_sum: false,
+        stacked: false,
         ew: Some(EwAdd {
             tensor: b,
             hwc: if gated { (1, 1, ohwc.2) } else { ohwc },

@@ -26,6 +26,7 @@ pub mod pool;
 pub mod program;
 pub mod requant;
 pub mod resize;
+pub mod stack;
 pub mod transpose;
 
 use std::collections::HashMap;

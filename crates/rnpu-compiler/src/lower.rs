@@ -157,6 +157,9 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     if c.pixel_sum {
         return crate::pool::lower_pixel_sum(c, bn_rounding);
     }
+    if c.stacked {
+        return crate::stack::lower(c, bn_rounding);
+    }
     let transposed = transposed_row(c);
     let c = transposed.as_ref().unwrap_or(c);
     match c.broadcast_gate {

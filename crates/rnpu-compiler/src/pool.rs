@@ -854,6 +854,7 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         repeat: None,
         zero_insert: None,
         pixel_sum,
+        stacked: false,
     })
 }
 

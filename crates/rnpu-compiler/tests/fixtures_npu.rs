@@ -76,6 +76,14 @@ const FIXTURES: &[(&str, bool)] = &[
     ("conv1d_res_2500_c8_int8pa", true),
     ("conv1d_res_2500_c8_int8pt", true),
     ("conv1d_res_2500_c8_uint8", true),
+    // Kernels beyond 7 taps: stacked shifted copies + a kernel that fits (DS-CNN's 10x4 stem,
+    // Conv1D kernels of 9 and 11).
+    ("dscnn_kws_49x10_int8pa", true),
+    ("dscnn_kws_49x10_int8pt", true),
+    ("dscnn_kws_49x10_uint8", true),
+    ("conv1d_k9_k11_400_c4_int8pa", true),
+    ("conv1d_k9_k11_400_c4_int8pt", true),
+    ("conv1d_k9_k11_400_c4_uint8", true),
     // YOLOv8's C2f: the SPLIT absorbed by the concatenation that takes its parts.
     ("c2f_block_13x9_c3to32_int8pa", true),
     ("c2f_block_13x9_c3to32_int8pt", true),

@@ -245,7 +245,8 @@ fn without_bn_rounding_still_within_1_lsb() {
 /// Dilated CONV_2D / DEPTHWISE_CONV_2D (lowered as dense kernels with zero-point taps) and
 /// DEPTHWISE_CONV_2D with a depth multiplier (a direct convolution with one live input channel
 /// per kernel): every case whose dense kernel fits the 7×7 limit must run on the NPU within
-/// 1 LSB; the others must stay on the CPU saying why.
+/// 1 LSB, and every direct one whose dense kernel can be stacked; the others must stay on the
+/// CPU saying why.
 #[test]
 fn dilation_and_depth_multiplier_sweep() {
     let mut r = Rng(0x00d1_1a7e_5eed);
@@ -299,7 +300,10 @@ fn dilation_and_depth_multiplier_sweep() {
         }
         n += 1;
         let (ekh, ekw) = c.eff_k();
-        let fits = ekh <= 7 && ekw <= 7;
+        // Direct convolutions (a depth multiplier > 1 is one too) beyond 7×7 are stacked
+        // (`rnpu_compiler::stack`) when their cut exists.
+        let direct = op == OpType::Conv || mult > 1;
+        let fits = (ekh <= 7 && ekw <= 7) || (direct && c.stackable());
         let (model, input) = build(&c);
         let program = match compile(&model, &Options::default()) {
             Ok(p) => p,
@@ -333,7 +337,7 @@ fn dilation_and_depth_multiplier_sweep() {
         }
     }
     println!(
-        "dilation / depth multiplier sweep: {n} cases, {on_npu} on the NPU ({:.4}% of {total_el} elements bit-exact, max diff {worst}), {on_cpu} on the CPU (dense kernel > 7x7)",
+        "dilation / depth multiplier sweep: {n} cases, {on_npu} on the NPU ({:.4}% of {total_el} elements bit-exact, max diff {worst}), {on_cpu} on the CPU (dense kernel > 7x7, not stackable)",
         100.0 * exact_el as f64 / total_el.max(1) as f64
     );
     for f in failures.iter().take(20) {
@@ -383,4 +387,86 @@ fn batched_fully_connected_sweep() {
         100.0 * exact_el as f64 / total_el.max(1) as f64
     );
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// CONV_2D with kernels beyond 7×7 along either axis (DS-CNN's 10×4 stem, 1-D kernels of 9–12
+/// taps): shifted copies stacked along channels + a kernel that fits (`rnpu_compiler::stack`).
+/// Every case whose cut exists on the NPU within 1 LSB; the rest on the CPU saying why.
+#[test]
+fn large_kernel_sweep() {
+    let mut r = Rng(0x01a7_6e4e);
+    let quants = [Quant::Int8PerAxis, Quant::Uint8PerTensor];
+    let acts = [Activation::None, Activation::Relu, Activation::Relu6];
+    let (mut n, mut on_npu, mut total_el, mut exact_el, mut worst) = (0, 0, 0, 0, 0i64);
+    let mut failures = Vec::new();
+    let mut seed = 40_000;
+    while n < 90 {
+        seed += 1;
+        let one_d = r.range(0, 3) == 0;
+        let (h, kh) = if one_d {
+            (1, 1)
+        } else {
+            (
+                r.pick(&[8usize, 13, 25, 49]),
+                r.pick(&[3usize, 8, 9, 10, 11, 12]),
+            )
+        };
+        let c = Case {
+            op: OpType::Conv,
+            h,
+            w: r.pick(&[4usize, 10, 17, 40, 100]),
+            ic: r.pick(&[1usize, 3, 8, 16, 20, 40]),
+            oc: r.pick(&[1usize, 8, 17, 64]),
+            kh,
+            kw: r.pick(&[1usize, 4, 8, 9, 11, 12, 14]),
+            stride: r.range(1, 3) as usize,
+            dilation: 1,
+            same: r.range(0, 1) == 1,
+            quant: r.pick(&quants),
+            act: r.pick(&acts),
+            seed,
+        };
+        if !c.valid() || (c.kh <= 7 && c.kw <= 7) {
+            continue;
+        }
+        n += 1;
+        let (model, input) = build(&c);
+        let program = match compile(&model, &Options::default()) {
+            Ok(p) => p,
+            Err(e) => {
+                failures.push(format!("{c:?}: {e}"));
+                continue;
+            }
+        };
+        let p = &program.placements[0];
+        let want = rnpu_ref::run(&model, std::slice::from_ref(&input)).unwrap();
+        let got = match run_program(&model, &program, &[input]) {
+            Ok(g) => g,
+            Err(e) => {
+                failures.push(format!("{c:?}: {e}"));
+                continue;
+            }
+        };
+        let (max, exact, total) = compare(&got[0], &want[0]);
+        if p.npu {
+            on_npu += 1;
+            total_el += total;
+            exact_el += exact;
+            worst = worst.max(max);
+        }
+        if p.npu != c.stackable() {
+            failures.push(format!("{c:?}: placed npu={} ({})", p.npu, p.reason));
+        } else if max > 1 {
+            failures.push(format!("{c:?}: max diff {max}"));
+        }
+    }
+    println!(
+        "large kernel sweep: {n} cases, {on_npu} on the NPU ({:.4}% of {total_el} elements bit-exact, max diff {worst})",
+        100.0 * exact_el as f64 / total_el.max(1) as f64
+    );
+    for f in failures.iter().take(20) {
+        println!("FAIL {f}");
+    }
+    assert!(failures.is_empty(), "{} failing cases", failures.len());
+    assert!(on_npu * 2 > n, "only {on_npu} of {n} on the NPU");
 }

@@ -87,6 +87,22 @@ impl Case {
         };
         (o(self.h, ekh), o(self.w, ekw))
     }
+    /// Whether a direct convolution of this geometry can be cut by `rnpu_compiler::stack`
+    /// (TFLite's SAME leading pad: half the total, rounded down).
+    pub fn stackable(&self) -> bool {
+        let (ekh, ekw) = self.eff_k();
+        let (oh, ow) = self.out_hw();
+        let lead = |i: usize, k: usize, o: usize| {
+            if self.same {
+                ((o - 1) * self.stride + k).saturating_sub(i) / 2
+            } else {
+                0
+            }
+        };
+        rnpu_compiler::stack::axis(self.h, ekh, self.stride, lead(self.h, ekh, oh), oh).is_some()
+            && rnpu_compiler::stack::axis(self.w, ekw, self.stride, lead(self.w, ekw, ow), ow)
+                .is_some()
+    }
     pub fn valid(&self) -> bool {
         let (oh, ow) = self.out_hw();
         let (ekh, ekw) = self.eff_k();

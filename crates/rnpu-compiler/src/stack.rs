@@ -1,0 +1,220 @@
+//! Convolutions whose kernel is larger than [`MAX_KERNEL`] along an axis (keyword-spotting
+//! stems such as DS-CNN's 10×4, 1-D audio kernels of 9–12 taps, dilated 3×3 kernels whose dense
+//! form is 9×9) as shifted copies of the input stacked along channels, then one convolution
+//! with a kernel that fits.
+//!
+//! Split the kernel rows into `n` pieces of `k'` rows (`n·k' ≥ K`, the rows past `K` hold the
+//! weight zero point) and likewise the columns. Slot `(j, i)` of a staging map holds the input
+//! shifted by `(j·k'_y − pad_top, i·k'_x − pad_left)`, the positions outside the input filled
+//! with the input zero point (TFLite's pad value). The original output `(oy, ox)` sums tap
+//! `(j·k'_y + r, i·k'_x + c)` over input `(s·oy + j·k'_y + r − pad_top, …)`, which is slot
+//! `(j, i)` at `(s·oy + r, s·ox + c)`: a VALID convolution of stride `s` with the `k'_y × k'_x`
+//! kernel over the staging map's `n_y·n_x·C` channels computes the same sum, tap for tap, and
+//! requantizes it with the original multipliers, bias and clamp. Weights at the zero point
+//! (padding rows and columns of the pieces, the slots' padding channels) contribute nothing
+//! whatever they meet (the CPEND offset, `docs/hw-semantics.md`).
+//!
+//! Each copy is the depthwise "one live tap" convolution of standalone PAD (`conv.rs`
+//! `analyze_pad_conv`): kernel `kc`, leading pad `p`, live tap `t = d + p` copies input
+//! `y + d` to output `y`; `p` is chosen so that every window starts inside the padded input and
+//! the implied trailing pad stays below the kernel (the validator's rules), which bounds the
+//! shifts a 7-tap copy reaches and so the kernels this takes (about 12 per axis; wider ones stay
+//! on the CPU with the reason). Slots are `16·⌈C/16⌉` channels apart — a depthwise task writes a
+//! wider output cube than its channels (`lower::cube_channels`), and the copies run in slot
+//! order, so each one's padding surfaces are overwritten by the next slot's copy. Exact: the
+//! copies move bytes, the convolution is the original's.
+
+use crate::conv::{ConvOp, MAX_KERNEL};
+use crate::lower::{self, Lowered};
+use crate::resize::{chain, Place};
+
+/// How one axis is cut: `pieces` of `k` taps, the staging extent `len`, and per piece the copy
+/// kernel size, its live tap and leading pad.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Axis {
+    /// Taps per piece.
+    pub k: usize,
+    /// Staging map extent along the axis (`s·(out − 1) + k`).
+    pub len: usize,
+    /// Per piece: (copy kernel, live tap, leading pad).
+    pub copies: Vec<(usize, usize, usize)>,
+}
+
+/// The widest piece count tried per axis (each adds a copy and `C` staged channels).
+const MAX_PIECES: usize = 4;
+
+/// Cuts one axis: input extent `n_in`, kernel `k`, stride `s`, leading pad `pad`, output `out`.
+/// `None` when no cut into at most [`MAX_PIECES`] pieces has copies within [`MAX_KERNEL`].
+pub fn axis(n_in: usize, k: usize, s: usize, pad: usize, out: usize) -> Option<Axis> {
+    if out == 0 || k == 0 || s == 0 {
+        return None;
+    }
+    (k.div_ceil(MAX_KERNEL).max(1)..=MAX_PIECES).find_map(|n| {
+        let kp = k.div_ceil(n);
+        let len = s * (out - 1) + kp;
+        let copies = (0..n)
+            .map(|j| {
+                let d = (j * kp) as i64 - pad as i64;
+                let p = 0.max(-d).max(len as i64 - n_in as i64);
+                let t = d + p;
+                let kc = t.max(p) as usize + 1;
+                (kc <= MAX_KERNEL).then_some((kc, t as usize, p as usize))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Axis { k: kp, len, copies })
+    })
+}
+
+/// Both axes of `c`'s cut, or why its kernel cannot be stacked.
+pub fn plan(c: &ConvOp) -> Result<(Axis, Axis), String> {
+    if c.depthwise {
+        return Err(format!(
+            "depthwise kernel {}x{} exceeds {MAX_KERNEL}x{MAX_KERNEL} (stacking needs a direct \
+             convolution to sum the slots)",
+            c.kh, c.kw
+        ));
+    }
+    let (ih, iw, _) = c.in_hwc;
+    let (oh, ow, _) = c.out_hwc;
+    let ay = axis(ih, c.kh, c.sh, c.pad_top, oh);
+    let ax = axis(iw, c.kw, c.sw, c.pad_left, ow);
+    match (ay, ax) {
+        (Some(y), Some(x)) => Ok((y, x)),
+        _ => Err(format!(
+            "kernel {}x{} (pads {}/{}): no cut into pieces of at most {MAX_KERNEL} taps whose \
+             shifted copies fit a {MAX_KERNEL}-tap kernel",
+            c.kh, c.kw, c.pad_top, c.pad_left
+        )),
+    }
+}
+
+/// The tasks of a stacked convolution: one shifted copy per slot into the op's scratch map,
+/// then the small-kernel convolution over it.
+pub fn lower(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    let (ay, ax) = plan(c)?;
+    let (ih, iw, ic) = c.in_hwc;
+    let (_, _, oc) = c.out_hwc;
+    let cp = ic.next_multiple_of(16);
+    let slots = ay.copies.len() * ax.copies.len();
+    let cs = slots * cp;
+    let slot_bytes = (cp * ay.len * ax.len) as u64;
+    let mut stages = Vec::new();
+    for (j, &(kcy, ty, py)) in ay.copies.iter().enumerate() {
+        for (i, &(kcx, tx, px)) in ax.copies.iter().enumerate() {
+            let mut weights = vec![0i8; kcy * kcx * ic];
+            let tap = ty * kcx + tx;
+            weights[tap * ic..(tap + 1) * ic].fill(1);
+            let copy = ConvOp {
+                out_hwc: (ay.len, ax.len, ic),
+                kh: kcy,
+                kw: kcx,
+                pad_top: py,
+                pad_left: px,
+                weights,
+                izp: c.izp,
+                ozp: c.izp,
+                desc: format!("{} [slot {j},{i}: shifted copy]", c.desc),
+                ..ConvOp::identity_1x1(c.op, c.input, c.output, (ih, iw, ic), c.storage)
+            };
+            let slot = (j * ax.copies.len() + i) as u64;
+            stages.push((
+                lower::lower_conv(&copy, bn_rounding)?,
+                Place::Input,
+                Place::Scratch(slot * slot_bytes),
+            ));
+        }
+    }
+    // [OC][k'y][k'x][slots·cp], slot (j, i) channel ch ← tap (j·k'y + r, i·k'x + x) of the
+    // original kernel, the weight zero point wherever the original has no tap or channel.
+    let (kh, kw) = (c.kh, c.kw);
+    let wzp = c.wzp as i8;
+    let mut weights = vec![wzp; oc * ay.k * ax.k * cs];
+    for o in 0..oc {
+        for r in 0..ay.k {
+            for x in 0..ax.k {
+                for j in 0..ay.copies.len() {
+                    for i in 0..ax.copies.len() {
+                        let (y0, x0) = (j * ay.k + r, i * ax.k + x);
+                        if y0 >= kh || x0 >= kw {
+                            continue;
+                        }
+                        let src = ((o * kh + y0) * kw + x0) * ic;
+                        let slot = j * ax.copies.len() + i;
+                        let dst = ((o * ay.k + r) * ax.k + x) * cs + slot * cp;
+                        weights[dst..dst + ic].copy_from_slice(&c.weights[src..src + ic]);
+                    }
+                }
+            }
+        }
+    }
+    let conv = ConvOp {
+        in_hwc: (ay.len, ax.len, cs),
+        kh: ay.k,
+        kw: ax.k,
+        pad_top: 0,
+        pad_left: 0,
+        weights,
+        stacked: false,
+        desc: format!(
+            "{} [{}x{} kernel over {} stacked slots of {cp} channels]",
+            c.desc, ay.k, ax.k, slots
+        ),
+        ..c.clone()
+    };
+    stages.push((
+        lower::lower_conv(&conv, bn_rounding)?,
+        Place::Scratch(0),
+        Place::Output,
+    ));
+    let mut l = chain(stages)?;
+    l.split = format!("{slots} shifted copies, then: {}", l.split);
+    Ok(l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every piece's copy reads input `y + j·k − pad` into staging row `y` for the whole staging
+    /// extent, within the validator's rules.
+    #[test]
+    fn axis_cuts_cover_the_kernel_with_valid_copies() {
+        let mut cut = 0;
+        for n_in in 1..40usize {
+            for k in 8..16usize {
+                for s in 1..4usize {
+                    for pad in 0..k {
+                        // Output extents TFLite could produce with this leading pad.
+                        let total = s * (n_in.saturating_sub(1)) + k;
+                        if pad >= k || total < n_in + pad {
+                            continue;
+                        }
+                        let out = (n_in + 2 * pad).saturating_sub(k) / s + 1;
+                        if (out - 1) * s + k <= pad || n_in + 2 * pad < k {
+                            continue;
+                        }
+                        let Some(a) = axis(n_in, k, s, pad, out) else {
+                            continue;
+                        };
+                        cut += 1;
+                        assert!(a.copies.len() * a.k >= k && a.k <= MAX_KERNEL);
+                        assert_eq!(a.len, s * (out - 1) + a.k);
+                        for (j, &(kc, t, p)) in a.copies.iter().enumerate() {
+                            assert!(kc <= MAX_KERNEL && t < kc && p < kc, "{a:?}");
+                            assert_eq!(t as i64 - p as i64, (j * a.k) as i64 - pad as i64);
+                            // Implied trailing pad below the kernel; every window starts
+                            // inside the padded input.
+                            let trail = (a.len as i64 - 1) + kc as i64 - n_in as i64 - p as i64;
+                            assert!(trail < kc as i64, "{a:?} n_in {n_in}");
+                            assert!(a.len - 1 < n_in + p, "{a:?} n_in {n_in}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(cut > 1000, "only {cut} cuts");
+        // DS-CNN's stem: 49 rows, 10 taps, stride 2, SAME (4 above) → two pieces of 5.
+        let a = axis(49, 10, 2, 4, 25).unwrap();
+        assert_eq!((a.k, a.len, a.copies.len()), (5, 53, 2));
+    }
+}
