@@ -451,6 +451,7 @@ def single_op_models():
         concat_diffscale()
     cpu_reference_ops()
     math_ops()
+    int16_models()
     # ---- RESHAPE / SQUEEZE
     emit_variants(f"reshape_{H}x{W}_c5_to_117x5", fn1(lambda x: tf.reshape(x, (1, H * W, 5)), shp), [shp], U)
     emit_variants(f"reshape_{H}x{W}_c5_to_flat", fn1(lambda x: tf.reshape(x, (1, H * W * 5)), shp), [shp], U)
@@ -641,6 +642,81 @@ def single_op_models():
         rep = _uniform_gen([(1, H, W, 3)], U, seed_of(n), 32)
         m = convert(conv2d_model(n, 3, 1, "SAME", 3, 5, None), False, "uint8", rep)
         write_fixture(n, "int8_per_axis", m, None, {"io": "uint8"})
+
+
+def convert16(src, rep_gen):
+    """TFLite's 16-bit activation mode (int16 activations, int8 per-channel weights, int64 bias)."""
+    if src[0] == "fn":
+        _, fn, shapes = src
+        specs = [tf.TensorSpec(s, tf.float32, name=f"in{i}") for i, s in enumerate(shapes)]
+        cf = tf.function(fn).get_concrete_function(*specs)
+        conv = tf.lite.TFLiteConverter.from_concrete_functions([cf])
+    else:
+        conv = tf.lite.TFLiteConverter.from_keras_model(src[1])
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = rep_gen
+    conv.target_spec.supported_ops = [
+        tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    conv.inference_input_type = tf.int16
+    conv.inference_output_type = tf.int16
+    return conv.convert()
+
+
+def emit_int16(base, src, shapes, ranges, n_rep=32):
+    n = f"{base}_int16x8"
+    if not wanted(n):
+        return
+    m = convert16(src, _uniform_gen(shapes, ranges, seed_of(n), n_rep))
+    write_fixture(n, "int16x8", m, inputs_for_safe(m, n, ranges))
+
+
+def int16_models():
+    """16x8 models (int16 activations, int8 weights; TFLite's accuracy mode for audio and
+    segmentation): rnpu runs them on its CPU reference (the NPU path is int8/uint8)."""
+    U = [(-1.0, 1.0)]
+    shp = (1, H, W, 5)
+    two = [shp, shp]
+    emit_int16(f"conv2d_k3_s1_same_{H}x{W}_c5to8_relu", conv2d_model("c16a", 3, 1, "SAME", 5, 8, "relu"), [shp], U)
+    emit_int16(f"conv2d_k3_s2_valid_{H}x{W}_c5to6", conv2d_model("c16b", 3, 2, "VALID", 5, 6), [shp], U)
+    emit_int16(f"dwconv_k3_s1_same_{H}x{W}_c5_m2_relu6", dw_model("c16c", 3, 1, "SAME", 5, 2, "relu6"), [shp], U)
+    emit_int16("fc_1x40to10", fc_model("c16d", 1, 40, 10), [(1, 40)], U)
+    emit_int16("fc_3x24to7_relu", fc_model("c16e", 3, 24, 7, "relu"), [(3, 24)], U)
+    emit_int16(f"add_{H}x{W}_c5", ("fn", lambda a, b: a + b, two), two, [(-1, 1), (-2, 2)])
+    emit_int16(f"sub_{H}x{W}_c5", ("fn", lambda a, b: a - b, two), two, [(-1, 1), (-2, 2)])
+    emit_int16(f"mul_{H}x{W}_c5", ("fn", lambda a, b: a * b, two), two, [(-1, 1), (-2, 2)])
+    emit_int16(f"maxpool_k3_s2_same_{H}x{W}_c5", fn1(lambda x: tf.nn.max_pool2d(x, 3, 2, "SAME"), shp), [shp], U)
+    emit_int16(f"avgpool_k2_s2_valid_{H}x{W}_c5", fn1(lambda x: tf.nn.avg_pool2d(x, 2, 2, "VALID"), shp), [shp], U)
+    emit_int16(f"mean_hw_{H}x{W}_c5", fn1(lambda x: tf.reduce_mean(x, [1, 2], keepdims=True), shp), [shp], U)
+    emit_int16(f"concat_c_{H}x{W}_c5c5", ("fn", lambda a, b: tf.concat([a, b * 2], 3), two), two, U * 2)
+    emit_int16(f"logistic_{H}x{W}_c5", fn1(tf.sigmoid, shp), [shp], [(-4, 4)])
+    emit_int16(f"tanh_{H}x{W}_c5", fn1(tf.tanh, shp), [shp], [(-3, 3)])
+    emit_int16("softmax_2x10", fn1(lambda x: tf.nn.softmax(x * 3), (2, 10)), [(2, 10)], [(-3, 3)])
+    emit_int16(f"relu6_{H}x{W}_c5", fn1(lambda x: tf.nn.relu6(x * 4), shp), [shp], U)
+    emit_int16(f"leaky_relu_{H}x{W}_c5", fn1(lambda x: tf.nn.leaky_relu(x, 0.2), shp), [shp], U)
+    emit_int16(f"pad_{H}x{W}_c5", fn1(lambda x: tf.pad(x, [[0, 0], [1, 2], [2, 1], [0, 0]]), shp), [shp], U)
+    emit_int16(f"resize_nearest_{H}x{W}_to_26x18_c5",
+               fn1(lambda x: tf.image.resize(x, [26, 18], "nearest"), shp), [shp], U)
+    emit_int16(f"resize_bilinear_{H}x{W}_to_26x18_c5",
+               fn1(lambda x: tf.image.resize(x, [26, 18], "bilinear"), shp), [shp], U)
+    emit_int16(f"strided_slice_reshape_{H}x{W}_c5",
+               fn1(lambda x: tf.reshape(x[:, 1:9, 2:, 1:4], (1, -1)), shp), [shp], U)
+    n = f"transpose_conv_k3_s2_same_{H}x{W}_c5to4"
+    r = rng_for(n)
+    wt = const(r.normal(0, np.sqrt(2.0 / 45), (3, 3, 4, 5)))
+    emit_int16(n, fn1(lambda x: tf.nn.conv2d_transpose(x, wt, (1, 2 * H, 2 * W, 4), 2, "SAME"), shp), [shp], U)
+    n = "mini_net_16x16"
+    if wanted(n + "_int16x8"):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((16, 16, 3), name="in0")
+        y = L.Conv2D(8, 3, padding="same", activation="relu")(xin)
+        y = L.DepthwiseConv2D(3, padding="same")(y)
+        y = L.Add()([y, L.Conv2D(8, 1)(y)])
+        y = L.MaxPooling2D()(y)
+        y = L.Concatenate()([y, L.Activation("sigmoid")(y)])
+        y = L.GlobalAveragePooling2D()(y)
+        y = L.Softmax()(L.Dense(5)(y))
+        emit_int16(n, ("keras", tf.keras.Model(xin, y)), [(1, 16, 16, 3)], [(-1, 1)])
 
 
 def cpu_reference_ops():

@@ -105,13 +105,21 @@ pub fn multiply_by_quantized_multiplier_greater_than_one(x: i32, qm: i32, left_s
     saturating_rounding_doubling_high_mul(x.wrapping_shl(left_shift.max(0) as u32), qm)
 }
 
-/// TFLite's 64-bit-input `MultiplyByQuantizedMultiplier(int64 x, int32 qm, int shift)` used by
-/// the int16 kernels: rounds once, at `31 - shift` bits.
+/// TFLite's 64-bit-input `MultiplyByQuantizedMultiplier(int64 x, int32 qm, int shift)`
+/// (`kernels/internal/common.cc`, the same in its single- and double-rounding builds), used by
+/// the int16×8 convolutions and FULLY_CONNECTED: the Q31 multiplier is first rounded to Q15
+/// (`(qm + 2^15) >> 16`, or `0x7FFF` from `0x7FFF0000` up), then one rounding shift by
+/// `15 − shift`.
 #[inline]
 pub fn multiply_by_quantized_multiplier_i64(x: i64, qm: i32, shift: i32) -> i32 {
-    let total_shift = (31 - shift).clamp(1, 63);
+    let reduced: i64 = if qm < 0x7FFF_0000 {
+        (qm as i64 + (1 << 15)) >> 16
+    } else {
+        0x7FFF
+    };
+    let total_shift = (15 - shift).clamp(1, 62);
     let round = 1i64 << (total_shift - 1);
-    let result = x.wrapping_mul(qm as i64).wrapping_add(round) >> total_shift;
+    let result = x.wrapping_mul(reduced).wrapping_add(round) >> total_shift;
     result.clamp(i32::MIN as i64, i32::MAX as i64) as i32
 }
 

@@ -115,6 +115,20 @@ pub fn softmax(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             };
             Ok(out(ot, data))
         }
+        (DType::Int16, DType::Int16) => {
+            let (is, izp) = per_tensor(ctx, xt)?;
+            let (os, ozp) = per_tensor(ctx, ot)?;
+            if izp != 0 || ozp != 0 || (os - 1.0 / 32768.0).abs() > 0.001 / 32768.0 {
+                return Err(ctx.err(format!(
+                    "int16 softmax needs zero points 0 and output scale 1/32768, got {izp}/{ozp} and {os}"
+                )));
+            }
+            if !(1..=4).contains(&xt.shape.len()) {
+                return Err(ctx.err("int16 softmax takes 1-D to 4-D tensors"));
+            }
+            let v = x.as_i16().unwrap_or(&[]);
+            Ok(out(ot, ArrayData::I16(softmax_i16(v, depth, is, beta))))
+        }
         (i, o) => Err(ctx.err(format!(
             "softmax from {i} to {o} is not supported (float32→float32, int8/uint8→int8/uint8/int16)"
         ))),
@@ -270,8 +284,194 @@ pub fn sigmoid_tanh(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             };
             Ok(out(ot, data))
         }
+        DType::Int16 => {
+            let (is, izp) = per_tensor(ctx, xt)?;
+            let (os, ozp) = per_tensor(ctx, ot)?;
+            if izp != 0 || ozp != 0 || checked_log2(os) != Some(-15) {
+                return Err(ctx.err(format!(
+                    "int16 {} needs zero points 0 and output scale 2^-15, '{}' has {os} / {ozp}",
+                    ctx.op.kind.name(),
+                    ot.name
+                )));
+            }
+            let (mult, shift) = sigmoid16_input_scaling(is, !is_logistic);
+            let v = x.as_i16().unwrap_or(&[]);
+            let r = v
+                .iter()
+                .map(|&q| {
+                    if is_logistic {
+                        logistic16(q, mult, shift)
+                    } else {
+                        tanh16(q, mult, shift)
+                    }
+                })
+                .collect();
+            Ok(out(ot, ArrayData::I16(r)))
+        }
         other => Err(unsupported(ctx, other)),
     }
+}
+
+/// TFLite's `LUTPopulateInt16<double>` (`internal/common.h`): 513 entries over the int16 input
+/// range, each the sample of `f` at its step start less half of the rounding error
+/// the linear interpolation would make at the step's midpoint; the last entry `f(input_max)`.
+fn lut_int16(
+    in_scale: f64,
+    in_zp: i32,
+    out_scale: f64,
+    out_zp: i32,
+    f: fn(f64) -> f64,
+) -> Vec<i16> {
+    let input_min = in_scale * (i16::MIN as i32 - in_zp) as f64;
+    let input_max = in_scale * (i16::MAX as i32 - in_zp) as f64;
+    let output_min = out_scale * (i16::MIN as i32 - out_zp) as f64;
+    let output_max = out_scale * (i16::MAX as i32 - out_zp) as f64;
+    let steps = 512;
+    let step = (input_max - input_min) / steps as f64;
+    let half = step / 2.0;
+    let inv = 65536.0 / (output_max - output_min);
+    let clamp = |v: f64| v.clamp(i16::MIN as f64, i16::MAX as f64) as i16;
+    let mut lut = Vec::with_capacity(steps + 1);
+    for i in 0..steps {
+        let val = f(input_min + i as f64 * step);
+        let mid = f(input_min + i as f64 * step + half);
+        let next = f(input_min + (i + 1) as f64 * step);
+        let sample = (val * inv).round();
+        let interp = ((next * inv + (val * inv).round()) / 2.0).round();
+        let bias = ((interp - (mid * inv).round()) / 2.0).round();
+        lut.push(clamp(sample - bias));
+    }
+    lut.push(clamp((f(input_max) * inv).round()));
+    lut
+}
+
+/// TFLite's int16 `LUTLookup`: entry `256 + (v >> 7)` plus the slope to the next entry times
+/// the 7 low bits, rounded.
+fn lut_lookup_i16(v: i16, lut: &[i16]) -> i16 {
+    let index = (256 + (v as i32 >> 7)) as usize;
+    let offset = (v & 0x7f) as i32;
+    let base = lut[index];
+    let slope = lut[index + 1].wrapping_sub(base) as i32;
+    base.wrapping_add(((slope * offset + 64) >> 7) as i16)
+}
+
+/// `reference_ops::SoftmaxInt16` with SoftmaxPrepare's tables: per row, `exp(x − max)` from a
+/// LUT over [−10, 0] (the difference rescaled by `QuantizeMultiplier(in_scale·beta / (10/65535))`
+/// and recentred), their sum normalised by its leading zeros, `1/(1+x)` from a second LUT, and
+/// each exp times that reciprocal, rounded, in [0, 32767].
+fn softmax_i16(x: &[i16], depth: usize, in_scale: f32, beta: f32) -> Vec<i16> {
+    let range = (i16::MAX as i32 - i16::MIN as i32) as f64;
+    let exp_lut = lut_int16(10.0 / range, i16::MAX as i32, 2.0 / range, 0, f64::exp);
+    let recip_lut = lut_int16(1.0 / range, i16::MIN as i32, 2.0 / range, 0, |v| {
+        1.0 / (1.0 + v)
+    });
+    let qm = crate::quant::quantize_multiplier((in_scale * beta) as f64 / (10.0 / 65535.0));
+    let mut outv = Vec::with_capacity(x.len());
+    for row in x.chunks(depth.max(1)) {
+        let max = row.iter().copied().max().unwrap_or(i16::MIN) as i32;
+        let exps: Vec<i16> = row
+            .iter()
+            .map(|&q| {
+                let d = q as i32 - max;
+                let scaled =
+                    crate::quant::multiply_by_quantized_multiplier(d, qm.multiplier, qm.shift);
+                let sym = scaled.wrapping_add(32767).clamp(-32768, 32767) as i16;
+                lut_lookup_i16(sym, &exp_lut)
+            })
+            .collect();
+        let sum: i32 = exps.iter().fold(0i32, |a, &e| a.wrapping_add(e as i32));
+        let headroom_plus_one = (sum as u32).leading_zeros() as i32;
+        let shifted = (((sum as i64) << (headroom_plus_one - 1).clamp(0, 63)) + (1 << 13)) >> 14;
+        let sym = (shifted as i32)
+            .wrapping_add(-((1 << 15) + (1 << 16)))
+            .clamp(-32768, 32767) as i16;
+        let recip = lut_lookup_i16(sym, &recip_lut) as i64;
+        let right = (31 - headroom_plus_one).clamp(1, 62);
+        let round = 1i64 << (right - 1);
+        for &e in &exps {
+            let r = ((e as i64 * recip + round) >> right) as i32;
+            outv.push(r.clamp(0, 32767) as i16);
+        }
+    }
+    outv
+}
+
+/// TFLite's `CheckedLog2`: the rounded log2 of `x` when `x` is within 1e-3 (in log2) of a power
+/// of two, computed in float as TFLite does.
+fn checked_log2(x: f32) -> Option<i32> {
+    let l = x.ln() * (1.0f32 / 2f32.ln());
+    let r = l.round();
+    ((l - r).abs() < 1e-3).then_some(r as i32)
+}
+
+/// The int16 LOGISTIC / TANH input rescaling of LiteRT's Prepare (`activations.cc`, 3 integer
+/// bits): a power-of-two input scale of exactly 2^-12 (TANH: or 2^-11) uses the multiplier `3` (or
+/// `6`) without shift; any other scale the multiplier `scale·4096·3` doubled (shift + 1) until
+/// above 32767/2, truncated. Returns (multiplier, right shift) as the kernels apply them.
+fn sigmoid16_input_scaling(in_scale: f32, tanh: bool) -> (i32, i32) {
+    if let Some(l) = checked_log2(in_scale) {
+        let left = 12 + l;
+        if left == 0 || (tanh && left == 1) {
+            return (3 << left, 0);
+        }
+    }
+    let mut m = in_scale as f64 * 4096.0 * 3.0;
+    let mut shift = 0;
+    while m <= 32767.0 / 2.0 && shift <= 30 {
+        shift += 1;
+        m *= 2.0;
+    }
+    (m as i32, shift)
+}
+
+/// The 256-entry table of LiteRT's int16 LOGISTIC / TANH (`internal/common.h`
+/// `sigmoid_table_uint16`), measured from LiteRT (`tools/gen_sigmoid16_table.py`).
+fn sigmoid_table() -> &'static [u32; 256] {
+    &super::sigmoid16_table::SIGMOID16_TABLE
+}
+
+/// `reference_integer_ops::Logistic` (int16): input rescaled to 1/(3·4096) units, the table
+/// interpolated over 9 fraction bits on |x|, mirrored for negative inputs, Q15 out.
+fn logistic16(q: i16, mult: i32, shift: i32) -> i16 {
+    let round = if shift > 0 { 1i64 << (shift - 1) } else { 0 };
+    let x = ((q as i64 * mult as i64 + round) >> shift) as i32;
+    let a = x.unsigned_abs();
+    let uh = a >> 9;
+    let r: u32 = if uh >= 255 {
+        0x7FFF << 10
+    } else {
+        let t = sigmoid_table();
+        let (ua, ub) = (t[uh as usize], t[uh as usize + 1]);
+        (ua << 9).wrapping_add((a & 0x1ff).wrapping_mul(ub.wrapping_sub(ua)))
+    };
+    let r = if x >= 0 {
+        r.wrapping_add(1 << 9)
+    } else {
+        (1u32 << 25).wrapping_sub(r).wrapping_add((1 << 9) - 1)
+    };
+    (r >> 10) as i16
+}
+
+/// `reference_integer_ops::Tanh` (int16): `tanh(x) = 2·sigmoid(2x) − 1` on the same table,
+/// 8 fraction bits of interpolation, Q15 out.
+fn tanh16(q: i16, mult: i32, shift: i32) -> i16 {
+    let round = if shift > 0 { 1i64 << (shift - 1) } else { 0 };
+    let x = ((q as i64 * mult as i64 + round) >> shift) as i32;
+    let a = x.unsigned_abs();
+    let uh = a >> 8;
+    let r: i32 = if uh >= 255 {
+        0xFFFF << 8
+    } else {
+        let t = sigmoid_table();
+        let (ua, ub) = (t[uh as usize], t[uh as usize + 1]);
+        (ua << 8).wrapping_add((a & 0xff).wrapping_mul(ub.wrapping_sub(ua))) as i32
+    };
+    let r = if x >= 0 {
+        r - (1 << 23) + (1 << 7)
+    } else {
+        -r + (1 << 23) + (1 << 7) - 1
+    };
+    (r >> 8) as i16
 }
 
 /// Float LOGISTIC as LiteRT 2.3's reference kernel computes it (verified against the oracle):

@@ -23,7 +23,7 @@ use super::a_common::{
 };
 use crate::quant::{
     activation_range_float, activation_range_quantized, multiply_by_quantized_multiplier,
-    QuantizedMultiplier,
+    multiply_by_quantized_multiplier_i64, QuantizedMultiplier,
 };
 use crate::{OpCtx, RefError};
 
@@ -199,6 +199,100 @@ fn quantized_operands(
     ))
 }
 
+/// The operands of an int16×8 convolution (TFLite's 16-bit activation mode): int16 input and
+/// output (zero points 0 by TFLite's rule; subtracted and added anyway), int8 weights with
+/// per-channel scales (zero points ignored), an int64 — or int32 — bias, accumulation in 64 bits
+/// without wrapping, then the int64 `MultiplyByQuantizedMultiplier` (Q15-reduced multiplier)
+/// (`reference_integer_ops` int16 overloads of `ConvPerChannel`, `DepthwiseConvPerChannel`,
+/// `TransposeConv`).
+struct Int16Operands {
+    x: Vec<i64>,
+    w: Vec<i64>,
+    bias: Option<Vec<i64>>,
+    mult: Vec<QuantizedMultiplier>,
+    out_zp: i32,
+    lo: i32,
+    hi: i32,
+}
+
+impl Int16Operands {
+    #[inline]
+    fn apply(&self, acc: i64, o: usize) -> i32 {
+        let acc = acc.wrapping_add(self.bias.as_ref().map_or(0, |b| b[o]));
+        let m = self.mult[o];
+        multiply_by_quantized_multiplier_i64(acc, m.multiplier, m.shift)
+            .wrapping_add(self.out_zp)
+            .clamp(self.lo, self.hi)
+    }
+}
+
+fn int16_operands(
+    ctx: &OpCtx,
+    (xi, fi, bi): (usize, usize, usize),
+    oc: usize,
+) -> Result<Int16Operands, RefError> {
+    let input = ctx.input(xi)?;
+    let filter = ctx.input(fi)?;
+    let it = ctx.input_tensor(xi)?;
+    let ft = ctx.input_tensor(fi)?;
+    let ot = ctx.output_tensor(0)?;
+    if ot.dtype != DType::Int16 {
+        return Err(ctx.err(format!("output is {}, input is int16", ot.dtype)));
+    }
+    expect_dtype(ctx, filter, DType::Int8, "filter of an int16 convolution")?;
+    let (in_scale, in_zp) = per_tensor(ctx, it, "input")?;
+    let (out_scale, out_zp) = per_tensor(ctx, ot, "output")?;
+    let scales = filter_scales(ctx, ft, oc)?;
+    let (lo, hi) =
+        activation_range_quantized(ctx.op.options.activation(), DType::Int16, out_scale, out_zp);
+    let bias = match ctx.opt_input(bi) {
+        None => None,
+        Some(b) => {
+            let v: Vec<i64> = match b.dtype() {
+                DType::Int64 => b.as_i64().map(<[i64]>::to_vec),
+                DType::Int32 => b.as_i32().map(|v| v.iter().map(|&x| x as i64).collect()),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                ctx.err(format!(
+                    "bias is {}, expected int64 or int32 for an int16 convolution",
+                    b.dtype()
+                ))
+            })?;
+            if v.len() != oc {
+                return Err(ctx.err(format!(
+                    "bias has {} elements, expected {oc} (one per output channel)",
+                    v.len()
+                )));
+            }
+            Some(v)
+        }
+    };
+    Ok(Int16Operands {
+        x: to_i32(ctx, input, "input")?
+            .into_iter()
+            .map(|v| (v - in_zp) as i64)
+            .collect(),
+        w: to_i32(ctx, filter, "filter")?
+            .into_iter()
+            .map(|v| v as i64)
+            .collect(),
+        bias,
+        mult: per_channel_multipliers(in_scale, &scales, out_scale),
+        out_zp,
+        lo,
+        hi,
+    })
+}
+
+#[inline]
+fn dot_i64(a: &[i64], b: &[i64]) -> i64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.wrapping_mul(*y))
+        .fold(0, i64::wrapping_add)
+}
+
 #[inline]
 fn dot_i32(a: &[i32], b: &[i32]) -> i32 {
     // Integer sums wrap modulo 2^32 in the reference (int32 accumulator); summing in i64 and
@@ -317,6 +411,30 @@ pub fn conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             });
             Ok(vec![pack_int(ctx, input.dtype(), &out_shape, out)?])
         }
+        DType::Int16 => {
+            let q = int16_operands(ctx, (0, 1, 2), oc)?;
+            let mut out = Vec::with_capacity(n * oh * ow * oc);
+            let mut taps = Vec::new();
+            let mut acc = vec![0i64; oc];
+            for_each_pixel(&g, &mut taps, |taps| {
+                acc.fill(0);
+                for &(fy, fx, pix) in taps.iter() {
+                    let xs = &q.x[pix * c..(pix + 1) * c];
+                    for (oo, a) in acc.iter_mut().enumerate() {
+                        let grp = oo / g.fpg;
+                        let wo = ((oo * fh + fy) * fw + fx) * fic;
+                        *a = a.wrapping_add(dot_i64(
+                            &q.w[wo..wo + fic],
+                            &xs[grp * fic..(grp + 1) * fic],
+                        ));
+                    }
+                }
+                for (oo, &a) in acc.iter().enumerate() {
+                    out.push(q.apply(a, oo));
+                }
+            });
+            Ok(vec![pack_int(ctx, DType::Int16, &out_shape, out)?])
+        }
         other => Err(ctx.err(format!("CONV_2D on {other} is not supported"))),
     }
 }
@@ -434,6 +552,26 @@ pub fn depthwise_conv2d(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
                 }
             });
             Ok(vec![pack_int(ctx, input.dtype(), &out_shape, out)?])
+        }
+        DType::Int16 => {
+            let q = int16_operands(ctx, (0, 1, 2), oc)?;
+            let mut out = Vec::with_capacity(n * oh * ow * oc);
+            let mut taps = Vec::new();
+            let mut acc = vec![0i64; oc];
+            for_each_pixel(&g, &mut taps, |taps| {
+                acc.fill(0);
+                for &(fy, fx, pix) in taps.iter() {
+                    let xs = &q.x[pix * c..(pix + 1) * c];
+                    let ws = &q.w[(fy * fw + fx) * oc..(fy * fw + fx + 1) * oc];
+                    for (oo, a) in acc.iter_mut().enumerate() {
+                        *a = a.wrapping_add(xs[oo / mult].wrapping_mul(ws[oo]));
+                    }
+                }
+                for (oo, &a) in acc.iter().enumerate() {
+                    out.push(q.apply(a, oo));
+                }
+            });
+            Ok(vec![pack_int(ctx, DType::Int16, &out_shape, out)?])
         }
         other => Err(ctx.err(format!("DEPTHWISE_CONV_2D on {other} is not supported"))),
     }
@@ -555,6 +693,17 @@ pub fn transpose_conv(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
                 })
                 .collect();
             Ok(vec![pack_int(ctx, input.dtype(), &ot.shape, out)?])
+        }
+        DType::Int16 => {
+            let q = int16_operands(ctx, (2, 1, 3), oc)?;
+            let mut acc = vec![0i64; total];
+            scatter(&mut |o, wi, xi| acc[o] = acc[o].wrapping_add(q.x[xi].wrapping_mul(q.w[wi])));
+            let out = acc
+                .iter()
+                .enumerate()
+                .map(|(i, &a)| q.apply(a, i % oc))
+                .collect();
+            Ok(vec![pack_int(ctx, DType::Int16, &ot.shape, out)?])
         }
         other => Err(ctx.err(format!("TRANSPOSE_CONV on {other} is not supported"))),
     }

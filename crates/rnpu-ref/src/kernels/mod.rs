@@ -18,3 +18,4 @@ pub mod rearrange;
 pub mod reduce;
 pub mod resize;
 pub mod shape;
+mod sigmoid16_table;

@@ -112,7 +112,7 @@ fn mean_or_sum(ctx: &OpCtx, compute_sum: bool) -> Result<Vec<Array>, RefError> {
             };
             Ok(vec![Array::new(out_shape, ArrayData::F32(out))])
         }
-        DType::Int8 | DType::UInt8 => {
+        DType::Int8 | DType::UInt8 | DType::Int16 => {
             let dtype = input.dtype();
             let (si, zi) = per_tensor(ctx, ctx.input_tensor(0)?, "input")?;
             let (so, zo) = per_tensor(ctx, ot, "output")?;
