@@ -666,7 +666,13 @@ def emit_int16(base, src, shapes, ranges, n_rep=32):
     n = f"{base}_int16x8"
     if not wanted(n):
         return
-    m = convert16(src, _uniform_gen(shapes, ranges, seed_of(n), n_rep))
+    try:
+        m = convert16(src, _uniform_gen(shapes, ranges, seed_of(n), n_rep))
+    except Exception as e:  # the converter's 16x8 mode refuses some operators
+        msg = " ".join(str(e).split())[-200:]
+        NOTES.append(f"{n}: converter refused 16x8: {msg}")
+        print(f"  !! {n}: converter refused: {msg}", flush=True)
+        return
     write_fixture(n, "int16x8", m, inputs_for_safe(m, n, ranges))
 
 
@@ -704,6 +710,21 @@ def int16_models():
     r = rng_for(n)
     wt = const(r.normal(0, np.sqrt(2.0 / 45), (3, 3, 4, 5)))
     emit_int16(n, fn1(lambda x: tf.nn.conv2d_transpose(x, wt, (1, 2 * H, 2 * W, 4), 2, "SAME"), shp), [shp], U)
+    emit_int16(f"transpose_{H}x{W}_c5_0213", fn1(lambda x: tf.transpose(x, [0, 2, 1, 3]), shp), [shp], U)
+    emit_int16(f"split_c3_{H}x{W}_c9", fn1(lambda x: tf.split(x, 3, axis=3), (1, H, W, 9)), [(1, H, W, 9)], U)
+    emit_int16(f"maximum_minimum_{H}x{W}_c5", ("fn", lambda a, b: tf.minimum(tf.maximum(a, b), 0.5), two), two,
+               [(-1, 1), (-2, 2)])
+    emit_int16(f"reduce_max_c_{H}x{W}_c5", fn1(lambda x: tf.reduce_max(x, 3), shp), [shp], U)
+    # (No int16 SUM: LiteRT 2.3.0's BUILTIN_REF int16 SUM returns values unrelated to the sum —
+    # -1, -1, 22015, 0, 0 where its optimized kernel and rnpu-ref give the saturated sums — as
+    # its int8 SUM does.)
+    emit_int16(f"relu_{H}x{W}_c5", fn1(tf.nn.relu, shp), [shp], U)
+    emit_int16(f"exp_{H}x{W}_c5", fn1(tf.exp, shp), [shp], [(-3, 1)])
+    emit_int16("batch_matmul_2x6x8_2x8x5", ("fn", lambda a, b: tf.linalg.matmul(a, b), [(1, 2, 6, 8), (1, 2, 8, 5)]),
+               [(1, 2, 6, 8), (1, 2, 8, 5)], [(-1, 1), (-1, 1)])
+    emit_int16(f"mirror_pad_{H}x{W}_c5", fn1(lambda x: tf.pad(x, [[0, 0], [1, 2], [2, 1], [0, 0]], "REFLECT"), shp),
+               [shp], U)
+    emit_int16(f"gather_c_{H}x{W}_c5", fn1(lambda x: tf.gather(x, [4, 0, 2], axis=3), shp), [shp], U)
     n = "mini_net_16x16"
     if wanted(n + "_int16x8"):
         tf.keras.utils.set_random_seed(seed_of(n))

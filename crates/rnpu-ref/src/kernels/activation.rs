@@ -312,42 +312,81 @@ pub fn sigmoid_tanh(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
     }
 }
 
-/// TFLite's `LUTPopulateInt16<double>` (`internal/common.h`): 513 entries over the int16 input
-/// range, each the sample of `f` at its step start less half of the rounding error
-/// the linear interpolation would make at the step's midpoint; the last entry `f(input_max)`.
-fn lut_int16(
-    in_scale: f64,
+/// The float type TFLite's `LUTPopulateInt16<FloatT>` computes in: `double` for SOFTMAX's
+/// tables, `float` for EXP (the arithmetic must be the same precision to give the same table).
+pub(crate) trait LutFloat:
+    Copy
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+{
+    fn of(v: f64) -> Self;
+    fn round_away(self) -> Self;
+    fn to_f64(self) -> f64;
+}
+
+impl LutFloat for f32 {
+    fn of(v: f64) -> Self {
+        v as f32
+    }
+    fn round_away(self) -> Self {
+        self.round()
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+impl LutFloat for f64 {
+    fn of(v: f64) -> Self {
+        v
+    }
+    fn round_away(self) -> Self {
+        self.round()
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+/// TFLite's `LUTPopulateInt16<FloatT>` (`internal/common.h`): 513 entries over the int16 input
+/// range, each the sample of `f` at its step start less half of the rounding error the linear
+/// interpolation would make at the step's midpoint; the last entry `f(input_max)`.
+pub(crate) fn lut_int16<F: LutFloat>(
+    in_scale: F,
     in_zp: i32,
-    out_scale: f64,
+    out_scale: F,
     out_zp: i32,
-    f: fn(f64) -> f64,
+    f: impl Fn(F) -> F,
 ) -> Vec<i16> {
-    let input_min = in_scale * (i16::MIN as i32 - in_zp) as f64;
-    let input_max = in_scale * (i16::MAX as i32 - in_zp) as f64;
-    let output_min = out_scale * (i16::MIN as i32 - out_zp) as f64;
-    let output_max = out_scale * (i16::MAX as i32 - out_zp) as f64;
+    let int = |v: i32| F::of(v as f64);
+    let input_min = in_scale * int(i16::MIN as i32 - in_zp);
+    let input_max = in_scale * int(i16::MAX as i32 - in_zp);
+    let output_min = out_scale * int(i16::MIN as i32 - out_zp);
+    let output_max = out_scale * int(i16::MAX as i32 - out_zp);
     let steps = 512;
-    let step = (input_max - input_min) / steps as f64;
-    let half = step / 2.0;
-    let inv = 65536.0 / (output_max - output_min);
-    let clamp = |v: f64| v.clamp(i16::MIN as f64, i16::MAX as f64) as i16;
-    let mut lut = Vec::with_capacity(steps + 1);
+    let step = (input_max - input_min) / int(steps);
+    let half = step / int(2);
+    let inv = int(65536) / (output_max - output_min);
+    let clamp = |v: F| v.to_f64().clamp(i16::MIN as f64, i16::MAX as f64) as i16;
+    let mut lut = Vec::with_capacity(steps as usize + 1);
     for i in 0..steps {
-        let val = f(input_min + i as f64 * step);
-        let mid = f(input_min + i as f64 * step + half);
-        let next = f(input_min + (i + 1) as f64 * step);
-        let sample = (val * inv).round();
-        let interp = ((next * inv + (val * inv).round()) / 2.0).round();
-        let bias = ((interp - (mid * inv).round()) / 2.0).round();
+        let val = f(input_min + int(i) * step);
+        let mid = f(input_min + int(i) * step + half);
+        let next = f(input_min + int(i + 1) * step);
+        let sample = (val * inv).round_away();
+        let interp = ((next * inv + (val * inv).round_away()) / int(2)).round_away();
+        let bias = ((interp - (mid * inv).round_away()) / int(2)).round_away();
         lut.push(clamp(sample - bias));
     }
-    lut.push(clamp((f(input_max) * inv).round()));
+    lut.push(clamp((f(input_max) * inv).round_away()));
     lut
 }
 
 /// TFLite's int16 `LUTLookup`: entry `256 + (v >> 7)` plus the slope to the next entry times
 /// the 7 low bits, rounded.
-fn lut_lookup_i16(v: i16, lut: &[i16]) -> i16 {
+pub(crate) fn lut_lookup_i16(v: i16, lut: &[i16]) -> i16 {
     let index = (256 + (v as i32 >> 7)) as usize;
     let offset = (v & 0x7f) as i32;
     let base = lut[index];

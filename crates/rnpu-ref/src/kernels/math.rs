@@ -131,6 +131,18 @@ pub fn unary(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         OpKind::Square if float => map_f32(x, |v| v * v),
         OpKind::Exp if float => map_f32(x, f32::exp),
         OpKind::Exp if xt.dtype == DType::Int8 => lut_op(ctx, x, f32::exp)?,
+        OpKind::Exp if xt.dtype == DType::Int16 => {
+            // LiteRT's exp.cc: `LUTPopulate<int16_t>` in float, then `LookupTable`.
+            let (si, zi) = per_tensor(ctx, xt)?;
+            let (so, zo) = per_tensor(ctx, ot)?;
+            let lut = super::activation::lut_int16(si, zi, so, zo, f32::exp);
+            let v = x.as_i16().unwrap_or(&[]);
+            ArrayData::I16(
+                v.iter()
+                    .map(|&q| super::activation::lut_lookup_i16(q, &lut))
+                    .collect(),
+            )
+        }
         OpKind::Log if float => map_f32(x, f32::ln),
         OpKind::Log if xt.dtype == DType::Int8 => {
             let (so, zo) = per_tensor(ctx, ot)?;

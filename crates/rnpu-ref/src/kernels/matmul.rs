@@ -12,7 +12,7 @@ use rnpu_model::{Array, ArrayData, DType, OpOptions};
 
 use super::a_common::{broadcast_index, broadcast_shape, legacy_conv_multiplier};
 use super::b_common::{checked_input, per_tensor};
-use crate::quant::multiply_by_quantized_multiplier;
+use crate::quant::{multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_i64};
 use crate::{OpCtx, RefError};
 
 /// BATCH_MATMUL.
@@ -113,13 +113,21 @@ pub fn batch_matmul(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             for p in 0..nb {
                 for i in 0..m {
                     for j in 0..n {
-                        let mut t = 0i32;
+                        // int8: an int32 sum and the int32 requantization; int16: LiteRT's
+                        // `BatchMatMul<int16_t, int64_t>`, an int64 sum and the int64
+                        // `MultiplyByQuantizedMultiplier` (Q15-reduced multiplier).
+                        let mut t = 0i64;
                         for k in 0..ka {
-                            let l = x[la(p, i, k)] as i32 - z1;
-                            let r = y[lb(p, k, j)] as i32 - z2;
+                            let l = x[la(p, i, k)] - z1 as i64;
+                            let r = y[lb(p, k, j)] - z2 as i64;
                             t = t.wrapping_add(l.wrapping_mul(r));
                         }
-                        let v = multiply_by_quantized_multiplier(t, q.multiplier, q.shift) + zo;
+                        let v = if a.dtype() == DType::Int8 {
+                            multiply_by_quantized_multiplier(t as i32, q.multiplier, q.shift)
+                        } else {
+                            multiply_by_quantized_multiplier_i64(t, q.multiplier, q.shift)
+                        }
+                        .wrapping_add(zo);
                         o.push(v.clamp(lo, hi));
                     }
                 }
