@@ -452,6 +452,7 @@ def single_op_models():
     cpu_reference_ops()
     math_ops()
     int16_models()
+    more_cpu_ops()
     # ---- RESHAPE / SQUEEZE
     emit_variants(f"reshape_{H}x{W}_c5_to_117x5", fn1(lambda x: tf.reshape(x, (1, H * W, 5)), shp), [shp], U)
     emit_variants(f"reshape_{H}x{W}_c5_to_flat", fn1(lambda x: tf.reshape(x, (1, H * W * 5)), shp), [shp], U)
@@ -642,6 +643,24 @@ def single_op_models():
         rep = _uniform_gen([(1, H, W, 3)], U, seed_of(n), 32)
         m = convert(conv2d_model(n, 3, 1, "SAME", 3, 5, None), False, "uint8", rep)
         write_fixture(n, "int8_per_axis", m, None, {"io": "uint8"})
+
+
+def more_cpu_ops():
+    """LOG_SOFTMAX, TOPK_V2, REVERSE_V2, SIN, COS and the logical operators: models with
+    them run on rnpu's CPU reference (none is an NPU operation)."""
+    U = [(-1.0, 1.0)]
+    shp = (1, H, W, 5)
+    # (No ELU: ai-edge-litert 2.3.0's BUILTIN_REF resolver has no ELU kernel. No int8
+    # LOG_SOFTMAX: rnpu-ref runs LOG_SOFTMAX in float only.)
+    emit_float("log_softmax_3x10", fn1(lambda x: tf.nn.log_softmax(x * 2), (3, 10)), [(3, 10)], [(-3, 3)])
+    emit_float("topk_k4_3x10", fn1(lambda x: tf.math.top_k(x, 4), (3, 10)), [(3, 10)], [(-3, 3)])
+    emit_variants("topk_k3_2x12", fn1(lambda x: tf.math.top_k(x, 3).values, (2, 12)), [(2, 12)], [(-3, 3)])
+    emit_variants(f"reverse_w_{H}x{W}_c5", fn1(lambda x: tf.reverse(x, [2]), shp), [shp], U)
+    emit_float(f"reverse_c_{H}x{W}_c5", fn1(lambda x: tf.reverse(x, [3]), shp), [shp], U)
+    emit_float(f"sin_cos_{H}x{W}_c5", fn1(lambda x: tf.sin(x * 3) + tf.cos(x * 2), shp), [shp], [(-4, 4)])
+    two = [shp, shp]
+    emit_float(f"logical_{H}x{W}_c5", ("fn", lambda a, b: tf.where(
+        tf.logical_or(tf.logical_and(a > 0, b < 0.5), tf.logical_not(a > b)), a, b), two), two, [(-1, 1), (-1, 1)])
 
 
 def convert16(src, rep_gen):

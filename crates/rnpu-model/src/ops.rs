@@ -84,7 +84,9 @@ op_kinds! {
     Squeeze = 43, "SQUEEZE";
     StridedSlice = 45, "STRIDED_SLICE";
     Exp = 47, "EXP";
+    TopkV2 = 48, "TOPK_V2";
     Split = 49, "SPLIT";
+    LogSoftmax = 50, "LOG_SOFTMAX";
     Cast = 53, "CAST";
     Prelu = 54, "PRELU";
     Maximum = 55, "MAXIMUM";
@@ -98,6 +100,7 @@ op_kinds! {
     LessEqual = 63, "LESS_EQUAL";
     Select = 64, "SELECT";
     Slice = 65, "SLICE";
+    Sin = 66, "SIN";
     TransposeConv = 67, "TRANSPOSE_CONV";
     Tile = 69, "TILE";
     ExpandDims = 70, "EXPAND_DIMS";
@@ -113,6 +116,9 @@ op_kinds! {
     ReduceProd = 81, "REDUCE_PROD";
     ReduceMax = 82, "REDUCE_MAX";
     Pack = 83, "PACK";
+    LogicalOr = 84, "LOGICAL_OR";
+    LogicalAnd = 86, "LOGICAL_AND";
+    LogicalNot = 87, "LOGICAL_NOT";
     Unpack = 88, "UNPACK";
     ReduceMin = 89, "REDUCE_MIN";
     FloorDiv = 90, "FLOOR_DIV";
@@ -127,7 +133,9 @@ op_kinds! {
     Abs = 101, "ABS";
     SplitV = 102, "SPLIT_V";
     Ceil = 104, "CEIL";
+    ReverseV2 = 105, "REVERSE_V2";
     GatherNd = 107, "GATHER_ND";
+    Cos = 108, "COS";
     Quantize = 114, "QUANTIZE";
     Round = 116, "ROUND";
     HardSwish = 117, "HARD_SWISH";

@@ -57,6 +57,9 @@ fn arity(kind: &OpKind) -> Option<(usize, usize, Option<usize>, Option<usize>)> 
         SpaceToBatchNd | BatchToSpaceNd | Select | SelectV2 => (3, 3, Some(1), None),
         Tile | BroadcastTo | GatherNd | FloorDiv | FloorMod | Fill => (2, 2, Some(1), None),
         Less | LessEqual | Greater | GreaterEqual | Equal | NotEqual => (2, 2, Some(1), None),
+        TopkV2 => (2, 2, Some(2), None),
+        LogSoftmax | Sin | Cos | LogicalNot => (1, 1, Some(1), None),
+        LogicalAnd | LogicalOr | ReverseV2 => (2, 2, Some(1), None),
         Custom(_) | Other(_) => return None,
     })
 }

@@ -132,6 +132,11 @@ pub fn eval_op(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         OpKind::Pow => math::pow(ctx),
         OpKind::BatchMatmul => matmul::batch_matmul(ctx),
         OpKind::ReduceProd => math::reduce_prod(ctx),
+        OpKind::TopkV2 => more::topk_v2(ctx),
+        OpKind::ReverseV2 => more::reverse_v2(ctx),
+        OpKind::Sin | OpKind::Cos => more::sin_cos(ctx),
+        OpKind::LogicalAnd | OpKind::LogicalOr | OpKind::LogicalNot => more::logical(ctx),
+        OpKind::LogSoftmax => more::log_softmax(ctx),
         OpKind::Custom(n) if n == detection::CUSTOM_NAME => detection::detection_postprocess(ctx),
         other => Err(ctx.err(format!(
             "operator {other} is not supported by the CPU reference"

@@ -52,7 +52,19 @@ impl Builder {
         ins: &[usize],
         feeds: Vec<Array>,
     ) -> Result<Array, rnpu_ref::RefError> {
-        let out = self.tensors.len() - 1;
+        Ok(self.run_multi(kind, options, ins, 1, feeds)?.remove(0))
+    }
+
+    /// Like `run`, the last `n_out` tensors being the operator's outputs.
+    fn run_multi(
+        self,
+        kind: OpKind,
+        options: OpOptions,
+        ins: &[usize],
+        n_out: usize,
+        feeds: Vec<Array>,
+    ) -> Result<Vec<Array>, rnpu_ref::RefError> {
+        let outs: Vec<usize> = (self.tensors.len() - n_out..self.tensors.len()).collect();
         let graph_inputs: Vec<usize> = ins
             .iter()
             .copied()
@@ -66,15 +78,15 @@ impl Builder {
                 kind,
                 version: 1,
                 inputs: ins.iter().map(|&i| Some(i)).collect(),
-                outputs: vec![out],
+                outputs: outs.clone(),
                 options,
             }],
             inputs: graph_inputs,
-            outputs: vec![out],
+            outputs: outs,
             signatures: vec![],
             num_subgraphs: 1,
         };
-        Ok(rnpu_ref::run(&model, &feeds)?.remove(0))
+        rnpu_ref::run(&model, &feeds)
     }
 }
 
@@ -618,4 +630,66 @@ fn fill_zeros_like_and_relu_0_to_1() {
         )
         .unwrap();
     assert_eq!(out.as_f32().unwrap(), &[0.0, 0.25, 1.0, 1.0]);
+}
+
+/// TOPK_V2 by hand: largest first, equal values in index order (LiteRT's comparator), indices
+/// within the row; a reversal along W and LOGICAL_NOT by hand.
+#[test]
+fn topk_ties_keep_index_order_reverse_and_not() {
+    let mut b = Builder::new();
+    let x = b.t(DType::Int8, &[2, 5], pt(0.5, 0), None);
+    let k = b.t(
+        DType::Int32,
+        &[],
+        Quantization::None,
+        Some(ArrayData::I32(vec![3])),
+    );
+    b.t(DType::Int8, &[2, 3], pt(0.5, 0), None);
+    b.t(DType::Int32, &[2, 3], Quantization::None, None);
+    let y = b
+        .run_multi(
+            OpKind::TopkV2,
+            OpOptions::None,
+            &[x, k],
+            2,
+            vec![i8a(&[2, 5], &[4, 9, 4, -1, 9, -3, -3, -3, 0, -7])],
+        )
+        .unwrap();
+    assert_eq!(y[0].data, ArrayData::I8(vec![9, 9, 4, 0, -3, -3]));
+    assert_eq!(y[1].data, ArrayData::I32(vec![1, 4, 0, 3, 0, 1]));
+
+    let mut b = Builder::new();
+    let x = b.t(DType::Int8, &[1, 2, 3, 1], pt(0.5, 0), None);
+    let a = b.t(
+        DType::Int32,
+        &[1],
+        Quantization::None,
+        Some(ArrayData::I32(vec![2])),
+    );
+    b.t(DType::Int8, &[1, 2, 3, 1], pt(0.5, 0), None);
+    let y = b
+        .run(
+            OpKind::ReverseV2,
+            OpOptions::None,
+            &[x, a],
+            vec![i8a(&[1, 2, 3, 1], &[1, 2, 3, 4, 5, 6])],
+        )
+        .unwrap();
+    assert_eq!(y.data, ArrayData::I8(vec![3, 2, 1, 6, 5, 4]));
+
+    let mut b = Builder::new();
+    let x = b.t(DType::Bool, &[3], Quantization::None, None);
+    b.t(DType::Bool, &[3], Quantization::None, None);
+    let y = b
+        .run(
+            OpKind::LogicalNot,
+            OpOptions::None,
+            &[x],
+            vec![Array::new(
+                vec![3],
+                ArrayData::Bool(vec![true, false, true]),
+            )],
+        )
+        .unwrap();
+    assert_eq!(y.data, ArrayData::Bool(vec![false, true, false]));
 }

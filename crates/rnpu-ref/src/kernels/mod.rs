@@ -12,6 +12,7 @@ pub mod extra;
 pub mod fully_connected;
 pub mod math;
 pub mod matmul;
+pub mod more;
 pub mod pool;
 pub mod quantize;
 pub mod rearrange;
