@@ -735,22 +735,17 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
             it.dtype, ot.dtype
         ));
     }
-    let [1, ih, iw, c] = it.shape[..] else {
-        return Err(format!(
-            "input {:?} is not [1,H,W,C] (only the spatial mean of a feature map is lowered)",
-            it.shape
-        ));
-    };
     if at.dtype != DType::Int32 {
         return Err(format!("axis tensor is {}, not int32", at.dtype));
     }
+    let rank = it.shape.len() as i32;
     let data = at.data.as_ref().ok_or("axis tensor is not constant")?;
     let mut axes: Vec<i32> = data
         .chunks_exact(4)
         .map(|b| {
             let a = i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
             if a < 0 {
-                a + 4
+                a + rank
             } else {
                 a
             }
@@ -758,19 +753,39 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         .collect();
     axes.sort_unstable();
     axes.dedup();
-    if axes != [1, 2] {
-        return Err(format!(
-            "axes {axes:?}: only the spatial axes {{1, 2}} map to a depthwise convolution \
-             (other reductions cross channels or the batch)"
-        ));
-    }
-    let want: Vec<usize> = if keep_dims {
-        vec![1, 1, 1, c]
-    } else {
-        vec![1, c]
+    // The map whose pixels are averaged: both spatial axes of [1,H,W,C]; one of them when the
+    // other is 1; the time axis of a sequence [1,T,C] (Keras GlobalAveragePooling1D), the
+    // one-row map 1×T (NC1HWC2 stores all of these pixel after pixel).
+    let (ih, iw, c) = match (&it.shape[..], &axes[..]) {
+        ([1, h, w, c], [1, 2]) => (*h, *w, *c),
+        ([1, h, 1, c], [1]) => (*h, 1, *c),
+        ([1, 1, w, c], [2]) => (1, *w, *c),
+        ([1, t, c], [1]) => (1, *t, *c),
+        _ => {
+            return Err(format!(
+                "input {:?}, axes {axes:?}: only the mean over the pixels of a feature map \
+                 ([1,H,W,C] over {{1, 2}}, or a sequence [1,T,C] over 1) maps to a \
+                 convolution (other reductions cross channels or the batch)",
+                it.shape
+            ))
+        }
     };
-    if ot.shape != want {
-        return Err(format!("output {:?} is not {want:?}", ot.shape));
+    // Every reduced axis dropped or kept as 1: the output holds the C means, any such shape
+    // binds the same (1,1,C) image.
+    let kept: Vec<usize> = it
+        .shape
+        .iter()
+        .enumerate()
+        .filter_map(|(d, &n)| {
+            if axes.contains(&(d as i32)) {
+                keep_dims.then_some(1)
+            } else {
+                Some(n)
+            }
+        })
+        .collect();
+    if ot.shape != kept || kept.iter().product::<usize>() != c {
+        return Err(format!("output {:?} is not {kept:?}", ot.shape));
     }
     // Larger than the kernel limit: each surface summed as one pixel of 16·H·W channels.
     let pixel_sum = ih > crate::conv::MAX_KERNEL || iw > crate::conv::MAX_KERNEL;

@@ -716,6 +716,37 @@ fn mean_large_map_sweep() {
     t.report("MEAN sweep over maps beyond 7x7 (surfaces as pixels, selecting 1x1)");
 }
 
+/// MEAN over the time axis of a sequence `[1,T,C]` (Keras GlobalAveragePooling1D after Conv1D)
+/// and over the one non-unit spatial axis of `[1,H,1,C]` / `[1,1,W,C]`: the same pixel mean of
+/// the one-row (one-column) map, on the NPU within 1 LSB.
+#[test]
+fn mean_over_a_sequence_sweep() {
+    let mut r = Rng(0x5e9_3ea1);
+    let mut t = Tally::default();
+    let lens = [3usize, 7, 40, 100, 250, 400];
+    let chans = [1usize, 8, 17, 32, 64];
+    for seed in 0..36u64 {
+        let n = lens[(seed % 6) as usize];
+        let c = r.pick(&chans);
+        let q = r.pick(&QUANTS);
+        let keep = seed.is_multiple_of(2);
+        let (shape, axes): (Vec<usize>, &[i32]) = match seed % 4 {
+            0 => (vec![1, n, c], &[1]),
+            1 => (vec![1, n, c], &[-2]),
+            2 => (vec![1, n, 1, c], &[1]),
+            _ => (vec![1, 1, n, c], &[2]),
+        };
+        let (m, ins) =
+            support::build_mean_of(shape.clone(), axes, keep, q, seed % 5 == 0, 1700 + seed);
+        t.run(
+            format!("MEAN {shape:?} axes {axes:?} {q:?} keep_dims {keep} seed {seed}"),
+            &m,
+            &ins,
+        );
+    }
+    t.report("MEAN over a sequence / one spatial axis");
+}
+
 #[test]
 fn mean_other_axes_and_huge_maps_stay_on_the_cpu() {
     // 112×112: 16 kernels of 16·12544 bytes do not fit the CBUF.

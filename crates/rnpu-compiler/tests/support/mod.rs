@@ -723,6 +723,19 @@ pub fn build_mean(
     same_q: bool,
     seed: u64,
 ) -> (Model, Vec<Array>) {
+    build_mean_of(vec![1, h, w, c], axes, keep_dims, quant, same_q, seed)
+}
+
+/// MEAN of an input of any shape over `axes` (negative axes count from the end).
+pub fn build_mean_of(
+    in_shape: Vec<usize>,
+    axes: &[i32],
+    keep_dims: bool,
+    quant: Quant,
+    same_q: bool,
+    seed: u64,
+) -> (Model, Vec<Array>) {
+    let rank = in_shape.len() as i32;
     let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let dt = fm_dtype(quant);
     let si = (0.01 + 0.05 * r.unit()) as f32;
@@ -733,12 +746,11 @@ pub fn build_mean(
         let rescale = 0.3 + 2.7 * r.unit();
         fm_quant(&mut r, quant, si / rescale as f32)
     };
-    let in_shape = vec![1, h, w, c];
     let mut out_shape = Vec::new();
     for (d, &s) in in_shape.iter().enumerate() {
         let reduced = axes
             .iter()
-            .any(|&a| (if a < 0 { a + 4 } else { a }) as usize == d);
+            .any(|&a| (if a < 0 { a + rank } else { a }) as usize == d);
         if !reduced {
             out_shape.push(s);
         } else if keep_dims {
