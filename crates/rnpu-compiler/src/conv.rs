@@ -385,6 +385,25 @@ fn same_pad(inp: usize, out: usize, k: usize, s: usize) -> usize {
 
 /// Describe operator `i` as an NPU convolution, or say why it cannot be one.
 pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
+    analyze_unplanned(model, i).and_then(check_stacked)
+}
+
+/// A kernel beyond [`MAX_KERNEL`] must have a cut ([`crate::stack::plan`]) for its geometry.
+pub fn check_stacked(c: ConvOp) -> Result<ConvOp, String> {
+    if c.stacked {
+        crate::stack::plan(&c).map_err(|e| {
+            format!(
+                "{e}; larger than the {MAX_KERNEL}x{MAX_KERNEL} int8 kernels the sources \
+                 exercise (iree-rocket LIMITS.md: int8 measured to 3x3)"
+            )
+        })?;
+    }
+    Ok(c)
+}
+
+/// [`analyze`] without the stacking check, for callers that change the geometry afterwards
+/// (TRANSPOSE_CONV's convolution over the zero-inserted map).
+pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
     let op = &model.operators[i];
     let kind = op.kind.name();
     let input = op.input(0).ok_or("no input tensor")?;
@@ -767,17 +786,6 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         zero_insert: None,
         pixel_sum: false,
         stacked,
-    })
-    .and_then(|c| {
-        if c.stacked {
-            crate::stack::plan(&c).map_err(|e| {
-                format!(
-                    "{e}; larger than the {MAX_KERNEL}x{MAX_KERNEL} int8 kernels the sources \
-                     exercise (iree-rocket LIMITS.md: int8 measured to 3x3)"
-                )
-            })?;
-        }
-        Ok(c)
     })
 }
 

@@ -153,8 +153,20 @@ pub(crate) enum Place {
 }
 
 /// Stages run one after the other as one operator's tasks, each reading and writing the given
-/// places (`Scratch` offsets are the stage's own: an intermediate map lives there whole).
+/// places (`Scratch` offsets are the stage's own: an intermediate map lives there whole). A
+/// stage with scratch of its own (a stacked convolution after a zero insertion) gets it after
+/// every map the places use; stages run in order, so they share that region.
 pub(crate) fn chain(stages: Vec<(Lowered, Place, Place)>) -> Result<Lowered, String> {
+    let outer_end = stages
+        .iter()
+        .flat_map(|(l, src, dst)| [(*src, l.input_extent), (*dst, l.output_extent)])
+        .filter_map(|(p, extent)| match p {
+            Place::Scratch(o) => Some(o + extent),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let inner_base = outer_end.next_multiple_of(lower::CHUNK_ALIGN as u64);
     let place = |p: Place, x: u64| match p {
         Place::Input => AddrRef::Input(x),
         Place::Output => AddrRef::Output(x),
@@ -191,6 +203,7 @@ pub(crate) fn chain(stages: Vec<(Lowered, Place, Place)>) -> Result<Lowered, Str
                     AddrRef::Output(x) => Ok((i, place(dst, x))),
                     AddrRef::Weights(x) => Ok((i, AddrRef::Weights(w0 + x))),
                     AddrRef::Operands(x) => Ok((i, AddrRef::Operands(o0 + x))),
+                    AddrRef::Scratch(x) => Ok((i, AddrRef::Scratch(inner_base + x))),
                     other => Err(format!("chained stage addresses {other:?}")),
                 })
                 .collect::<Result<_, String>>()?;
@@ -202,6 +215,9 @@ pub(crate) fn chain(stages: Vec<(Lowered, Place, Place)>) -> Result<Lowered, Str
                 Place::Output => out.output_extent = out.output_extent.max(extent),
                 Place::Scratch(o) => out.scratch_extent = out.scratch_extent.max(o + extent),
             }
+        }
+        if l.scratch_extent > 0 {
+            out.scratch_extent = out.scratch_extent.max(inner_base + l.scratch_extent);
         }
         out.bound = out.bound.max(l.bound);
         splits.push(l.split);

@@ -132,8 +132,8 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         signatures: Vec::new(),
         num_subgraphs: 1,
     };
-    let c = conv::analyze(&mini, 0)?;
-    Ok(ConvOp {
+    let c = conv::analyze_unplanned(&mini, 0)?;
+    let t = ConvOp {
         op: i,
         input,
         output,
@@ -147,7 +147,14 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
             ot.dtype
         ),
         ..c
-    })
+    };
+    // A kernel beyond the limit is stacked over the up-sampled map (`crate::stack`).
+    conv::check_stacked(ConvOp {
+        in_hwc: (uh, uw, ic),
+        zero_insert: None,
+        ..t.clone()
+    })?;
+    Ok(t)
 }
 
 /// A depthwise convolution over the `hwc` view that keeps each value in the first of `f`
