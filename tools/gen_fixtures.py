@@ -587,6 +587,8 @@ def single_op_models():
         y = L.GlobalAveragePooling2D()(y)
         y = L.Dense(12)(y)
         emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 49, 10, 1)], [(-2, 2)])
+    emit_variants(f"dwconv_k9_s1_same_{H}x{W}_c16_relu", dw_model("dwk9", 9, 1, "SAME", 16, 1, "relu"),
+                  [(1, H, W, 16)], [(-1, 1)])
     n = "conv1d_k9_k11_400_c4"
     if wanted(n):
         tf.keras.utils.set_random_seed(seed_of(n))

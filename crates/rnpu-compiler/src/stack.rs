@@ -19,7 +19,9 @@
 //! `y + d` to output `y`; `p` is chosen so that every window starts inside the padded input and
 //! the implied trailing pad stays below the kernel (the validator's rules), which bounds the
 //! shifts a 7-tap copy reaches and so the kernels this takes (about 12 per axis; wider ones stay
-//! on the CPU with the reason). Slots are `16·⌈C/16⌉` channels apart — a depthwise task writes a
+//! on the CPU with the reason). A depthwise kernel (up to [`MAX_DEPTHWISE_CHANNELS`] channels)
+//! is first written as the direct convolution it equals (kernel `o` live at channel `o` only).
+//! Slots are `16·⌈C/16⌉` channels apart — a depthwise task writes a
 //! wider output cube than its channels (`lower::cube_channels`), and the copies run in slot
 //! order, so each one's padding surfaces are overwritten by the next slot's copy. Exact: the
 //! copies move bytes, the convolution is the original's.
@@ -65,13 +67,36 @@ pub fn axis(n_in: usize, k: usize, s: usize, pad: usize, out: usize) -> Option<A
     })
 }
 
+/// Widest depthwise convolution stacked: it becomes a direct convolution whose kernel `o`
+/// reads only channel `o` of each slot, `C` times the MACs (my limit, not a hardware one).
+pub const MAX_DEPTHWISE_CHANNELS: usize = 64;
+
+/// A depthwise convolution as the direct convolution it equals: kernel `o` holds the depthwise
+/// taps of channel `o` at input channel `o` and the weight zero point at every other channel
+/// (cancelled by CPEND, like the grouped convolutions' off-group weights).
+fn as_direct(c: &ConvOp) -> ConvOp {
+    let ch = c.in_hwc.2;
+    let taps = c.kh * c.kw;
+    let mut weights = vec![c.wzp as i8; ch * taps * ch];
+    for o in 0..ch {
+        for t in 0..taps {
+            weights[(o * taps + t) * ch + o] = c.weights[t * ch + o];
+        }
+    }
+    ConvOp {
+        depthwise: false,
+        weights,
+        ..c.clone()
+    }
+}
+
 /// Both axes of `c`'s cut, or why its kernel cannot be stacked.
 pub fn plan(c: &ConvOp) -> Result<(Axis, Axis), String> {
-    if c.depthwise {
+    if c.depthwise && c.in_hwc.2 > MAX_DEPTHWISE_CHANNELS {
         return Err(format!(
-            "depthwise kernel {}x{} exceeds {MAX_KERNEL}x{MAX_KERNEL} (stacking needs a direct \
-             convolution to sum the slots)",
-            c.kh, c.kw
+            "depthwise kernel {}x{} over {} channels: stacking makes it a direct convolution \
+             ({} channels at most)",
+            c.kh, c.kw, c.in_hwc.2, MAX_DEPTHWISE_CHANNELS
         ));
     }
     let (ih, iw, _) = c.in_hwc;
@@ -92,6 +117,8 @@ pub fn plan(c: &ConvOp) -> Result<(Axis, Axis), String> {
 /// then the small-kernel convolution over it.
 pub fn lower(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let (ay, ax) = plan(c)?;
+    let direct = c.depthwise.then(|| as_direct(c));
+    let c = direct.as_ref().unwrap_or(c);
     let (ih, iw, ic) = c.in_hwc;
     let (_, _, oc) = c.out_hwc;
     let cp = ic.next_multiple_of(16);

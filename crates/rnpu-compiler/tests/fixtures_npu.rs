@@ -84,6 +84,9 @@ const FIXTURES: &[(&str, bool)] = &[
     ("conv1d_k9_k11_400_c4_int8pa", true),
     ("conv1d_k9_k11_400_c4_int8pt", true),
     ("conv1d_k9_k11_400_c4_uint8", true),
+    ("dwconv_k9_s1_same_13x9_c16_relu_int8pa", true),
+    ("dwconv_k9_s1_same_13x9_c16_relu_int8pt", true),
+    ("dwconv_k9_s1_same_13x9_c16_relu_uint8", true),
     // YOLOv8's C2f: the SPLIT absorbed by the concatenation that takes its parts.
     ("c2f_block_13x9_c3to32_int8pa", true),
     ("c2f_block_13x9_c3to32_int8pt", true),

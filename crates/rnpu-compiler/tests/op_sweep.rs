@@ -302,7 +302,9 @@ fn dilation_and_depth_multiplier_sweep() {
         let (ekh, ekw) = c.eff_k();
         // Direct convolutions (a depth multiplier > 1 is one too) beyond 7×7 are stacked
         // (`rnpu_compiler::stack`) when their cut exists.
-        let direct = op == OpType::Conv || mult > 1;
+        // Depthwise ones up to 64 channels as direct convolutions live at one channel.
+        let direct =
+            op == OpType::Conv || mult > 1 || ic <= rnpu_compiler::stack::MAX_DEPTHWISE_CHANNELS;
         let fits = (ekh <= 7 && ekw <= 7) || (direct && c.stackable());
         let (model, input) = build(&c);
         let program = match compile(&model, &Options::default()) {
@@ -389,8 +391,9 @@ fn batched_fully_connected_sweep() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
-/// CONV_2D with kernels beyond 7×7 along either axis (DS-CNN's 10×4 stem, 1-D kernels of 9–12
-/// taps): shifted copies stacked along channels + a kernel that fits (`rnpu_compiler::stack`).
+/// CONV_2D and DEPTHWISE_CONV_2D with kernels beyond 7×7 along either axis (DS-CNN's 10×4
+/// stem, 1-D kernels of 9–12 taps, MixNet-style 9×9 depthwise): shifted copies stacked along
+/// channels + a kernel that fits (`rnpu_compiler::stack`).
 /// Every case whose cut exists on the NPU within 1 LSB; the rest on the CPU saying why.
 #[test]
 fn large_kernel_sweep() {
@@ -400,7 +403,7 @@ fn large_kernel_sweep() {
     let (mut n, mut on_npu, mut total_el, mut exact_el, mut worst) = (0, 0, 0, 0, 0i64);
     let mut failures = Vec::new();
     let mut seed = 40_000;
-    while n < 90 {
+    while n < 140 {
         seed += 1;
         let one_d = r.range(0, 3) == 0;
         let (h, kh) = if one_d {
@@ -411,12 +414,24 @@ fn large_kernel_sweep() {
                 r.pick(&[3usize, 8, 9, 10, 11, 12]),
             )
         };
+        // Depthwise kernels too (a direct convolution live at one channel per kernel, up to
+        // 64 channels); 80 channels stay on the CPU.
+        let depthwise = r.range(0, 2) == 0;
+        let ic = r.pick(&[1usize, 3, 8, 16, 20, 40, 64, 80]);
         let c = Case {
-            op: OpType::Conv,
+            op: if depthwise {
+                OpType::Depthwise
+            } else {
+                OpType::Conv
+            },
             h,
             w: r.pick(&[4usize, 10, 17, 40, 100]),
-            ic: r.pick(&[1usize, 3, 8, 16, 20, 40]),
-            oc: r.pick(&[1usize, 8, 17, 64]),
+            ic,
+            oc: if depthwise {
+                ic
+            } else {
+                r.pick(&[1usize, 8, 17, 64])
+            },
             kh,
             kw: r.pick(&[1usize, 4, 8, 9, 11, 12, 14]),
             stride: r.range(1, 3) as usize,
@@ -454,7 +469,9 @@ fn large_kernel_sweep() {
             exact_el += exact;
             worst = worst.max(max);
         }
-        if p.npu != c.stackable() {
+        let expect = c.stackable()
+            && (c.op != OpType::Depthwise || c.ic <= rnpu_compiler::stack::MAX_DEPTHWISE_CHANNELS);
+        if p.npu != expect {
             failures.push(format!("{c:?}: placed npu={} ({})", p.npu, p.reason));
         } else if max > 1 {
             failures.push(format!("{c:?}: max diff {max}"));
