@@ -66,7 +66,7 @@ def _uniform_gen(shapes, ranges, seed, n):
     return gen
 
 
-def convert(src, per_tensor: bool, io: str, rep_gen):
+def _quantizing_converter(src, rep_gen):
     """src: ("fn", fn, shapes) for a tf.function over constants, or ("keras", model)."""
     if src[0] == "fn":
         _, fn, shapes = src
@@ -77,6 +77,12 @@ def convert(src, per_tensor: bool, io: str, rep_gen):
         conv = tf.lite.TFLiteConverter.from_keras_model(src[1])
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = rep_gen
+    return conv
+
+
+def convert(src, per_tensor: bool, io: str, rep_gen):
+    """Full-integer int8 (per-axis or per-tensor weights) with `io` inputs/outputs."""
+    conv = _quantizing_converter(src, rep_gen)
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     dt = {"int8": tf.int8, "uint8": tf.uint8, "float": tf.float32}[io]
     conv.inference_input_type = dt
@@ -667,15 +673,7 @@ def more_cpu_ops():
 
 def convert16(src, rep_gen):
     """TFLite's 16-bit activation mode (int16 activations, int8 per-channel weights, int64 bias)."""
-    if src[0] == "fn":
-        _, fn, shapes = src
-        specs = [tf.TensorSpec(s, tf.float32, name=f"in{i}") for i, s in enumerate(shapes)]
-        cf = tf.function(fn).get_concrete_function(*specs)
-        conv = tf.lite.TFLiteConverter.from_concrete_functions([cf])
-    else:
-        conv = tf.lite.TFLiteConverter.from_keras_model(src[1])
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = rep_gen
+    conv = _quantizing_converter(src, rep_gen)
     conv.target_spec.supported_ops = [
         tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
     conv.inference_input_type = tf.int16

@@ -242,6 +242,65 @@ fn without_bn_rounding_still_within_1_lsb() {
     assert!(worst <= 1);
 }
 
+/// Tallies of a sweep whose cases may land on the CPU: each case is compiled, emulated and
+/// compared with rnpu-ref; it fails if its placement differs from `want_npu` or it is more
+/// than 1 LSB off.
+#[derive(Default)]
+struct Placed {
+    on_npu: usize,
+    on_cpu: usize,
+    total_el: usize,
+    exact_el: usize,
+    worst: i64,
+    failures: Vec<String>,
+}
+
+impl Placed {
+    fn run(&mut self, c: &Case, want_npu: bool) {
+        let (model, input) = build(c);
+        let program = match compile(&model, &Options::default()) {
+            Ok(p) => p,
+            Err(e) => return self.failures.push(format!("{c:?}: {e}")),
+        };
+        let p = &program.placements[0];
+        let want = rnpu_ref::run(&model, std::slice::from_ref(&input)).unwrap();
+        let got = match run_program(&model, &program, &[input]) {
+            Ok(g) => g,
+            Err(e) => return self.failures.push(format!("{c:?}: {e}")),
+        };
+        let (max, exact, total) = compare(&got[0], &want[0]);
+        if p.npu {
+            self.on_npu += 1;
+            self.total_el += total;
+            self.exact_el += exact;
+            self.worst = self.worst.max(max);
+        } else {
+            self.on_cpu += 1;
+        }
+        if p.npu != want_npu {
+            self.failures
+                .push(format!("{c:?}: placed npu={} ({})", p.npu, p.reason));
+        } else if max > 1 {
+            self.failures.push(format!("{c:?}: max diff {max}"));
+        }
+    }
+
+    fn exact_pct(&self) -> f64 {
+        100.0 * self.exact_el as f64 / self.total_el.max(1) as f64
+    }
+
+    fn finish(&self) {
+        for f in self.failures.iter().take(20) {
+            println!("FAIL {f}");
+        }
+        assert!(
+            self.failures.is_empty(),
+            "{} failing cases",
+            self.failures.len()
+        );
+    }
+}
+
 /// Dilated CONV_2D / DEPTHWISE_CONV_2D (lowered as dense kernels with zero-point taps) and
 /// DEPTHWISE_CONV_2D with a depth multiplier (a direct convolution with one live input channel
 /// per kernel): every case whose dense kernel fits the 7×7 limit must run on the NPU within
@@ -253,9 +312,8 @@ fn dilation_and_depth_multiplier_sweep() {
     let sizes: [(usize, usize); 6] = [(5, 5), (9, 13), (13, 9), (16, 16), (24, 17), (33, 33)];
     let quants = [Quant::Int8PerAxis, Quant::Uint8PerTensor];
     let acts = [Activation::None, Activation::Relu, Activation::Relu6];
-    let (mut n, mut on_npu, mut on_cpu, mut total_el, mut exact_el, mut worst) =
-        (0usize, 0usize, 0usize, 0usize, 0usize, 0i64);
-    let mut failures = Vec::new();
+    let mut t = Placed::default();
+    let mut n = 0usize;
     let mut seed = 10_000;
     while n < 160 {
         seed += 1;
@@ -306,46 +364,17 @@ fn dilation_and_depth_multiplier_sweep() {
         let direct =
             op == OpType::Conv || mult > 1 || ic <= rnpu_compiler::stack::MAX_DEPTHWISE_CHANNELS;
         let fits = (ekh <= 7 && ekw <= 7) || (direct && c.stackable());
-        let (model, input) = build(&c);
-        let program = match compile(&model, &Options::default()) {
-            Ok(p) => p,
-            Err(e) => {
-                failures.push(format!("{c:?}: {e}"));
-                continue;
-            }
-        };
-        let p = &program.placements[0];
-        let want = rnpu_ref::run(&model, std::slice::from_ref(&input)).unwrap();
-        let got = match run_program(&model, &program, &[input]) {
-            Ok(g) => g,
-            Err(e) => {
-                failures.push(format!("{c:?}: {e}"));
-                continue;
-            }
-        };
-        let (max, exact, total) = compare(&got[0], &want[0]);
-        if p.npu {
-            on_npu += 1;
-            total_el += total;
-            exact_el += exact;
-            worst = worst.max(max);
-        } else {
-            on_cpu += 1;
-        }
-        if p.npu != fits {
-            failures.push(format!("{c:?}: placed npu={} ({})", p.npu, p.reason));
-        } else if max > 1 {
-            failures.push(format!("{c:?}: max diff {max}"));
-        }
+        t.run(&c, fits);
     }
     println!(
-        "dilation / depth multiplier sweep: {n} cases, {on_npu} on the NPU ({:.4}% of {total_el} elements bit-exact, max diff {worst}), {on_cpu} on the CPU (dense kernel > 7x7, not stackable)",
-        100.0 * exact_el as f64 / total_el.max(1) as f64
+        "dilation / depth multiplier sweep: {n} cases, {} on the NPU ({:.4}% of {} elements bit-exact, max diff {}), {} on the CPU (dense kernel > 7x7, not stackable)",
+        t.on_npu,
+        t.exact_pct(),
+        t.total_el,
+        t.worst,
+        t.on_cpu
     );
-    for f in failures.iter().take(20) {
-        println!("FAIL {f}");
-    }
-    assert!(failures.is_empty(), "{} failing cases", failures.len());
+    t.finish();
 }
 
 /// FULLY_CONNECTED over several rows (`[B, depth]`, e.g. tokens): one 1×1 convolution over a
@@ -400,8 +429,8 @@ fn large_kernel_sweep() {
     let mut r = Rng(0x01a7_6e4e);
     let quants = [Quant::Int8PerAxis, Quant::Uint8PerTensor];
     let acts = [Activation::None, Activation::Relu, Activation::Relu6];
-    let (mut n, mut on_npu, mut total_el, mut exact_el, mut worst) = (0, 0, 0, 0, 0i64);
-    let mut failures = Vec::new();
+    let mut t = Placed::default();
+    let mut n = 0usize;
     let mut seed = 40_000;
     while n < 140 {
         seed += 1;
@@ -445,45 +474,17 @@ fn large_kernel_sweep() {
             continue;
         }
         n += 1;
-        let (model, input) = build(&c);
-        let program = match compile(&model, &Options::default()) {
-            Ok(p) => p,
-            Err(e) => {
-                failures.push(format!("{c:?}: {e}"));
-                continue;
-            }
-        };
-        let p = &program.placements[0];
-        let want = rnpu_ref::run(&model, std::slice::from_ref(&input)).unwrap();
-        let got = match run_program(&model, &program, &[input]) {
-            Ok(g) => g,
-            Err(e) => {
-                failures.push(format!("{c:?}: {e}"));
-                continue;
-            }
-        };
-        let (max, exact, total) = compare(&got[0], &want[0]);
-        if p.npu {
-            on_npu += 1;
-            total_el += total;
-            exact_el += exact;
-            worst = worst.max(max);
-        }
         let expect = c.stackable()
             && (c.op != OpType::Depthwise || c.ic <= rnpu_compiler::stack::MAX_DEPTHWISE_CHANNELS);
-        if p.npu != expect {
-            failures.push(format!("{c:?}: placed npu={} ({})", p.npu, p.reason));
-        } else if max > 1 {
-            failures.push(format!("{c:?}: max diff {max}"));
-        }
+        t.run(&c, expect);
     }
     println!(
-        "large kernel sweep: {n} cases, {on_npu} on the NPU ({:.4}% of {total_el} elements bit-exact, max diff {worst})",
-        100.0 * exact_el as f64 / total_el.max(1) as f64
+        "large kernel sweep: {n} cases, {} on the NPU ({:.4}% of {} elements bit-exact, max diff {})",
+        t.on_npu,
+        t.exact_pct(),
+        t.total_el,
+        t.worst
     );
-    for f in failures.iter().take(20) {
-        println!("FAIL {f}");
-    }
-    assert!(failures.is_empty(), "{} failing cases", failures.len());
-    assert!(on_npu * 2 > n, "only {on_npu} of {n} on the NPU");
+    t.finish();
+    assert!(t.on_npu * 2 > n, "only {} of {n} on the NPU", t.on_npu);
 }

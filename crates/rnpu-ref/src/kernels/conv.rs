@@ -98,6 +98,25 @@ fn bias_i32(ctx: &OpCtx, at: usize, oc: usize) -> Result<Option<Vec<i32>>, RefEr
     }
 }
 
+/// The optional bias of an int16 kernel at input `at`: int64 (the converter's) or int32, widened.
+pub(crate) fn bias_wide(ctx: &OpCtx, at: usize) -> Result<Option<Vec<i64>>, RefError> {
+    let Some(b) = ctx.opt_input(at) else {
+        return Ok(None);
+    };
+    match b.dtype() {
+        DType::Int64 => b.as_i64().map(<[i64]>::to_vec),
+        DType::Int32 => b.as_i32().map(|v| v.iter().map(|&x| x as i64).collect()),
+        _ => None,
+    }
+    .map(Some)
+    .ok_or_else(|| {
+        ctx.err(format!(
+            "bias is {}, expected int64 or int32 for an int16 kernel",
+            b.dtype()
+        ))
+    })
+}
+
 /// The optional float bias at input `at`.
 fn bias_f32(ctx: &OpCtx, at: usize, oc: usize) -> Result<Option<Vec<f32>>, RefError> {
     match ctx.opt_input(at) {
@@ -245,28 +264,14 @@ fn int16_operands(
     let scales = filter_scales(ctx, ft, oc)?;
     let (lo, hi) =
         activation_range_quantized(ctx.op.options.activation(), DType::Int16, out_scale, out_zp);
-    let bias = match ctx.opt_input(bi) {
-        None => None,
-        Some(b) => {
-            let v: Vec<i64> = match b.dtype() {
-                DType::Int64 => b.as_i64().map(<[i64]>::to_vec),
-                DType::Int32 => b.as_i32().map(|v| v.iter().map(|&x| x as i64).collect()),
-                _ => None,
-            }
-            .ok_or_else(|| {
-                ctx.err(format!(
-                    "bias is {}, expected int64 or int32 for an int16 convolution",
-                    b.dtype()
-                ))
-            })?;
-            if v.len() != oc {
-                return Err(ctx.err(format!(
-                    "bias has {} elements, expected {oc} (one per output channel)",
-                    v.len()
-                )));
-            }
-            Some(v)
+    let bias = match bias_wide(ctx, bi)? {
+        Some(v) if v.len() != oc => {
+            return Err(ctx.err(format!(
+                "bias has {} elements, expected {oc} (one per output channel)",
+                v.len()
+            )))
         }
+        b => b,
     };
     Ok(Int16Operands {
         x: to_i32(ctx, input, "input")?

@@ -183,19 +183,9 @@ pub fn fully_connected(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
                 }
                 _ => vec![per_tensor(ctx, ft, "weights")?.0; units],
             };
-            let bias: Option<Vec<i64>> = match ctx.opt_input(2) {
+            let bias = match super::conv::bias_wide(ctx, 2)? {
+                Some(v) => Some(check_len(ctx, &v, units)?.to_vec()),
                 None => None,
-                Some(b) => {
-                    let v: Vec<i64> = match b.dtype() {
-                        DType::Int64 => b.as_i64().map(<[i64]>::to_vec),
-                        DType::Int32 => b.as_i32().map(|v| v.iter().map(|&x| x as i64).collect()),
-                        _ => None,
-                    }
-                    .ok_or_else(|| {
-                        ctx.err(format!("bias is {}, expected int64 or int32", b.dtype()))
-                    })?;
-                    Some(check_len(ctx, &v, units)?.to_vec())
-                }
             };
             let x = to_i32(ctx, input, "input")?;
             let w = to_i32(ctx, filter, "weights")?;
