@@ -537,6 +537,31 @@ def single_op_models():
             f = tf.nn.relu(tf.nn.conv2d(x, wf, 1, "SAME"))
             return tf.nn.conv2d(tf.concat([u, f], 3), wo, 1, "SAME")
         emit_variants(n, fn1(neck, (1, 16, 12, 3)), [(1, 16, 12, 3)], [(-2, 2)])
+    # An FPN / DeepLab decoder step: a stride-2 branch upsampled ×2 bilinearly (Keras
+    # UpSampling2D(interpolation="bilinear") = tf.image.resize: half-pixel centres) and added
+    # to the full-resolution branch; then the TF1 DeepLab form (align_corners, 8x6 → 15x11).
+    n = "upsample_bilinear_add_16x12_c8"
+    if wanted(n):
+        r = rng_for(n)
+        wd = const(r.normal(0, np.sqrt(2.0 / 27), (3, 3, 3, 8)))
+        wf = const(r.normal(0, np.sqrt(2.0 / 27), (3, 3, 3, 8)))
+        wo = const(r.normal(0, np.sqrt(2.0 / 8), (1, 1, 8, 4)))
+
+        def fpn(x):
+            d = tf.nn.relu(tf.nn.conv2d(x, wd, 2, "SAME"))
+            u = tf.keras.layers.UpSampling2D(2, interpolation="bilinear")(d)
+            f = tf.nn.relu(tf.nn.conv2d(x, wf, 1, "SAME"))
+            return tf.nn.conv2d(u + f, wo, 1, "SAME")
+        emit_variants(n, fn1(fpn, (1, 16, 12, 3)), [(1, 16, 12, 3)], [(-2, 2)])
+    n = "deeplab_upsample_align_corners_15x11_c6"
+    if wanted(n):
+        r = rng_for(n)
+        wd = const(r.normal(0, np.sqrt(2.0 / 27), (3, 3, 3, 6)))
+
+        def decoder(x):
+            d = tf.nn.relu(tf.nn.conv2d(x, wd, 2, "SAME"))
+            return tf.compat.v1.image.resize_bilinear(d, [15, 11], align_corners=True)
+        emit_variants(n, fn1(decoder, (1, 15, 11, 3)), [(1, 15, 11, 3)], [(-2, 2)])
     # A DenseNet-style block: each concatenation is an input of the next (nested views).
     n = f"dense_block_{H}x{W}_c3"
     if wanted(n):
@@ -615,7 +640,7 @@ def single_op_models():
                                                                   constant_values=0.5), shp), [shp], U)
     # ---- resizes
     for (mode, tag) in [("default", ""), ("ac", "_align_corners"), ("hp", "_half_pixel")]:
-        for (oh, ow) in [(26, 18), (20, 7)]:
+        for (oh, ow) in [(26, 18), (20, 7)] + ([(25, 17)] if mode == "ac" else [(52, 36)] if mode == "default" else []):
             def rb(x, mode=mode, oh=oh, ow=ow):
                 if mode == "hp":
                     return tf.image.resize(x, [oh, ow], "bilinear")

@@ -99,6 +99,15 @@ pub struct ConvOp {
     /// A direct convolution whose kernel exceeds [`MAX_KERNEL`]: shifted copies of the input
     /// stacked along channels, then a convolution with a kernel that fits (`crate::stack`).
     pub stacked: bool,
+    /// RESIZE_BILINEAR by integer factors: the input is first padded by repeating its edge
+    /// pixels, `[top, bottom, left, right]` of them (`crate::bilinear`); `in_hwc` is the real
+    /// input, the zero insertion, kernel and pads apply to the padded map.
+    pub replicate: Option<[usize; 4]>,
+    /// Pixels from one 16-channel surface of the input to the next (`None`: the map's `H·W`):
+    /// a task reading one row or one column of a larger map (`crate::bilinear`).
+    pub in_plane: Option<usize>,
+    /// The same for the output.
+    pub out_plane: Option<usize>,
 }
 
 /// The second operand of an ADD, added in the DPU EW stage (`datapath-semantics.md` §5):
@@ -235,6 +244,9 @@ impl ConvOp {
             zero_insert: None,
             pixel_sum: false,
             stacked: false,
+            replicate: None,
+            in_plane: None,
+            out_plane: None,
         }
     }
 }
@@ -786,6 +798,9 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
         zero_insert: None,
         pixel_sum: false,
         stacked,
+        replicate: None,
+        in_plane: None,
+        out_plane: None,
     })
 }
 
@@ -1735,6 +1750,9 @@ fn analyze_mul_maps(
         zero_insert: None,
         pixel_sum: false,
         stacked: false,
+        replicate: None,
+        in_plane: None,
+        out_plane: None,
         ew: Some(EwAdd {
             tensor: b,
             hwc: if gated { (1, 1, ohwc.2) } else { ohwc },

@@ -102,14 +102,15 @@ pub struct TaskRegs {
     pub in_c: u32,
     /// Real input channels.
     pub in_c_real: u32,
-    /// Rows of the whole input map (surface stride).
-    pub in_h_full: u32,
+    /// Pixels from one input surface to the next (the whole map's `H·W`, or more when the task
+    /// reads a row or a column of a larger map).
+    pub in_plane: u32,
     /// Output width.
     pub out_w: u32,
     /// Output rows of this task.
     pub out_h: u32,
-    /// Rows of the whole output map (surface stride).
-    pub out_h_full: u32,
+    /// Pixels from one output surface to the next (DST_SURF_STRIDE in 16-byte units).
+    pub out_plane: u32,
     /// Output cube channels (aligned as Mesa does).
     pub out_c: u32,
     /// Real output channels of this task.
@@ -279,7 +280,7 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
     // 16 B (28-bit field, wrapping) — the reading that fits every captured stream (ledger,
     // "DMA_CON1/2"). A 16·W-byte line and an H·W·16-byte surface of the whole map.
     let line = 4 * t.in_w;
-    let surf = (t.in_h_full * t.in_w).wrapping_sub(line) & 0x0fff_ffff;
+    let surf = t.in_plane.wrapping_sub(line) & 0x0fff_ffff;
     b.w(DmaCon1::new().with(DmaCon1::LINE_STRIDE, line)?)?;
     b.w(DmaCon2::new().with(DmaCon2::SURF_STRIDE, surf)?)?;
     b.w(FcDataSize0::new()
@@ -327,7 +328,7 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
         )?)?;
     b.w(dpu::OffsetPend::new())?;
     b.addr(dpu::DstBaseAddr::new(), t.output)?;
-    let plane = t.out_w * t.out_h_full;
+    let plane = t.out_plane;
     b.w(dpu::DstSurfStride::new().with(dpu::DstSurfStride::DST_SURF_STRIDE, plane)?)?;
     b.w(dpu::DataCubeWidth::new().with(dpu::DataCubeWidth::WIDTH, t.out_w - 1)?)?;
     b.w(dpu::DataCubeHeight::new().with(dpu::DataCubeHeight::HEIGHT, t.out_h - 1)?)?;

@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bilinear;
 pub mod concat;
 pub mod conv;
 pub mod emit;
@@ -926,6 +927,7 @@ fn plan(
                 },
                 OpKind::Mean => lower(pool::analyze_mean(qm, i), &mut views),
                 OpKind::ResizeNearestNeighbor => lower(resize::analyze(qm, i), &mut views),
+                OpKind::ResizeBilinear => lower(bilinear::analyze(qm, i), &mut views),
                 OpKind::TransposeConv => lower(transpose::analyze(qm, i), &mut views),
                 OpKind::Pad | OpKind::PadV2 => lower(conv::analyze_pad_conv(qm, i), &mut views),
                 OpKind::Mul => lower(conv::analyze_mul(qm, i), &mut views),

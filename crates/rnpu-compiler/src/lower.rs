@@ -148,6 +148,9 @@ struct Chunk {
 /// Plan, pack, program and validate every task of `c`. `Err` = the reason it stays on the CPU.
 /// `bn_rounding`: see [`crate::Options::no_bn_rounding`].
 pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    if c.replicate.is_some() {
+        return crate::bilinear::lower(c, bn_rounding);
+    }
     if c.repeat.is_some() {
         return crate::resize::lower(c, bn_rounding);
     }
@@ -412,8 +415,17 @@ fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
         ones_extent: 0,
         gate_bytes: 0,
     };
-    let in_surface = ih * iw * C2;
-    let out_surface = oh * ow * C2;
+    // Surfaces are a whole map apart unless the op reads or writes one row or column of a
+    // larger map (`ConvOp::in_plane`).
+    let in_plane = c.in_plane.unwrap_or(ih * iw);
+    let out_plane = c.out_plane.unwrap_or(oh * ow);
+    if in_plane < ih * iw || out_plane < oh * ow || (c.ew.is_some() && out_plane != oh * ow) {
+        return Err(format!(
+            "surface planes {in_plane}/{out_plane} px for {ih}x{iw} → {oh}x{ow} maps"
+        ));
+    }
+    let in_surface = in_plane * C2;
+    let out_surface = out_plane * C2;
     let taps = c.kh * c.kw;
     let mut max_bands = 0usize;
     for ch in &chunks {
@@ -532,10 +544,10 @@ fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
                 in_h: rows as u32,
                 in_c: task_in_c as u32,
                 in_c_real: if c.depthwise { n } else { ic } as u32,
-                in_h_full: ih as u32,
+                in_plane: in_plane as u32,
                 out_w: ow as u32,
                 out_h: (oy1 - oy0) as u32,
-                out_h_full: oh as u32,
+                out_plane: out_plane as u32,
                 out_c: co as u32,
                 out_c_real: n as u32,
                 kw: c.kw as u32,

@@ -565,10 +565,10 @@ pub fn lower(p: &PoolOp) -> Result<Lowered, String> {
             in_h: rows as u32,
             in_c: in_c as u32,
             in_c_real: ch as u32,
-            in_h_full: ih as u32,
+            in_plane: (ih * iw) as u32,
             out_w: iw as u32,
             out_h: rows as u32,
-            out_h_full: rows as u32,
+            out_plane: (rows * iw) as u32,
             out_c: co as u32,
             out_c_real: ch as u32,
             kw: 1,
@@ -870,6 +870,9 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         zero_insert: None,
         pixel_sum,
         stacked: false,
+        replicate: None,
+        in_plane: None,
+        out_plane: None,
     })
 }
 

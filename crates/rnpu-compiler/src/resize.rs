@@ -97,7 +97,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
 }
 
 /// A depthwise convolution repeating each value `fy × fx` times over the `hwc` view.
-fn repeat_conv(c: &ConvOp, hwc: (usize, usize, usize), fy: usize, fx: usize) -> ConvOp {
+pub(crate) fn repeat_conv(c: &ConvOp, hwc: (usize, usize, usize), fy: usize, fx: usize) -> ConvOp {
     let (h, w, ch) = hwc;
     ConvOp {
         out_hwc: (h * fy, w * fx, ch),

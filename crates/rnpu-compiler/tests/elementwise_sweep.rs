@@ -1270,6 +1270,121 @@ fn resize_nearest_sweep() {
     t.report("conv + RESIZE_NEAREST_NEIGHBOR sweep (the resize on its emulated input)");
 }
 
+/// RESIZE_BILINEAR after a convolution (maps 1×1…33×33, 1–160 channels, factors 1–4 per axis,
+/// half-pixel / plain / align-corners mappings, int8 and uint8): on the NPU exactly when every
+/// axis has factor 1 or 2, or 4 without half-pixel centres (TFLite's weights are then a fixed
+/// kernel of at most 7 taps over the edge-replicated map, `rnpu_compiler::bilinear`; ×3 drifts,
+/// ×4 half-pixel needs 8 taps), bit-exact with rnpu-ref on its emulated input.
+#[test]
+fn resize_bilinear_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator, ResizeOptions};
+    let mut r = Rng(0xb111_4ea2);
+    let mut t = Tally::default();
+    let (mut on_npu, mut on_cpu) = (0, 0);
+    let sizes = [
+        (1, 1),
+        (1, 5),
+        (2, 2),
+        (3, 5),
+        (13, 9),
+        (10, 10),
+        (20, 12),
+        (33, 33),
+    ];
+    let factors = [
+        (2, 2),
+        (2, 2),
+        (1, 2),
+        (2, 1),
+        (4, 4),
+        (3, 3),
+        (2, 4),
+        (1, 1),
+    ];
+    for seed in 0..72u64 {
+        let (h, w) = sizes[(seed % 8) as usize];
+        let (fy, fx) = factors[((seed / 8) % 8) as usize];
+        let (align, half) = match seed % 3 {
+            0 => (false, true),
+            1 => (false, false),
+            _ => (true, false),
+        };
+        // align_corners maps the corners onto each other: out − 1 = f·(in − 1).
+        let out = |n: usize, f: usize| {
+            if align && n > 1 {
+                f * (n - 1) + 1
+            } else {
+                n * f
+            }
+        };
+        let (oh, ow) = (out(h, fy), out(w, fx));
+        let c = support::Case {
+            op: support::OpType::Conv,
+            h,
+            w,
+            ic: r.pick(&[3usize, 8]),
+            oc: r.pick(&[1usize, 5, 16, 17, 33, 96, 160]),
+            kh: 1,
+            kw: 1,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: r.pick(&QUANTS),
+            act: Activation::None,
+            seed: 1300 + seed,
+        };
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let size = push_i32_const(&mut m, "size", &[2], &[oh as i32, ow as i32]);
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "resized".into();
+        y.shape = vec![1, oh, ow, c.oc];
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        m.operators.push(Operator {
+            kind: OpKind::ResizeBilinear,
+            version: 3,
+            inputs: vec![Some(conv_out), Some(size)],
+            outputs: vec![yi],
+            options: OpOptions::Resize(ResizeOptions {
+                align_corners: align,
+                half_pixel_centers: half,
+            }),
+        });
+        m.outputs = vec![yi];
+        let p = compile(&m, &Options::default()).expect("compile");
+        // Independent of the planner: the factors whose weights are a fixed short kernel.
+        // (align_corners over one pixel has no factor: TFLite repeats it, left to the CPU.)
+        let ok = |n: usize, f: usize| f == 1 || (f == 2 || f == 4 && !half) && !(align && n == 1);
+        let expect_npu = ok(h, fy) && ok(w, fx);
+        let label = format!(
+            "{h}x{w}x{} → {oh}x{ow} align {align} half {half} {:?}",
+            c.oc, c.quant
+        );
+        if p.placements[1].npu != expect_npu {
+            t.failures.push(format!(
+                "{label}: placed {} — {}",
+                if p.placements[1].npu { "NPU" } else { "CPU" },
+                p.placements[1].reason
+            ));
+            continue;
+        }
+        if expect_npu {
+            on_npu += 1;
+        } else {
+            on_cpu += 1;
+            continue;
+        }
+        support::expose_all_outputs(&mut m);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let (vals, want) = follower_on_emulated_input(&m, &p, &x);
+        t.add_copy(label, &vals[&yi], &want);
+    }
+    println!("resize bilinear: {on_npu} on the NPU, {on_cpu} on the CPU");
+    assert!(on_npu >= 40, "{on_npu} resizes on the NPU");
+    t.report("conv + RESIZE_BILINEAR sweep (the resize on its emulated input, bit-exact)");
+}
+
 /// TRANSPOSE_CONV (kernels 1–5, strides 1–3, SAME/VALID, 1–40 channels, int8 per-axis and uint8,
 /// fused RELU/RELU6): on the NPU as zero insertion + a stride-1 convolution with the flipped
 /// kernel (`rnpu_compiler::transpose`), within 1 LSB of rnpu-ref.

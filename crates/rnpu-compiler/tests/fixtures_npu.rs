@@ -95,6 +95,23 @@ const FIXTURES: &[(&str, bool)] = &[
     ("upsample_concat_16x12_c3_int8pa", true),
     ("upsample_concat_16x12_c3_int8pt", true),
     ("upsample_concat_16x12_c3_uint8", true),
+    // RESIZE_BILINEAR by integer factors: edge replication, zero insertion, one depthwise
+    // convolution on raw values (Keras UpSampling2D bilinear, TF1 resize_bilinear ×2/×4,
+    // DeepLab's align_corners ×2).
+    ("upsample_bilinear_add_16x12_c8_int8pa", true),
+    ("upsample_bilinear_add_16x12_c8_int8pt", true),
+    ("upsample_bilinear_add_16x12_c8_uint8", true),
+    ("deeplab_upsample_align_corners_15x11_c6_int8pa", true),
+    ("deeplab_upsample_align_corners_15x11_c6_int8pt", true),
+    ("deeplab_upsample_align_corners_15x11_c6_uint8", true),
+    ("resize_bilinear_half_pixel_13x9_to_26x18_c5_int8", true),
+    ("resize_bilinear_half_pixel_13x9_to_26x18_c5_uint8", true),
+    ("resize_bilinear_13x9_to_26x18_c5_int8", true),
+    ("resize_bilinear_13x9_to_26x18_c5_uint8", true),
+    ("resize_bilinear_13x9_to_52x36_c5_int8", true),
+    ("resize_bilinear_13x9_to_52x36_c5_uint8", true),
+    ("resize_bilinear_align_corners_13x9_to_25x17_c5_int8", true),
+    ("resize_bilinear_align_corners_13x9_to_25x17_c5_uint8", true),
     // TRANSPOSE_CONV: zero insertion (repetition convolutions) + a flipped-kernel convolution.
     ("transpose_conv_k2_s2_valid_13x9_c5to4_relu_int8pa", true),
     ("transpose_conv_k2_s2_valid_13x9_c5to4_relu_int8pt", true),

@@ -133,6 +133,32 @@ pub fn nearest(o: usize, in_size: usize, out_size: usize, align: bool, half: boo
     r.max(0) as usize
 }
 
+/// The two taps TFLite's bilinear kernel gives output coordinate `o` along one axis, as
+/// `(source index, weight)` with the weight exact in `f64`: the integer path's (int8, int16)
+/// `(1024 − d)/1024` and `d/1024`, or the float path's (uint8, float32) `1 − d` and `d` as
+/// `f32`. The scale comes from `in_size → out_size`; the neighbours are clamped to
+/// `[0, clamp_size)` (pass `in_size`, or a larger size to see the unclamped pattern). Public so
+/// the NPU compiler can check that a resize is a fixed convolution before it lowers one.
+pub fn bilinear_axis(
+    o: usize,
+    in_size: usize,
+    out_size: usize,
+    clamp_size: usize,
+    align: bool,
+    half: bool,
+    integer: bool,
+) -> [(usize, f64); 2] {
+    if integer {
+        let (iy, y0, y1) = interp_integer(o, scale_10(in_size, out_size, align), half, clamp_size);
+        let d = iy - 1024 * y0 as i64;
+        [(y0, (1024 - d) as f64 / 1024.0), (y1, d as f64 / 1024.0)]
+    } else {
+        let (iy, y0, y1) = interp_float(o, float_scale(in_size, out_size, align), half, clamp_size);
+        let d = iy - y0 as i32 as f32;
+        [(y0, (1.0 - d) as f64), (y1, d as f64)]
+    }
+}
+
 fn nearest_indices(g: &Geometry, align: bool, half: bool) -> Vec<usize> {
     let mut idx = Vec::with_capacity(g.batches * g.oh * g.ow * g.depth);
     for b in 0..g.batches {
