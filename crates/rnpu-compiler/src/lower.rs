@@ -204,40 +204,77 @@ fn lower_gated_mul(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let e = c.ew.as_ref().ok_or("a gated MUL without its EW operand")?;
     let (h, w, ch) = c.out_hwc;
     let zg = -e.offset;
-    let a = ConvOp {
-        weights: vec![0; ch],
-        wzp: zg,
-        ozp: zg,
-        desc: format!("{} (broadcast of the gate)", c.desc),
-        broadcast_gate: None,
-        ..ConvOp::identity_1x1(c.op, e.tensor, e.tensor, (h, w, ch), c.storage)
-    };
-    let la = lower_plain(&a, bn_rounding)?;
     let b = ConvOp {
         broadcast_gate: None,
         ..c.clone()
     };
     let mut lb = lower_plain(&b, bn_rounding)?;
     let mut ops = lb.operands.clone();
-    align_vec(&mut ops, CHUNK_ALIGN);
-    let a_ops = ops.len() as u64;
-    ops.extend_from_slice(&la.operands);
     let mut tasks = Vec::new();
-    for (entries, addrs) in la.tasks {
-        let mut mapped = Vec::new();
-        for (i, r) in addrs {
-            mapped.push((
-                i,
-                match r {
-                    AddrRef::Input(x) => AddrRef::ConstOnes(x),
-                    AddrRef::Output(x) => AddrRef::Scratch(x),
-                    AddrRef::Operands(x) => AddrRef::Operands(a_ops + x),
-                    AddrRef::Weights(0) => AddrRef::GateWeights(0),
-                    other => return Err(format!("gate broadcast task addresses {other:?}")),
-                },
-            ));
+    let (mut scratch, mut ones, mut gate_bytes) = (lb.ew_extent, 0u64, 0u64);
+    let mut splits = Vec::new();
+    // Group A in pieces of channels whose weights are one packed chunk each, so that the
+    // chunk of channels s.. is the gate's bytes from s on (a wide gate — EfficientNet's 1152
+    // channels — would otherwise be chunked by the depthwise lowering, at offsets that are
+    // not the gate's).
+    let plane = (h * w * C2) as u64;
+    let mut s = 0;
+    while s < ch {
+        let piece = |n: usize| -> Result<Lowered, String> {
+            let a = ConvOp {
+                weights: vec![0; n],
+                wzp: zg,
+                ozp: zg,
+                desc: format!(
+                    "{} (broadcast of the gate, channels {s}..{})",
+                    c.desc,
+                    s + n
+                ),
+                broadcast_gate: None,
+                ..ConvOp::identity_1x1(c.op, e.tensor, e.tensor, (h, w, n), c.storage)
+            };
+            lower_plain(&a, bn_rounding)
+        };
+        let (n, la) = [MAX_DEPTHWISE_CHANNELS, 512, 256, 128, 64]
+            .into_iter()
+            .map(|n| n.min(ch - s))
+            .find_map(|n| {
+                piece(n)
+                    .ok()
+                    .filter(|l| {
+                        l.tasks
+                            .iter()
+                            .flat_map(|t| &t.1)
+                            .all(|(_, r)| !matches!(r, AddrRef::Weights(x) if *x != 0))
+                    })
+                    .map(|l| (n, l))
+            })
+            .ok_or_else(|| format!("gate broadcast of channels {s}.. does not fit one task"))?;
+        align_vec(&mut ops, CHUNK_ALIGN);
+        let a_ops = ops.len() as u64;
+        ops.extend_from_slice(&la.operands);
+        let out0 = (s / C2) as u64 * plane;
+        for (entries, addrs) in la.tasks {
+            let mut mapped = Vec::new();
+            for (i, r) in addrs {
+                mapped.push((
+                    i,
+                    match r {
+                        AddrRef::Input(x) => AddrRef::ConstOnes(x),
+                        AddrRef::Output(x) => AddrRef::Scratch(out0 + x),
+                        AddrRef::Operands(x) => AddrRef::Operands(a_ops + x),
+                        AddrRef::Weights(0) => AddrRef::GateWeights(s as u64),
+                        other => return Err(format!("gate broadcast task addresses {other:?}")),
+                    },
+                ));
+            }
+            tasks.push((entries, mapped));
         }
-        tasks.push((entries, mapped));
+        scratch = scratch.max(out0 + la.output_extent);
+        ones = ones.max(la.input_extent);
+        gate_bytes = gate_bytes.max(s as u64 + la.weights.len() as u64);
+        splits.push(la.split);
+        s += n;
     }
     for (entries, addrs) in lb.tasks.drain(..) {
         let mapped = addrs
@@ -252,10 +289,10 @@ fn lower_gated_mul(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     Ok(Lowered {
         tasks,
         operands: ops,
-        scratch_extent: la.output_extent.max(lb.ew_extent),
-        ones_extent: la.input_extent,
-        gate_bytes: la.weights.len() as u64,
-        split: format!("{} + {} (gate broadcast)", lb.split, la.split),
+        scratch_extent: scratch,
+        ones_extent: ones,
+        gate_bytes,
+        split: format!("{} + {} (gate broadcast)", lb.split, splits.join(", ")),
         ..lb
     })
 }
