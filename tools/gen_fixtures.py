@@ -562,6 +562,30 @@ def single_op_models():
             d = tf.nn.relu(tf.nn.conv2d(x, wd, 2, "SAME"))
             return tf.compat.v1.image.resize_bilinear(d, [15, 11], align_corners=True)
         emit_variants(n, fn1(decoder, (1, 15, 11, 3)), [(1, 15, 11, 3)], [(-2, 2)])
+    # Spatial slices: Keras Cropping2D between convolutions (NASNet, U-Net skip crops) and
+    # YOLOv5's Focus (four stride-2 phases concatenated along channels, then a convolution).
+    n = "crop_conv_16x12_c8"
+    if wanted(n):
+        r = rng_for(n)
+        wa = const(r.normal(0, np.sqrt(2.0 / 27), (3, 3, 3, 8)))
+        wb = const(r.normal(0, np.sqrt(2.0 / 72), (3, 3, 8, 6)))
+
+        def crop(x):
+            a = tf.nn.relu(tf.nn.conv2d(x, wa, 1, "SAME"))
+            a = tf.keras.layers.Cropping2D(((1, 2), (2, 1)))(a)
+            return tf.nn.conv2d(a, wb, 1, "SAME")
+        emit_variants(n, fn1(crop, (1, 16, 12, 3)), [(1, 16, 12, 3)], [(-2, 2)])
+    n = "focus_16x12_c3"
+    if wanted(n):
+        r = rng_for(n)
+        wa = const(r.normal(0, np.sqrt(2.0 / 27), (1, 1, 3, 3)))
+        wf = const(r.normal(0, np.sqrt(2.0 / 108), (3, 3, 12, 16)))
+
+        def focus(x):
+            a = tf.nn.conv2d(x, wa, 1, "SAME")
+            p = tf.concat([a[:, ::2, ::2, :], a[:, 1::2, ::2, :], a[:, ::2, 1::2, :], a[:, 1::2, 1::2, :]], 3)
+            return tf.nn.relu(tf.nn.conv2d(p, wf, 1, "SAME"))
+        emit_variants(n, fn1(focus, (1, 16, 12, 3)), [(1, 16, 12, 3)], [(-2, 2)])
     # A DenseNet-style block: each concatenation is an input of the next (nested views).
     n = f"dense_block_{H}x{W}_c3"
     if wanted(n):

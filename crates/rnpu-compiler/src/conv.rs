@@ -108,6 +108,12 @@ pub struct ConvOp {
     pub in_plane: Option<usize>,
     /// The same for the output.
     pub out_plane: Option<usize>,
+    /// Pixels from one input line to the next (`None`: the map's width): a task reading a
+    /// window of a wider map (`crate::crop`).
+    pub in_line: Option<usize>,
+    /// A spatial slice: the op reads the window of `in_hwc` (the whole input) that starts at
+    /// pixel `(y0, x0)`, its size given by the output, kernel and stride (`crate::crop`).
+    pub window: Option<(usize, usize)>,
 }
 
 /// The second operand of an ADD, added in the DPU EW stage (`datapath-semantics.md` §5):
@@ -247,6 +253,8 @@ impl ConvOp {
             replicate: None,
             in_plane: None,
             out_plane: None,
+            in_line: None,
+            window: None,
         }
     }
 }
@@ -801,6 +809,8 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
         replicate: None,
         in_plane: None,
         out_plane: None,
+        in_line: None,
+        window: None,
     })
 }
 
@@ -1753,6 +1763,8 @@ fn analyze_mul_maps(
         replicate: None,
         in_plane: None,
         out_plane: None,
+        in_line: None,
+        window: None,
         ew: Some(EwAdd {
             tensor: b,
             hwc: if gated { (1, 1, ohwc.2) } else { ohwc },

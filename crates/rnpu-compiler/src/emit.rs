@@ -105,6 +105,8 @@ pub struct TaskRegs {
     /// Pixels from one input surface to the next (the whole map's `H·W`, or more when the task
     /// reads a row or a column of a larger map).
     pub in_plane: u32,
+    /// Pixels from one input line to the next (the map's width, or more for a window).
+    pub in_line: u32,
     /// Output width.
     pub out_w: u32,
     /// Output rows of this task.
@@ -278,8 +280,9 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
         .with(DmaCon0::DATA_BURST_LEN, 15)?)?;
     // Strides: line pitch = LINE_STRIDE × 4 B, surface pitch = (SURF_STRIDE + LINE_STRIDE) ×
     // 16 B (28-bit field, wrapping) — the reading that fits every captured stream (ledger,
-    // "DMA_CON1/2"). A 16·W-byte line and an H·W·16-byte surface of the whole map.
-    let line = 4 * t.in_w;
+    // "DMA_CON1/2"). A 16·W-byte line and an H·W·16-byte surface of the whole map (a window
+    // of a wider map: its lines and surfaces).
+    let line = 4 * t.in_line;
     let surf = t.in_plane.wrapping_sub(line) & 0x0fff_ffff;
     b.w(DmaCon1::new().with(DmaCon1::LINE_STRIDE, line)?)?;
     b.w(DmaCon2::new().with(DmaCon2::SURF_STRIDE, surf)?)?;

@@ -20,6 +20,7 @@
 pub mod bilinear;
 pub mod concat;
 pub mod conv;
+pub mod crop;
 pub mod emit;
 pub mod error;
 pub mod lower;
@@ -928,6 +929,7 @@ fn plan(
                 OpKind::Mean => lower(pool::analyze_mean(qm, i), &mut views),
                 OpKind::ResizeNearestNeighbor => lower(resize::analyze(qm, i), &mut views),
                 OpKind::ResizeBilinear => lower(bilinear::analyze(qm, i), &mut views),
+                OpKind::StridedSlice | OpKind::Slice => lower(crop::analyze(qm, i), &mut views),
                 OpKind::TransposeConv => lower(transpose::analyze(qm, i), &mut views),
                 OpKind::Pad | OpKind::PadV2 => lower(conv::analyze_pad_conv(qm, i), &mut views),
                 OpKind::Mul => lower(conv::analyze_mul(qm, i), &mut views),
@@ -1162,6 +1164,8 @@ fn plan(
                             | OpKind::Squeeze
                             | OpKind::ExpandDims
                             | OpKind::ResizeNearestNeighbor
+                            | OpKind::StridedSlice
+                            | OpKind::Slice
                     ))
         })
         .collect();

@@ -148,6 +148,9 @@ struct Chunk {
 /// Plan, pack, program and validate every task of `c`. `Err` = the reason it stays on the CPU.
 /// `bn_rounding`: see [`crate::Options::no_bn_rounding`].
 pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    if c.window.is_some() {
+        return crate::crop::lower(c, bn_rounding);
+    }
     if c.replicate.is_some() {
         return crate::bilinear::lower(c, bn_rounding);
     }
@@ -179,7 +182,15 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
 fn transposed_row(c: &ConvOp) -> Option<ConvOp> {
     let (ih, iw, ic) = c.in_hwc;
     let (oh, ow, oc) = c.out_hwc;
-    if ih != 1 || oh != 1 || c.kh != 1 || c.pad_top != 0 || iw.max(ow) <= MAX_BAND_INPUT_ROWS {
+    if ih != 1
+        || oh != 1
+        || c.kh != 1
+        || c.pad_top != 0
+        || iw.max(ow) <= MAX_BAND_INPUT_ROWS
+        || c.in_line.is_some()
+        || c.in_plane.is_some()
+        || c.out_plane.is_some()
+    {
         return None;
     }
     let mut t = c.clone();
@@ -454,9 +465,14 @@ fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     };
     // Surfaces are a whole map apart unless the op reads or writes one row or column of a
     // larger map (`ConvOp::in_plane`).
-    let in_plane = c.in_plane.unwrap_or(ih * iw);
+    let in_line = c.in_line.unwrap_or(iw);
+    let in_plane = c.in_plane.unwrap_or(ih * in_line);
     let out_plane = c.out_plane.unwrap_or(oh * ow);
-    if in_plane < ih * iw || out_plane < oh * ow || (c.ew.is_some() && out_plane != oh * ow) {
+    if in_line < iw
+        || in_plane < (ih - 1) * in_line + iw
+        || out_plane < oh * ow
+        || (c.ew.is_some() && out_plane != oh * ow)
+    {
         return Err(format!(
             "surface planes {in_plane}/{out_plane} px for {ih}x{iw} → {oh}x{ow} maps"
         ));
@@ -572,8 +588,8 @@ fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
                 (true, None) => Clamp::Relu,
                 (false, None) => Clamp::None,
             };
-            let in_off =
-                (ch.ch.start / C2 * in_surface * usize::from(c.depthwise) + top * iw * C2) as u64;
+            let in_off = (ch.ch.start / C2 * in_surface * usize::from(c.depthwise)
+                + top * in_line * C2) as u64;
             let out_off = (ch.ch.start / C2 * out_surface + oy0 * ow * C2) as u64;
             let regs = TaskRegs {
                 depthwise: c.depthwise,
@@ -582,6 +598,7 @@ fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
                 in_c: task_in_c as u32,
                 in_c_real: if c.depthwise { n } else { ic } as u32,
                 in_plane: in_plane as u32,
+                in_line: in_line as u32,
                 out_w: ow as u32,
                 out_h: (oy1 - oy0) as u32,
                 out_plane: out_plane as u32,
@@ -643,7 +660,9 @@ fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
                 // The EW fetch reads the cube's surfaces of the band, like the write.
                 out.ew_extent = out.ew_extent.max(w_end as u64);
             }
-            let r_end = in_off as usize + (task_in_c / C2 - 1) * in_surface + rows * iw * C2;
+            let r_end = in_off as usize
+                + (task_in_c / C2 - 1) * in_surface
+                + ((rows - 1) * in_line + iw) * C2;
             out.input_extent = out.input_extent.max(r_end as u64);
             bands += 1;
             oy0 = oy1;

@@ -566,6 +566,7 @@ pub fn lower(p: &PoolOp) -> Result<Lowered, String> {
             in_c: in_c as u32,
             in_c_real: ch as u32,
             in_plane: (ih * iw) as u32,
+            in_line: iw as u32,
             out_w: iw as u32,
             out_h: rows as u32,
             out_plane: (rows * iw) as u32,
@@ -873,6 +874,8 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         replicate: None,
         in_plane: None,
         out_plane: None,
+        in_line: None,
+        window: None,
     })
 }
 

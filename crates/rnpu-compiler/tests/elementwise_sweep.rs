@@ -1277,6 +1277,120 @@ fn resize_nearest_sweep() {
     t.report("conv + RESIZE_NEAREST_NEIGHBOR sweep (the resize on its emulated input)");
 }
 
+/// Spatial STRIDED_SLICE / SLICE after a convolution (Cropping2D, NASNet's crops, YOLOv5's
+/// `x[:, ::2, ::2]`): windows anywhere in maps up to 40×40, steps 1–3, masks and negative
+/// indices, 1–160 channels: on the NPU as a 1×1 copy of a window read through the CNA's line and
+/// surface pitch (`rnpu_compiler::crop`), an exact copy of rnpu-ref's slice on its emulated input.
+#[test]
+fn spatial_slice_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator, StridedSliceOptions};
+    let mut r = Rng(0x5_11ce);
+    let mut t = Tally::default();
+    let sizes = [(2, 3), (5, 5), (13, 9), (20, 12), (40, 40), (57, 57)];
+    let mut on_npu = 0;
+    for seed in 0..60u64 {
+        let (h, w) = sizes[(seed % 6) as usize];
+        let c = support::Case {
+            op: support::OpType::Conv,
+            h,
+            w,
+            ic: r.pick(&[3usize, 8]),
+            oc: r.pick(&[1usize, 5, 16, 17, 33, 96, 160]),
+            kh: 1,
+            kw: 1,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: r.pick(&QUANTS),
+            act: Activation::None,
+            seed: 1500 + seed,
+        };
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        // Per spatial axis: first index, end, step — written as TFLite would take them.
+        let mut pick_axis = |n: usize| {
+            let first = (r.next() % n as u64) as usize;
+            let end = first + 1 + (r.next() % (n - first) as u64) as usize;
+            let step = 1 + (r.next() % 3) as usize;
+            (first, end, step)
+        };
+        let (ay, ax) = (pick_axis(h), pick_axis(w));
+        let (ay, ax) = if (ay.1 - ay.0, ax.1 - ax.0, ay.2, ax.2) == (h, w, 1, 1) {
+            ((0, h - 1, 1), ax)
+        } else {
+            (ay, ax)
+        };
+        let count = |(f, e, s): (usize, usize, usize)| (e - f).div_ceil(s);
+        let (oh, ow) = (count(ay), count(ax));
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "sliced".into();
+        y.shape = vec![1, oh, ow, c.oc];
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        let slice = seed % 4 == 3 && ay.2 == 1 && ax.2 == 1;
+        let (kind, inputs, options) = if slice {
+            let b = push_i32_const(&mut m, "begin", &[4], &[0, ay.0 as i32, ax.0 as i32, 0]);
+            let last = if seed % 8 == 7 { -1 } else { c.oc as i32 };
+            let sz = push_i32_const(&mut m, "size", &[4], &[1, oh as i32, ow as i32, last]);
+            (
+                OpKind::Slice,
+                vec![Some(conv_out), Some(b), Some(sz)],
+                OpOptions::None,
+            )
+        } else {
+            // Negative end indices half the time; channels whole through the end mask.
+            let neg = seed % 2 == 0;
+            let e = |end: usize, n: usize| {
+                if neg && end < n {
+                    end as i32 - n as i32
+                } else {
+                    end as i32
+                }
+            };
+            let b = push_i32_const(&mut m, "begin", &[4], &[0, ay.0 as i32, ax.0 as i32, 0]);
+            let en = push_i32_const(&mut m, "end", &[4], &[1, e(ay.1, h), e(ax.1, w), 0]);
+            let st = push_i32_const(&mut m, "strides", &[4], &[1, ay.2 as i32, ax.2 as i32, 1]);
+            (
+                OpKind::StridedSlice,
+                vec![Some(conv_out), Some(b), Some(en), Some(st)],
+                OpOptions::StridedSlice(StridedSliceOptions {
+                    begin_mask: 0,
+                    end_mask: 8,
+                    ellipsis_mask: 0,
+                    new_axis_mask: 0,
+                    shrink_axis_mask: 0,
+                    offset: false,
+                }),
+            )
+        };
+        let label = format!(
+            "{h}x{w}x{} {kind:?} rows {ay:?} cols {ax:?} {:?}",
+            c.oc, c.quant
+        );
+        m.operators.push(Operator {
+            kind,
+            version: 1,
+            inputs,
+            outputs: vec![yi],
+            options,
+        });
+        m.outputs = vec![yi];
+        let p = compile(&m, &Options::default()).expect("compile");
+        if !p.placements[1].npu {
+            t.failures
+                .push(format!("{label}: on the CPU — {}", p.placements[1].reason));
+            continue;
+        }
+        on_npu += 1;
+        support::expose_all_outputs(&mut m);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let (vals, want) = follower_on_emulated_input(&m, &p, &x);
+        t.add_copy(label, &vals[&yi], &want);
+    }
+    println!("spatial slices: {on_npu} on the NPU");
+    t.report("conv + spatial STRIDED_SLICE/SLICE sweep (the slice on its emulated input)");
+}
+
 /// RESIZE_BILINEAR after a convolution (maps 1×1…33×33, 1–160 channels, factors 1–4 per axis,
 /// half-pixel / plain / align-corners mappings, int8 and uint8): on the NPU exactly when every
 /// axis has factor 1 or 2, or 4 without half-pixel centres (TFLite's weights are then a fixed

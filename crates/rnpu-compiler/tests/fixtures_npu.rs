@@ -112,6 +112,14 @@ const FIXTURES: &[(&str, bool)] = &[
     ("resize_bilinear_13x9_to_52x36_c5_uint8", true),
     ("resize_bilinear_align_corners_13x9_to_25x17_c5_int8", true),
     ("resize_bilinear_align_corners_13x9_to_25x17_c5_uint8", true),
+    // Spatial slices: a 1x1 copy of a window (Cropping2D; YOLOv5's Focus phases into a
+    // gathered concatenation).
+    ("crop_conv_16x12_c8_int8pa", true),
+    ("crop_conv_16x12_c8_int8pt", true),
+    ("crop_conv_16x12_c8_uint8", true),
+    ("focus_16x12_c3_int8pa", true),
+    ("focus_16x12_c3_int8pt", true),
+    ("focus_16x12_c3_uint8", true),
     // TRANSPOSE_CONV: zero insertion (repetition convolutions) + a flipped-kernel convolution.
     ("transpose_conv_k2_s2_valid_13x9_c5to4_relu_int8pa", true),
     ("transpose_conv_k2_s2_valid_13x9_c5to4_relu_int8pt", true),
