@@ -562,6 +562,19 @@ def single_op_models():
             d = tf.nn.relu(tf.nn.conv2d(x, wd, 2, "SAME"))
             return tf.compat.v1.image.resize_bilinear(d, [15, 11], align_corners=True)
         emit_variants(n, fn1(decoder, (1, 15, 11, 3)), [(1, 15, 11, 3)], [(-2, 2)])
+    # CycleGAN / pix2pix style: reflection padding before VALID 7x7 and 3x3 convolutions.
+    n = "reflect_pad_conv_16x12_c8"
+    if wanted(n):
+        r = rng_for(n)
+        wa = const(r.normal(0, np.sqrt(2.0 / 147), (7, 7, 3, 8)))
+        wb = const(r.normal(0, np.sqrt(2.0 / 72), (3, 3, 8, 8)))
+
+        def gen(x):
+            a = tf.pad(x, [[0, 0], [3, 3], [3, 3], [0, 0]], "REFLECT")
+            a = tf.nn.relu(tf.nn.conv2d(a, wa, 1, "VALID"))
+            a = tf.pad(a, [[0, 0], [1, 1], [1, 1], [0, 0]], "SYMMETRIC")
+            return tf.nn.conv2d(a, wb, 1, "VALID")
+        emit_variants(n, fn1(gen, (1, 16, 12, 3)), [(1, 16, 12, 3)], [(-2, 2)])
     # Spatial slices: Keras Cropping2D between convolutions (NASNet, U-Net skip crops) and
     # YOLOv5's Focus (four stride-2 phases concatenated along channels, then a convolution).
     n = "crop_conv_16x12_c8"

@@ -43,8 +43,9 @@ use rnpu_model::{
 use rnpu_ref::kernels::resize::bilinear_axis;
 
 use crate::conv::{self, ConvOp, MAX_KERNEL};
+use crate::edges;
 use crate::lower::{self, Lowered};
-use crate::resize::{chain, repeat_conv, Place};
+use crate::resize::{chain, Place};
 
 /// How one axis of a bilinear resize maps onto the NPU.
 #[derive(Clone, Debug, PartialEq)]
@@ -364,7 +365,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
 /// scratch map (when any), then zero insertion and the convolution.
 pub fn lower(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let (h, w, ch) = c.in_hwc;
-    let [t, b, l, r] = c.replicate.unwrap_or_default();
+    let [t, b, l, r] = c.replicate.ok_or("no edge replication")?;
     let (hp, wp) = (h + t + b, w + l + r);
     let inner = ConvOp {
         in_hwc: (hp, wp, ch),
@@ -372,77 +373,19 @@ pub fn lower(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
         ..c.clone()
     };
     let li = lower::lower_conv(&inner, bn_rounding)?;
-    if c.replicate.is_none() {
-        return Ok(li);
-    }
-    let mut stages = Vec::new();
-    // 1. The input at (t, l) of the padded map (the copy writes the stored zero point around
-    // it; every one of those positions is overwritten below).
-    let ay = crate::stack::axis(h, 1, 1, t, hp).ok_or("row placement copy")?;
-    let ax = crate::stack::axis(w, 1, 1, l, wp).ok_or("column placement copy")?;
-    let ((kcy, ty, py), (kcx, tx, px)) = (ay.copies[0], ax.copies[0]);
-    let mut weights = vec![0i8; kcy * kcx * ch];
-    let tap = ty * kcx + tx;
-    weights[tap * ch..(tap + 1) * ch].fill(1);
-    let place = ConvOp {
-        out_hwc: (hp, wp, ch),
-        kh: kcy,
-        kw: kcx,
-        pad_top: py,
-        pad_left: px,
-        weights,
-        izp: c.izp,
-        ozp: c.izp,
-        desc: format!("{} [input placed in the padded map]", c.desc),
-        ..ConvOp::identity_1x1(c.op, c.input, c.output, (h, w, ch), c.storage)
-    };
-    stages.push((
-        lower::lower_conv(&place, bn_rounding)?,
-        Place::Input,
-        Place::Scratch(0),
-    ));
-    // 2. Rows: one line of the map (surfaces hp·wp pixels apart) repeated into `n` lines.
-    let line = (wp * 16) as u64;
-    let rows = |n: usize| ConvOp {
-        in_plane: Some(hp * wp),
-        out_plane: Some(hp * wp),
-        ..repeat_conv(c, (1, wp, ch), n, 1)
-    };
-    if t > 0 {
-        stages.push((
-            lower::lower_conv(&rows(t), bn_rounding)?,
-            Place::Scratch(t as u64 * line),
-            Place::Scratch(0),
-        ));
-    }
-    if b > 0 {
-        stages.push((
-            lower::lower_conv(&rows(b), bn_rounding)?,
-            Place::Scratch((t + h - 1) as u64 * line),
-            Place::Scratch((t + h) as u64 * line),
-        ));
-    }
-    // 3. Columns, in the line-per-surface view: one pixel per "surface", lines wp pixels apart.
-    let lines = 16 * ch.div_ceil(16) * hp;
-    let cols = |n: usize| ConvOp {
-        in_plane: Some(wp),
-        out_plane: Some(wp),
-        ..repeat_conv(c, (1, 1, lines), 1, n)
-    };
-    if l > 0 {
-        stages.push((
-            lower::lower_conv(&cols(l), bn_rounding)?,
-            Place::Scratch(l as u64 * 16),
-            Place::Scratch(0),
-        ));
-    }
-    if r > 0 {
-        stages.push((
-            lower::lower_conv(&cols(r), bn_rounding)?,
-            Place::Scratch((l + w - 1) as u64 * 16),
-            Place::Scratch((l + w) as u64 * 16),
-        ));
-    }
+    // Edge replication: every pad row / column repeats the nearest interior one.
+    let clamp = |lead: usize, n: usize| move |p: usize| p.clamp(lead, lead + n - 1);
+    let (rows, cols) = (clamp(t, h), clamp(l, w));
+    let tmp = (lower::cube_channels(ch, true) * hp * wp).next_multiple_of(lower::CHUNK_ALIGN);
+    let mut stages = edges::fill(
+        c,
+        [t, b, l, r],
+        &rows,
+        &cols,
+        &Place::Scratch,
+        Place::Scratch(tmp as u64),
+        bn_rounding,
+    )?;
     stages.push((li, Place::Scratch(0), Place::Output));
     let mut out = chain(stages)?;
     out.split = format!("edges repeated {t}/{b}/{l}/{r}, then: {}", out.split);

@@ -114,6 +114,9 @@ pub struct ConvOp {
     /// A spatial slice: the op reads the window of `in_hwc` (the whole input) that starts at
     /// pixel `(y0, x0)`, its size given by the output, kernel and stride (`crate::crop`).
     pub window: Option<(usize, usize)>,
+    /// MIRROR_PAD: the output is the input mirrored by `[top, bottom, left, right]` pixels
+    /// (`crate::mirror`); `in_hwc` / `out_hwc` are the operator's tensors.
+    pub mirror: Option<(rnpu_model::MirrorPadMode, [usize; 4])>,
 }
 
 /// The second operand of an ADD, added in the DPU EW stage (`datapath-semantics.md` §5):
@@ -255,6 +258,7 @@ impl ConvOp {
             out_plane: None,
             in_line: None,
             window: None,
+            mirror: None,
         }
     }
 }
@@ -811,6 +815,7 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
         out_plane: None,
         in_line: None,
         window: None,
+        mirror: None,
     })
 }
 
@@ -1765,6 +1770,7 @@ fn analyze_mul_maps(
         out_plane: None,
         in_line: None,
         window: None,
+        mirror: None,
         ew: Some(EwAdd {
             tensor: b,
             hwc: if gated { (1, 1, ohwc.2) } else { ohwc },

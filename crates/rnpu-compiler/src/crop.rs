@@ -18,7 +18,7 @@ use crate::lower::{self, Lowered};
 use crate::program::Storage;
 
 /// A constant int32 / int64 vector operand.
-fn ints(model: &Model, t: Option<usize>) -> Result<Vec<i64>, String> {
+pub(crate) fn ints(model: &Model, t: Option<usize>) -> Result<Vec<i64>, String> {
     let t = model.tensor(t.ok_or("a missing begin/end/size/strides operand")?);
     let d = t
         .data

@@ -21,9 +21,11 @@ pub mod bilinear;
 pub mod concat;
 pub mod conv;
 pub mod crop;
+pub mod edges;
 pub mod emit;
 pub mod error;
 pub mod lower;
+pub mod mirror;
 pub mod pool;
 pub mod program;
 pub mod requant;
@@ -930,6 +932,7 @@ fn plan(
                 OpKind::ResizeNearestNeighbor => lower(resize::analyze(qm, i), &mut views),
                 OpKind::ResizeBilinear => lower(bilinear::analyze(qm, i), &mut views),
                 OpKind::StridedSlice | OpKind::Slice => lower(crop::analyze(qm, i), &mut views),
+                OpKind::MirrorPad => lower(mirror::analyze(qm, i), &mut views),
                 OpKind::TransposeConv => lower(transpose::analyze(qm, i), &mut views),
                 OpKind::Pad | OpKind::PadV2 => lower(conv::analyze_pad_conv(qm, i), &mut views),
                 OpKind::Mul => lower(conv::analyze_mul(qm, i), &mut views),
@@ -1166,6 +1169,7 @@ fn plan(
                             | OpKind::ResizeNearestNeighbor
                             | OpKind::StridedSlice
                             | OpKind::Slice
+                            | OpKind::MirrorPad
                     ))
         })
         .collect();

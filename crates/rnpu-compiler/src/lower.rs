@@ -148,6 +148,9 @@ struct Chunk {
 /// Plan, pack, program and validate every task of `c`. `Err` = the reason it stays on the CPU.
 /// `bn_rounding`: see [`crate::Options::no_bn_rounding`].
 pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    if c.mirror.is_some() {
+        return crate::mirror::lower(c, bn_rounding);
+    }
     if c.window.is_some() {
         return crate::crop::lower(c, bn_rounding);
     }

@@ -876,6 +876,7 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         out_plane: None,
         in_line: None,
         window: None,
+        mirror: None,
     })
 }
 

@@ -148,6 +148,8 @@ pub(crate) enum Place {
     Input,
     /// The operator's output tensor.
     Output,
+    /// The operator's output tensor, at a byte offset (a stage reading or writing part of it).
+    OutputAt(u64),
     /// The operator's scratch map, at a byte offset.
     Scratch(u64),
 }
@@ -170,6 +172,7 @@ pub(crate) fn chain(stages: Vec<(Lowered, Place, Place)>) -> Result<Lowered, Str
     let place = |p: Place, x: u64| match p {
         Place::Input => AddrRef::Input(x),
         Place::Output => AddrRef::Output(x),
+        Place::OutputAt(o) => AddrRef::Output(o + x),
         Place::Scratch(o) => AddrRef::Scratch(o + x),
     };
     let mut out = Lowered {
@@ -213,6 +216,7 @@ pub(crate) fn chain(stages: Vec<(Lowered, Place, Place)>) -> Result<Lowered, Str
             match p {
                 Place::Input => out.input_extent = out.input_extent.max(extent),
                 Place::Output => out.output_extent = out.output_extent.max(extent),
+                Place::OutputAt(o) => out.output_extent = out.output_extent.max(o + extent),
                 Place::Scratch(o) => out.scratch_extent = out.scratch_extent.max(o + extent),
             }
         }

@@ -1391,6 +1391,95 @@ fn spatial_slice_sweep() {
     t.report("conv + spatial STRIDED_SLICE/SLICE sweep (the slice on its emulated input)");
 }
 
+/// MIRROR_PAD (REFLECT / SYMMETRIC) after a convolution: pads 0–6 per side within TFLite's
+/// limits, maps 1×2…40×40, 1–160 channels: on the NPU as the input placed in the output and
+/// every pad row and column copied from the interior one TFLite mirrors it from
+/// (`rnpu_compiler::mirror`), an exact copy of rnpu-ref's on its emulated input.
+#[test]
+fn mirror_pad_sweep() {
+    use rnpu_model::{MirrorPadMode, OpKind, OpOptions, Operator};
+    let mut r = Rng(0x3_1220);
+    let mut t = Tally::default();
+    let sizes = [(1, 2), (2, 3), (5, 5), (13, 9), (20, 12), (40, 40)];
+    let mut on_npu = 0;
+    for seed in 0..60u64 {
+        let (h, w) = sizes[(seed % 6) as usize];
+        let mode = if seed % 2 == 0 {
+            MirrorPadMode::Reflect
+        } else {
+            MirrorPadMode::Symmetric
+        };
+        let c = support::Case {
+            op: support::OpType::Conv,
+            h,
+            w,
+            ic: r.pick(&[3usize, 8]),
+            oc: r.pick(&[1usize, 5, 16, 17, 33, 96, 160]),
+            kh: 1,
+            kw: 1,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: r.pick(&QUANTS),
+            act: Activation::None,
+            seed: 1700 + seed,
+        };
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        // TFLite's limits: REFLECT mirrors at most n − 1 pixels, SYMMETRIC n; up to 6 (the
+        // widest a 7-tap placement copy shifts, per side, in two copies).
+        let limit = |n: usize| (n - usize::from(mode == MirrorPadMode::Reflect)).min(6);
+        let mut pad = |n: usize| (r.next() % (limit(n) as u64 + 1)) as usize;
+        let (t_, b_, l_, r_) = (pad(h), pad(h), pad(w), pad(w));
+        let (t_, l_) = if t_ + b_ + l_ + r_ == 0 {
+            (limit(h), l_)
+        } else {
+            (t_, l_)
+        };
+        if t_ + b_ + l_ + r_ == 0 {
+            continue;
+        }
+        let (oh, ow) = (h + t_ + b_, w + l_ + r_);
+        let pads = push_i32_const(
+            &mut m,
+            "paddings",
+            &[4, 2],
+            &[0, 0, t_ as i32, b_ as i32, l_ as i32, r_ as i32, 0, 0],
+        );
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "mirrored".into();
+        y.shape = vec![1, oh, ow, c.oc];
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        m.operators.push(Operator {
+            kind: OpKind::MirrorPad,
+            version: 2,
+            inputs: vec![Some(conv_out), Some(pads)],
+            outputs: vec![yi],
+            options: OpOptions::MirrorPad { mode },
+        });
+        m.outputs = vec![yi];
+        let label = format!(
+            "{h}x{w}x{} {mode:?} {t_}/{b_}/{l_}/{r_} {:?}",
+            c.oc, c.quant
+        );
+        let p = compile(&m, &Options::default()).expect("compile");
+        if !p.placements[1].npu {
+            t.failures
+                .push(format!("{label}: on the CPU — {}", p.placements[1].reason));
+            continue;
+        }
+        on_npu += 1;
+        support::expose_all_outputs(&mut m);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let (vals, want) = follower_on_emulated_input(&m, &p, &x);
+        t.add_copy(label, &vals[&yi], &want);
+    }
+    println!("mirror pads: {on_npu} on the NPU");
+    assert!(on_npu >= 50, "{on_npu} mirror pads on the NPU");
+    t.report("conv + MIRROR_PAD sweep (the pad on its emulated input)");
+}
+
 /// RESIZE_BILINEAR after a convolution (maps 1×1…33×33, 1–160 channels, factors 1–4 per axis,
 /// half-pixel / plain / align-corners mappings, int8 and uint8): on the NPU exactly when every
 /// axis has factor 1 or 2, or 4 without half-pixel centres (TFLite's weights are then a fixed

@@ -112,6 +112,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("resize_bilinear_13x9_to_52x36_c5_uint8", true),
     ("resize_bilinear_align_corners_13x9_to_25x17_c5_int8", true),
     ("resize_bilinear_align_corners_13x9_to_25x17_c5_uint8", true),
+    // MIRROR_PAD (REFLECT 3 before a VALID 7x7, SYMMETRIC 1 before a VALID 3x3): copies.
+    ("reflect_pad_conv_16x12_c8_int8pa", true),
+    ("reflect_pad_conv_16x12_c8_int8pt", true),
+    ("reflect_pad_conv_16x12_c8_uint8", true),
     // Spatial slices: a 1x1 copy of a window (Cropping2D; YOLOv5's Focus phases into a
     // gathered concatenation).
     ("crop_conv_16x12_c8_int8pa", true),

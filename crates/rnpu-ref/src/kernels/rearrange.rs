@@ -333,6 +333,20 @@ pub fn gather_op(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
     Ok(vec![Array::new(shape, gather(&x.data, &idx))])
 }
 
+/// MIRROR_PAD's source index of padded position `o` along an axis of length `dim` padded by
+/// `before` in front (public so the NPU compiler lowers the same mapping).
+pub fn mirror_source(o: i64, before: i64, dim: i64, mode: MirrorPadMode) -> usize {
+    let i = o - before;
+    let e = i64::from(mode == MirrorPadMode::Symmetric);
+    if i < 0 {
+        (-i - e) as usize
+    } else if i >= dim {
+        (2 * dim - i - 2 + e) as usize
+    } else {
+        i as usize
+    }
+}
+
 pub fn mirror_pad(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
     let (x, _) = checked_input(ctx, 0)?;
     let mode = match ctx.op.options {
@@ -363,18 +377,7 @@ pub fn mirror_pad(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         }
         let out = dim + before as usize + after as usize;
         let map = (0..out as i64)
-            .map(|o| {
-                let i = o - before;
-                let d = dim as i64;
-                let e = extra as i64;
-                if i < 0 {
-                    (-i - e) as usize
-                } else if i >= d {
-                    (2 * d - i - 2 + e) as usize
-                } else {
-                    i as usize
-                }
-            })
+            .map(|o| mirror_source(o, before, dim as i64, mode))
             .collect();
         maps.push(map);
         shape.push(out);
