@@ -162,6 +162,8 @@ def activation_chain(name):
 def test_fixtures(lib, render, only):
     manifest = json.load(open(os.path.join(ROOT, "tests/models/manifest.json")))
     names = [m["name"] for m in manifest if not only or any(o in m["name"] for o in only)]
+    # The resolver each fixture's outputs were made with (BUILTIN_REF unless it lacks the op).
+    oracle = {m["name"]: getattr(OpResolverType, m.get("oracle", "BUILTIN_REF")) for m in manifest}
     models = {n: os.path.join(ROOT, "tests/models", n, "model.tflite") for n in names}
     reference = rendered_reference(render, list(models.values()))
     dump = os.path.join(tempfile.mkdtemp(prefix="rnpu-delegate-"), "graph.txt")
@@ -179,20 +181,20 @@ def test_fixtures(lib, render, only):
     for name in names:
         model, d = models[name], os.path.join(ROOT, "tests/models", name)
         inputs = fixture_inputs(d)
-        cpu, _, lsbs = run(model, inputs, OpResolverType.BUILTIN_REF, lsb=True)
+        cpu, _, lsbs = run(model, inputs, oracle[name], lsb=True)
         delegate = load_delegate(lib, {"log_level": "error"})
         os.environ["RNPU_DELEGATE_DUMP_GRAPH"] = dump
         if os.path.exists(dump):
             os.remove(dump)
         try:
-            npu, n_del = run(model, inputs, OpResolverType.BUILTIN_REF, [delegate])
+            npu, n_del = run(model, inputs, oracle[name], [delegate])
         finally:
             del os.environ["RNPU_DELEGATE_DUMP_GRAPH"]
         s = stats(delegate)
         worst, frac = lsb_diff(cpu, npu, lsbs)
         # The same partitions on rnpu-ref: must be exactly LiteRT's reference results.
         dcpu = load_delegate(lib, {"device": "cpu", "log_level": "error"})
-        on_ref, n_del_ref = run(model, inputs, OpResolverType.BUILTIN_REF, [dcpu])
+        on_ref, n_del_ref = run(model, inputs, oracle[name], [dcpu])
         plumbing_ok = same(cpu, on_ref) and n_del_ref == n_del
         # Default resolver (XNNPACK applied by LiteRT as well): our delegate must coexist.
         cpu_auto, _ = run(model, inputs, OpResolverType.AUTO)

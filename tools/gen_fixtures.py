@@ -96,8 +96,14 @@ def convert(src, per_tensor: bool, io: str, rep_gen):
 # Running LiteRT (the oracle)
 # ----------------------------------------------------------------------------------------
 
+# The oracle's resolver: BUILTIN_REF (TFLite's reference kernels) for every fixture but those
+# whose operator BUILTIN_REF lacks (ELU in ai-edge-litert 2.3.0); their manifest entries name
+# the resolver they were made with ("oracle") and tools/delegate_test.py runs them with it.
+ORACLE = "BUILTIN_REF"
+
+
 def make_interpreter(path):
-    return Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+    return Interpreter(model_path=path, experimental_op_resolver_type=getattr(OpResolverType, ORACLE),
                        num_threads=1)
 
 
@@ -720,8 +726,7 @@ def more_cpu_ops():
     them run on rnpu's CPU reference (none is an NPU operation)."""
     U = [(-1.0, 1.0)]
     shp = (1, H, W, 5)
-    # (No ELU: ai-edge-litert 2.3.0's BUILTIN_REF resolver has no ELU kernel. No int8
-    # LOG_SOFTMAX: rnpu-ref runs LOG_SOFTMAX in float only.)
+    # (No int8 LOG_SOFTMAX: rnpu-ref runs LOG_SOFTMAX in float only. ELU: math_ops.)
     emit_float("log_softmax_3x10", fn1(lambda x: tf.nn.log_softmax(x * 2), (3, 10)), [(3, 10)], [(-3, 3)])
     emit_float("topk_k4_3x10", fn1(lambda x: tf.math.top_k(x, 4), (3, 10)), [(3, 10)], [(-3, 3)])
     emit_variants("topk_k3_2x12", fn1(lambda x: tf.math.top_k(x, 3).values, (2, 12)), [(2, 12)], [(-3, 3)])
@@ -907,6 +912,7 @@ def math_ops():
     detection post-processing): RSQRT, SQRT, SQUARED_DIFFERENCE, ABS, EXP, LOG, GELU in int8;
     NEG, FLOOR, CEIL, ROUND, SQUARE, DIV, POW, REDUCE_PROD, CAST in float32 / int32; and a
     Keras LayerNormalization and GELU block as the int8 converter writes them."""
+    global ORACLE
     shp = (1, H, W, 5)
     two = [shp, shp]
     # int8 (the converter quantizes these; uint8 has no kernel for most of them)
@@ -920,6 +926,28 @@ def math_ops():
         ("gelu_tanh", lambda x: tf.nn.gelu(x, approximate=True), (-3.0, 3.0)),
     ]:
         emit_variants(f"{name}_{H}x{W}_c5", fn1(f, shp), [shp], [rng_], uint8=False)
+    # ELU (Keras activation="elu"): ai-edge-litert 2.3.0's BUILTIN_REF has no ELU kernel; its
+    # builtin (optimized) kernel is the same `LUTPopulate` table for int8 and `expm1` for float,
+    # so these outputs come from BUILTIN_WITHOUT_DEFAULT_DELEGATES (no XNNPACK).
+    ORACLE, start = "BUILTIN_WITHOUT_DEFAULT_DELEGATES", len(MANIFEST)
+    emit_variants(f"elu_{H}x{W}_c5", fn1(tf.nn.elu, shp), [shp], [(-4.0, 2.0)], uint8=False)
+    emit_float(f"elu_{H}x{W}_c5", fn1(tf.nn.elu, shp), [shp], [(-4, 2)])
+    for e in MANIFEST[start:]:
+        e["oracle"] = ORACLE
+    ORACLE = "BUILTIN_REF"
+    # (No ELU between convolutions: the builtin resolver's optimized convolutions are not
+    # bit-exact with BUILTIN_REF's.) Float islands between convolutions with operators
+    # BUILTIN_REF has: softplus and softsign (Keras activations without an integer kernel).
+    for name, f in [("softplus", tf.nn.softplus), ("softsign", tf.nn.softsign)]:
+        n = f"conv_{name}_conv_{H}x{W}_c3to8to6"
+        if wanted(n):
+            r = rng_for(n)
+            wa = const(r.normal(0, np.sqrt(2.0 / 27), (3, 3, 3, 8)))
+            wb = const(r.normal(0, np.sqrt(2.0 / 72), (3, 3, 8, 6)))
+
+            def island(f, wa, wb):
+                return lambda x: tf.nn.conv2d(f(tf.nn.conv2d(x, wa, 1, "SAME")), wb, 1, "SAME")
+            emit_variants(n, fn1(island(f, wa, wb), (1, H, W, 3)), [(1, H, W, 3)], [(-2, 2)], uint8=False)
     emit_variants(f"squared_difference_{H}x{W}_c5", ("fn", lambda a, b: tf.math.squared_difference(a, b), two),
                   two, [(-1, 1), (-2, 1)], uint8=False)
     bc = [shp, (1, 1, 1, 5)]

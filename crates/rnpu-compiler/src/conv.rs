@@ -1328,9 +1328,14 @@ struct Unary {
 /// a `[1,H,W,C]`, `[1,N,C]` (viewed as `N×1×C`), `[1,C]` or `[B,C]` tensor.
 fn unary_elementwise(model: &Model, i: usize) -> Result<Unary, String> {
     let op = &model.operators[i];
-    let kind = op.kind.name();
     let input = op.input(0).ok_or("no input")?;
     let output = *op.outputs.first().ok_or("no output tensor")?;
+    unary_io(model, &op.kind.name(), input, output)
+}
+
+/// [`unary_elementwise`]'s checks on an input and an output tensor (of one operator, or the
+/// ends of a chain of them).
+fn unary_io(model: &Model, kind: &str, input: usize, output: usize) -> Result<Unary, String> {
     let (it, ot) = (model.tensor(input), model.tensor(output));
     let storage = storage_of(ot.dtype)
         .ok_or_else(|| format!("{kind} to {}: the NPU path is int8/uint8", ot.dtype))?;
@@ -1834,6 +1839,7 @@ pub fn is_table_kind(kind: &OpKind) -> bool {
             | OpKind::Tanh
             | OpKind::HardSwish
             | OpKind::Gelu
+            | OpKind::Elu
             | OpKind::Exp
             | OpKind::Log
             | OpKind::Abs
@@ -1866,13 +1872,30 @@ pub fn analyze_table_pair(model: &Model, i: usize, j: usize) -> Result<ConvOp, S
     table_op(model, &[i, j])
 }
 
+/// A chain of element-wise operators from an 8-bit map back to the same 8-bit type (found by
+/// the caller: one runtime input each, one-element constants) is a function of one stored byte:
+/// the converter writes activations it has no integer kernel for as float islands (Keras ELU:
+/// `DEQUANTIZE, ELU, QUANTIZE`) or as int8 chains (softplus: `EXP, ADD, LOG`; softsign). One
+/// table of the whole chain, evaluated by rnpu-ref exactly as LiteRT runs the ops — bit-exact,
+/// where the operators one by one would each round (and the ADD be within 1 LSB).
+pub fn analyze_table_chain(model: &Model, chain: &[usize]) -> Result<ConvOp, String> {
+    if chain.len() < 2 {
+        return Err("a chain of one operator".into());
+    }
+    table_op(model, chain)
+}
+
 /// The LUT lowering of a chain of operators that maps the first one's input element-wise to the
 /// last one's output (checked by [`unary_elementwise`] on the ends and by evaluating the chain).
 fn table_op(model: &Model, chain: &[usize]) -> Result<ConvOp, String> {
     let (first, last) = (chain[0], chain[chain.len() - 1]);
     let input = model.operators[first].input(0).ok_or("no input")?;
     let output = *model.operators[last].outputs.first().ok_or("no output")?;
-    let Unary { storage, view, .. } = unary_elementwise(model, first)?;
+    let names: Vec<String> = chain
+        .iter()
+        .map(|&k| model.operators[k].kind.name())
+        .collect();
+    let Unary { storage, view, .. } = unary_io(model, &names.join(" + "), input, output)?;
     let (it, ot) = (model.tensor(input), model.tensor(output));
     if it.dtype != ot.dtype || it.shape != ot.shape {
         return Err(format!(
@@ -1901,10 +1924,6 @@ fn table_op(model: &Model, chain: &[usize]) -> Result<ConvOp, String> {
         error: 0.0,
         prelu: false,
     };
-    let names: Vec<String> = chain
-        .iter()
-        .map(|&k| model.operators[k].kind.name())
-        .collect();
     Ok(ConvOp {
         desc: format!(
             "{} {} (identity depthwise 1x1 into the EW LUT: TFLite's value for each of the 256 \

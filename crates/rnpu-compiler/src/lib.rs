@@ -206,6 +206,94 @@ fn check_views(
     Ok(())
 }
 
+/// Element-wise operators a lookup-table chain may hold: with one runtime input and constants
+/// of one element, each output element is a function of the same input element.
+fn elementwise_kind(kind: &OpKind) -> bool {
+    conv::is_table_kind(kind)
+        || matches!(
+            kind,
+            OpKind::Add
+                | OpKind::Sub
+                | OpKind::Mul
+                | OpKind::Div
+                | OpKind::Maximum
+                | OpKind::Minimum
+                | OpKind::Pow
+                | OpKind::SquaredDifference
+                | OpKind::Neg
+                | OpKind::Square
+                | OpKind::Relu
+                | OpKind::Relu6
+                | OpKind::ReluN1To1
+                | OpKind::Relu0To1
+                | OpKind::LeakyRelu
+                | OpKind::Prelu
+                | OpKind::Quantize
+                | OpKind::Dequantize
+                | OpKind::Floor
+                | OpKind::Ceil
+                | OpKind::Round
+                | OpKind::Sin
+                | OpKind::Cos
+        )
+}
+
+/// The longest chain of at least two element-wise operators starting at op `i` that maps an
+/// 8-bit map back to the same 8-bit type: every operator reads the previous one's output
+/// (consumed by it alone, not a model output) and otherwise only the chain's input (softsign's
+/// `x / (1 + |x|)`) or one-element constants, keeps the shape, and runs right after the
+/// previous one. `None` when there is none (chains of up to 8 operators).
+fn table_chain(
+    model: &Model,
+    i: usize,
+    consumers: &dyn Fn(usize) -> Vec<usize>,
+) -> Option<Vec<usize>> {
+    let first = &model.operators[i];
+    let x = first.input(0)?;
+    let xt = model.tensor(x);
+    if !matches!(xt.dtype, rnpu_model::DType::Int8 | rnpu_model::DType::UInt8) || xt.data.is_some()
+    {
+        return None;
+    }
+    let member = |k: usize, input: usize| {
+        let op = &model.operators[k];
+        let one = |u: usize| model.tensor(u).data.is_some() && model.tensor(u).num_elements() == 1;
+        elementwise_kind(&op.kind)
+            && op.outputs.len() == 1
+            && model.tensor(op.outputs[0]).shape == xt.shape
+            && op.inputs.iter().flatten().any(|&u| u == input)
+            && op
+                .inputs
+                .iter()
+                .flatten()
+                .all(|&u| u == input || u == x || one(u))
+    };
+    if !member(i, x) {
+        return None;
+    }
+    let mut chain = vec![i];
+    let mut best = None;
+    let mut t = first.outputs[0];
+    while chain.len() < 8 {
+        if model.outputs.contains(&t) {
+            break;
+        }
+        let [k] = consumers(t)[..] else {
+            break;
+        };
+        // Consecutive in execution order: the folded ops then sit in the carrier's segment.
+        if k != chain[chain.len() - 1] + 1 || !member(k, t) {
+            break;
+        }
+        chain.push(k);
+        t = model.operators[k].outputs[0];
+        if model.tensor(t).dtype == xt.dtype {
+            best = Some(chain.clone());
+        }
+    }
+    best
+}
+
 /// The placement of an operator lowered to NPU convolution tasks.
 fn conv_placement(i: usize, kind: &str, c: &conv::ConvOp, l: &Lowered) -> Placement {
     Placement {
@@ -686,15 +774,50 @@ fn plan(
             let (Some(&t), j) = (op.outputs.first(), i + 1) else {
                 continue;
             };
-            let next_is_mul = model
-                .operators
-                .get(j)
-                .is_some_and(|o| o.kind == OpKind::Mul && !banned.contains_key(&j));
+            // MUL(x, f(x)) in either order (a MUL by a constant is a table chain, 0d).
+            let x = op.input(0);
+            let next_is_mul = model.operators.get(j).is_some_and(|o| {
+                let ins = [o.input(0), o.input(1)];
+                o.kind == OpKind::Mul
+                    && !banned.contains_key(&j)
+                    && (ins == [x, Some(t)] || ins == [Some(t), x])
+            });
             if next_is_mul && consumers(t) == [j] && !model.outputs.contains(&t) {
                 table_pair.insert(i, j);
             }
         }
     }
+    // 0d. Chains of element-wise operators from an 8-bit map back to the same 8-bit type (a
+    // float island DEQUANTIZE → float ops → QUANTIZE, or int8 ops such as softplus's EXP → ADD
+    // → LOG): a function of one stored byte, one table of the chain
+    // (`conv::analyze_table_chain`) carried by its last op, the others folded. Keyed by the
+    // first op; members claimed by no other rule.
+    let mut island: HashMap<usize, Vec<usize>> = HashMap::new();
+    if !opts.cpu_only {
+        let free = |k: &usize| {
+            !banned.contains_key(k)
+                && !quant_views.contains_key(k)
+                && !concat_res.contains_key(k)
+                && !shape_only.contains(k)
+                && !table_pair.contains_key(k)
+                && !table_pair.values().any(|v| v == k)
+        };
+        let mut taken: Vec<usize> = Vec::new();
+        for i in 0..model.operators.len() {
+            if taken.contains(&i) {
+                continue;
+            }
+            if let Some(chain) = table_chain(model, i, &consumers) {
+                if chain.iter().all(free) {
+                    taken.extend(&chain);
+                    island.insert(i, chain);
+                }
+            }
+        }
+    }
+    let mut island_folded: HashMap<usize, usize> = HashMap::new();
+    // Chains folded into one table: if the cheap-pass rule sends one op to the CPU, all go.
+    let mut chains_done: Vec<Vec<usize>> = Vec::new();
     // Operators lowered early: convolutions with the PAD before them, MULs with the table
     // operator before them.
     let mut absorbed: HashMap<usize, (conv::ConvOp, Lowered)> = HashMap::new();
@@ -885,6 +1008,41 @@ fn plan(
                     // The convolution runs on its own (or on the CPU); the PAD is an ordinary op.
                 }
             }
+        }
+        if let Some(chain) = island.get(&i) {
+            let last = chain[chain.len() - 1];
+            let fused = conv::analyze_table_chain(qm, chain)
+                .and_then(|c| lower_checked(c, opts, &mut views));
+            if let Ok(cl) = fused {
+                absorbed.insert(last, cl);
+                for &m in &chain[1..chain.len() - 1] {
+                    island_folded.insert(m, last);
+                }
+                chains_done.push(chain.clone());
+                placements.push(folded_placement(
+                    i,
+                    &kind,
+                    format!(
+                        "{kind} opens a chain of element-wise ops folded with ops {:?} into op \
+                         {last}'s lookup table: no task",
+                        &chain[1..]
+                    ),
+                ));
+                lowered.push(None);
+                continue;
+            }
+            // Otherwise every op of the island runs on its own.
+        }
+        if let Some(&last) = island_folded.get(&i) {
+            placements.push(folded_placement(
+                i,
+                &kind,
+                format!(
+                    "{kind} inside a float island folded into op {last}'s lookup table: no task"
+                ),
+            ));
+            lowered.push(None);
+            continue;
         }
         if let Some(&j) = table_pair.get(&i) {
             let fused =
@@ -1192,6 +1350,17 @@ fn plan(
                 found.extend(i..j);
             }
             i = j;
+        }
+        // A folded chain's table is computed by its last op only: the whole chain goes.
+        for chain in &chains_done {
+            if chain.iter().any(|k| found.contains(k)) {
+                let rest: Vec<usize> = chain
+                    .iter()
+                    .copied()
+                    .filter(|k| !found.contains(k) && !demote.contains(k))
+                    .collect();
+                found.extend(rest);
+            }
         }
         if found.is_empty() {
             break;

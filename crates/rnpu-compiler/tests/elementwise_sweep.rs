@@ -920,6 +920,317 @@ fn table_followers_sweep() {
     assert!(inputs_seen.len() > 200, "too few input values exercised");
 }
 
+/// Chains of element-wise operators after a convolution that map its 8-bit output back to the
+/// same type — int8/uint8 chains (ADD → LOGISTIC, MUL → TANH → ADD, LOGISTIC → MUL, softsign's
+/// ABS → ADD → DIV(x, ·)) and float islands (DEQUANTIZE → EXP → ADD → LOG → QUANTIZE, the
+/// softplus the converter leaves in float; DEQUANTIZE → NEG / ELU → QUANTIZE): one lookup
+/// table of the whole chain (`conv::analyze_table_chain`), the chain's ops folded, bit-exact
+/// with rnpu-ref running the chain on the emulated convolution output.
+#[test]
+fn table_chain_sweep() {
+    use rnpu_model::{DType, OpKind, OpOptions, Operator, Quantization, Tensor};
+    let mut r = Rng(0xc4a1_75ed);
+    let mut t = Tally::default();
+    for seed in 0..70u64 {
+        let template = seed % 7;
+        // ABS, DIV of int8 and the EXP/LOG of softplus have int8 kernels only.
+        let int8_only = matches!(template, 3);
+        let c = support::Case {
+            op: support::OpType::Conv,
+            h: r.range(3, 20) as usize,
+            w: r.range(3, 20) as usize,
+            ic: r.pick(&[3usize, 8]),
+            oc: r.pick(&[5usize, 16, 33]),
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: if int8_only {
+                Quant::Int8PerAxis
+            } else {
+                r.pick(&QUANTS)
+            },
+            act: Activation::None,
+            seed: 2100 + seed,
+        };
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let dt = m.tensors[conv_out].dtype;
+        let u8 = dt == DType::UInt8;
+        let (s0, z0) = m.tensors[conv_out].quantization.per_tensor().unwrap();
+        let base = m.tensors[conv_out].clone();
+        // A new map tensor: quantized (scale, zero point in int8 terms) or float.
+        let map = |m: &mut Model, q: Option<(f32, i64)>| {
+            let mut y = base.clone();
+            y.name = format!("chain{}", m.tensors.len());
+            match q {
+                Some((s, z)) => {
+                    y.quantization = Quantization::PerTensor {
+                        scale: s,
+                        zero_point: if u8 { z + 128 } else { z },
+                    }
+                }
+                None => {
+                    y.dtype = DType::Float32;
+                    y.quantization = Quantization::None;
+                }
+            }
+            m.tensors.push(y);
+            m.tensors.len() - 1
+        };
+        let scalar = |m: &mut Model, v: f32, quantized: bool| {
+            let (dtype, data, quantization) = if quantized {
+                // One stored value standing for `v`.
+                let s = (v.abs() / 100.0).max(1e-3);
+                let (q, z) = (100 * v.signum() as i64, 0i64);
+                let (stored, zp) = if u8 {
+                    ((q + 128) as u8, z + 128)
+                } else {
+                    (q as i8 as u8, z)
+                };
+                (
+                    dt,
+                    vec![stored],
+                    Quantization::PerTensor {
+                        scale: s,
+                        zero_point: zp,
+                    },
+                )
+            } else {
+                (DType::Float32, v.to_le_bytes().to_vec(), Quantization::None)
+            };
+            m.tensors.push(Tensor {
+                name: format!("k{}", m.tensors.len()),
+                dtype,
+                shape: vec![],
+                shape_signature: None,
+                quantization,
+                data: Some(data),
+                is_variable: false,
+            });
+            m.tensors.len() - 1
+        };
+        let op = |kind: OpKind, inputs: Vec<usize>, out: usize, options: OpOptions| Operator {
+            kind,
+            version: 1,
+            inputs: inputs.into_iter().map(Some).collect(),
+            outputs: vec![out],
+            options,
+        };
+        let add = OpOptions::AddSub(rnpu_model::AddSubOptions {
+            activation: Activation::None,
+            pot_scale_int16: false,
+        });
+        let mul = OpOptions::Mul {
+            activation: Activation::None,
+        };
+        let spread = |r: &mut Rng| s0 * (0.5 + 1.5 * r.unit() as f32);
+        let logistic_q = (1.0 / 256.0, -128);
+        let tanh_q = (1.0 / 128.0, 0);
+        let mut ops = Vec::new();
+        let mut prev = conv_out;
+        let mut push = |m: &mut Model,
+                        kind: OpKind,
+                        extra: Vec<usize>,
+                        q: Option<(f32, i64)>,
+                        o: OpOptions,
+                        ops: &mut Vec<Operator>| {
+            let y = map(m, q);
+            let mut ins = vec![prev];
+            ins.extend(extra);
+            ops.push(op(kind, ins, y, o));
+            prev = y;
+        };
+        let name = match template {
+            0 => {
+                let k = scalar(&mut m, 0.7, true);
+                push(
+                    &mut m,
+                    OpKind::Add,
+                    vec![k],
+                    Some((spread(&mut r), -10)),
+                    add,
+                    &mut ops,
+                );
+                push(
+                    &mut m,
+                    OpKind::Logistic,
+                    vec![],
+                    Some(logistic_q),
+                    OpOptions::None,
+                    &mut ops,
+                );
+                "ADD → LOGISTIC"
+            }
+            1 => {
+                let k = scalar(&mut m, 1.5, true);
+                push(
+                    &mut m,
+                    OpKind::Mul,
+                    vec![k],
+                    Some((spread(&mut r) * 1.5, 5)),
+                    mul.clone(),
+                    &mut ops,
+                );
+                push(
+                    &mut m,
+                    OpKind::Tanh,
+                    vec![],
+                    Some(tanh_q),
+                    OpOptions::None,
+                    &mut ops,
+                );
+                let k2 = scalar(&mut m, -0.3, true);
+                push(
+                    &mut m,
+                    OpKind::Add,
+                    vec![k2],
+                    Some((1.3 / 128.0, 20)),
+                    add,
+                    &mut ops,
+                );
+                "MUL → TANH → ADD"
+            }
+            2 => {
+                push(
+                    &mut m,
+                    OpKind::Logistic,
+                    vec![],
+                    Some(logistic_q),
+                    OpOptions::None,
+                    &mut ops,
+                );
+                let k = scalar(&mut m, 2.0, true);
+                push(
+                    &mut m,
+                    OpKind::Mul,
+                    vec![k],
+                    Some((2.0 / 256.0, -128)),
+                    mul,
+                    &mut ops,
+                );
+                "LOGISTIC → MUL"
+            }
+            3 => {
+                push(
+                    &mut m,
+                    OpKind::Abs,
+                    vec![],
+                    Some((s0, -128)),
+                    OpOptions::None,
+                    &mut ops,
+                );
+                let k = scalar(&mut m, 1.0, true);
+                push(
+                    &mut m,
+                    OpKind::Add,
+                    vec![k],
+                    Some((s0 + 1.0 / 200.0, -128)),
+                    add,
+                    &mut ops,
+                );
+                let y = map(&mut m, Some((1.0 / 128.0, 0)));
+                ops.push(op(
+                    OpKind::Div,
+                    vec![conv_out, prev],
+                    y,
+                    OpOptions::Div {
+                        activation: Activation::None,
+                    },
+                ));
+                "ABS → ADD → DIV(x, ·) (softsign)"
+            }
+            4 => {
+                push(
+                    &mut m,
+                    OpKind::Dequantize,
+                    vec![],
+                    None,
+                    OpOptions::None,
+                    &mut ops,
+                );
+                push(&mut m, OpKind::Exp, vec![], None, OpOptions::None, &mut ops);
+                let k = scalar(&mut m, 1.0, false);
+                push(&mut m, OpKind::Add, vec![k], None, add, &mut ops);
+                push(&mut m, OpKind::Log, vec![], None, OpOptions::None, &mut ops);
+                push(
+                    &mut m,
+                    OpKind::Quantize,
+                    vec![],
+                    Some((spread(&mut r), -120)),
+                    OpOptions::None,
+                    &mut ops,
+                );
+                "DEQUANTIZE → EXP → ADD → LOG → QUANTIZE (softplus)"
+            }
+            5 => {
+                push(
+                    &mut m,
+                    OpKind::Dequantize,
+                    vec![],
+                    None,
+                    OpOptions::None,
+                    &mut ops,
+                );
+                push(&mut m, OpKind::Neg, vec![], None, OpOptions::None, &mut ops);
+                push(
+                    &mut m,
+                    OpKind::Quantize,
+                    vec![],
+                    Some((s0, (-z0).clamp(-128, 127))),
+                    OpOptions::None,
+                    &mut ops,
+                );
+                "DEQUANTIZE → NEG → QUANTIZE"
+            }
+            _ => {
+                push(
+                    &mut m,
+                    OpKind::Dequantize,
+                    vec![],
+                    None,
+                    OpOptions::None,
+                    &mut ops,
+                );
+                push(&mut m, OpKind::Elu, vec![], None, OpOptions::None, &mut ops);
+                push(
+                    &mut m,
+                    OpKind::Quantize,
+                    vec![],
+                    Some((spread(&mut r), -60)),
+                    OpOptions::None,
+                    &mut ops,
+                );
+                "DEQUANTIZE → ELU → QUANTIZE"
+            }
+        };
+        let y = ops.last().unwrap().outputs[0];
+        let n_ops = ops.len();
+        m.operators.extend(ops);
+        m.outputs = vec![conv_out, y];
+        let label = format!("conv + {name} {:?} seed {seed}", c.quant);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let last = &p.placements[n_ops];
+        let folded = p.placements[1..n_ops].iter().all(|q| q.npu && q.tasks == 0);
+        if !(last.npu && last.tasks > 0 && folded) {
+            t.failures
+                .push(format!("{label}: not one table: {}", last.reason));
+            continue;
+        }
+        let got = run_program(&m, &p, std::slice::from_ref(&x)).expect("emulate");
+        // rnpu-ref runs the chain alone on the emulated convolution output.
+        let mut chain = m.clone();
+        chain.operators.remove(0);
+        chain.inputs = vec![conv_out];
+        chain.outputs = vec![y];
+        let want = rnpu_ref::run(&chain, std::slice::from_ref(&got[0])).expect("reference");
+        t.add(label, &got[1], &want[0]);
+    }
+    t.report("conv + element-wise chain sweep (one table, on the emulated conv output)");
+    assert_eq!(t.worst, 0, "a table chain must be bit-exact");
+}
+
 /// SiLU-style pairs: LOGISTIC / TANH / HARD_SWISH of a convolution's output, then MUL of the
 /// output by it, the table operator feeding only the MUL: one table of the composed arithmetic
 /// (`analyze_table_pair`), bit-exact with rnpu-ref running both operators on the emulated input.

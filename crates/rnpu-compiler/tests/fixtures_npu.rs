@@ -112,6 +112,14 @@ const FIXTURES: &[(&str, bool)] = &[
     ("resize_bilinear_13x9_to_52x36_c5_uint8", true),
     ("resize_bilinear_align_corners_13x9_to_25x17_c5_int8", true),
     ("resize_bilinear_align_corners_13x9_to_25x17_c5_uint8", true),
+    // Element-wise chains folded into one lookup table: softplus (EXP, ADD, LOG), softsign
+    // (ABS, ADD, DIV(x, ·)), ELU (DEQUANTIZE, ELU, QUANTIZE; outputs from LiteRT's builtin
+    // resolver: BUILTIN_REF has no ELU).
+    ("conv_softplus_conv_13x9_c3to8to6_int8pa", true),
+    ("conv_softplus_conv_13x9_c3to8to6_int8pt", true),
+    ("conv_softsign_conv_13x9_c3to8to6_int8pa", true),
+    ("conv_softsign_conv_13x9_c3to8to6_int8pt", true),
+    ("elu_13x9_c5_int8", true),
     // MIRROR_PAD (REFLECT 3 before a VALID 7x7, SYMMETRIC 1 before a VALID 3x3): copies.
     ("reflect_pad_conv_16x12_c8_int8pa", true),
     ("reflect_pad_conv_16x12_c8_int8pt", true),

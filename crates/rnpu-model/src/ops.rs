@@ -136,6 +136,7 @@ op_kinds! {
     ReverseV2 = 105, "REVERSE_V2";
     GatherNd = 107, "GATHER_ND";
     Cos = 108, "COS";
+    Elu = 111, "ELU";
     Quantize = 114, "QUANTIZE";
     Round = 116, "ROUND";
     HardSwish = 117, "HARD_SWISH";

@@ -48,9 +48,8 @@ fn arity(kind: &OpKind) -> Option<(usize, usize, Option<usize>, Option<usize>)> 
         MirrorPad => (2, 2, Some(1), None),
         SpaceToDepth | DepthToSpace => (1, 1, Some(1), Some(4)),
         TransposeConv => (3, 4, Some(1), None),
-        Neg | Abs | Sqrt | Rsqrt | Square | Exp | Log | Floor | Ceil | Round | Gelu | Cast => {
-            (1, 1, Some(1), None)
-        }
+        Neg | Abs | Sqrt | Rsqrt | Square | Exp | Log | Floor | Ceil | Round | Gelu | Elu
+        | Cast => (1, 1, Some(1), None),
         SquaredDifference | Div | Pow | BatchMatmul => (2, 2, Some(1), None),
         ReduceProd => (2, 2, Some(1), None),
         L2Normalization | ZerosLike | ReluN1To1 | Relu0To1 => (1, 1, Some(1), None),

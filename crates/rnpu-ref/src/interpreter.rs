@@ -125,7 +125,8 @@ pub fn eval_op(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         | OpKind::Floor
         | OpKind::Ceil
         | OpKind::Round
-        | OpKind::Gelu => math::unary(ctx),
+        | OpKind::Gelu
+        | OpKind::Elu => math::unary(ctx),
         OpKind::Cast => math::cast(ctx),
         OpKind::SquaredDifference => math::squared_difference(ctx),
         OpKind::Div => math::div(ctx),

@@ -1,4 +1,4 @@
-//! Elementwise math: NEG, ABS, SQRT, RSQRT, SQUARE, EXP, LOG, FLOOR, CEIL, ROUND, GELU, CAST,
+//! Elementwise math: NEG, ABS, SQRT, RSQRT, SQUARE, EXP, LOG, FLOOR, CEIL, ROUND, GELU, ELU, CAST,
 //! SQUARED_DIFFERENCE, DIV, POW, and REDUCE_PROD — what LayerNorm, GELU and attention blocks
 //! (ConvNeXt, ViT-style models) and pose/detection post-processing leave on the CPU.
 //!
@@ -153,6 +153,9 @@ pub fn unary(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         OpKind::Ceil if float => map_f32(x, f32::ceil),
         // TFLite's RoundToNearest: halves to even.
         OpKind::Round if float => map_f32(x, f32::round_ties_even),
+        // ELU: `expm1` below 0 (activations.cc; int8 through `LUTPopulate`, as LOGISTIC).
+        OpKind::Elu if float => map_f32(x, elu_f32),
+        OpKind::Elu if xt.dtype == DType::Int8 => lut_op(ctx, x, elu_f32)?,
         OpKind::Gelu => {
             let approximate = matches!(ctx.op.options, OpOptions::Gelu { approximate: true });
             if float {
@@ -164,6 +167,14 @@ pub fn unary(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         _ => return Err(unsupported(ctx, xt.dtype)),
     };
     Ok(out(&ot.shape, data))
+}
+
+fn elu_f32(v: f32) -> f32 {
+    if v < 0.0 {
+        v.exp_m1()
+    } else {
+        v
+    }
 }
 
 fn abs_int8(ctx: &OpCtx, x: &Array) -> Result<ArrayData, RefError> {
@@ -426,7 +437,8 @@ pub fn div(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             };
             zip_i32(&io, |x, y| x.wrapping_div(y).clamp(lo, hi))
         }
-        DType::UInt8 => {
+        // `reference_ops::Div` on 8-bit values (div.cc's EvalQuantized: uint8 and int8).
+        dt @ (DType::UInt8 | DType::Int8) => {
             let (s1, z1) = per_tensor(ctx, ctx.input_tensor(0)?)?;
             let (s2, z2) = per_tensor(ctx, ctx.input_tensor(1)?)?;
             let ot = ctx.output_tensor(0)?;
@@ -434,7 +446,7 @@ pub fn div(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             // `input1->params.scale / (input2->params.scale * output->params.scale)` in float.
             let m = checked_multiplier(ctx, (s1 / (s2 * so)) as f64, "DIV")?;
             let (lo, hi) = activation_range_quantized(act, ot.dtype, so, zo);
-            let (x, y) = (io.a.as_u8().unwrap_or(&[]), io.b.as_u8().unwrap_or(&[]));
+            let (x, y) = (io.a.data.to_i64_vec(), io.b.data.to_i64_vec());
             let mut o = Vec::with_capacity(io.ia.len());
             for (&i, &j) in io.ia.iter().zip(&io.ib) {
                 let mut n = x[i] as i32 - z1;
@@ -456,9 +468,13 @@ pub fn div(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
                         m.multiplier,
                         total_shift,
                     );
-                o.push(r.clamp(lo, hi) as u8);
+                o.push(r.clamp(lo, hi));
             }
-            ArrayData::U8(o)
+            if dt == DType::Int8 {
+                ArrayData::I8(o.into_iter().map(|v| v as i8).collect())
+            } else {
+                ArrayData::U8(o.into_iter().map(|v| v as u8).collect())
+            }
         }
         d => return Err(unsupported(ctx, d)),
     };
