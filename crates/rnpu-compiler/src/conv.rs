@@ -1885,11 +1885,31 @@ pub fn analyze_table_chain(model: &Model, chain: &[usize]) -> Result<ConvOp, Str
     table_op(model, chain)
 }
 
+/// One element-wise operator with one runtime input and one-element constants that has no other
+/// lowering (SUB from a constant, MAXIMUM / MINIMUM with a scalar, …): a table of its arithmetic
+/// as rnpu-ref runs it (the caller checked the shape of its operands).
+pub fn analyze_table_single(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let x = op
+        .inputs
+        .iter()
+        .flatten()
+        .copied()
+        .find(|&u| model.tensor(u).data.is_none())
+        .ok_or("no runtime input")?;
+    table_op_from(model, &[i], x)
+}
+
 /// The LUT lowering of a chain of operators that maps the first one's input element-wise to the
 /// last one's output (checked by [`unary_elementwise`] on the ends and by evaluating the chain).
 fn table_op(model: &Model, chain: &[usize]) -> Result<ConvOp, String> {
-    let (first, last) = (chain[0], chain[chain.len() - 1]);
-    let input = model.operators[first].input(0).ok_or("no input")?;
+    let input = model.operators[chain[0]].input(0).ok_or("no input")?;
+    table_op_from(model, chain, input)
+}
+
+/// [`table_op`] with the chain's runtime input named (a constant may come first: `c − x`).
+fn table_op_from(model: &Model, chain: &[usize], input: usize) -> Result<ConvOp, String> {
+    let last = chain[chain.len() - 1];
     let output = *model.operators[last].outputs.first().ok_or("no output")?;
     let names: Vec<String> = chain
         .iter()

@@ -238,6 +238,44 @@ fn elementwise_kind(kind: &OpKind) -> bool {
         )
 }
 
+/// Op `i` alone as a one-op table (see [`table_chain`]): an element-wise kind, one runtime
+/// input (possibly read twice) besides one-element constants, the same 8-bit type and shape in
+/// and out.
+fn single_table(model: &Model, i: usize) -> bool {
+    let op = &model.operators[i];
+    let [y] = op.outputs[..] else {
+        return false;
+    };
+    let one = |u: usize| model.tensor(u).data.is_some() && model.tensor(u).num_elements() == 1;
+    let mut runtime: Vec<usize> = op
+        .inputs
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|&u| !one(u))
+        .collect();
+    runtime.dedup();
+    let [x] = runtime[..] else {
+        return false;
+    };
+    let (xt, yt) = (model.tensor(x), model.tensor(y));
+    elementwise_kind(&op.kind)
+        && matches!(xt.dtype, rnpu_model::DType::Int8 | rnpu_model::DType::UInt8)
+        && xt.dtype == yt.dtype
+        && xt.shape == yt.shape
+        && xt.data.is_none()
+}
+
+/// [`conv::analyze_table_single`] lowered and its views checked.
+fn lower_checked_table(
+    model: &Model,
+    i: usize,
+    opts: &Options,
+    views: &mut HashMap<usize, (usize, usize, usize)>,
+) -> Result<(conv::ConvOp, Lowered), String> {
+    conv::analyze_table_single(model, i).and_then(|c| lower_checked(c, opts, views))
+}
+
 /// The longest chain of at least two element-wise operators starting at op `i` that maps an
 /// 8-bit map back to the same 8-bit type: every operator reads the previous one's output
 /// (consumed by it alone, not a model output) and otherwise only the chain's input (softsign's
@@ -1115,6 +1153,16 @@ fn plan(
                 ),
                 _ => Err(cpu_reason(&op.kind)),
             }
+        };
+        // An element-wise op with one runtime input and one-element constants that has no
+        // lowering of its own (SUB from a constant, MAXIMUM/MINIMUM with a scalar, DIV of a
+        // scalar by x …) is still a function of one stored byte: a table.
+        let attempt = match attempt {
+            Err(r) if !opts.cpu_only && single_table(model, i) => {
+                lower_checked_table(qm, i, opts, &mut views)
+                    .map_err(|t| format!("{r}; as a table: {t}"))
+            }
+            a => a,
         };
         match attempt {
             Ok((c, l)) => {

@@ -923,16 +923,16 @@ fn table_followers_sweep() {
 /// Chains of element-wise operators after a convolution that map its 8-bit output back to the
 /// same type — int8/uint8 chains (ADD → LOGISTIC, MUL → TANH → ADD, LOGISTIC → MUL, softsign's
 /// ABS → ADD → DIV(x, ·)) and float islands (DEQUANTIZE → EXP → ADD → LOG → QUANTIZE, the
-/// softplus the converter leaves in float; DEQUANTIZE → NEG / ELU → QUANTIZE): one lookup
-/// table of the whole chain (`conv::analyze_table_chain`), the chain's ops folded, bit-exact
+/// softplus the converter leaves in float; DEQUANTIZE → NEG / ELU → QUANTIZE), and a lone
+/// SUB from a scalar constant (a one-op table): one lookup table of the whole chain (`conv::analyze_table_chain`), the chain's ops folded, bit-exact
 /// with rnpu-ref running the chain on the emulated convolution output.
 #[test]
 fn table_chain_sweep() {
     use rnpu_model::{DType, OpKind, OpOptions, Operator, Quantization, Tensor};
     let mut r = Rng(0xc4a1_75ed);
     let mut t = Tally::default();
-    for seed in 0..70u64 {
-        let template = seed % 7;
+    for seed in 0..80u64 {
+        let template = seed % 8;
         // ABS, DIV of int8 and the EXP/LOG of softplus have int8 kernels only.
         let int8_only = matches!(template, 3);
         let c = support::Case {
@@ -1183,6 +1183,13 @@ fn table_chain_sweep() {
                     &mut ops,
                 );
                 "DEQUANTIZE → NEG → QUANTIZE"
+            }
+            7 => {
+                // One op alone: SUB from a scalar constant (no lowering of its own).
+                let k = scalar(&mut m, 0.5, true);
+                let y = map(&mut m, Some((spread(&mut r), 3)));
+                ops.push(op(OpKind::Sub, vec![k, conv_out], y, add));
+                "SUB(c, x)"
             }
             _ => {
                 push(
