@@ -97,9 +97,18 @@ fn selection(model: &Model, i: usize, dims: [i64; 4]) -> Result<[(i64, i64, i64)
     Ok(sel)
 }
 
-/// Describes a spatial STRIDED_SLICE / SLICE (operator `i`) as a windowed copy, or says why it
-/// stays on the CPU.
-pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
+/// The tensors of an operator that copies bytes of a runtime 8-bit `[1,H,W,C]` map into an
+/// output of the same type and quantization (a slice, a mirror pad).
+pub(crate) struct CopyIo {
+    pub x: usize,
+    pub y: usize,
+    pub storage: Storage,
+    /// The input's `(H, W, C)`.
+    pub hwc: (usize, usize, usize),
+}
+
+/// [`CopyIo`] of operator `i`, or why it is not such a copy.
+pub(crate) fn copy_io(model: &Model, i: usize) -> Result<CopyIo, String> {
     let op = &model.operators[i];
     let x = op.input(0).ok_or("no input")?;
     let y = *op.outputs.first().ok_or("no output")?;
@@ -118,6 +127,25 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     let [1, h, w, c] = xt.shape[..] else {
         return Err(format!("input {:?} is not [1,H,W,C]", xt.shape));
     };
+    Ok(CopyIo {
+        x,
+        y,
+        storage,
+        hwc: (h, w, c),
+    })
+}
+
+/// Describes a spatial STRIDED_SLICE / SLICE (operator `i`) as a windowed copy, or says why it
+/// stays on the CPU.
+pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let CopyIo {
+        x,
+        y,
+        storage,
+        hwc: (h, w, c),
+    } = copy_io(model, i)?;
+    let (xt, yt) = (model.tensor(x), model.tensor(y));
     let sel = selection(model, i, [1, h as i64, w as i64, c as i64])?;
     if sel[0] != (0, 1, 1) || sel[3] != (0, 1, c as i64) {
         return Err("slices batch or channels (only H/W windows are copied on the NPU)".into());

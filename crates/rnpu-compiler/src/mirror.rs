@@ -4,13 +4,12 @@
 //! column TFLite mirrors it from (`rnpu_ref::kernels::rearrange::mirror_source`), by
 //! [`crate::edges::fill`] — rows first, so the corners mirror both ways. Exact (bytes move).
 
-use rnpu_model::{DType, MirrorPadMode, Model, OpOptions};
+use rnpu_model::{MirrorPadMode, Model, OpOptions};
 use rnpu_ref::kernels::rearrange::mirror_source;
 
 use crate::conv::ConvOp;
 use crate::edges;
 use crate::lower::Lowered;
-use crate::program::Storage;
 use crate::resize::{chain, Place};
 
 /// Describes MIRROR_PAD operator `i` for the NPU, or says why it stays on the CPU.
@@ -19,23 +18,13 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     let OpOptions::MirrorPad { mode } = op.options else {
         return Err("no MirrorPadOptions".into());
     };
-    let x = op.input(0).ok_or("no input")?;
-    let y = *op.outputs.first().ok_or("no output")?;
+    let crate::crop::CopyIo {
+        x,
+        y,
+        storage,
+        hwc: (h, w, c),
+    } = crate::crop::copy_io(model, i)?;
     let (xt, yt) = (model.tensor(x), model.tensor(y));
-    let storage = match xt.dtype {
-        DType::Int8 => Storage::Int8,
-        DType::UInt8 => Storage::Uint8Xor80,
-        d => return Err(format!("{d} (the NPU path takes int8 and uint8)")),
-    };
-    if xt.data.is_some() {
-        return Err("a constant input".into());
-    }
-    if yt.dtype != xt.dtype || yt.quantization != xt.quantization {
-        return Err("output typed or quantized differently from the input".into());
-    }
-    let [1, h, w, c] = xt.shape[..] else {
-        return Err(format!("input {:?} is not [1,H,W,C]", xt.shape));
-    };
     let p = crate::crop::ints(model, op.input(1))?;
     let [0, 0, t, b, l, r, 0, 0] = p[..] else {
         return Err(format!(

@@ -1526,21 +1526,7 @@ fn resize_nearest_sweep() {
             1 | 2 => (false, true),
             _ => (false, false),
         };
-        let c = support::Case {
-            op: support::OpType::Conv,
-            h,
-            w,
-            ic: r.pick(&[3usize, 8]),
-            oc: r.pick(&[1usize, 5, 16, 17, 33, 96, 160]),
-            kh: 1,
-            kw: 1,
-            stride: 1,
-            dilation: 1,
-            same: true,
-            quant: r.pick(&QUANTS),
-            act: Activation::None,
-            seed: 900 + seed,
-        };
+        let c = conv_1x1_case(&mut r, h, w, 900 + seed);
         let (mut m, x) = support::build(&c);
         let conv_out = m.outputs[0];
         let size = push_i32_const(&mut m, "size", &[2], &[(h * fy) as i32, (w * fx) as i32]);
@@ -1595,6 +1581,43 @@ fn resize_nearest_sweep() {
     t.report("conv + RESIZE_NEAREST_NEIGHBOR sweep (the resize on its emulated input)");
 }
 
+/// A 1×1 convolution over an `h×w` map (3 or 8 input channels, 1–160 output channels, int8
+/// per-axis or uint8) whose output feeds the operator a sweep tests.
+fn conv_1x1_case(r: &mut Rng, h: usize, w: usize, seed: u64) -> support::Case {
+    support::Case {
+        op: support::OpType::Conv,
+        h,
+        w,
+        ic: r.pick(&[3usize, 8]),
+        oc: r.pick(&[1usize, 5, 16, 17, 33, 96, 160]),
+        kh: 1,
+        kw: 1,
+        stride: 1,
+        dilation: 1,
+        same: true,
+        quant: r.pick(&QUANTS),
+        act: Activation::None,
+        seed,
+    }
+}
+
+/// Op 1 — a copying operator after the convolution — must be on the NPU (else a failure is
+/// recorded and `false` returned), and its emulated output `y` an exact copy of rnpu-ref's on
+/// its emulated input.
+fn npu_copy_follower(t: &mut Tally, m: &mut Model, x: &Array, y: usize, label: String) -> bool {
+    let p = compile(m, &Options::default()).expect("compile");
+    if !p.placements[1].npu {
+        t.failures
+            .push(format!("{label}: on the CPU — {}", p.placements[1].reason));
+        return false;
+    }
+    support::expose_all_outputs(m);
+    let p = compile(m, &Options::default()).expect("compile");
+    let (vals, want) = follower_on_emulated_input(m, &p, x);
+    t.add_copy(label, &vals[&y], &want);
+    true
+}
+
 /// Spatial STRIDED_SLICE / SLICE after a convolution (Cropping2D, NASNet's crops, YOLOv5's
 /// `x[:, ::2, ::2]`): windows anywhere in maps up to 40×40, steps 1–3, masks and negative
 /// indices, 1–160 channels: on the NPU as a 1×1 copy of a window read through the CNA's line and
@@ -1608,21 +1631,7 @@ fn spatial_slice_sweep() {
     let mut on_npu = 0;
     for seed in 0..60u64 {
         let (h, w) = sizes[(seed % 6) as usize];
-        let c = support::Case {
-            op: support::OpType::Conv,
-            h,
-            w,
-            ic: r.pick(&[3usize, 8]),
-            oc: r.pick(&[1usize, 5, 16, 17, 33, 96, 160]),
-            kh: 1,
-            kw: 1,
-            stride: 1,
-            dilation: 1,
-            same: true,
-            quant: r.pick(&QUANTS),
-            act: Activation::None,
-            seed: 1500 + seed,
-        };
+        let c = conv_1x1_case(&mut r, h, w, 1500 + seed);
         let (mut m, x) = support::build(&c);
         let conv_out = m.outputs[0];
         // Per spatial axis: first index, end, step — written as TFLite would take them.
@@ -1693,17 +1702,7 @@ fn spatial_slice_sweep() {
             options,
         });
         m.outputs = vec![yi];
-        let p = compile(&m, &Options::default()).expect("compile");
-        if !p.placements[1].npu {
-            t.failures
-                .push(format!("{label}: on the CPU — {}", p.placements[1].reason));
-            continue;
-        }
-        on_npu += 1;
-        support::expose_all_outputs(&mut m);
-        let p = compile(&m, &Options::default()).expect("compile");
-        let (vals, want) = follower_on_emulated_input(&m, &p, &x);
-        t.add_copy(label, &vals[&yi], &want);
+        on_npu += usize::from(npu_copy_follower(&mut t, &mut m, &x, yi, label));
     }
     println!("spatial slices: {on_npu} on the NPU");
     t.report("conv + spatial STRIDED_SLICE/SLICE sweep (the slice on its emulated input)");
@@ -1727,21 +1726,7 @@ fn mirror_pad_sweep() {
         } else {
             MirrorPadMode::Symmetric
         };
-        let c = support::Case {
-            op: support::OpType::Conv,
-            h,
-            w,
-            ic: r.pick(&[3usize, 8]),
-            oc: r.pick(&[1usize, 5, 16, 17, 33, 96, 160]),
-            kh: 1,
-            kw: 1,
-            stride: 1,
-            dilation: 1,
-            same: true,
-            quant: r.pick(&QUANTS),
-            act: Activation::None,
-            seed: 1700 + seed,
-        };
+        let c = conv_1x1_case(&mut r, h, w, 1700 + seed);
         let (mut m, x) = support::build(&c);
         let conv_out = m.outputs[0];
         // TFLite's limits: REFLECT mirrors at most n − 1 pixels, SYMMETRIC n; up to 6 (the
@@ -1781,17 +1766,7 @@ fn mirror_pad_sweep() {
             "{h}x{w}x{} {mode:?} {t_}/{b_}/{l_}/{r_} {:?}",
             c.oc, c.quant
         );
-        let p = compile(&m, &Options::default()).expect("compile");
-        if !p.placements[1].npu {
-            t.failures
-                .push(format!("{label}: on the CPU — {}", p.placements[1].reason));
-            continue;
-        }
-        on_npu += 1;
-        support::expose_all_outputs(&mut m);
-        let p = compile(&m, &Options::default()).expect("compile");
-        let (vals, want) = follower_on_emulated_input(&m, &p, &x);
-        t.add_copy(label, &vals[&yi], &want);
+        on_npu += usize::from(npu_copy_follower(&mut t, &mut m, &x, yi, label));
     }
     println!("mirror pads: {on_npu} on the NPU");
     assert!(on_npu >= 50, "{on_npu} mirror pads on the NPU");
@@ -1846,21 +1821,7 @@ fn resize_bilinear_sweep() {
             }
         };
         let (oh, ow) = (out(h, fy), out(w, fx));
-        let c = support::Case {
-            op: support::OpType::Conv,
-            h,
-            w,
-            ic: r.pick(&[3usize, 8]),
-            oc: r.pick(&[1usize, 5, 16, 17, 33, 96, 160]),
-            kh: 1,
-            kw: 1,
-            stride: 1,
-            dilation: 1,
-            same: true,
-            quant: r.pick(&QUANTS),
-            act: Activation::None,
-            seed: 1300 + seed,
-        };
+        let c = conv_1x1_case(&mut r, h, w, 1300 + seed);
         let (mut m, x) = support::build(&c);
         let conv_out = m.outputs[0];
         let size = push_i32_const(&mut m, "size", &[2], &[oh as i32, ow as i32]);
