@@ -259,6 +259,10 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     if c != oc || c == 0 {
         return Err(format!("{:?} → {:?}", it.shape, ot.shape));
     }
+    // The plan checks every output coordinate: keep that check (and its memory) small.
+    if oh.max(ow) > 8192 {
+        return Err(format!("output {oh}x{ow} beyond 8192 pixels per axis"));
+    }
     let ay = axis_plan(h, oh, align, half, integer).map_err(|e| format!("rows: {e}"))?;
     let ax = axis_plan(w, ow, align, half, integer).map_err(|e| format!("columns: {e}"))?;
     // The uint8 kernel computes in float: exact only while every product fits its mantissa.

@@ -1069,14 +1069,15 @@ fn plan(
                 lowered.push(None);
                 continue;
             }
-            // Otherwise every op of the island runs on its own.
+            // Otherwise every op of the chain runs on its own.
         }
         if let Some(&last) = island_folded.get(&i) {
             placements.push(folded_placement(
                 i,
                 &kind,
                 format!(
-                    "{kind} inside a float island folded into op {last}'s lookup table: no task"
+                    "{kind} inside a chain of element-wise ops folded into op {last}'s lookup \
+                     table: no task"
                 ),
             ));
             lowered.push(None);
