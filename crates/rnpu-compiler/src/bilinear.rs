@@ -300,10 +300,9 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         data,
         is_variable: false,
     };
-    let mini = Model {
-        version: model.version,
-        description: None,
-        tensors: vec![
+    let conv = conv::analyze_one_op(
+        model,
+        vec![
             plain(
                 "upsampled",
                 vec![1, ay.f * hp, ax.f * wp, c],
@@ -321,7 +320,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
             ),
             plain("resized", vec![1, oh, ow, c], None, raw),
         ],
-        operators: vec![Operator {
+        Operator {
             kind: OpKind::DepthwiseConv2d,
             version: 1,
             inputs: vec![Some(0), Some(1)],
@@ -335,13 +334,8 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
                 dilation_h: 1,
                 activation: Activation::None,
             }),
-        }],
-        inputs: vec![0],
-        outputs: vec![2],
-        signatures: Vec::new(),
-        num_subgraphs: 1,
-    };
-    let conv = conv::analyze_unplanned(&mini, 0)?;
+        },
+    )?;
     let pads = [ay.lead, ay.trail, ax.lead, ax.trail];
     Ok(ConvOp {
         op: i,

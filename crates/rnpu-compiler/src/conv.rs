@@ -425,6 +425,28 @@ pub fn check_stacked(c: ConvOp) -> Result<ConvOp, String> {
     Ok(c)
 }
 
+/// [`analyze_unplanned`] of a convolution written as a one-operator model of `model`'s
+/// version (input tensor 0, output tensor 2), so a lowering built from another operator
+/// (TRANSPOSE_CONV, RESIZE_BILINEAR) gets its quantization exactly as a model's own
+/// convolution would.
+pub(crate) fn analyze_one_op(
+    model: &Model,
+    tensors: Vec<rnpu_model::Tensor>,
+    operator: rnpu_model::Operator,
+) -> Result<ConvOp, String> {
+    let mini = Model {
+        version: model.version,
+        description: None,
+        tensors,
+        operators: vec![operator],
+        inputs: vec![0],
+        outputs: vec![2],
+        signatures: Vec::new(),
+        num_subgraphs: 1,
+    };
+    analyze_unplanned(&mini, 0)
+}
+
 /// [`analyze`] without the stacking check, for callers that change the geometry afterwards
 /// (TRANSPOSE_CONV's convolution over the zero-inserted map).
 pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
@@ -802,20 +824,9 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
         clamp_lo_zero,
         storage,
         desc,
-        ew: None,
-        fixed_rq: None,
-        lut: None,
-        broadcast_gate: None,
-        repeat: None,
-        zero_insert: None,
-        pixel_sum: false,
         stacked,
-        replicate: None,
-        in_plane: None,
-        out_plane: None,
-        in_line: None,
-        window: None,
-        mirror: None,
+        // No EW operand, table or special lowering: the plain fields of a copy.
+        ..ConvOp::identity_1x1(i, input, output, in_hwc, storage)
     })
 }
 
@@ -1766,16 +1777,6 @@ fn analyze_mul_maps(
             )
         },
         broadcast_gate: gated.then_some(b),
-        repeat: None,
-        zero_insert: None,
-        pixel_sum: false,
-        stacked: false,
-        replicate: None,
-        in_plane: None,
-        out_plane: None,
-        in_line: None,
-        window: None,
-        mirror: None,
         ew: Some(EwAdd {
             tensor: b,
             hwc: if gated { (1, 1, ohwc.2) } else { ohwc },

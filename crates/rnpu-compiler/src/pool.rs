@@ -863,20 +863,9 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
                  k{ih}x{iw}, unit weights, TFLite's folded multiplier /{n})"
             )
         },
-        ew: None,
-        fixed_rq: None,
-        lut: None,
-        broadcast_gate: None,
-        repeat: None,
-        zero_insert: None,
         pixel_sum,
-        stacked: false,
-        replicate: None,
-        in_plane: None,
-        out_plane: None,
-        in_line: None,
-        window: None,
-        mirror: None,
+        // No EW operand, table or special lowering: the plain fields of a copy.
+        ..ConvOp::identity_1x1(i, input, output, (ih, iw, c), storage)
     })
 }
 

@@ -109,11 +109,10 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         tensors.push(model.tensor(b).clone());
         inputs.push(Some(3));
     }
-    let mini = Model {
-        version: model.version,
-        description: None,
+    let c = conv::analyze_one_op(
+        model,
         tensors,
-        operators: vec![Operator {
+        Operator {
             kind: OpKind::Conv2d,
             version: 1,
             inputs,
@@ -126,13 +125,8 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
                 dilation_h: 1,
                 activation: o.activation,
             }),
-        }],
-        inputs: vec![0],
-        outputs: vec![2],
-        signatures: Vec::new(),
-        num_subgraphs: 1,
-    };
-    let c = conv::analyze_unplanned(&mini, 0)?;
+        },
+    )?;
     let t = ConvOp {
         op: i,
         input,
