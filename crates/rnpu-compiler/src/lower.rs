@@ -362,6 +362,57 @@ fn depthwise_chunks(
     Ok(())
 }
 
+/// Per output channel, the largest output excursion its accumulator can produce
+/// ([`requant::conv_reach`]), for a convolution whose accumulator is `Σ (w − wzp)(x − izp) +
+/// bias` over its own weights; `None` (every channel the full range) for the modes whose
+/// accumulator is something else (a runtime gate, a whole-map sum, repetition).
+fn channel_reach(c: &ConvOp) -> Option<Vec<f64>> {
+    if c.broadcast_gate.is_some() || c.pixel_sum || c.repeat.is_some() {
+        return None;
+    }
+    let oc = c.out_hwc.2;
+    if c.bias.len() != oc || c.mult.len() != oc {
+        return None;
+    }
+    // (Σ of positive, Σ of negated negative) w − wzp per output channel.
+    let add = |acc: &mut (i64, i64), w: i8| {
+        let d = i64::from(i32::from(w) - c.wzp);
+        if d > 0 {
+            acc.0 += d;
+        } else {
+            acc.1 -= d;
+        }
+    };
+    let sums: Vec<(i64, i64)> = if c.depthwise {
+        if c.weights.len() != c.kh * c.kw * oc {
+            return None;
+        }
+        let mut s = vec![(0i64, 0i64); oc];
+        for tap in c.weights.chunks_exact(oc) {
+            for (acc, &w) in s.iter_mut().zip(tap) {
+                add(acc, w);
+            }
+        }
+        s
+    } else {
+        let per = c.kh * c.kw * c.in_hwc.2;
+        if per == 0 || c.weights.len() != per * oc {
+            return None;
+        }
+        c.weights
+            .chunks_exact(per)
+            .map(|k| {
+                let mut acc = (0, 0);
+                k.iter().for_each(|&w| add(&mut acc, w));
+                acc
+            })
+            .collect()
+    };
+    // Stored inputs are i8 (uint8 is stored XOR 0x80, zero points with it).
+    let (lo, hi) = (i64::from(-128 - c.izp), i64::from(127 - c.izp));
+    Some(requant::conv_reach(&sums, &c.bias, lo, hi, &c.mult))
+}
+
 fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let (ih, iw, ic) = c.in_hwc;
     let (oh, ow, oc) = c.out_hwc;
@@ -384,8 +435,16 @@ fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
         // by the analysis.
         (None, Some(rq)) => vec![(0..oc, rq.clone())],
         (None, None) => {
-            requant::channel_groups(&c.mult, C2, c.tfl_slack, c.tfl_rshift, bn_rounding)
-                .map_err(|e| e.to_string())?
+            let reach = channel_reach(c);
+            requant::channel_groups(
+                &c.mult,
+                reach.as_deref(),
+                C2,
+                c.tfl_slack,
+                c.tfl_rshift,
+                bn_rounding,
+            )
+            .map_err(|e| e.to_string())?
         }
     };
     let bound = groups.iter().map(|g| g.1.error).fold(0f64, f64::max);

@@ -55,10 +55,13 @@
 //! matters (beyond it both saturate). Any two roundings of values less than 1 apart differ by
 //! at most 1, so `|e| + |δ| < 1` **guarantees ≤ 1 LSB** whatever the hardware's tie rule (which
 //! is disputed, `datapath-semantics.md` §6). [`GroupRequant::error`] is
-//! `256 · max rel + 1/(2U) + 2^-(r+1)`. The planner keeps `C[c] ≥ 512` for every live channel of
-//! a group under the unit gain (splitting the op into channel groups with their own shift when
-//! per-axis scales spread too far), which bounds `|e|` by 0.25 + 2^-17; the chosen `S` can only
-//! lower the multiplier term.
+//! `max_c reach[c]·rel[c] + 1/(2U) + 2^-(r+1)`, `reach[c] ≤ 256` the largest `|t|` channel `c`
+//! can produce ([`conv_reach`]: from its weights, bias and the input's range; 256 when unknown),
+//! so near-dead channels with tiny multipliers may share a group with live ones. The planner
+//! grows a group while its bound under the unit gain stays ≤ 0.3 (for full-reach channels:
+//! `C[c] ≥ 512`, `|e| ≤ 0.25 + 2^-17`), splitting the op into channel groups with their own
+//! shift when per-axis scales spread too far; the chosen `S` can only lower the multiplier
+//! term.
 //!
 //! # TFLite's double rounding, reproduced through BN
 //!
@@ -204,8 +207,9 @@ pub const PER_AXIS_SCALE_CANDIDATES: i64 = 64;
 struct Split {
     scale: i64,
     t: i32,
-    /// Worst relative error of `C[c]·S` against `M[c]·2^T` over the live channels.
-    rel: f64,
+    /// Worst error in output LSB over the live channels: `reach[c] · rel[c]`, `rel[c]` the
+    /// relative error of `C[c]·S` against `M[c]·2^T` (1 when `C[c]` rounds to 0).
+    err: f64,
 }
 
 /// `2^t` (exact for every `t` a requantization can need).
@@ -222,14 +226,15 @@ fn exponent_of(x: f64) -> i32 {
     ((x.to_bits() >> 52) & 0x7ff) as i32 - 1023
 }
 
-/// The largest `T` with `max C ≤ 32767` for scale `s`, and the worst relative error there.
-fn split(ms: &[f64], mmax: f64, s: i64) -> Split {
-    split_below(ms, mmax, s, f64::INFINITY).expect("no cutoff")
+/// The largest `T` with `max C ≤ 32767` for scale `s`, and the worst error there.
+fn split(ms: &[f64], reach: &[f64], mmax: f64, s: i64) -> Split {
+    split_below(ms, reach, mmax, s, f64::INFINITY).expect("no cutoff")
 }
 
-/// [`split`], or `None` as soon as the relative error exceeds `cutoff` (the search only
-/// keeps candidates at least as good as its best so far, so it may stop early).
-fn split_below(ms: &[f64], mmax: f64, s: i64, cutoff: f64) -> Option<Split> {
+/// [`split`], or `None` as soon as the error exceeds `cutoff` (the search only keeps
+/// candidates at least as good as its best so far, so it may stop early). `reach[c]`: the
+/// largest `|acc · M[c]|` channel `c` can produce that matters (≤ 256, see [`GroupReach`]).
+fn split_below(ms: &[f64], reach: &[f64], mmax: f64, s: i64, cutoff: f64) -> Option<Split> {
     let sf = s as f64;
     // floor(log2(C_MAX·S / mmax)) from the exponent bits (exact powers of two are fine: the
     // loop below corrects any overshoot).
@@ -240,22 +245,17 @@ fn split_below(ms: &[f64], mmax: f64, s: i64, cutoff: f64) -> Option<Split> {
     // One reciprocal instead of a division per channel (the candidate search is the
     // compiler's hot loop); the chosen group's multipliers are computed exactly below.
     let p = pow2(t) / sf;
-    let mut rel = 0f64;
-    for &m in ms {
-        if m > 0.0 {
+    let mut err = 0f64;
+    for (&m, &w) in ms.iter().zip(reach) {
+        if m > 0.0 && w > 0.0 {
             let x = m * p;
-            let c = x.round();
-            rel = rel.max(if c == 0.0 {
-                f64::INFINITY
-            } else {
-                (c - x).abs() / x
-            });
-            if rel > cutoff {
+            err = err.max(w * (x.round() - x).abs() / x);
+            if err > cutoff {
                 return None;
             }
         }
     }
-    Some(Split { scale: s, t, rel })
+    Some(Split { scale: s, t, err })
 }
 
 /// Values for one group of multipliers `ms` (one per channel). `tfl_slack` = TFLite's own
@@ -263,7 +263,40 @@ fn split_below(ms: &[f64], mmax: f64, s: i64, cutoff: f64) -> Option<Split> {
 /// `OUT_CVT_SCALE`s other than `2^14` (every 15-bit value when all live multipliers are equal,
 /// [`PER_AXIS_SCALE_CANDIDATES`] otherwise); without it the result is the unit-gain scheme.
 pub fn group(ms: &[f64], tfl_slack: f64) -> Result<GroupRequant, RequantRefusal> {
-    group_with(ms, tfl_slack, true, None, DOUBLE_ROUNDING)
+    group_with(
+        ms,
+        &vec![FULL_REACH; ms.len()],
+        tfl_slack,
+        true,
+        None,
+        DOUBLE_ROUNDING,
+    )
+}
+
+/// The reach of a channel whose accumulator is not bounded more tightly: every in-range
+/// output (`|y − zp| ≤ 256`; beyond it TFLite and the NPU both saturate).
+pub const FULL_REACH: f64 = 256.0;
+
+/// Per-channel reach of a convolution: `min(256, max|acc[c]| · M[c])`, the largest output
+/// excursion channel `c` can produce, with `acc = Σ (w − wzp)(x − izp) + bias` over inputs
+/// `x − izp ∈ [lo, hi]` (`lo ≤ 0 ≤ hi`): `acc ∈ [bias − pos·(−lo) − neg·hi, bias + pos·hi +
+/// neg·(−lo)]`, `pos[c]` / `neg[c]` the sums of the channel's positive / negated negative
+/// `w − wzp`. A multiplier error of relative size `ρ` moves that channel's pre-rounding value
+/// by at most `reach·ρ` LSB, so channels TFLite scales far below the group's largest (trained
+/// nets' near-dead channels: tiny weight scales) need fewer bits of `C[c]` than the full
+/// 256-LSB range would ask for.
+pub fn conv_reach(pos_neg: &[(i64, i64)], bias: &[i32], lo: i64, hi: i64, ms: &[f64]) -> Vec<f64> {
+    pos_neg
+        .iter()
+        .zip(bias)
+        .zip(ms)
+        .map(|((&(p, n), &b), &m)| {
+            let b = i64::from(b);
+            let top = b + p * hi - n * lo;
+            let bottom = b + p * lo - n * hi;
+            (top.abs().max(bottom.abs()) as f64 * m).min(FULL_REACH)
+        })
+        .collect()
 }
 
 /// `tfl_r`: TFLite's right shift when its Q31 multiplier is not normalized (MEAN), else
@@ -271,6 +304,7 @@ pub fn group(ms: &[f64], tfl_slack: f64) -> Result<GroupRequant, RequantRefusal>
 /// `bn_rounding`: allow the BN-stage double rounding ([`DOUBLE_ROUNDING`] is the default).
 fn group_with(
     ms: &[f64],
+    reach: &[f64],
     tfl_slack: f64,
     search: bool,
     tfl_r: Option<i32>,
@@ -315,9 +349,9 @@ fn group_with(
         Some((sp.t - k, k))
     };
     let bound = |sp: &Split, k: i32| {
-        256.0 * sp.rel + 0.5 * sp.scale as f64 / 2f64.powi(k) // BS rounding: ½ unit of v2
+        sp.err + 0.5 * sp.scale as f64 / 2f64.powi(k) // BS rounding: ½ unit of v2
     };
-    let unit = split(ms, mmax, OUT_CVT_SCALE);
+    let unit = split(ms, reach, mmax, OUT_CVT_SCALE);
     let mut best = shifts(&unit).map(|(_, k)| (bound(&unit, k), unit));
     if search {
         let live = ms.iter().copied().filter(|&m| m > 0.0);
@@ -328,12 +362,18 @@ fn group_with(
             let n = PER_AXIS_SCALE_CANDIDATES;
             Box::new((1..n).map(move |i| OUT_CVT_SCALE + i * OUT_CVT_SCALE / n))
         };
-        // Equal live multipliers: one stands for all (zero channels get C = 0 either way).
+        // Equal live multipliers: one stands for all (zero channels get C = 0 either way),
+        // with the largest reach.
         let one = [mmax];
-        let probe: &[f64] = if per_tensor { &one } else { ms };
+        let one_reach = [reach.iter().copied().fold(0f64, f64::max)];
+        let (probe, probe_reach): (&[f64], &[f64]) = if per_tensor {
+            (&one, &one_reach)
+        } else {
+            (ms, reach)
+        };
         for s in candidates {
-            let cutoff = best.as_ref().map_or(f64::INFINITY, |(_, bs)| bs.rel);
-            let Some(sp) = split_below(probe, mmax, s, cutoff) else {
+            let cutoff = best.as_ref().map_or(f64::INFINITY, |(_, bs)| bs.err);
+            let Some(sp) = split_below(probe, probe_reach, mmax, s, cutoff) else {
                 continue;
             };
             // Smallest multiplier error first (an exact product, e.g. 1/4 at S = 2^14, keeps
@@ -342,7 +382,7 @@ fn group_with(
                 let b = bound(&sp, k);
                 if best
                     .as_ref()
-                    .is_none_or(|(bb, bs)| (sp.rel, b) < (bs.rel, *bb))
+                    .is_none_or(|(bb, bs)| (sp.err, b) < (bs.err, *bb))
                 {
                     best = Some((b, sp));
                 }
@@ -573,24 +613,41 @@ pub fn prelu_group(
 /// `bn_rounding`: allow the BN-stage double rounding (off = OUT_CVT-only scheme).
 pub fn channel_groups(
     ms: &[f64],
+    reach: Option<&[f64]>,
     align: usize,
     tfl_slack: f64,
     tfl_r: Option<i32>,
     bn_rounding: bool,
 ) -> Result<Vec<(std::ops::Range<usize>, GroupRequant)>, RequantRefusal> {
     let n = ms.len();
+    let full = vec![FULL_REACH; n];
+    let reach = reach.filter(|r| r.len() == n).unwrap_or(&full);
     let mut out = Vec::new();
     let mut start = 0;
     while start < n {
         let mut end = (start + align).min(n);
-        let first = group_with(&ms[start..end], tfl_slack, false, tfl_r, bn_rounding)?;
+        let first = group_with(
+            &ms[start..end],
+            &reach[start..end],
+            tfl_slack,
+            false,
+            tfl_r,
+            bn_rounding,
+        )?;
         if first.error >= 1.0 {
             return Err(RequantRefusal::Spread { error: first.error });
         }
         let mut best = first;
         while end < n {
             let next = (end + align).min(n);
-            let g = group_with(&ms[start..next], tfl_slack, false, tfl_r, bn_rounding)?;
+            let g = group_with(
+                &ms[start..next],
+                &reach[start..next],
+                tfl_slack,
+                false,
+                tfl_r,
+                bn_rounding,
+            )?;
             // 256 / (2 · 512) = 0.25: the error of the smallest allowed multiplier.
             if g.error > (128.0 / MIN_CHANNEL_MULTIPLIER + 0.05).max(best.error) {
                 break;
@@ -602,7 +659,14 @@ pub fn channel_groups(
         // 2^14 is among the candidates).
         out.push((
             start..end,
-            group_with(&ms[start..end], tfl_slack, true, tfl_r, bn_rounding)?,
+            group_with(
+                &ms[start..end],
+                &reach[start..end],
+                tfl_slack,
+                true,
+                tfl_r,
+                bn_rounding,
+            )?,
         ));
         start = end;
     }
@@ -614,9 +678,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reach_admits_near_dead_channels() {
+        // A trained net's near-dead channel: a multiplier 5000x below its group's. Over the
+        // full 256-LSB range its 7-bit C would be far too coarse; the channel's own reach (the
+        // largest output its weights and bias can produce) is 0.3 LSB, so the group fits.
+        let mut ms = vec![1e-3; 16];
+        ms[5] = 1e-3 / 5000.0;
+        assert!(matches!(
+            channel_groups(&ms, None, 16, 0.0, None, DOUBLE_ROUNDING),
+            Err(RequantRefusal::Spread { .. })
+        ));
+        let mut reach = vec![FULL_REACH; 16];
+        reach[5] = 0.3;
+        let g = channel_groups(&ms, Some(&reach), 16, 0.0, None, DOUBLE_ROUNDING).unwrap();
+        assert_eq!(g.len(), 1);
+        assert!(g[0].1.error < 1.0, "{:?}", g[0].1);
+        // conv_reach: acc in [bias − pos·128 − neg·127, bias + pos·127 + neg·128] for izp = 0.
+        let r = conv_reach(&[(10, 4)], &[-100], -128, 127, &[0.01]);
+        assert_eq!(r, vec![(100.0 + 10.0 * 128.0 + 4.0 * 127.0) * 0.01]);
+    }
+
+    #[test]
     fn per_tensor_group_is_one() {
         let ms = vec![0.0123; 40];
-        let g = channel_groups(&ms, 16, 0.0, None, DOUBLE_ROUNDING).unwrap();
+        let g = channel_groups(&ms, None, 16, 0.0, None, DOUBLE_ROUNDING).unwrap();
         assert_eq!(g.len(), 1);
         let (_, r) = &g[0];
         // C·S / 2^(s+k) against M: far below the unit gain's 2^-15.
@@ -629,7 +714,15 @@ mod tests {
         assert!((65536.0..=131072.0).contains(&u), "{r:?}");
         assert!(r.error < 0.001, "{r:?}");
         // Unit-gain values as the fallback: E = 21 → C = 25795, s = 5, k = 30.
-        let u = group_with(&ms, 0.0, false, None, DOUBLE_ROUNDING).unwrap();
+        let u = group_with(
+            &ms,
+            &vec![FULL_REACH; ms.len()],
+            0.0,
+            false,
+            None,
+            DOUBLE_ROUNDING,
+        )
+        .unwrap();
         assert_eq!(u.mul[0], (0.0123f64 * (1u64 << 21) as f64).round() as i16);
         assert_eq!((u.bs_shift, u.out_shift, u.out_scale), (5, 30, 1 << 14));
     }
@@ -759,7 +852,7 @@ mod tests {
         for m in &mut ms[16..] {
             *m = 0.01 / 1000.0;
         }
-        let g = channel_groups(&ms, 16, 0.0, None, DOUBLE_ROUNDING).unwrap();
+        let g = channel_groups(&ms, None, 16, 0.0, None, DOUBLE_ROUNDING).unwrap();
         assert_eq!(g.len(), 2);
         assert!(g.iter().all(|(_, r)| r.error < 0.5));
     }
