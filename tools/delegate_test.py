@@ -146,9 +146,27 @@ def close(xs, ys, bound=1):
         for a, b in zip(xs, ys))
 
 
+REAL_ROOT = os.path.join(ROOT, ".cache", "real-int8")
+
+
+def real_models():
+    """The real-weight int8 models tools/real_int8.sh made (MediaPipe's trained nets quantized
+    by TensorFlow on this machine; not committed), as `real:<name>`."""
+    if not os.path.isdir(REAL_ROOT):
+        return []
+    return sorted(f"real:{n}" for n in os.listdir(REAL_ROOT)
+                  if os.path.exists(os.path.join(REAL_ROOT, n, "model.tflite")))
+
+
+def fixture_dir(name):
+    if name.startswith("real:"):
+        return os.path.join(REAL_ROOT, name[5:])
+    return os.path.join(ROOT, "tests/models", name)
+
+
 def single_op(name):
     """Fixtures with one operator of interest (everything but the whole-model ones)."""
-    return not any(name.startswith(p) for p in ("mobilenet", "resnet", "ssdlite"))
+    return not any(name.startswith(p) for p in ("mobilenet", "resnet", "ssdlite", "real:"))
 
 
 def activation_chain(name):
@@ -161,10 +179,12 @@ def activation_chain(name):
 
 def test_fixtures(lib, render, only):
     manifest = json.load(open(os.path.join(ROOT, "tests/models/manifest.json")))
-    names = [m["name"] for m in manifest if not only or any(o in m["name"] for o in only)]
+    names = [m["name"] for m in manifest] + real_models()
+    names = [n for n in names if not only or any(o in n for o in only)]
     # The resolver each fixture's outputs were made with (BUILTIN_REF unless it lacks the op).
     oracle = {m["name"]: getattr(OpResolverType, m.get("oracle", "BUILTIN_REF")) for m in manifest}
-    models = {n: os.path.join(ROOT, "tests/models", n, "model.tflite") for n in names}
+    oracle.update({n: OpResolverType.BUILTIN_REF for n in real_models()})
+    models = {n: os.path.join(fixture_dir(n), "model.tflite") for n in names}
     reference = rendered_reference(render, list(models.values()))
     dump = os.path.join(tempfile.mkdtemp(prefix="rnpu-delegate-"), "graph.txt")
     print(f"== fixtures: {len(names)} models, LiteRT (BUILTIN_REF) with vs without "
@@ -179,7 +199,7 @@ def test_fixtures(lib, render, only):
     totals = {"nodes": 0, "translated": 0, "claimed": 0, "partitions": 0, "npu_ops": 0}
     delegated_models = 0
     for name in names:
-        model, d = models[name], os.path.join(ROOT, "tests/models", name)
+        model, d = models[name], fixture_dir(name)
         inputs = fixture_inputs(d)
         cpu, _, lsbs = run(model, inputs, oracle[name], lsb=True)
         delegate = load_delegate(lib, {"log_level": "error"})
