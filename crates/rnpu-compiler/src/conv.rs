@@ -1091,6 +1091,25 @@ pub struct PadFusion {
 /// PAD_CON1 = the input zero point (stored), which is then exactly TFLite's fill, and the
 /// bottom/right pads are implied by the output size (`mesa-rocket.md` §3.8).
 pub fn analyze_pad(model: &Model, p: usize) -> Result<PadFusion, String> {
+    let (input, _, pads) = pad_values(model, p)?;
+    if pads[0] != 0 || pads[1] != 0 || pads[6] != 0 || pads[7] != 0 {
+        return Err("pads the batch or channel axis".into());
+    }
+    let [top, bottom, left, right] = [pads[2], pads[3], pads[4], pads[5]];
+    Ok(PadFusion {
+        op: p,
+        input,
+        top,
+        bottom,
+        left,
+        right,
+    })
+}
+
+/// PAD / PADV2 `p`'s input, output and `[4, 2]` paddings, checked: int8/uint8 `[1,H,W,C]` in
+/// and out, pads in `0..=15` matching the output shape, and the fill (PADV2's constant) the
+/// output's zero point.
+fn pad_values(model: &Model, p: usize) -> Result<(usize, usize, [usize; 8]), String> {
     let op = &model.operators[p];
     let input = op.input(0).ok_or("no input")?;
     let output = *op.outputs.first().ok_or("no output")?;
@@ -1111,14 +1130,27 @@ pub fn analyze_pad(model: &Model, p: usize) -> Result<PadFusion, String> {
         Some(rnpu_model::ArrayData::I64(v)) => v,
         _ => return Err("paddings are not a constant int32/int64 tensor".into()),
     };
-    if pads.len() != 8 || pads.iter().any(|&v| !(0..=15).contains(&v)) {
-        return Err(format!("paddings {pads:?}: not 4×2 values in 0..=15"));
+    // H/W pads become CNA padding or shifting kernels (4-bit PAD_CON fields); channel pads
+    // only need the output to exist.
+    if pads.len() != 8
+        || pads.iter().any(|&v| v < 0)
+        || pads[2..6].iter().any(|&v| v > 15)
+        || pads[6] + pads[7] > 8192
+    {
+        return Err(format!(
+            "paddings {pads:?}: not 4×2 values with H/W pads in 0..=15 and channel pads ≤ 8192"
+        ));
     }
-    if pads[0] != 0 || pads[1] != 0 || pads[6] != 0 || pads[7] != 0 {
-        return Err("pads the batch or channel axis".into());
+    let pads: [usize; 8] = std::array::from_fn(|k| pads[k] as usize);
+    if pads[0] != 0 || pads[1] != 0 {
+        return Err("pads the batch axis".into());
     }
-    let [top, bottom, left, right] = [pads[2], pads[3], pads[4], pads[5]].map(|v| v as usize);
-    if (ih.0 + top + bottom, ih.1 + left + right, ih.2) != oh {
+    if (
+        ih.0 + pads[2] + pads[3],
+        ih.1 + pads[4] + pads[5],
+        ih.2 + pads[6] + pads[7],
+    ) != oh
+    {
         return Err("output shape does not match the padding".into());
     }
     if let Some(c) = op.input(2) {
@@ -1140,13 +1172,41 @@ pub fn analyze_pad(model: &Model, p: usize) -> Result<PadFusion, String> {
             ));
         }
     }
-    Ok(PadFusion {
-        op: p,
-        input,
-        top,
-        bottom,
-        left,
-        right,
+    Ok((input, output, pads))
+}
+
+/// PAD / PADV2 of the channel axis only (BlazeFace-style residuals: a block's input padded
+/// with zero channels to the block's width before the ADD) as a 1×1 selection convolution:
+/// output channel `i + before` copies input channel `i` (weight 1, input and output zero
+/// point the tensor's, multiplier 1), the pad channels have no weight and write the zero
+/// point — TFLite's fill. Input and output must share their quantization (TFLite copies).
+pub fn analyze_channel_pad(model: &Model, p: usize) -> Result<ConvOp, String> {
+    let (input, output, pads) = pad_values(model, p)?;
+    if pads[2..6].iter().any(|&v| v != 0) {
+        return Err("pads the channel axis and H/W together".into());
+    }
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    if it.quantization.per_tensor() != ot.quantization.per_tensor() {
+        return Err("input and output quantized differently (TFLite copies the values)".into());
+    }
+    let ih = hwc(&it.shape).ok_or("not a [1,H,W,C] map")?;
+    let oc = hwc(&ot.shape).ok_or("not a [1,H,W,C] map")?.2;
+    let storage = storage_of(it.dtype).ok_or("not int8/uint8")?;
+    let (_, zp) = it.quantization.per_tensor().ok_or("not per-tensor")?;
+    let zp = to_stored(it.dtype, zp);
+    let picks: Vec<(usize, usize)> = (0..ih.2).map(|i| (i + pads[6], i)).collect();
+    Ok(ConvOp {
+        izp: zp,
+        ozp: zp,
+        desc: format!(
+            "{} channels {}/{} {} (a 1x1 selection convolution; the pad channels write the zero \
+             point)",
+            model.operators[p].kind.name(),
+            pads[6],
+            pads[7],
+            it.dtype
+        ),
+        ..ConvOp::selection_1x1(p, input, output, (ih.0, ih.1), ih.2, oc, &picks, storage)
     })
 }
 
@@ -1158,6 +1218,10 @@ pub fn analyze_pad(model: &Model, p: usize) -> Result<PadFusion, String> {
 /// fill). Leading pads of `t+b` keep every output row's window starting inside the padded
 /// input (the validator's rule) while the implied trailing pads do the rest.
 pub fn analyze_pad_conv(model: &Model, p: usize) -> Result<ConvOp, String> {
+    let (_, _, pads) = pad_values(model, p)?;
+    if pads[6] != 0 || pads[7] != 0 {
+        return analyze_channel_pad(model, p);
+    }
     let f = analyze_pad(model, p)?;
     let op = &model.operators[p];
     let output = *op.outputs.first().ok_or("no output")?;

@@ -1773,6 +1773,72 @@ fn mirror_pad_sweep() {
     t.report("conv + MIRROR_PAD sweep (the pad on its emulated input)");
 }
 
+/// PAD of the channel axis after a convolution (BlazeFace / BlazePalm residuals widen a
+/// block's input with zero-point channels before the ADD): maps 1×2…40×40, 1–160 channels,
+/// 0–70 channels before and after, PAD and PADV2 (the zero point as the constant), int8 and
+/// uint8: on the NPU as a 1×1 selection convolution, an exact copy of rnpu-ref's on its
+/// emulated input.
+#[test]
+fn channel_pad_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator};
+    let mut r = Rng(0x0c4a_79ad);
+    let mut t = Tally::default();
+    let sizes = [(1, 2), (2, 3), (5, 5), (13, 9), (20, 12), (40, 40)];
+    let mut on_npu = 0;
+    for seed in 0..48u64 {
+        let (h, w) = sizes[(seed % 6) as usize];
+        let c = conv_1x1_case(&mut r, h, w, 1800 + seed);
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let (before, after) = match seed % 4 {
+            0 => (0, r.pick(&[4usize, 16, 17, 64])),
+            1 => (r.pick(&[1usize, 3, 16, 20]), 0),
+            2 => (r.pick(&[1usize, 5]), r.pick(&[2usize, 70])),
+            _ => (0, c.oc),
+        };
+        let pads = push_i32_const(
+            &mut m,
+            "paddings",
+            &[4, 2],
+            &[0, 0, 0, 0, 0, 0, before as i32, after as i32],
+        );
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "padded".into();
+        y.shape = vec![1, h, w, c.oc + before + after];
+        let (_, zp) = y.quantization.per_tensor().expect("per-tensor output");
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        let v2 = seed % 3 == 2;
+        let mut inputs = vec![Some(conv_out), Some(pads)];
+        if v2 {
+            let mut k = m.tensors[conv_out].clone();
+            k.name = "fill".into();
+            k.shape = vec![];
+            k.data = Some(vec![zp as u8]);
+            m.tensors.push(k);
+            inputs.push(Some(m.tensors.len() - 1));
+        }
+        m.operators.push(Operator {
+            kind: if v2 { OpKind::PadV2 } else { OpKind::Pad },
+            version: 2,
+            inputs,
+            outputs: vec![yi],
+            options: OpOptions::None,
+        });
+        m.outputs = vec![yi];
+        let label = format!(
+            "{h}x{w}x{} channels {before}/{after} {} {:?}",
+            c.oc,
+            if v2 { "PADV2" } else { "PAD" },
+            c.quant
+        );
+        on_npu += usize::from(npu_copy_follower(&mut t, &mut m, &x, yi, label));
+    }
+    println!("channel pads: {on_npu} on the NPU");
+    assert_eq!(on_npu, 48, "every channel pad on the NPU");
+    t.report("conv + channel PAD sweep (the pad on its emulated input)");
+}
+
 /// RESIZE_BILINEAR after a convolution (maps 1×1…33×33, 1–160 channels, factors 1–4 per axis,
 /// half-pixel / plain / align-corners mappings, int8 and uint8): on the NPU exactly when every
 /// axis has factor 1 or 2, or 4 without half-pixel centres (TFLite's weights are then a fixed
