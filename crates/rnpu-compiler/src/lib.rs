@@ -28,6 +28,7 @@ pub mod lower;
 pub mod mirror;
 pub mod pool;
 pub mod program;
+pub mod reorder;
 pub mod requant;
 pub mod resize;
 pub mod stack;

@@ -173,6 +173,9 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let c = transposed.as_ref().unwrap_or(c);
     match c.broadcast_gate {
         Some(_) => lower_gated_mul(c, bn_rounding),
+        None if crate::reorder::spread_refused(c, bn_rounding) => {
+            crate::reorder::lower(c, bn_rounding)
+        }
         None => lower_plain(c, bn_rounding),
     }
 }
@@ -366,7 +369,7 @@ fn depthwise_chunks(
 /// ([`requant::conv_reach`]), for a convolution whose accumulator is `Σ (w − wzp)(x − izp) +
 /// bias` over its own weights; `None` (every channel the full range) for the modes whose
 /// accumulator is something else (a runtime gate, a whole-map sum, repetition).
-fn channel_reach(c: &ConvOp) -> Option<Vec<f64>> {
+pub(crate) fn channel_reach(c: &ConvOp) -> Option<Vec<f64>> {
     if c.broadcast_gate.is_some() || c.pixel_sum || c.repeat.is_some() {
         return None;
     }
