@@ -14,7 +14,7 @@
 //! output channel writes the concatenation — a copy, exact (weight 1, multiplier 1) when the
 //! inputs share the output's quantization.
 
-use rnpu_model::{DType, Model, OpOptions};
+use rnpu_model::{DType, Model, OpKind, OpOptions};
 
 /// A channel concatenation as buffer views.
 #[derive(Clone, Debug)]
@@ -472,44 +472,58 @@ pub fn analyze_slice(
     if yt.quantization != xt.quantization {
         return Err("output quantized differently from the input".into());
     }
-    let OpOptions::StridedSlice(o) = &op.options else {
-        return Err("no STRIDED_SLICE options".into());
-    };
-    if o.ellipsis_mask != 0 || o.new_axis_mask != 0 || o.shrink_axis_mask != 0 || o.offset {
-        return Err("ellipsis, new-axis, shrink-axis masks or offset".into());
-    }
     let [1, h, w, c] = xt.shape[..] else {
         return Err(format!("input {:?} is not [1,H,W,C]", xt.shape));
     };
     let vec4 = |k: usize| -> Result<Vec<i64>, String> {
-        let t = model.tensor(op.input(k).ok_or("missing begin/end/strides")?);
+        let t = model.tensor(op.input(k).ok_or("missing begin/end/strides/size")?);
         match (&t.data, t.dtype) {
             (Some(d), DType::Int32) if d.len() == 16 => Ok(d
                 .chunks_exact(4)
                 .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64)
                 .collect()),
-            _ => Err("begin/end/strides are not constant int32[4]".into()),
+            _ => Err("begin/end/strides/size are not constant int32[4]".into()),
         }
     };
-    let (begin, end, strides) = (vec4(1)?, vec4(2)?, vec4(3)?);
-    if strides.iter().any(|&s| s != 1) {
-        return Err(format!("strides {strides:?}"));
-    }
     let dims = [1i64, h as i64, w as i64, c as i64];
     let mut range = [(0i64, 0i64); 4];
-    for a in 0..4 {
-        let norm = |v: i64| if v < 0 { v + dims[a] } else { v };
-        let b = if o.begin_mask & (1 << a) != 0 {
-            0
-        } else {
-            norm(begin[a]).clamp(0, dims[a])
-        };
-        let e = if o.end_mask & (1 << a) != 0 {
-            dims[a]
-        } else {
-            norm(end[a]).clamp(0, dims[a])
-        };
-        range[a] = (b, e);
+    match (&op.kind, &op.options) {
+        (OpKind::StridedSlice, OpOptions::StridedSlice(o)) => {
+            if o.ellipsis_mask != 0 || o.new_axis_mask != 0 || o.shrink_axis_mask != 0 || o.offset {
+                return Err("ellipsis, new-axis, shrink-axis masks or offset".into());
+            }
+            let (begin, end, strides) = (vec4(1)?, vec4(2)?, vec4(3)?);
+            if strides.iter().any(|&s| s != 1) {
+                return Err(format!("strides {strides:?}"));
+            }
+            for a in 0..4 {
+                let norm = |v: i64| if v < 0 { v + dims[a] } else { v };
+                let b = if o.begin_mask & (1 << a) != 0 {
+                    0
+                } else {
+                    norm(begin[a]).clamp(0, dims[a])
+                };
+                let e = if o.end_mask & (1 << a) != 0 {
+                    dims[a]
+                } else {
+                    norm(end[a]).clamp(0, dims[a])
+                };
+                range[a] = (b, e);
+            }
+        }
+        // SLICE: begin and size (−1 = to the end), as TFLite's slice.cc reads them.
+        (OpKind::Slice, _) => {
+            let (begin, size) = (vec4(1)?, vec4(2)?);
+            for a in 0..4 {
+                let b = begin[a];
+                let e = if size[a] == -1 { dims[a] } else { b + size[a] };
+                if b < 0 || e < b || e > dims[a] {
+                    return Err(format!("begin {begin:?} / size {size:?} outside the input"));
+                }
+                range[a] = (b, e);
+            }
+        }
+        _ => return Err("not a STRIDED_SLICE or SLICE".into()),
     }
     if range[..3] != [(0, 1), (0, h as i64), (0, w as i64)] {
         return Err("not a slice along channels only".into());
@@ -545,8 +559,8 @@ pub fn analyze_slice(
         izp: zs,
         ozp: zs,
         desc: format!(
-            "STRIDED_SLICE of channels [{b}, {e}) off a 16-channel surface: a 1x1 convolution \
-             copies them"
+            "{} of channels [{b}, {e}) off a 16-channel surface: a 1x1 convolution copies them",
+            op.kind.name()
         ),
         ..crate::conv::ConvOp::selection_1x1(i, x, y, (h, w), c, stage, &picks, storage)
     };

@@ -648,7 +648,7 @@ fn plan(
                         }),
                     // A STRIDED_SLICE that is not a channel slice of a feature map (e.g. one
                     // computing a shape) keeps its ordinary placement.
-                    OpKind::StridedSlice => match concat::analyze_slice(model, i) {
+                    OpKind::StridedSlice | OpKind::Slice => match concat::analyze_slice(model, i) {
                         Ok(r) => Ok(r),
                         Err(_) => continue,
                     },

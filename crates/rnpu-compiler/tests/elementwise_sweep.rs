@@ -1708,6 +1708,95 @@ fn spatial_slice_sweep() {
     t.report("conv + spatial STRIDED_SLICE/SLICE sweep (the slice on its emulated input)");
 }
 
+/// SLICE / STRIDED_SLICE of channels after a convolution (MediaPipe's hand_recrop slices its
+/// last maps' channels; channel splits of CSP / GhostNet blocks): begin 0…c−1, sizes to the end
+/// (SLICE's −1 too), 1–160 channels, int8 and uint8: on the NPU as a view of the input's buffer
+/// when the slice starts on a 16-channel surface and ends on one or at the last channel, else
+/// as a 1×1 selection copy; an exact copy of rnpu-ref's slice on its emulated input.
+#[test]
+fn channel_slice_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator, StridedSliceOptions};
+    let mut r = Rng(0x0c5_11ce);
+    let mut t = Tally::default();
+    let sizes = [(1, 1), (2, 3), (5, 5), (13, 9), (20, 12)];
+    let (mut on_npu, mut views) = (0, 0);
+    for seed in 0..48u64 {
+        let (h, w) = sizes[(seed % 5) as usize];
+        let c = conv_1x1_case(&mut r, h, w, 1900 + seed);
+        if c.oc < 2 {
+            continue;
+        }
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let begin = if seed % 3 == 0 {
+            16 * (r.next() as usize % c.oc.div_ceil(16))
+        } else {
+            r.next() as usize % c.oc
+        };
+        let end = if seed % 4 == 0 {
+            c.oc
+        } else {
+            begin + 1 + r.next() as usize % (c.oc - begin)
+        };
+        let n = end - begin;
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "sliced".into();
+        y.shape = vec![1, h, w, n];
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        let b = push_i32_const(&mut m, "begin", &[4], &[0, 0, 0, begin as i32]);
+        let (kind, inputs, options) = if seed % 2 == 0 {
+            let size = if end == c.oc && seed % 4 == 0 {
+                -1
+            } else {
+                n as i32
+            };
+            let sz = push_i32_const(&mut m, "size", &[4], &[1, h as i32, w as i32, size]);
+            (
+                OpKind::Slice,
+                vec![Some(conv_out), Some(b), Some(sz)],
+                OpOptions::None,
+            )
+        } else {
+            let en = push_i32_const(&mut m, "end", &[4], &[1, h as i32, w as i32, end as i32]);
+            let st = push_i32_const(&mut m, "strides", &[4], &[1, 1, 1, 1]);
+            (
+                OpKind::StridedSlice,
+                vec![Some(conv_out), Some(b), Some(en), Some(st)],
+                OpOptions::StridedSlice(StridedSliceOptions {
+                    begin_mask: 0,
+                    end_mask: 0,
+                    ellipsis_mask: 0,
+                    new_axis_mask: 0,
+                    shrink_axis_mask: 0,
+                    offset: false,
+                }),
+            )
+        };
+        let label = format!(
+            "{h}x{w}x{} {kind:?} channels [{begin}, {end}) {:?}",
+            c.oc, c.quant
+        );
+        m.operators.push(Operator {
+            kind,
+            version: 1,
+            inputs,
+            outputs: vec![yi],
+            options,
+        });
+        m.outputs = vec![yi];
+        let p = compile(&m, &Options::default()).expect("compile");
+        views += usize::from(p.placements[1].reason.contains("view"));
+        on_npu += usize::from(npu_copy_follower(&mut t, &mut m, &x, yi, label));
+    }
+    println!("channel slices: {on_npu} on the NPU ({views} as views)");
+    assert!(
+        on_npu >= 40 && views >= 5,
+        "{on_npu} on the NPU, {views} views"
+    );
+    t.report("conv + channel SLICE/STRIDED_SLICE sweep (the slice on its emulated input)");
+}
+
 /// MIRROR_PAD (REFLECT / SYMMETRIC) after a convolution: pads 0–6 per side within TFLite's
 /// limits, maps 1×2…40×40, 1–160 channels: on the NPU as the input placed in the output and
 /// every pad row and column copied from the interior one TFLite mirrors it from
