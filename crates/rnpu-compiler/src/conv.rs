@@ -117,6 +117,11 @@ pub struct ConvOp {
     /// MIRROR_PAD: the output is the input mirrored by `[top, bottom, left, right]` pixels
     /// (`crate::mirror`); `in_hwc` / `out_hwc` are the operator's tensors.
     pub mirror: Option<(rnpu_model::MirrorPadMode, [usize; 4])>,
+    /// PRELU with a slope of either sign per channel, in four exact passes (`crate::prelu`):
+    /// TFLite's positive-side multiplier and its rounding slack. The other fields describe the
+    /// negative side: `weights` the stored alphas per channel with `wzp` their zero point,
+    /// `mult` TFLite's negative-side multiplier, `tfl_slack` its slack.
+    pub prelu_split: Option<(f64, f64)>,
 }
 
 /// The second operand of an ADD, added in the DPU EW stage (`datapath-semantics.md` §5):
@@ -259,6 +264,7 @@ impl ConvOp {
             in_line: None,
             window: None,
             mirror: None,
+            prelu_split: None,
         }
     }
 }
@@ -1704,6 +1710,69 @@ pub fn analyze_prelu(model: &Model, i: usize) -> Result<ConvOp, String> {
         desc: format!(
             "{kind} {tag} {what} (identity depthwise 1x1, weight {w0}, BS multiplier in PReLU \
              mode; checked on every input value: {miss} of {inputs} differ by 1)"
+        ),
+        ..ConvOp::identity_1x1(i, input, output, view, storage)
+    })
+}
+
+/// PRELU whose per-channel alphas include negative slopes (trained PReLU layers: BlazeFace,
+/// face / iris / palm landmark nets), which the one-pass PReLU mode cannot take (its
+/// negative-side shift selection is unresolved on RK, see [`analyze_prelu`]): four exact passes,
+/// `crate::prelu`. PRELU only (LEAKY_RELU and single-alpha PRELU are tables), alpha constant
+/// and varying at most along channels, quantized per tensor.
+pub fn analyze_prelu_split(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    if op.kind != OpKind::Prelu {
+        return Err("not PRELU".into());
+    }
+    let Unary {
+        input,
+        output,
+        storage,
+        view,
+        qin: (si, zi),
+        qout: (so, zo),
+    } = unary_elementwise(model, i)?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    let c = view.2;
+    let a = op.input(1).ok_or("no alpha")?;
+    let at = model.tensor(a);
+    if at.dtype != it.dtype {
+        return Err(format!("alpha is {}, input {}", at.dtype, it.dtype));
+    }
+    let vals = tensor_values_stored(model, a).ok_or("alpha is not a constant")?;
+    let leading_ones = at.shape.iter().rev().skip(1).all(|&d| d == 1);
+    let last_ok = matches!(at.shape.last(), None | Some(1)) || at.shape.last() == Some(&c);
+    if at.shape.len() > 4 || !leading_ones || !last_ok || vals.is_empty() {
+        return Err(format!(
+            "alpha {:?} varies over more than the channels",
+            at.shape
+        ));
+    }
+    let (sa, za) = at.quantization.per_tensor().ok_or("alpha not per-tensor")?;
+    let za = to_stored(at.dtype, za);
+    let alphas: Vec<i8> = (0..c)
+        .map(|k| vals[if vals.len() == 1 { 0 } else { k }])
+        .collect();
+    // The negative pass multiplies by −(a − za) as stored weights −a with zero point −za.
+    if alphas.contains(&i8::MIN) || za == i32::from(i8::MIN) {
+        return Err("alpha or its zero point is −128 (its negation does not fit int8)".into());
+    }
+    let (m_pos, slack_pos) = tflite_multiplier((si / so) as f64);
+    let (m_neg, slack_neg) = tflite_multiplier((si * sa / so) as f64);
+    Ok(ConvOp {
+        weights: alphas,
+        wzp: za,
+        izp: to_stored(it.dtype, zi),
+        ozp: to_stored(ot.dtype, zo),
+        mult: vec![m_neg; c],
+        tfl_slack: slack_neg,
+        prelu_split: Some((m_pos, slack_pos)),
+        desc: format!(
+            "PRELU {} alpha {:?} with negative slopes (four exact passes: positive part, \
+             negated negative part, alphas, sum)",
+            ot.dtype.name(),
+            at.shape
         ),
         ..ConvOp::identity_1x1(i, input, output, view, storage)
     })

@@ -27,6 +27,7 @@ pub mod error;
 pub mod lower;
 pub mod mirror;
 pub mod pool;
+pub mod prelu;
 pub mod program;
 pub mod reorder;
 pub mod requant;
@@ -1140,6 +1141,10 @@ fn plan(
                     .or_else(|table| {
                         lower(conv::analyze_prelu(qm, i), &mut views)
                             .map_err(|prelu| format!("{prelu}; as a table: {table}"))
+                    })
+                    .or_else(|one_pass| {
+                        lower(conv::analyze_prelu_split(qm, i), &mut views)
+                            .map_err(|split| format!("{one_pass}; in four passes: {split}"))
                     }),
                 ref k if conv::is_table_kind(k) => lower(conv::analyze_table(qm, i), &mut views),
                 OpKind::Quantize | OpKind::Relu | OpKind::Relu6 => lower(

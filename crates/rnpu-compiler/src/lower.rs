@@ -151,6 +151,9 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     if c.mirror.is_some() {
         return crate::mirror::lower(c, bn_rounding);
     }
+    if c.prelu_split.is_some() {
+        return crate::prelu::lower(c, bn_rounding);
+    }
     if c.window.is_some() {
         return crate::crop::lower(c, bn_rounding);
     }

@@ -352,7 +352,7 @@ fn leaky_relu_and_prelu_followers_sweep() {
             let mut a = m.tensors[conv_out].clone();
             a.name = "alpha".into();
             a.shape = shape.clone();
-            // Slopes ≥ 0 (a ≥ za): a per-channel negative one stays on the CPU (PReLU mode).
+            // Slopes ≥ 0 (a ≥ za): the one-pass PReLU mode (negative ones: prelu_negative_slopes_sweep).
             let za = r.range(lo, lo + 60);
             a.quantization = Quantization::PerTensor {
                 scale: 0.001 + 0.01 * r.unit() as f32,
@@ -391,6 +391,101 @@ fn leaky_relu_and_prelu_followers_sweep() {
         );
     }
     t.report("conv + LEAKY_RELU/PRELU follower sweep (the follower on its emulated input)");
+}
+
+/// PRELU after a convolution with trained-style per-channel slopes of both signs (BlazeFace,
+/// face / iris / palm landmark nets): alpha `[C]` or `[1,1,C]`, some channels negative, alpha
+/// zero points anywhere, int8 and uint8, maps 1×1…24×24, 1–40 channels: on the NPU in four
+/// exact passes (`rnpu_compiler::prelu`), within 1 LSB of rnpu-ref on its emulated input.
+#[test]
+fn prelu_negative_slopes_sweep() {
+    use rnpu_model::{DType, OpKind, OpOptions, Operator, Quantization};
+    let mut r = Rng(0x9e1_0a1f);
+    let mut t = Tally::default();
+    let mut split = 0;
+    for seed in 0..80u64 {
+        let c = support::Case {
+            op: support::OpType::Conv,
+            h: r.range(1, 24) as usize,
+            w: r.range(1, 24) as usize,
+            ic: r.pick(&[3usize, 8, 16]),
+            oc: r.pick(&[1usize, 5, 16, 17, 40]),
+            kh: 3,
+            kw: 3,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: r.pick(&QUANTS),
+            act: Activation::None,
+            seed: 2100 + seed,
+        };
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let dtype = m.tensors[conv_out].dtype;
+        let (lo, hi) = if dtype == DType::UInt8 {
+            (0, 255)
+        } else {
+            (-128, 127)
+        };
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "prelu".into();
+        let (s, z) = y.quantization.per_tensor().unwrap();
+        y.quantization = Quantization::PerTensor {
+            scale: s * (0.3 + 1.5 * r.unit()) as f32,
+            zero_point: (z + r.range(-20, 20)).clamp(lo, hi),
+        };
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        let shape = if seed % 2 == 0 {
+            vec![c.oc]
+        } else {
+            vec![1, 1, c.oc]
+        };
+        let mut a = m.tensors[conv_out].clone();
+        a.name = "alpha".into();
+        a.shape = shape.clone();
+        // Slopes in about [−1, 1.5]: the zero point inside the stored range, values both sides.
+        let za = r.range(lo + 40, hi - 40);
+        a.quantization = Quantization::PerTensor {
+            scale: (1.0 / 80.0 * (0.5 + r.unit())) as f32,
+            zero_point: za,
+        };
+        a.data = Some(
+            (0..c.oc)
+                .map(|k| {
+                    if k == 0 {
+                        (za - 1 - r.range(0, 30)) as u8 // at least one negative slope
+                    } else {
+                        r.range(lo + 1, hi) as u8
+                    }
+                })
+                .collect(),
+        );
+        m.tensors.push(a);
+        m.operators.push(Operator {
+            kind: OpKind::Prelu,
+            version: 1,
+            inputs: vec![Some(conv_out), Some(m.tensors.len() - 1)],
+            outputs: vec![yi],
+            options: OpOptions::None,
+        });
+        m.outputs = vec![yi];
+        let p = compile(&m, &Options::default()).expect("compile");
+        let what = format!("PRELU alpha {shape:?} {:?} seed {seed}", c.quant);
+        if !p.placements[1].npu {
+            t.failures
+                .push(format!("{what}: on the CPU — {}", p.placements[1].reason));
+            continue;
+        }
+        split += usize::from(p.placements[1].reason.contains("four passes"));
+        support::expose_all_outputs(&mut m);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let (vals, want) = follower_on_emulated_input(&m, &p, &x);
+        t.add(what, &vals[&yi], &want);
+    }
+    println!("PRELU with negative slopes: {split} in four passes");
+    assert!(split >= 60, "{split} four-pass PRELUs");
+    t.report("conv + PRELU with negative slopes sweep (the PRELU on its emulated input)");
 }
 
 /// MUL of two feature maps of one shape: an identity depthwise 1×1 of the first, the EW stage
