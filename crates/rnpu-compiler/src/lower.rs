@@ -176,10 +176,15 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let c = transposed.as_ref().unwrap_or(c);
     match c.broadcast_gate {
         Some(_) => lower_gated_mul(c, bn_rounding),
-        None if crate::reorder::spread_refused(c, bn_rounding) => {
-            crate::reorder::lower(c, bn_rounding)
-        }
-        None => lower_plain(c, bn_rounding),
+        // Multipliers one group's shift cannot carry in the model's channel order: sorted.
+        None => lower_plain(c, bn_rounding).or_else(|e| {
+            if e.starts_with(requant::SPREAD) {
+                crate::reorder::lower(c, bn_rounding)
+                    .map_err(|r| format!("{e}; with the channels sorted by multiplier: {r}"))
+            } else {
+                Err(e)
+            }
+        }),
     }
 }
 
@@ -419,7 +424,7 @@ pub(crate) fn channel_reach(c: &ConvOp) -> Option<Vec<f64>> {
     Some(requant::conv_reach(&sums, &c.bias, lo, hi, &c.mult))
 }
 
-fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+pub(crate) fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let (ih, iw, ic) = c.in_hwc;
     let (oh, ow, oc) = c.out_hwc;
     if [ih, iw, ic, oh, ow, oc, c.kh, c.kw, c.sh, c.sw].contains(&0) {

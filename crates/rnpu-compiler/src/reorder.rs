@@ -19,26 +19,6 @@ use crate::lower::{self, Lowered, CHUNK_ALIGN};
 use crate::requant;
 use crate::resize::{chain, Place};
 
-/// True when `c`'s own channel order makes the requantization planner refuse it for spread
-/// multipliers (the case this module exists for).
-pub fn spread_refused(c: &ConvOp, bn_rounding: bool) -> bool {
-    if c.ew.is_some() || c.fixed_rq.is_some() {
-        return false;
-    }
-    let reach = lower::channel_reach(c);
-    matches!(
-        requant::channel_groups(
-            &c.mult,
-            reach.as_deref(),
-            16,
-            c.tfl_slack,
-            c.tfl_rshift,
-            bn_rounding
-        ),
-        Err(requant::RequantRefusal::Spread { .. })
-    )
-}
-
 /// Output channels in multiplier order, largest first, cut into blocks of at most 16 whose
 /// multipliers one group's shift can carry (a block closes when the next channel would break
 /// the group's bound; a near-dead channel may then sit alone in its surface). Returns
@@ -156,14 +136,14 @@ pub fn lower(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
         let next = l.output_extent.next_multiple_of(CHUNK_ALIGN as u64);
         stages.push((l, Place::Input, Place::Scratch(0)));
         stages.push((
-            lower::lower_conv(&permuted, bn_rounding)?,
+            lower::lower_plain(&permuted, bn_rounding)?,
             Place::Scratch(0),
             Place::Scratch(next),
         ));
         Place::Scratch(next)
     } else {
         stages.push((
-            lower::lower_conv(&permuted, bn_rounding)?,
+            lower::lower_plain(&permuted, bn_rounding)?,
             Place::Input,
             Place::Scratch(0),
         ));

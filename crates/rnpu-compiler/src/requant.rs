@@ -169,6 +169,10 @@ impl GroupRequant {
     }
 }
 
+/// The start of [`RequantRefusal::Spread`]'s message (the lowering recognises it to reorder
+/// the channels, `crate::reorder`).
+pub const SPREAD: &str = "per-axis scales spread too far inside one 16-channel group";
+
 /// Why a group cannot be requantized within the bound.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RequantRefusal {
@@ -190,10 +194,9 @@ impl core::fmt::Display for RequantRefusal {
                 f,
                 "requantization multiplier {m:.3e} does not fit the 16-bit BS multiplier"
             ),
-            RequantRefusal::Spread { error } => write!(
-                f,
-                "per-axis scales spread too far inside one 16-channel group: bound {error:.2} LSB > 1"
-            ),
+            RequantRefusal::Spread { error } => {
+                write!(f, "{SPREAD}: bound {error:.2} LSB > 1")
+            }
             RequantRefusal::Invalid(m) => write!(f, "invalid requantization multiplier {m}"),
         }
     }
