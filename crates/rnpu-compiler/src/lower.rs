@@ -446,16 +446,17 @@ pub(crate) fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, Stri
         // by the analysis.
         (None, Some(rq)) => vec![(0..oc, rq.clone())],
         (None, None) => {
-            let reach = channel_reach(c);
-            requant::channel_groups(
-                &c.mult,
-                reach.as_deref(),
-                C2,
-                c.tfl_slack,
-                c.tfl_rshift,
-                bn_rounding,
-            )
-            .map_err(|e| e.to_string())?
+            let plan = |reach: Option<&[f64]>| {
+                requant::channel_groups(&c.mult, reach, C2, c.tfl_slack, c.tfl_rshift, bn_rounding)
+            };
+            // Every channel over the full range first (cheap); the per-channel reach (a pass
+            // over the weights) only when that refuses for spread.
+            plan(None)
+                .or_else(|e| match e {
+                    requant::RequantRefusal::Spread { .. } => plan(channel_reach(c).as_deref()),
+                    e => Err(e),
+                })
+                .map_err(|e| e.to_string())?
         }
     };
     let bound = groups.iter().map(|g| g.1.error).fold(0f64, f64::max);
