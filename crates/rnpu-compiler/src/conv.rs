@@ -1549,35 +1549,19 @@ pub fn analyze_prelu(model: &Model, i: usize) -> Result<ConvOp, String> {
             )
         }
         (OpKind::Prelu, _) => {
-            let a = op.input(1).ok_or("no alpha")?;
-            let at = model.tensor(a);
-            if at.dtype != it.dtype {
-                return Err(format!("alpha is {}, input {}", at.dtype, it.dtype));
-            }
-            let Some(vals) = tensor_values_stored(model, a) else {
-                return Err("alpha is not a constant".into());
-            };
-            // Every dimension but the last is 1; the last is 1 or C (a scalar is fine too).
-            let leading_ones = at.shape.iter().rev().skip(1).all(|&d| d == 1);
-            let last_ok = matches!(at.shape.last(), None | Some(1)) || at.shape.last() == Some(&c);
-            if at.shape.len() > 4 || !leading_ones || !last_ok || vals.is_empty() {
-                return Err(format!(
-                    "alpha {:?} varies over more than the channels",
-                    at.shape
-                ));
-            }
-            let (sa, za) = at.quantization.per_tensor().ok_or("alpha not per-tensor")?;
-            let real = (si * sa / so) as f64;
+            let alpha = prelu_alpha(model, i, it.dtype, c)?;
+            let real = (si * alpha.scale / so) as f64;
             let (m2, s) = tflite_multiplier(real);
-            let za = to_stored(at.dtype, za);
-            let factors: Vec<i32> = (0..c)
-                .map(|k| vals[if vals.len() == 1 { 0 } else { k }] as i32 - za)
+            let factors: Vec<i32> = alpha
+                .values
+                .iter()
+                .map(|&v| i32::from(v) - alpha.zp)
                 .collect();
             if factors.iter().any(|&f| f < 0) {
                 return Err(format!(
                     "alpha {:?}: a negative slope (the PReLU multiplier's shift is selected by \
                      the product's sign on RK, by the input's on NVDLA: unresolved)",
-                    at.shape
+                    alpha.shape
                 ));
             }
             let rho = factors.iter().map(|&f| f as f64 * m2 / m_pos).collect();
@@ -1586,7 +1570,7 @@ pub fn analyze_prelu(model: &Model, i: usize) -> Result<ConvOp, String> {
                 quantize_multiplier(real),
                 rho,
                 s,
-                format!("alpha {:?}", at.shape),
+                format!("alpha {:?}", alpha.shape),
             )
         }
         _ => return Err("not LEAKY_RELU / PRELU".into()),
@@ -1715,6 +1699,43 @@ pub fn analyze_prelu(model: &Model, i: usize) -> Result<ConvOp, String> {
     })
 }
 
+/// PRELU's alpha (input 1): constant, of the input's type, quantized per tensor, varying at
+/// most along the `c` channels (every dimension but the last 1, the last 1 or `c`).
+struct PreluAlpha {
+    /// Stored value per channel (a single alpha repeated).
+    values: Vec<i8>,
+    scale: f32,
+    /// Stored zero point.
+    zp: i32,
+    shape: Vec<usize>,
+}
+
+fn prelu_alpha(model: &Model, i: usize, dtype: DType, c: usize) -> Result<PreluAlpha, String> {
+    let a = model.operators[i].input(1).ok_or("no alpha")?;
+    let at = model.tensor(a);
+    if at.dtype != dtype {
+        return Err(format!("alpha is {}, input {}", at.dtype, dtype));
+    }
+    let vals = tensor_values_stored(model, a).ok_or("alpha is not a constant")?;
+    let leading_ones = at.shape.iter().rev().skip(1).all(|&d| d == 1);
+    let last_ok = matches!(at.shape.last(), None | Some(1)) || at.shape.last() == Some(&c);
+    if at.shape.len() > 4 || !leading_ones || !last_ok || vals.is_empty() {
+        return Err(format!(
+            "alpha {:?} varies over more than the channels",
+            at.shape
+        ));
+    }
+    let (scale, zp) = at.quantization.per_tensor().ok_or("alpha not per-tensor")?;
+    Ok(PreluAlpha {
+        values: (0..c)
+            .map(|k| vals[if vals.len() == 1 { 0 } else { k }])
+            .collect(),
+        scale,
+        zp: to_stored(at.dtype, zp),
+        shape: at.shape.clone(),
+    })
+}
+
 /// PRELU whose per-channel alphas include negative slopes (trained PReLU layers: BlazeFace,
 /// face / iris / palm landmark nets), which the one-pass PReLU mode cannot take (its
 /// negative-side shift selection is unresolved on RK, see [`analyze_prelu`]): four exact passes,
@@ -1734,45 +1755,26 @@ pub fn analyze_prelu_split(model: &Model, i: usize) -> Result<ConvOp, String> {
         qout: (so, zo),
     } = unary_elementwise(model, i)?;
     let (it, ot) = (model.tensor(input), model.tensor(output));
-    let c = view.2;
-    let a = op.input(1).ok_or("no alpha")?;
-    let at = model.tensor(a);
-    if at.dtype != it.dtype {
-        return Err(format!("alpha is {}, input {}", at.dtype, it.dtype));
-    }
-    let vals = tensor_values_stored(model, a).ok_or("alpha is not a constant")?;
-    let leading_ones = at.shape.iter().rev().skip(1).all(|&d| d == 1);
-    let last_ok = matches!(at.shape.last(), None | Some(1)) || at.shape.last() == Some(&c);
-    if at.shape.len() > 4 || !leading_ones || !last_ok || vals.is_empty() {
-        return Err(format!(
-            "alpha {:?} varies over more than the channels",
-            at.shape
-        ));
-    }
-    let (sa, za) = at.quantization.per_tensor().ok_or("alpha not per-tensor")?;
-    let za = to_stored(at.dtype, za);
-    let alphas: Vec<i8> = (0..c)
-        .map(|k| vals[if vals.len() == 1 { 0 } else { k }])
-        .collect();
+    let alpha = prelu_alpha(model, i, it.dtype, view.2)?;
     // The negative pass multiplies by −(a − za) as stored weights −a with zero point −za.
-    if alphas.contains(&i8::MIN) || za == i32::from(i8::MIN) {
+    if alpha.values.contains(&i8::MIN) || alpha.zp == i32::from(i8::MIN) {
         return Err("alpha or its zero point is −128 (its negation does not fit int8)".into());
     }
     let (m_pos, slack_pos) = tflite_multiplier((si / so) as f64);
-    let (m_neg, slack_neg) = tflite_multiplier((si * sa / so) as f64);
+    let (m_neg, slack_neg) = tflite_multiplier((si * alpha.scale / so) as f64);
     Ok(ConvOp {
-        weights: alphas,
-        wzp: za,
+        weights: alpha.values,
+        wzp: alpha.zp,
         izp: to_stored(it.dtype, zi),
         ozp: to_stored(ot.dtype, zo),
-        mult: vec![m_neg; c],
+        mult: vec![m_neg; view.2],
         tfl_slack: slack_neg,
         prelu_split: Some((m_pos, slack_pos)),
         desc: format!(
             "PRELU {} alpha {:?} with negative slopes (four exact passes: positive part, \
              negated negative part, alphas, sum)",
             ot.dtype.name(),
-            at.shape
+            alpha.shape
         ),
         ..ConvOp::identity_1x1(i, input, output, view, storage)
     })

@@ -215,36 +215,11 @@ fn whole_models_every_npu_op_within_1_lsb_on_its_emulated_inputs() {
     let (mut ops_checked, mut elements, mut exact_elements) = (0usize, 0usize, 0usize);
     for name in nets {
         let dir = models_dir().join(name);
-        let mut model = rnpu_model::load_file(&dir.join("model.tflite")).unwrap();
+        let model = rnpu_model::load_file(&dir.join("model.tflite")).unwrap();
         let input = npy::read(&dir.join("input_0.npy")).unwrap();
-        support::expose_all_outputs(&mut model);
-        let program = compile(&model, &Options::default()).unwrap();
-        let vals = support::run_program_values(&model, &program, std::slice::from_ref(&input))
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let mut interp = rnpu_ref::Interpreter::new(&model);
-        interp.run(std::slice::from_ref(&input)).unwrap();
-        let (mut n_ops, mut worst, mut ex, mut tot) = (0usize, 0i64, 0usize, 0usize);
-        for (i, op) in model.operators.iter().enumerate() {
-            if !program.placements[i].npu {
-                continue;
-            }
-            let local = support::eval_on(&model, i, &vals, &interp);
-            for (&t, want) in op.outputs.iter().zip(&local) {
-                // A PAD absorbed into its consumer has no value of its own.
-                let Some(got) = vals.get(&t) else { continue };
-                if got.dtype() == DType::Float32 {
-                    continue;
-                }
-                let (max, exact, total) = support::compare(got, want);
-                worst = worst.max(max);
-                ex += exact;
-                tot += total;
-                if max > 1 {
-                    failures.push(format!("{name} op {i} {}: max {max}", op.kind.name()));
-                }
-            }
-            n_ops += 1;
-        }
+        let r = support::op_by_op(&model, &input, false).unwrap_or_else(|e| panic!("{name}: {e}"));
+        failures.extend(r.over.iter().map(|o| format!("{name} {o}")));
+        let (n_ops, worst, ex, tot) = (r.npu_ops, r.worst, r.exact, r.total);
         println!(
             "{name}: {n_ops} NPU ops, each within {worst} LSB of rnpu-ref on its emulated inputs ({:.4}% of {tot} elements exact)",
             100.0 * ex as f64 / tot.max(1) as f64

@@ -17,7 +17,7 @@
 mod support;
 
 use rnpu_compiler::{compile, Options};
-use rnpu_model::{npy, Array, DType};
+use rnpu_model::{npy, Array};
 use support::graphs::{perturbed_run, PERTURBED_RUNS};
 
 fn real_dir() -> std::path::PathBuf {
@@ -121,40 +121,10 @@ fn real_int8_models_match_litert() {
         }
 
         // Op by op, every operator's output made a model output.
-        let mut exposed = model.clone();
-        support::expose_all_outputs(&mut exposed);
-        let program = compile(&exposed, &Options::default()).unwrap();
-        let vals = support::run_program_values(&exposed, &program, inputs)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let mut interp = rnpu_ref::Interpreter::new(&exposed);
-        interp.run(inputs).unwrap();
-        let (mut worst, mut ex, mut tot) = (0i64, 0usize, 0usize);
-        for (i, op) in exposed.operators.iter().enumerate() {
-            if !program.placements[i].npu {
-                continue;
-            }
-            let local = support::eval_on(&exposed, i, &vals, &interp);
-            for (&t, want) in op.outputs.iter().zip(&local) {
-                // A PAD absorbed into its consumer has no value of its own.
-                let Some(got) = vals.get(&t) else { continue };
-                if got.dtype() == DType::Float32 {
-                    continue;
-                }
-                let (max, exact, total) = support::compare(got, want);
-                if verbose {
-                    println!(
-                        "  op {i} {}: max {max}, {exact}/{total} exact",
-                        op.kind.name()
-                    );
-                }
-                worst = worst.max(max);
-                ex += exact;
-                tot += total;
-                if max > 1 {
-                    failures.push(format!("{name} op {i} {}: max {max}", op.kind.name()));
-                }
-            }
-        }
+        let r =
+            support::op_by_op(&model, &input, verbose).unwrap_or_else(|e| panic!("{name}: {e}"));
+        failures.extend(r.over.iter().map(|o| format!("{name} {o}")));
+        let (worst, ex, tot) = (r.worst, r.exact, r.total);
         println!(
             "{name}: {npu}/{} ops on the NPU; op by op each within {worst} LSB of rnpu-ref on its \
              emulated inputs ({:.4}% of {tot} elements exact)",

@@ -793,6 +793,66 @@ pub fn expose_all_outputs(model: &mut Model) {
     model.outputs = all;
 }
 
+/// [`op_by_op`]'s figures: NPU operators checked, their worst difference, exact and compared
+/// elements, and one line per operator beyond 1 LSB.
+pub struct OpByOp {
+    pub npu_ops: usize,
+    pub worst: i64,
+    pub exact: usize,
+    pub total: usize,
+    pub over: Vec<String>,
+}
+
+/// `model` with every operator's output made a model output, compiled and emulated on
+/// `input`; each operator placed on the NPU compared with rnpu-ref fed the emulated values of
+/// its inputs (the compiler's per-op bound, apart from the drift it inherits). `verbose` prints
+/// every operator's figures.
+pub fn op_by_op(model: &Model, input: &Array, verbose: bool) -> Result<OpByOp, String> {
+    let mut model = model.clone();
+    expose_all_outputs(&mut model);
+    let program = rnpu_compiler::compile(&model, &rnpu_compiler::Options::default())
+        .map_err(|e| e.to_string())?;
+    let inputs = std::slice::from_ref(input);
+    let vals = run_program_values(&model, &program, inputs)?;
+    let mut interp = rnpu_ref::Interpreter::new(&model);
+    interp.run(inputs).map_err(|e| e.to_string())?;
+    let mut r = OpByOp {
+        npu_ops: 0,
+        worst: 0,
+        exact: 0,
+        total: 0,
+        over: Vec::new(),
+    };
+    for (i, op) in model.operators.iter().enumerate() {
+        if !program.placements[i].npu {
+            continue;
+        }
+        let local = eval_on(&model, i, &vals, &interp);
+        for (&t, want) in op.outputs.iter().zip(&local) {
+            // A PAD absorbed into its consumer has no value of its own.
+            let Some(got) = vals.get(&t) else { continue };
+            if got.dtype() == DType::Float32 {
+                continue;
+            }
+            let (max, exact, total) = compare(got, want);
+            if verbose {
+                println!(
+                    "  op {i} {}: max {max}, {exact}/{total} exact",
+                    op.kind.name()
+                );
+            }
+            r.worst = r.worst.max(max);
+            r.exact += exact;
+            r.total += total;
+            if max > 1 {
+                r.over.push(format!("op {i} {}: max {max}", op.kind.name()));
+            }
+        }
+        r.npu_ops += 1;
+    }
+    Ok(r)
+}
+
 /// Operator `i` on rnpu-ref fed `vals` (the emulated values of its inputs, else the reference
 /// run's): separates the operator's own error from the drift it inherits.
 pub fn eval_on(
