@@ -8,9 +8,11 @@ none beyond 4". On the random-weight fixtures that figure measures how much a ne
 1-LSB difference somewhere inside it; this tool shows, input by input, how LiteRT's own paths
 fare on the same yardstick, so the NPU path's figures can be read against them.
 
-usage: whole_model_yardstick.py --lib target/release/librnpu_delegate.so [-k K] [--json OUT]
+usage: whole_model_yardstick.py --lib target/release/librnpu_delegate.so [-k K] [--json OUT] [--real]
 Inputs: the fixture's committed input_0.npy, then K-1 seeded image-like inputs (smooth random
 colour fields with texture, quantized with the input tensor's own scale and zero point).
+`--real` measures the real trained int8 models of tools/real_int8.sh (.cache/real-int8/, MediaPipe's
+nets quantized by TensorFlow) instead of the random-weight fixtures.
 Run with the venv of tools/delegate_test.sh (.cache/venv-litert/bin/python).
 """
 import argparse
@@ -71,12 +73,18 @@ def main():
     ap.add_argument("--lib", required=True)
     ap.add_argument("-k", type=int, default=12)
     ap.add_argument("--json")
+    ap.add_argument("--real", action="store_true", help="the models of .cache/real-int8/")
     a = ap.parse_args()
+    if a.real:
+        base = os.path.join(ROOT, ".cache", "real-int8")
+        models = [(n, os.path.join(base, n)) for n in sorted(os.listdir(base))
+                  if os.path.exists(os.path.join(base, n, "model.tflite"))]
+    else:
+        models = [(n, os.path.join(ROOT, "tests", "models", n)) for n in MODELS]
     dlg = load_delegate(a.lib, {"device": "emulator"})
     report = {"litert": "ai-edge-litert 2.3.0", "reference": "BUILTIN_REF",
               "target": ">= 99 % within 1 LSB and max <= 4", "inputs_per_model": a.k, "models": {}}
-    for name in MODELS:
-        d = os.path.join(ROOT, "tests", "models", name)
+    for name, d in models:
         path = os.path.join(d, "model.tflite")
         ref = make(path, OpResolverType.BUILTIN_REF)
         paths = {
