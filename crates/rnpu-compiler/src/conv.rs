@@ -1098,6 +1098,11 @@ pub struct PadFusion {
 /// bottom/right pads are implied by the output size (`mesa-rocket.md` §3.8).
 pub fn analyze_pad(model: &Model, p: usize) -> Result<PadFusion, String> {
     let (input, _, pads) = pad_values(model, p)?;
+    pad_fusion(p, input, &pads)
+}
+
+/// [`analyze_pad`] from [`pad_values`]' result.
+fn pad_fusion(p: usize, input: usize, pads: &[usize; 8]) -> Result<PadFusion, String> {
     if pads[0] != 0 || pads[1] != 0 || pads[6] != 0 || pads[7] != 0 {
         return Err("pads the batch or channel axis".into());
     }
@@ -1113,8 +1118,8 @@ pub fn analyze_pad(model: &Model, p: usize) -> Result<PadFusion, String> {
 }
 
 /// PAD / PADV2 `p`'s input, output and `[4, 2]` paddings, checked: int8/uint8 `[1,H,W,C]` in
-/// and out, pads in `0..=15` matching the output shape, and the fill (PADV2's constant) the
-/// output's zero point.
+/// and out, no batch pads, H/W pads in `0..=15` and channel pads ≤ 8192 matching the output
+/// shape, and the fill (PADV2's constant) the output's zero point.
 fn pad_values(model: &Model, p: usize) -> Result<(usize, usize, [usize; 8]), String> {
     let op = &model.operators[p];
     let input = op.input(0).ok_or("no input")?;
@@ -1186,8 +1191,11 @@ fn pad_values(model: &Model, p: usize) -> Result<(usize, usize, [usize; 8]), Str
 /// output channel `i + before` copies input channel `i` (weight 1, input and output zero
 /// point the tensor's, multiplier 1), the pad channels have no weight and write the zero
 /// point — TFLite's fill. Input and output must share their quantization (TFLite copies).
-pub fn analyze_channel_pad(model: &Model, p: usize) -> Result<ConvOp, String> {
-    let (input, output, pads) = pad_values(model, p)?;
+fn analyze_channel_pad(
+    model: &Model,
+    p: usize,
+    (input, output, pads): (usize, usize, [usize; 8]),
+) -> Result<ConvOp, String> {
     if pads[2..6].iter().any(|&v| v != 0) {
         return Err("pads the channel axis and H/W together".into());
     }
@@ -1224,11 +1232,11 @@ pub fn analyze_channel_pad(model: &Model, p: usize) -> Result<ConvOp, String> {
 /// fill). Leading pads of `t+b` keep every output row's window starting inside the padded
 /// input (the validator's rule) while the implied trailing pads do the rest.
 pub fn analyze_pad_conv(model: &Model, p: usize) -> Result<ConvOp, String> {
-    let (_, _, pads) = pad_values(model, p)?;
-    if pads[6] != 0 || pads[7] != 0 {
-        return analyze_channel_pad(model, p);
+    let values = pad_values(model, p)?;
+    if values.2[6] != 0 || values.2[7] != 0 {
+        return analyze_channel_pad(model, p, values);
     }
-    let f = analyze_pad(model, p)?;
+    let f = pad_fusion(p, values.0, &values.2)?;
     let op = &model.operators[p];
     let output = *op.outputs.first().ok_or("no output")?;
     let (it, ot) = (model.tensor(f.input), model.tensor(output));

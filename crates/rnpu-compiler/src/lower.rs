@@ -176,15 +176,7 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let c = transposed.as_ref().unwrap_or(c);
     match c.broadcast_gate {
         Some(_) => lower_gated_mul(c, bn_rounding),
-        // Multipliers one group's shift cannot carry in the model's channel order: sorted.
-        None => lower_plain(c, bn_rounding).or_else(|e| {
-            if e.starts_with(requant::SPREAD) {
-                crate::reorder::lower(c, bn_rounding)
-                    .map_err(|r| format!("{e}; with the channels sorted by multiplier: {r}"))
-            } else {
-                Err(e)
-            }
-        }),
+        None => lower_plain_with(c, bn_rounding, true),
     }
 }
 
@@ -424,7 +416,16 @@ pub(crate) fn channel_reach(c: &ConvOp) -> Option<Vec<f64>> {
     Some(requant::conv_reach(&sums, &c.bias, lo, hi, &c.mult))
 }
 
+/// [`lower_plain_with`] without the reordering (the gated MUL's pieces, and the reordered
+/// convolution itself).
 pub(crate) fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    lower_plain_with(c, bn_rounding, false)
+}
+
+/// `reorder`: when the channel groups cannot carry the multipliers in the model's channel
+/// order (spread per-axis scales), lower the convolution with its channels sorted by
+/// multiplier instead (`crate::reorder`).
+fn lower_plain_with(c: &ConvOp, bn_rounding: bool, reorder: bool) -> Result<Lowered, String> {
     let (ih, iw, ic) = c.in_hwc;
     let (oh, ow, oc) = c.out_hwc;
     if [ih, iw, ic, oh, ow, oc, c.kh, c.kw, c.sh, c.sw].contains(&0) {
@@ -451,12 +452,18 @@ pub(crate) fn lower_plain(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, Stri
             };
             // Every channel over the full range first (cheap); the per-channel reach (a pass
             // over the weights) only when that refuses for spread.
-            plan(None)
-                .or_else(|e| match e {
-                    requant::RequantRefusal::Spread { .. } => plan(channel_reach(c).as_deref()),
-                    e => Err(e),
-                })
-                .map_err(|e| e.to_string())?
+            let planned = plan(None).or_else(|e| match e {
+                requant::RequantRefusal::Spread { .. } => plan(channel_reach(c).as_deref()),
+                e => Err(e),
+            });
+            match planned {
+                Ok(g) => g,
+                Err(e @ requant::RequantRefusal::Spread { .. }) if reorder => {
+                    return crate::reorder::lower(c, bn_rounding)
+                        .map_err(|r| format!("{e}; with the channels sorted by multiplier: {r}"));
+                }
+                Err(e) => return Err(e.to_string()),
+            }
         }
     };
     let bound = groups.iter().map(|g| g.1.error).fold(0f64, f64::max);

@@ -169,10 +169,6 @@ impl GroupRequant {
     }
 }
 
-/// The start of [`RequantRefusal::Spread`]'s message (the lowering recognises it to reorder
-/// the channels, `crate::reorder`).
-pub const SPREAD: &str = "per-axis scales spread too far inside one 16-channel group";
-
 /// Why a group cannot be requantized within the bound.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RequantRefusal {
@@ -194,9 +190,10 @@ impl core::fmt::Display for RequantRefusal {
                 f,
                 "requantization multiplier {m:.3e} does not fit the 16-bit BS multiplier"
             ),
-            RequantRefusal::Spread { error } => {
-                write!(f, "{SPREAD}: bound {error:.2} LSB > 1")
-            }
+            RequantRefusal::Spread { error } => write!(
+                f,
+                "per-axis scales spread too far inside one 16-channel group: bound {error:.2} LSB > 1"
+            ),
             RequantRefusal::Invalid(m) => write!(f, "invalid requantization multiplier {m}"),
         }
     }
@@ -236,7 +233,7 @@ fn split(ms: &[f64], reach: &[f64], mmax: f64, s: i64) -> Split {
 
 /// [`split`], or `None` as soon as the error exceeds `cutoff` (the search only keeps
 /// candidates at least as good as its best so far, so it may stop early). `reach[c]`: the
-/// largest `|acc · M[c]|` channel `c` can produce that matters (≤ 256, see [`GroupReach`]).
+/// largest `|acc · M[c]|` channel `c` can produce that matters (≤ 256, see [`conv_reach`]).
 fn split_below(ms: &[f64], reach: &[f64], mmax: f64, s: i64, cutoff: f64) -> Option<Split> {
     let sf = s as f64;
     // floor(log2(C_MAX·S / mmax)) from the exponent bits (exact powers of two are fine: the
