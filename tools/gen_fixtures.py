@@ -991,6 +991,29 @@ def math_ops():
     sp = (1, 12, 8, 5)
     emit_variants("space_to_batch_b2_p1_12x8_c5",
                   fn1(lambda x: tf.space_to_batch_nd(x, [2, 2], [[1, 1], [0, 2]]), sp), [sp], [(-1, 1)])
+    # Keras (TF 2.21) writes every dilated Conv2D / DepthwiseConv2D as SPACE_TO_BATCH_ND →
+    # VALID convolution → BATCH_TO_SPACE_ND, and with a free batch dimension the file's static
+    # shapes of the inner tensors say batch 1 where TFLite computes block_h·block_w.
+    n = f"keras_atrous_{H}x{W}_c8"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((H, W, 8), name="in0")
+        y = L.Conv2D(16, 3, padding="same", dilation_rate=2, activation="relu")(xin)
+        y = L.DepthwiseConv2D(3, padding="same", dilation_rate=(3, 2))(y)
+        y = L.Conv2D(6, 3, padding="valid", dilation_rate=2)(y)
+        emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, H, W, 8)], [(-1, 1)])
+    # A U-Net decoder step in Keras 3: Conv2DTranspose computes its output shape at run time
+    # (SHAPE → STRIDED_SLICE → PACK into TRANSPOSE_CONV's first operand).
+    n = "keras_unet_step_16x12_c8"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((16, 12, 8), name="in0")
+        y = L.Conv2D(12, 3, strides=2, padding="same", activation="relu")(xin)
+        y = L.Conv2DTranspose(8, 2, strides=2)(y)
+        y = L.Conv2D(6, 3, padding="same")(L.Concatenate()([y, xin]))
+        emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 16, 12, 8)], [(-1, 1)])
     bp = (4, 6, 5, 5)
     emit_variants("batch_to_space_b2_c1_4x6x5_c5",
                   fn1(lambda x: tf.batch_to_space(x, [2, 2], [[1, 0], [0, 1]]), bp), [bp], [(-1, 1)])

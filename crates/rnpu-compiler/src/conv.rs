@@ -336,7 +336,7 @@ fn bias_values(model: &Model, t: Option<usize>, n: usize) -> Result<Vec<i32>, St
 
 /// The `(H, W, C)` map of a batch-1 feature map `[1,H,W,C]`, or of a sequence `[1,T,C]` as the
 /// one-row map `1×T×C` (element-wise operators on 1-D models; TFLite's convolutions are 4-D).
-fn hwc(shape: &[usize]) -> Option<(usize, usize, usize)> {
+pub(crate) fn hwc(shape: &[usize]) -> Option<(usize, usize, usize)> {
     match shape {
         [1, h, w, c] => Some((*h, *w, *c)),
         [1, t, c] => Some((1, *t, *c)),

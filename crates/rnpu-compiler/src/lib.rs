@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod atrous;
 pub mod bilinear;
 pub mod concat;
 pub mod conv;
@@ -803,6 +804,26 @@ fn plan(
             }
         }
     }
+    // 0b'. SPACE_TO_BATCH_ND → convolution → BATCH_TO_SPACE_ND: one dilated convolution
+    // (`atrous`), carried by the BATCH_TO_SPACE_ND; the other two fold.
+    let mut atrous_at: HashMap<usize, atrous::Atrous> = HashMap::new();
+    if !opts.cpu_only {
+        for s in 0..model.operators.len() {
+            let p = atrous::Atrous {
+                s2b: s,
+                conv: s + 1,
+                b2s: s + 2,
+            };
+            if atrous::candidate(model, s, &consumers)
+                && ![p.s2b, p.conv, p.b2s]
+                    .iter()
+                    .any(|k| banned.contains_key(k))
+            {
+                atrous_at.insert(s, p);
+            }
+        }
+    }
+    let mut atrous_folded: HashMap<usize, usize> = HashMap::new();
     // 0c. LOGISTIC / TANH / HARD_SWISH of x followed by MUL(x, ·) (SiLU and kin), the table's
     // output feeding only that MUL: one table of the pair (`conv::analyze_table_pair`).
     let mut table_pair: HashMap<usize, usize> = HashMap::new();
@@ -1048,6 +1069,34 @@ fn plan(
                     // The convolution runs on its own (or on the CPU); the PAD is an ordinary op.
                 }
             }
+        }
+        if let Some(&p) = atrous_at.get(&i) {
+            let fused = atrous::analyze(qm, p).and_then(|c| lower_checked(c, opts, &mut views));
+            if let Ok(cl) = fused {
+                absorbed.insert(p.b2s, cl);
+                atrous_folded.insert(p.conv, p.b2s);
+                placements.push(folded_placement(
+                    i,
+                    &kind,
+                    format!(
+                        "{kind} folded with ops {} and {} into one dilated convolution (op {}): \
+                         no task",
+                        p.conv, p.b2s, p.b2s
+                    ),
+                ));
+                lowered.push(None);
+                continue;
+            }
+            // Otherwise each runs on its own (the convolution's batch > 1: the CPU).
+        }
+        if let Some(&b) = atrous_folded.get(&i) {
+            placements.push(folded_placement(
+                i,
+                &kind,
+                format!("{kind} folded into op {b}'s dilated convolution: no task"),
+            ));
+            lowered.push(None);
+            continue;
         }
         if let Some(chain) = island.get(&i) {
             let last = chain[chain.len() - 1];
@@ -1437,7 +1486,10 @@ fn plan(
         quant_views.remove(&i);
     }
     // Shape computations stay off the CPU only while everything they feed does: other such
-    // operators on the NPU, or the shape operand of a RESHAPE view.
+    // operators on the NPU, the shape operand of a RESHAPE view, or the output-shape operand of
+    // a TRANSPOSE_CONV on the NPU (Keras 3's Conv2DTranspose computes it from SHAPE at run
+    // time; the lowering takes the output tensor's static shape, which
+    // `rnpu_model::resolve_dynamic_shapes` sets from that same value).
     loop {
         let mut bad = None;
         for &i in &shape_only {
@@ -1450,6 +1502,10 @@ fn plan(
                         || (quant_views.contains_key(&k)
                             && placements[k].npu
                             && model.operators[k].input(0) != Some(t))
+                        || (model.operators[k].kind == OpKind::TransposeConv
+                            && placements[k].npu
+                            && lowered[k].is_some()
+                            && model.operators[k].input(0) == Some(t))
                 })
             });
             if !fine {

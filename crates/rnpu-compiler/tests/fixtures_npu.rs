@@ -145,6 +145,16 @@ const FIXTURES: &[(&str, bool)] = &[
     ("transpose_conv_k4_s2_same_13x9_c3to6_int8pa", true),
     ("transpose_conv_k4_s2_same_13x9_c3to6_int8pt", true),
     ("transpose_conv_k4_s2_same_13x9_c3to6_uint8", true),
+    // Keras dilated convolutions (SPACE_TO_BATCH_ND → VALID conv → BATCH_TO_SPACE_ND, batch
+    // block_h·block_w inside): one dilated convolution each (`atrous.rs`).
+    ("keras_atrous_13x9_c8_int8pa", true),
+    ("keras_atrous_13x9_c8_int8pt", true),
+    ("keras_atrous_13x9_c8_uint8", true),
+    // Keras 3's Conv2DTranspose: its output shape computed by SHAPE → STRIDED_SLICE → PACK,
+    // folded (the value is static at batch 1), the whole decoder step in one segment.
+    ("keras_unet_step_16x12_c8_int8pa", true),
+    ("keras_unet_step_16x12_c8_int8pt", true),
+    ("keras_unet_step_16x12_c8_uint8", true),
 ];
 
 #[test]

@@ -243,6 +243,104 @@ pub fn resolve_dynamic_shapes(m: &mut Model) {
                     _ => None,
                 }
             }
+            // Dilated convolutions the converter did not fold back: SPACE_TO_BATCH_ND →
+            // CONV_2D (VALID) → BATCH_TO_SPACE_ND, whose batch is block_h·block_w (DeepLab's
+            // atrous convolutions; the file writes batch 1).
+            OpKind::SpaceToBatchNd | OpKind::BatchToSpaceNd => {
+                let block = get(m, &vals, op.input(1));
+                let pairs = get(m, &vals, op.input(2));
+                match (shape_of(op.input(0)), block, pairs) {
+                    (Some(x), Some(b), Some(p))
+                        if x.len() == 4
+                            && b.len() == 2
+                            && p.len() == 4
+                            && b.iter().all(|&v| v > 0)
+                            && p.iter().all(|&v| v >= 0) =>
+                    {
+                        let (bh, bw) = (b[0] as usize, b[1] as usize);
+                        let p: Vec<usize> = p.iter().map(|&v| v as usize).collect();
+                        if op.kind == OpKind::SpaceToBatchNd {
+                            let (ph, pw) = (x[1] + p[0] + p[1], x[2] + p[2] + p[3]);
+                            (ph.is_multiple_of(bh) && pw.is_multiple_of(bw))
+                                .then(|| vec![x[0] * bh * bw, ph / bh, pw / bw, x[3]])
+                        } else {
+                            let (h, w) = (x[1] * bh, x[2] * bw);
+                            (x[0].is_multiple_of(bh * bw) && p[0] + p[1] <= h && p[2] + p[3] <= w)
+                                .then(|| {
+                                    vec![x[0] / (bh * bw), h - p[0] - p[1], w - p[2] - p[3], x[3]]
+                                })
+                        }
+                    }
+                    _ => None,
+                }
+            }
+            // TRANSPOSE_CONV's output is the shape its first operand gives.
+            OpKind::TransposeConv => get(m, &vals, op.input(0))
+                .filter(|v| v.iter().all(|&d| d >= 0))
+                .map(|v| v.iter().map(|&d| d as usize).collect()),
+            // Convolutions and pools keep their input's batch; H and W from the window.
+            OpKind::Conv2d
+            | OpKind::DepthwiseConv2d
+            | OpKind::AveragePool2d
+            | OpKind::MaxPool2d => {
+                let window = match (&op.options, shape_of(op.input(1))) {
+                    (OpOptions::Conv2d(o), Some(f)) if f.len() == 4 => Some((
+                        o.padding,
+                        o.stride_h,
+                        o.stride_w,
+                        f[1],
+                        f[2],
+                        o.dilation_h,
+                        o.dilation_w,
+                        f[0],
+                    )),
+                    (OpOptions::DepthwiseConv2d(o), Some(f)) if f.len() == 4 => Some((
+                        o.padding,
+                        o.stride_h,
+                        o.stride_w,
+                        f[1],
+                        f[2],
+                        o.dilation_h,
+                        o.dilation_w,
+                        f[3],
+                    )),
+                    (OpOptions::Pool2d(o), _) => {
+                        shape_of(op.input(0)).filter(|x| x.len() == 4).map(|x| {
+                            (
+                                o.padding,
+                                o.stride_h,
+                                o.stride_w,
+                                o.filter_h.max(0) as usize,
+                                o.filter_w.max(0) as usize,
+                                1,
+                                1,
+                                x[3],
+                            )
+                        })
+                    }
+                    _ => None,
+                };
+                match (shape_of(op.input(0)), window) {
+                    (Some(x), Some((pad, sh, sw, kh, kw, dh, dw, c)))
+                        if x.len() == 4 && sh > 0 && sw > 0 && dh > 0 && dw > 0 =>
+                    {
+                        let out = |n: usize, k: usize, s: i32, d: i32| -> Option<usize> {
+                            let (s, ek) = (s as usize, (k.max(1) - 1) * d as usize + 1);
+                            match pad {
+                                crate::ops::Padding::Same => Some(n.div_ceil(s)),
+                                crate::ops::Padding::Valid => {
+                                    (n >= ek).then(|| (n - ek + 1).div_ceil(s))
+                                }
+                            }
+                        };
+                        match (out(x[1], kh, sh, dh), out(x[2], kw, sw, dw)) {
+                            (Some(h), Some(w)) => Some(vec![x[0], h, w, c]),
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                }
+            }
             OpKind::Add
             | OpKind::Sub
             | OpKind::Mul
@@ -320,6 +418,42 @@ mod tests {
                 ("RESHAPE".to_string(), vec![1, 13, 9, 16]),
             ]
         );
+    }
+
+    /// Keras' dilated convolutions with a free batch: the file says batch 1 for the tensors
+    /// between SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND (checked with LiteRT's tensor details);
+    /// TFLite's kernels give batch block_h·block_w there, as resolved here (13x9 input, block
+    /// 2x2 padded to 14x10 → [4, 7, 5, 8]; the dilated 3x3 keeps 7x5 with SAME's pads inside).
+    #[test]
+    fn keras_dilated_convolutions_get_their_block_batch() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/models/keras_atrous_13x9_c8_int8pa/model.tflite");
+        let m = crate::load_file(&p).expect("fixture");
+        let batch: Vec<(String, Vec<usize>)> = m
+            .operators
+            .iter()
+            .map(|op| (op.kind.name(), m.tensor(op.outputs[0]).shape.clone()))
+            .collect();
+        let s2b: Vec<_> = batch
+            .iter()
+            .filter(|(k, _)| k == "SPACE_TO_BATCH_ND" || k == "BATCH_TO_SPACE_ND")
+            .collect();
+        assert_eq!(s2b.len(), 6, "{batch:?}");
+        for (k, s) in s2b {
+            let want = if k == "SPACE_TO_BATCH_ND" {
+                [4, 6]
+            } else {
+                [1, 1]
+            };
+            assert!(want.contains(&s[0]), "{k} {s:?} in {batch:?}");
+        }
+        // Every convolution between them runs on the whole batch.
+        for w in m.operators.windows(3) {
+            if w[0].kind == crate::OpKind::SpaceToBatchNd {
+                let (a, c) = (m.tensor(w[0].outputs[0]), m.tensor(w[1].outputs[0]));
+                assert_eq!(a.shape[0], c.shape[0], "{batch:?}");
+            }
+        }
     }
 
     #[test]
