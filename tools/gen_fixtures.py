@@ -1014,6 +1014,17 @@ def math_ops():
         y = L.Conv2DTranspose(8, 2, strides=2)(y)
         y = L.Conv2D(6, 3, padding="same")(L.Concatenate()([y, xin]))
         emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 16, 12, 8)], [(-1, 1)])
+    # DeepLab's ASPP image-pooling branch: the map's mean through a 1×1 convolution, broadcast
+    # back by a bilinear resize of a 1×1 map (Keras UpSampling2D bilinear), next to the map.
+    n = "aspp_pool_broadcast_14x14_c8"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((14, 14, 8), name="in0")
+        g = L.Conv2D(8, 1, activation="relu")(L.GlobalAveragePooling2D(keepdims=True)(xin))
+        g = L.UpSampling2D(14, interpolation="bilinear")(g)
+        y = L.Conv2D(6, 1)(L.Concatenate()([L.Conv2D(8, 1, activation="relu")(xin), g]))
+        emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 14, 14, 8)], [(-1, 1)])
     bp = (4, 6, 5, 5)
     emit_variants("batch_to_space_b2_c1_4x6x5_c5",
                   fn1(lambda x: tf.batch_to_space(x, [2, 2], [[1, 0], [0, 1]]), bp), [bp], [(-1, 1)])

@@ -45,6 +45,7 @@ use rnpu_ref::kernels::resize::bilinear_axis;
 use crate::conv::{self, ConvOp, MAX_KERNEL};
 use crate::edges;
 use crate::lower::{self, Lowered};
+use crate::program::Storage;
 use crate::resize::{chain, Place};
 
 /// How one axis of a bilinear resize maps onto the NPU.
@@ -262,6 +263,45 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     // The plan checks every output coordinate: keep that check (and its memory) small.
     if oh.max(ow) > 8192 {
         return Err(format!("output {oh}x{ow} beyond 8192 pixels per axis"));
+    }
+    // Every axis a copy (same size) or a one-pixel broadcast (DeepLab's ASPP image-pooling
+    // branch, 1×1 → H×W): TFLite's weights (its own, `bilinear_axis`, checked output by output)
+    // put everything on input `o·n/on` and sum to 1, so every output is that one pixel `v`
+    // times the weights' sum — exactly `v` for int8 (10-bit weights summing to 1024 in both
+    // axes: `(v·2^20 ± 2^19) / 2^20` truncates to `v`), and `v` after the uint8 float kernel's
+    // `+0.5` and truncation (its four products sum to `v` within a few ulp) — a repetition
+    // (`crate::resize`), exact.
+    let repeat_axis = |n: usize, on: usize| {
+        (n == 1 || n == on)
+            && (0..on).all(|o| {
+                let ws = bilinear_axis(o, n, on, n, align, half, integer);
+                ws.iter().all(|&(j, w)| j == o * n / on || w == 0.0)
+                    && (ws.iter().map(|p| p.1).sum::<f64>() - 1.0).abs() < 1e-6
+            })
+    };
+    if repeat_axis(h, oh) && repeat_axis(w, ow) {
+        let (fy, fx) = (oh / h, ow / w);
+        if crate::resize::factors(fy).is_none() || crate::resize::factors(fx).is_none() {
+            return Err(format!(
+                "a {fy}x{fx} broadcast: a factor is not a product of repetitions of at most \
+                 {MAX_KERNEL}"
+            ));
+        }
+        let storage = if integer {
+            Storage::Int8
+        } else {
+            Storage::Uint8Xor80
+        };
+        return Ok(ConvOp {
+            out_hwc: (oh, ow, c),
+            desc: format!(
+                "RESIZE_BILINEAR {h}x{w}x{c} → {oh}x{ow} {} (every output on one input pixel: \
+                 each repeated {fy}x{fx} by depthwise convolutions over reinterpreted maps)",
+                it.dtype
+            ),
+            repeat: Some((fy, fx)),
+            ..ConvOp::identity_1x1(i, input, output, (h, w, c), storage)
+        });
     }
     let ay = axis_plan(h, oh, align, half, integer).map_err(|e| format!("rows: {e}"))?;
     let ax = axis_plan(w, ow, align, half, integer).map_err(|e| format!("columns: {e}"))?;

@@ -68,9 +68,9 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         ));
     }
     let (fy, fx) = (oh / h, ow / w);
-    if fy > MAX_KERNEL || fx > MAX_KERNEL {
+    if factors(fy).is_none() || factors(fx).is_none() {
         return Err(format!(
-            "factor {fy}x{fx}: the repetition kernel would exceed {MAX_KERNEL}"
+            "factor {fy}x{fx}: not a product of repetitions of at most {MAX_KERNEL}"
         ));
     }
     // The source index TFLite picks for every output line and column must be the repetition's
@@ -96,6 +96,21 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     })
 }
 
+/// `f` as a product of factors of at most [`MAX_KERNEL`] (largest first), for repeating in
+/// several passes: repeating each pixel `a` times and then each of those `b` times repeats it
+/// `a·b` times. `None` when `f` has a prime factor beyond [`MAX_KERNEL`].
+pub(crate) fn factors(mut f: usize) -> Option<Vec<usize>> {
+    let mut out = Vec::new();
+    while f > 1 {
+        let d = (2..=MAX_KERNEL.min(f))
+            .rev()
+            .find(|d| f.is_multiple_of(*d))?;
+        out.push(d);
+        f /= d;
+    }
+    Some(out)
+}
+
 /// A depthwise convolution repeating each value `fy × fx` times over the `hwc` view.
 pub(crate) fn repeat_conv(c: &ConvOp, hwc: (usize, usize, usize), fy: usize, fx: usize) -> ConvOp {
     let (h, w, ch) = hwc;
@@ -114,30 +129,58 @@ pub(crate) fn repeat_conv(c: &ConvOp, hwc: (usize, usize, usize), fy: usize, fx:
 
 /// The tasks of a repetition described by [`analyze`]: along W over the one-pixel-line view
 /// (into the op's scratch map when H follows), then along H over the line-per-surface view.
+///
+/// A factor beyond [`MAX_KERNEL`] (ASPP's 1×1 image-pooling branch broadcast back to the map)
+/// is repeated in passes of [`factors`]; the maps between passes alternate between two scratch
+/// regions, each as large as the output.
 pub fn lower(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let (fy, fx) = c.repeat.ok_or("not a repetition")?;
     let (h, w, ch) = c.in_hwc;
-    let along_w = (fx > 1 || fy == 1)
-        .then(|| lower::lower_conv(&repeat_conv(c, (h * w, 1, ch), 1, fx), bn_rounding))
-        .transpose()?;
-    let along_h = (fy > 1)
-        .then(|| {
-            let surfaces = 16 * ch.div_ceil(16) * h;
-            lower::lower_conv(&repeat_conv(c, (1, w * fx, surfaces), fy, 1), bn_rounding)
-        })
-        .transpose()?;
+    let (py, px) = (
+        factors(fy).ok_or("factor not a product of small repetitions")?,
+        factors(fx).ok_or("factor not a product of small repetitions")?,
+    );
+    let mut passes = Vec::new();
+    let mut cur_w = w;
+    for &a in &px {
+        passes.push(repeat_conv(c, (h * cur_w, 1, ch), 1, a));
+        cur_w *= a;
+    }
+    if passes.is_empty() && py.is_empty() {
+        // Factor 1×1: a copy.
+        passes.push(repeat_conv(c, (h * w, 1, ch), 1, 1));
+    }
+    let mut cur_h = h;
+    for &b in &py {
+        let surfaces = 16 * ch.div_ceil(16) * cur_h;
+        passes.push(repeat_conv(c, (1, w * fx, surfaces), b, 1));
+        cur_h *= b;
+    }
+    let n = passes.len();
+    if n == 1 {
+        return lower::lower_conv(&passes[0], bn_rounding);
+    }
+    let region =
+        (16 * ch.div_ceil(16) * h * fy * w * fx).next_multiple_of(lower::CHUNK_ALIGN) as u64;
     let mut stages = Vec::new();
-    match (along_w, along_h) {
-        (Some(a), None) => return Ok(a),
-        (None, Some(b)) => return Ok(b),
-        (Some(a), Some(b)) => {
-            stages.push((a, Place::Input, Place::Scratch(0)));
-            stages.push((b, Place::Scratch(0), Place::Output));
-        }
-        (None, None) => return Err("nothing to repeat".into()),
+    for (k, pass) in passes.iter().enumerate() {
+        let src = if k == 0 {
+            Place::Input
+        } else {
+            Place::Scratch(((k - 1) % 2) as u64 * region)
+        };
+        let dst = if k + 1 == n {
+            Place::Output
+        } else {
+            Place::Scratch((k % 2) as u64 * region)
+        };
+        stages.push((lower::lower_conv(pass, bn_rounding)?, src, dst));
     }
     let mut l = chain(stages)?;
-    l.split = format!("along W then H: {}", l.split);
+    l.split = format!(
+        "along W (x{px:?}) then H (x{py:?}) in {n} passes: {}",
+        l.split
+    );
     Ok(l)
 }
 

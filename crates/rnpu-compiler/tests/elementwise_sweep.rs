@@ -1613,9 +1613,39 @@ fn resize_nearest_sweep() {
         (2, 3),
         (1, 1),
     ];
-    for seed in 0..64u64 {
+    // Factors beyond one 7-tap repetition (ASPP's 1×1 pooled branch broadcast back to the
+    // map, ×8 / ×16 decoders): repeated in passes; a prime factor beyond 7 stays on the CPU.
+    let big = [
+        (14, 14),
+        (8, 8),
+        (16, 12),
+        (9, 1),
+        (1, 10),
+        (28, 28),
+        (11, 2),
+        (4, 13),
+    ];
+    let small_factors = |f: usize| {
+        let mut f = f;
+        for d in [7, 6, 5, 4, 3, 2] {
+            while f.is_multiple_of(d) {
+                f /= d;
+            }
+        }
+        f == 1
+    };
+    for seed in 0..80u64 {
         let (h, w) = sizes[(seed % 8) as usize];
-        let (fy, fx) = factors[((seed / 8) % 8) as usize];
+        let (fy, fx) = if seed < 64 {
+            factors[((seed / 8) % 8) as usize]
+        } else {
+            big[(seed % 8) as usize]
+        };
+        let (h, w) = if seed < 64 {
+            (h, w)
+        } else {
+            (h.min(3), w.min(5))
+        };
         let (align, half) = match seed % 5 {
             0 => (true, false),
             1 | 2 => (false, true),
@@ -1648,7 +1678,7 @@ fn resize_nearest_sweep() {
             (0..n * f)
                 .all(|o| rnpu_ref::kernels::resize::nearest(o, n, n * f, align, half) == o / f)
         };
-        let repetition = rep(h, fy) && rep(w, fx);
+        let repetition = rep(h, fy) && rep(w, fx) && small_factors(fy) && small_factors(fx);
         let label = format!(
             "{h}x{w}x{} ×{fy}x{fx} align {align} half {half} {:?}",
             c.oc, c.quant
@@ -2027,7 +2057,8 @@ fn channel_pad_sweep() {
 /// half-pixel / plain / align-corners mappings, int8 and uint8): on the NPU exactly when every
 /// axis has factor 1 or 2, or 4 without half-pixel centres (TFLite's weights are then a fixed
 /// kernel of at most 7 taps over the edge-replicated map, `rnpu_compiler::bilinear`; ×3 drifts,
-/// ×4 half-pixel needs 8 taps), bit-exact with rnpu-ref on its emulated input.
+/// ×4 half-pixel needs 8 taps), or when every axis is a copy or a one-pixel broadcast (a
+/// repetition, any factor made of 2…7), bit-exact with rnpu-ref on its emulated input.
 #[test]
 fn resize_bilinear_sweep() {
     use rnpu_model::{OpKind, OpOptions, Operator, ResizeOptions};
@@ -2054,9 +2085,22 @@ fn resize_bilinear_sweep() {
         (2, 4),
         (1, 1),
     ];
-    for seed in 0..72u64 {
-        let (h, w) = sizes[(seed % 8) as usize];
-        let (fy, fx) = factors[((seed / 8) % 8) as usize];
+    // One-pixel maps broadcast far (DeepLab's ASPP image pooling, 1×1 → 14×14 or 33×33).
+    let broadcasts = [
+        ((1, 1), (14, 14)),
+        ((1, 1), (8, 33)),
+        ((1, 3), (6, 1)),
+        ((2, 1), (1, 12)),
+    ];
+    for seed in 0..84u64 {
+        let ((h, w), (fy, fx)) = if seed < 72 {
+            (
+                sizes[(seed % 8) as usize],
+                factors[((seed / 8) % 8) as usize],
+            )
+        } else {
+            broadcasts[(seed % 4) as usize]
+        };
         let (align, half) = match seed % 3 {
             0 => (false, true),
             1 => (false, false),
@@ -2095,7 +2139,10 @@ fn resize_bilinear_sweep() {
         // Independent of the planner: the factors whose weights are a fixed short kernel.
         // (align_corners over one pixel has no factor: TFLite repeats it, left to the CPU.)
         let ok = |n: usize, f: usize| f == 1 || (f == 2 || f == 4 && !half) && !(align && n == 1);
-        let expect_npu = ok(h, fy) && ok(w, fx);
+        // Or every axis a copy or a one-pixel broadcast (a repetition; factors here are
+        // products of 2, 3, 7 and 11: 33 = 3·11 stays on the CPU).
+        let rep = |n: usize, f: usize| f == 1 || n == 1 && !f.is_multiple_of(11);
+        let expect_npu = ok(h, fy) && ok(w, fx) || rep(h, fy) && rep(w, fx);
         let label = format!(
             "{h}x{w}x{} → {oh}x{ow} align {align} half {half} {:?}",
             c.oc, c.quant

@@ -155,6 +155,11 @@ const FIXTURES: &[(&str, bool)] = &[
     ("keras_unet_step_16x12_c8_int8pa", true),
     ("keras_unet_step_16x12_c8_int8pt", true),
     ("keras_unet_step_16x12_c8_uint8", true),
+    // DeepLab's ASPP image pooling: a 1×1 map broadcast by RESIZE_BILINEAR ×14 (repetitions
+    // in passes of 7 and 2).
+    ("aspp_pool_broadcast_14x14_c8_int8pa", true),
+    ("aspp_pool_broadcast_14x14_c8_int8pt", true),
+    ("aspp_pool_broadcast_14x14_c8_uint8", true),
 ];
 
 #[test]
