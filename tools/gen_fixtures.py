@@ -935,6 +935,21 @@ def math_ops():
     for e in MANIFEST[start:]:
         e["oracle"] = ORACLE
     ORACLE = "BUILTIN_REF"
+    # Keras 3's UpSampling2D (nearest) converts to EXPAND_DIMS → TILE → RESHAPE per axis, and
+    # int8 TILE is version 3, which BUILTIN_REF refuses: outputs from the builtin resolver too,
+    # with only copying operators (and a max pool) so its kernels compute exactly what the
+    # reference kernels would.
+    ORACLE, start = "BUILTIN_WITHOUT_DEFAULT_DELEGATES", len(MANIFEST)
+    n = "keras_upsample_tile_10x6_c20"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((10, 6, 20), name="in0")
+        y = L.MaxPooling2D(3, strides=1, padding="same")(L.UpSampling2D((2, 3))(xin))
+        emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 10, 6, 20)], [(-1, 1)])
+    for e in MANIFEST[start:]:
+        e["oracle"] = ORACLE
+    ORACLE = "BUILTIN_REF"
     # (No ELU between convolutions: the builtin resolver's optimized convolutions are not
     # bit-exact with BUILTIN_REF's.) Float islands between convolutions with operators
     # BUILTIN_REF has: softplus and softsign (Keras activations without an integer kernel).
@@ -1025,6 +1040,12 @@ def math_ops():
         g = L.UpSampling2D(14, interpolation="bilinear")(g)
         y = L.Conv2D(6, 1)(L.Concatenate()([L.Conv2D(8, 1, activation="relu")(xin), g]))
         emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 14, 14, 8)], [(-1, 1)])
+    # TF2's bilinear ×4 (half-pixel centres; DeepLabV3+'s decoder and logits upsampling): 8 taps
+    # per axis, stacked on the NPU.
+    sp4 = (1, 12, 10, 8)
+    emit_variants("resize_bilinear_half_pixel_x4_12x10_c8",
+                  fn1(lambda x: tf.image.resize(tf.nn.relu(x) - 0.5, (48, 40), method="bilinear"), sp4),
+                  [sp4], [(-1, 1)])
     bp = (4, 6, 5, 5)
     emit_variants("batch_to_space_b2_c1_4x6x5_c5",
                   fn1(lambda x: tf.batch_to_space(x, [2, 2], [[1, 0], [0, 1]]), bp), [bp], [(-1, 1)])

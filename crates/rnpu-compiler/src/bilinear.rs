@@ -112,6 +112,11 @@ fn gcd(a: i64, b: i64) -> i64 {
     }
 }
 
+/// The longest per-axis kernel planned: beyond [`MAX_KERNEL`] the convolution is stacked
+/// (`crate::stack`, shifted copies of the zero-inserted map; ×4 with half-pixel centres needs
+/// 8 taps), which reaches about 12.
+const MAX_TAPS: usize = 12;
+
 /// One axis: `n` sources → `on` outputs. `integer`: TFLite's int8 path (else the float path of
 /// uint8). `Err` says why the axis is not a fixed transposed convolution the NPU takes.
 pub fn axis_plan(
@@ -174,7 +179,7 @@ pub fn axis_plan(
             .max()
             .unwrap_or(0)
             + 1;
-        if k as usize > MAX_KERNEL || p < 0 || p > k - 1 {
+        if k as usize > MAX_TAPS || p < 0 || p > k - 1 {
             continue;
         }
         let mut scatter = vec![0i64; k as usize];
@@ -222,7 +227,7 @@ pub fn axis_plan(
     }
     Err(format!(
         "{n} → {on} (align_corners {align}, half_pixel_centers {half}): no edge replication of \
-         at most 2 pixels and kernel of at most {MAX_KERNEL} taps reproduces TFLite's weights"
+         at most 2 pixels and kernel of at most {MAX_TAPS} taps reproduces TFLite's weights"
     ))
 }
 
@@ -377,6 +382,12 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         },
     )?;
     let pads = [ay.lead, ay.trail, ax.lead, ax.trail];
+    // A kernel beyond the limit (×4 half-pixel: 8 taps) is stacked over the zero-inserted
+    // padded map (`crate::stack`): its cut must exist for that geometry.
+    conv::check_stacked(ConvOp {
+        in_hwc: (ay.f * hp, ax.f * wp, c),
+        ..conv.clone()
+    })?;
     Ok(ConvOp {
         op: i,
         input,

@@ -34,6 +34,7 @@ pub mod reorder;
 pub mod requant;
 pub mod resize;
 pub mod stack;
+pub mod tile;
 pub mod transpose;
 
 use std::collections::HashMap;
@@ -823,7 +824,23 @@ fn plan(
             }
         }
     }
-    let mut atrous_folded: HashMap<usize, usize> = HashMap::new();
+    // 0b''. EXPAND_DIMS → TILE → RESHAPE repeating along H or W (Keras 3's UpSampling2D): a
+    // repetition (`tile`), carried by the RESHAPE; the other two fold.
+    let mut tile_at: HashMap<usize, tile::TileRepeat> = HashMap::new();
+    if !opts.cpu_only {
+        for e in 0..model.operators.len() {
+            if let Some(p) = tile::candidate(model, e, &consumers) {
+                if ![p.expand, p.tile, p.reshape]
+                    .iter()
+                    .any(|k| banned.contains_key(k))
+                {
+                    tile_at.insert(e, p);
+                }
+            }
+        }
+    }
+    // Operators folded into a later one's tasks: (carrier, what the carrier computes).
+    let mut folded_into: HashMap<usize, (usize, &str)> = HashMap::new();
     // 0c. LOGISTIC / TANH / HARD_SWISH of x followed by MUL(x, ·) (SiLU and kin), the table's
     // output feeding only that MUL: one table of the pair (`conv::analyze_table_pair`).
     let mut table_pair: HashMap<usize, usize> = HashMap::new();
@@ -1074,7 +1091,7 @@ fn plan(
             let fused = atrous::analyze(qm, p).and_then(|c| lower_checked(c, opts, &mut views));
             if let Ok(cl) = fused {
                 absorbed.insert(p.b2s, cl);
-                atrous_folded.insert(p.conv, p.b2s);
+                folded_into.insert(p.conv, (p.b2s, "dilated convolution"));
                 placements.push(folded_placement(
                     i,
                     &kind,
@@ -1089,11 +1106,31 @@ fn plan(
             }
             // Otherwise each runs on its own (the convolution's batch > 1: the CPU).
         }
-        if let Some(&b) = atrous_folded.get(&i) {
+        if let Some(&p) = tile_at.get(&i) {
+            let fused = tile::analyze(qm, p).and_then(|c| lower_checked(c, opts, &mut views));
+            if let Ok(cl) = fused {
+                absorbed.insert(p.reshape, cl);
+                quant_views.remove(&p.reshape);
+                folded_into.insert(p.tile, (p.reshape, "repetition"));
+                chains_done.push(vec![p.expand, p.tile, p.reshape]);
+                placements.push(folded_placement(
+                    i,
+                    &kind,
+                    format!(
+                        "{kind} folded with ops {} and {} into one repetition (op {}): no task",
+                        p.tile, p.reshape, p.reshape
+                    ),
+                ));
+                lowered.push(None);
+                continue;
+            }
+            // Otherwise each runs on its own (TILE on the CPU).
+        }
+        if let Some(&(b, what)) = folded_into.get(&i) {
             placements.push(folded_placement(
                 i,
                 &kind,
-                format!("{kind} folded into op {b}'s dilated convolution: no task"),
+                format!("{kind} folded into op {b}'s {what}: no task"),
             ));
             lowered.push(None);
             continue;
@@ -1429,6 +1466,7 @@ fn plan(
                             | OpKind::Squeeze
                             | OpKind::ExpandDims
                             | OpKind::ResizeNearestNeighbor
+                            | OpKind::Tile
                             | OpKind::StridedSlice
                             | OpKind::Slice
                             | OpKind::MirrorPad
@@ -1506,6 +1544,10 @@ fn plan(
                             && placements[k].npu
                             && lowered[k].is_some()
                             && model.operators[k].input(0) == Some(t))
+                        || (model.operators[k].kind == OpKind::Reshape
+                            && placements[k].npu
+                            && lowered[k].is_some()
+                            && model.operators[k].input(1) == Some(t))
                 })
             });
             if !fine {

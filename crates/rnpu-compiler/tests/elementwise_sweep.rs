@@ -2055,9 +2055,9 @@ fn channel_pad_sweep() {
 
 /// RESIZE_BILINEAR after a convolution (maps 1×1…33×33, 1–160 channels, factors 1–4 per axis,
 /// half-pixel / plain / align-corners mappings, int8 and uint8): on the NPU exactly when every
-/// axis has factor 1 or 2, or 4 without half-pixel centres (TFLite's weights are then a fixed
-/// kernel of at most 7 taps over the edge-replicated map, `rnpu_compiler::bilinear`; ×3 drifts,
-/// ×4 half-pixel needs 8 taps), or when every axis is a copy or a one-pixel broadcast (a
+/// axis has factor 1 or 2, or 4 (TFLite's weights are then a fixed kernel over the
+/// edge-replicated map, `rnpu_compiler::bilinear`; ×3 drifts; ×4 half-pixel needs 8 taps, stacked
+/// for up to 64 channels), or when every axis is a copy or a one-pixel broadcast (a
 /// repetition, any factor made of 2…7), bit-exact with rnpu-ref on its emulated input.
 #[test]
 fn resize_bilinear_sweep() {
@@ -2092,16 +2092,22 @@ fn resize_bilinear_sweep() {
         ((1, 3), (6, 1)),
         ((2, 1), (1, 12)),
     ];
-    for seed in 0..84u64 {
+    // And ×4 with half-pixel centres (Keras UpSampling2D(4, "bilinear"), DeepLabV3+ decoders):
+    // 8 taps per axis, stacked.
+    let quads = [(4, 4), (4, 2), (2, 4), (4, 1)];
+    for seed in 0..100u64 {
         let ((h, w), (fy, fx)) = if seed < 72 {
             (
                 sizes[(seed % 8) as usize],
                 factors[((seed / 8) % 8) as usize],
             )
-        } else {
+        } else if seed < 84 {
             broadcasts[(seed % 4) as usize]
+        } else {
+            (sizes[(seed % 8) as usize], quads[((seed / 8) % 4) as usize])
         };
         let (align, half) = match seed % 3 {
+            _ if seed >= 84 => (false, true),
             0 => (false, true),
             1 => (false, false),
             _ => (true, false),
@@ -2138,7 +2144,10 @@ fn resize_bilinear_sweep() {
         let p = compile(&m, &Options::default()).expect("compile");
         // Independent of the planner: the factors whose weights are a fixed short kernel.
         // (align_corners over one pixel has no factor: TFLite repeats it, left to the CPU.)
-        let ok = |n: usize, f: usize| f == 1 || (f == 2 || f == 4 && !half) && !(align && n == 1);
+        // ×4 with half-pixel centres needs 8 taps: stacked (depthwise up to 64 channels).
+        let ok = |n: usize, f: usize| {
+            f == 1 || (f == 2 || f == 4 && (!half || c.oc <= 64)) && !(align && n == 1)
+        };
         // Or every axis a copy or a one-pixel broadcast (a repetition; factors here are
         // products of 2, 3, 7 and 11: 33 = 3·11 stays on the CPU).
         let rep = |n: usize, f: usize| f == 1 || n == 1 && !f.is_multiple_of(11);

@@ -95,6 +95,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("upsample_concat_16x12_c3_int8pa", true),
     ("upsample_concat_16x12_c3_int8pt", true),
     ("upsample_concat_16x12_c3_uint8", true),
+    // Keras 3's UpSampling2D((2, 3)): EXPAND_DIMS → TILE → RESHAPE per axis, each a repetition
+    // (`tile.rs`; outputs from LiteRT's builtin resolver, BUILTIN_REF has no int8 TILE).
+    ("keras_upsample_tile_10x6_c20_int8", true),
+    ("keras_upsample_tile_10x6_c20_uint8", true),
     // RESIZE_BILINEAR by integer factors: edge replication, zero insertion, one depthwise
     // convolution on raw values (Keras UpSampling2D bilinear, TF1 resize_bilinear ×2/×4,
     // DeepLab's align_corners ×2).
@@ -112,6 +116,9 @@ const FIXTURES: &[(&str, bool)] = &[
     ("resize_bilinear_13x9_to_52x36_c5_uint8", true),
     ("resize_bilinear_align_corners_13x9_to_25x17_c5_int8", true),
     ("resize_bilinear_align_corners_13x9_to_25x17_c5_uint8", true),
+    // ×4 with half-pixel centres: 8 taps per axis, stacked shifted copies.
+    ("resize_bilinear_half_pixel_x4_12x10_c8_int8", true),
+    ("resize_bilinear_half_pixel_x4_12x10_c8_uint8", true),
     // Element-wise chains folded into one lookup table: softplus (EXP, ADD, LOG), softsign
     // (ABS, ADD, DIV(x, ·)), ELU (DEQUANTIZE, ELU, QUANTIZE; outputs from LiteRT's builtin
     // resolver: BUILTIN_REF has no ELU).
