@@ -478,8 +478,20 @@ mod tests {
         // ×3: TFLite's 10-bit scale is 341/1024, not 1/3, so the weights drift along the axis.
         assert!(axis_plan(5, 15, false, true, true).is_err());
         assert!(axis_plan(5, 7, false, false, true).is_err());
-        // ×4 with half-pixel centres needs 8 taps.
-        assert!(axis_plan(5, 20, false, true, true).is_err());
         assert!(axis_plan(5, 20, false, false, true).is_ok());
+    }
+
+    /// ×4 with half-pixel centres: outputs `4i + r` sit at `i + (2r − 3)/8`, so one input
+    /// pixel scatters 1, 3, 5, 7, 7, 5, 3, 1 eighths over 8 outputs (by hand), one pixel of edge
+    /// each side: 8 taps, stacked by the lowering.
+    #[test]
+    fn half_pixel_x4_is_eighths_over_8_taps() {
+        for integer in [true, false] {
+            let a = axis_plan(5, 20, false, true, integer).expect("plan");
+            assert_eq!(
+                (a.f, a.lead, a.trail, a.den, a.kernel.clone()),
+                (4, 1, 1, 8, vec![1, 3, 5, 7, 7, 5, 3, 1])
+            );
+        }
     }
 }
