@@ -204,6 +204,15 @@ pub struct TfLiteDelegateParams {
 
 /// `ReportError` is variadic in C (`printf`-style). We always call it as `(ctx, "%s", msg)`.
 pub type ReportErrorFn = unsafe extern "C" fn(context: *mut TfLiteContext, fmt: *const c_char, ...);
+/// `ResizeTensor(context, tensor, new_size)`: sets the tensor's dims and takes ownership of
+/// `new_size`, which the runtime later releases with `TfLiteIntArrayFree` (`free`): it must come
+/// from `malloc`, as `TfLiteIntArrayCreate` allocates one (TFLite `c/common.cc`; kernels hand it
+/// over in Prepare, e.g. RESHAPE's `ResizeOutput`).
+pub type ResizeTensorFn = unsafe extern "C" fn(
+    context: *mut TfLiteContext,
+    tensor: *mut TfLiteTensor,
+    new_size: *mut TfLiteIntArray,
+) -> TfLiteStatus;
 pub type GetExecutionPlanFn = unsafe extern "C" fn(
     context: *mut TfLiteContext,
     plan: *mut *mut TfLiteIntArray,
@@ -238,7 +247,7 @@ pub struct TfLiteContext {
     pub get_execution_plan: Option<GetExecutionPlanFn>,
     pub tensors: *mut TfLiteTensor,
     pub impl_: *mut c_void,
-    pub resize_tensor: Option<OpaqueFn>,
+    pub resize_tensor: Option<ResizeTensorFn>,
     pub report_error: Option<ReportErrorFn>,
     pub add_tensors: Option<OpaqueFn>,
     pub get_node_and_registration: Option<GetNodeAndRegistrationFn>,

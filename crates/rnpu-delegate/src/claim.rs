@@ -146,13 +146,14 @@ pub fn refine(
         let mut dropped: Vec<(usize, String)> = Vec::new();
         let mut compiled = Vec::new();
         for p in &parts {
-            // A tensor TFLite resizes at run time (a flattened `Dense` input) may live inside a
-            // partition, where only our static shape matters, but not on its boundary, where
-            // TFLite's buffer would have another size: the nodes touching it go back.
+            // A tensor TFLite resizes at run time (a flattened `Dense` input, the rows of a
+            // Keras 3 UpSampling2D) may live inside a partition, where only our static shape
+            // matters, and leave it (the kernel's Prepare resizes the output as the producing
+            // node would), but not enter it, where TFLite's buffer would have the shape its own
+            // Prepare computed: the nodes touching it go back.
             let boundary: Vec<usize> = p
                 .inputs
                 .iter()
-                .chain(&p.outputs)
                 .filter_map(|&t| usize::try_from(t).ok())
                 .filter(|t| graph.resized.contains(t))
                 .collect();
@@ -175,7 +176,8 @@ pub fn refine(
                         dropped.push((
                             node,
                             format!(
-                                "tensor(s) {boundary:?} are resized by TFLite at run time and                                  would cross the partition boundary"
+                                "tensor(s) {boundary:?} are resized by TFLite at run time and would \
+                                 enter the partition"
                             ),
                         ));
                     }

@@ -489,6 +489,50 @@ pub(crate) unsafe fn tensor_meta(
     })
 }
 
+/// Set the dims of context tensor `index` through the context's `ResizeTensor` (a partition
+/// output whose shape TFLite would have computed at run time: the file's static shape is the
+/// converter's placeholder, rnpu's is `resolve_dynamic_shapes`').
+///
+/// # Safety
+/// `ctx` is the live context of the current kernel's Prepare, `index` one of its outputs.
+pub(crate) unsafe fn resize_tensor(
+    ctx: *mut TfLiteContext,
+    index: usize,
+    dims: &[usize],
+) -> Result<(), DelegateError> {
+    // SAFETY: live context (caller's contract).
+    let t = unsafe { context_tensor(ctx, index)? };
+    // SAFETY: live context (caller's contract); a plain field read.
+    let resize = unsafe { (*ctx).resize_tensor }.ok_or_else(|| abi("no ResizeTensor".into()))?;
+    let dims: Vec<c_int> = dims
+        .iter()
+        .map(|&d| c_int::try_from(d))
+        .collect::<Result<_, _>>()
+        .map_err(|_| abi(format!("tensor {index}: dims {dims:?} beyond int")))?;
+    let bytes = std::mem::size_of::<c_int>() * (1 + dims.len());
+    // SAFETY: a fresh allocation of the `TfLiteIntArray` layout (`int size; int data[n]`),
+    // from the C allocator because the runtime frees it (see `ResizeTensorFn`).
+    let arr = unsafe { libc::malloc(bytes) } as *mut TfLiteIntArray;
+    if arr.is_null() {
+        return Err(abi(format!("tensor {index}: malloc({bytes}) failed")));
+    }
+    // SAFETY: `arr` holds `1 + n` ints, written once each before the runtime sees it.
+    unsafe {
+        (*arr).size = dims.len() as c_int;
+        let data = (arr as *mut c_int).add(1);
+        std::ptr::copy_nonoverlapping(dims.as_ptr(), data, dims.len());
+    }
+    // SAFETY: the runtime's function for this live context and one of its tensors; it takes
+    // ownership of `arr` whatever it returns.
+    let status = unsafe { resize(ctx, t, arr) };
+    if status != K_TFLITE_OK {
+        return Err(abi(format!(
+            "ResizeTensor of tensor {index} to {dims:?} failed"
+        )));
+    }
+    Ok(())
+}
+
 /// Copy the data of context tensor `index` (exactly `len` bytes, which must be its size).
 ///
 /// # Safety

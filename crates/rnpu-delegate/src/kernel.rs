@@ -350,6 +350,23 @@ fn prepare_impl(ctx: *mut TfLiteContext, p: &Partition) -> Result<(), DelegateEr
         check_tensor(ctx, t, m, m.inputs[k], "input")?;
     }
     for (k, &t) in p.sub.outputs.iter().enumerate() {
+        let want = &m.tensors[m.outputs[k]];
+        // SAFETY: ctx is the live context of this Prepare.
+        let meta = unsafe { ffi::tensor_meta(ctx, t)? };
+        if meta.tf_type == tf_type_of(want.dtype)
+            && meta.dims.len() == want.shape.len()
+            && meta
+                .dims
+                .iter()
+                .zip(&want.shape)
+                .any(|(&a, &b)| a as i64 != b as i64)
+        {
+            // An output whose shape TFLite computes at run time (the claim lets only those the
+            // compiler resolved, `rnpu_model::resolve_dynamic_shapes`, cross the boundary): set
+            // it as the node producing it would have in its Prepare.
+            // SAFETY: Prepare of this node; `t` is one of its outputs.
+            unsafe { ffi::resize_tensor(ctx, t, &want.shape)? };
+        }
         check_tensor(ctx, t, m, m.outputs[k], "output")?;
     }
     Ok(())
