@@ -6,7 +6,9 @@ converts each to a full-integer int8 model (TF2's default: per-axis weights, int
 representative dataset of uniform noise), and prints `rnpu inspect --json`'s placement summary:
 operators on the NPU, NPU segments, and the CPU operators with their reasons. Placement depends
 on the graph and the quantization parameters' ranges, not on trained values, so random weights
-answer "which ops of this architecture run where". The classifier's SOFTMAX is left off
+answer "which ops of this architecture run where". Besides the applications, four dense-prediction and
+detection graphs built from Keras 3 layers (`CUSTOM`: YOLOv8-style, DeepLabV3+, U-Net, an SSD
+head), which exercise what Keras 3 writes for UpSampling2D, dilated and transposed convolutions. The classifier's SOFTMAX is left off
 (`classifier_activation=None`): with random weights its input scale is degenerate and LiteRT's
 own quantized softmax aborts the process (rnpu refuses it with an error).
 
@@ -50,8 +52,92 @@ ARCHS = {
 }
 
 
+# Dense-prediction and detection graphs written with Keras 3 layers, as a TF2 user would
+# (random weights; placement depends on the graph, not the values): a YOLOv8-style net (C2f,
+# SPPF, UpSampling2D, a DFL head), DeepLabV3+ on MobileNetV2 (atrous convolutions, ASPP image
+# pooling, ×4 bilinear), a U-Net (Conv2DTranspose), an SSD head on MobileNetV2.
+def _custom(name):
+    from tensorflow import keras
+    L = keras.layers
+
+    def cbs(x, c, k=3, s=1):
+        x = L.Conv2D(c, k, s, padding="same", use_bias=False)(x)
+        return L.Activation("swish")(L.BatchNormalization()(x))
+
+    def c2f(x, c, n=1):
+        x = cbs(x, c, 1)
+        a, b = keras.ops.split(x, 2, axis=-1)
+        ys = [a, b]
+        for _ in range(n):
+            ys.append(L.Add()([ys[-1], cbs(cbs(ys[-1], c // 2), c // 2)]))
+        return cbs(L.Concatenate()(ys), c, 1)
+
+    if name == "yolo_like":
+        i = keras.Input((256, 256, 3))
+        x = c2f(cbs(cbs(i, 16, 3, 2), 32, 3, 2), 32)
+        p3 = c2f(cbs(x, 64, 3, 2), 64, 2)
+        p4 = c2f(cbs(p3, 128, 3, 2), 128, 2)
+        x = cbs(c2f(cbs(p4, 256, 3, 2), 256), 128, 1)
+        m1 = L.MaxPooling2D(5, 1, "same")(x)
+        m2 = L.MaxPooling2D(5, 1, "same")(m1)
+        p5 = cbs(L.Concatenate()([x, m1, m2, L.MaxPooling2D(5, 1, "same")(m2)]), 256, 1)
+        n4 = c2f(L.Concatenate()([L.UpSampling2D(2)(p5), p4]), 128)
+        n3 = c2f(L.Concatenate()([L.UpSampling2D(2)(n4), p3]), 64)
+        n4b = c2f(L.Concatenate()([cbs(n3, 64, 3, 2), n4]), 128)
+        n5 = c2f(L.Concatenate()([cbs(n4b, 128, 3, 2), p5]), 256)
+        outs = [L.Reshape((-1, 84))(L.Concatenate()([L.Conv2D(64, 1)(cbs(cbs(f, 64), 64)),
+                                                     L.Conv2D(20, 1)(cbs(cbs(f, 64), 64))]))
+                for f in (n3, n4b, n5)]
+        y = L.Concatenate(axis=1)(outs)
+        box = L.Softmax()(L.Reshape((-1, 4, 16))(y[..., :64]))
+        box = keras.ops.sum(box * keras.ops.arange(16, dtype="float32"), axis=-1)
+        return keras.Model(i, [box, L.Activation("sigmoid")(y[..., 64:])])
+    if name == "deeplab_v3plus":
+        base = keras.applications.MobileNetV2(weights=None, input_shape=(224, 224, 3),
+                                              include_top=False, alpha=0.5)
+        low = base.get_layer("block_3_expand_relu").output
+        x = base.get_layer("block_13_expand_relu").output
+        b1 = cbs(L.Conv2D(128, 3, padding="same", dilation_rate=6)(x), 128, 1)
+        b2 = cbs(L.Conv2D(128, 3, padding="same", dilation_rate=12)(x), 128, 1)
+        b3 = cbs(L.Conv2D(128, 3, padding="same", dilation_rate=2)(x), 128, 1)
+        gp = cbs(L.GlobalAveragePooling2D(keepdims=True)(x), 128, 1)
+        gp = L.UpSampling2D(14, interpolation="bilinear")(gp)
+        y = cbs(L.Concatenate()([cbs(x, 128, 1), b1, b2, b3, gp]), 128, 1)
+        y = L.UpSampling2D(4, interpolation="bilinear")(y)
+        y = cbs(L.Concatenate()([y, cbs(low, 48, 1)]), 128, 3)
+        y = L.UpSampling2D(4, interpolation="bilinear")(L.Conv2D(21, 1)(y))
+        return keras.Model(base.input, y)
+    if name == "unet":
+        i = keras.Input((128, 128, 3))
+        x, skips = i, []
+        for c in (16, 32, 64, 128):
+            x = cbs(cbs(x, c), c)
+            skips.append(x)
+            x = L.MaxPooling2D(2)(x)
+        x = cbs(cbs(x, 256), 256)
+        for c, s_ in zip((128, 64, 32, 16), reversed(skips)):
+            x = L.Concatenate()([L.Conv2DTranspose(c, 2, 2)(x), s_])
+            x = cbs(cbs(x, c), c)
+        return keras.Model(i, L.Conv2D(3, 1)(x))
+    if name == "ssd_mnv2":
+        base = keras.applications.MobileNetV2(weights=None, input_shape=(256, 256, 3),
+                                              include_top=False, alpha=0.35)
+        f1, f2 = base.get_layer("block_13_expand_relu").output, base.output
+        boxes, scores = [], []
+        for f in (f1, f2, cbs(f2, 128, 3, 2)):
+            boxes.append(L.Reshape((-1, 4))(L.SeparableConv2D(12, 3, padding="same")(f)))
+            scores.append(L.Reshape((-1, 10))(L.SeparableConv2D(30, 3, padding="same")(f)))
+        return keras.Model(base.input, [L.Concatenate(axis=1)(boxes),
+                                        L.Activation("sigmoid")(L.Concatenate(axis=1)(scores))])
+    raise KeyError(name)
+
+
+CUSTOM = ["yolo_like", "deeplab_v3plus", "unet", "ssd_mnv2"]
+
+
 def build(name):
-    path = os.path.join(CACHE, f"{name}_224_int8_logits.tflite")
+    tag = "int8" if name in CUSTOM else "224_int8_logits"
+    path = os.path.join(CACHE, f"{name}_{tag}.tflite")
     if os.path.exists(path):
         return path
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -59,14 +145,18 @@ def build(name):
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(1)
-    cls, kw = ARCHS[name]
-    model = getattr(tf.keras.applications, cls)(weights=None, input_shape=(224, 224, 3),
-                                                 classifier_activation=None, **kw)
+    if name in CUSTOM:
+        model = _custom(name)
+    else:
+        cls, kw = ARCHS[name]
+        model = getattr(tf.keras.applications, cls)(weights=None, input_shape=(224, 224, 3),
+                                                     classifier_activation=None, **kw)
+    shape = (1,) + tuple(model.input_shape[1:])
 
     def rep():
         r = np.random.default_rng(0)
         for _ in range(8):
-            yield [r.uniform(-1, 1, (1, 224, 224, 3)).astype(np.float32)]
+            yield [r.uniform(-1, 1, shape).astype(np.float32)]
 
     c = tf.lite.TFLiteConverter.from_keras_model(model)
     c.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -87,7 +177,17 @@ def compare(path):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     tmp = tempfile.mkdtemp(prefix="rnpu-arch-")
-    x = np.random.default_rng(7).integers(-128, 128, (1, 224, 224, 3)).astype(np.int8)
+    try:
+        ip = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+        resolver = "BUILTIN_REF"
+    except ValueError:
+        # (int8 TILE v3, Keras 3's UpSampling2D: BUILTIN_REF of ai-edge-litert 2.3.0 lacks it)
+        ip = Interpreter(model_path=path,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        resolver = "BUILTIN"
+    ip.allocate_tensors()
+    shape = tuple(ip.get_input_details()[0]["shape"])
+    x = np.random.default_rng(7).integers(-128, 128, shape).astype(np.int8)
     np.save(os.path.join(tmp, "in.npy"), x)
     r = subprocess.run([RNPU, "run", "--device", "emulator", path, "--input",
                         os.path.join(tmp, "in.npy"), "--output-dir", tmp],
@@ -95,15 +195,13 @@ def compare(path):
     if r.returncode != 0:
         return f"rnpu run failed: {r.stderr.strip()[:200]}"
     ours = np.load(os.path.join(tmp, "output_0.npy")).astype(int)
-    ip = Interpreter(model_path=path, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
-    ip.allocate_tensors()
     ip.set_tensor(ip.get_input_details()[0]["index"], x)
     ip.invoke()
     ref = ip.get_tensor(ip.get_output_details()[0]["index"]).astype(int)
     d = np.abs(ours - ref)
     # How much the output varies (a random-weight net can collapse to a few values, which would
     # make agreement cheap): distinct values and range of LiteRT's output.
-    return (f"vs LiteRT BUILTIN_REF: {100 * np.mean(d <= 1):.1f}% within 1 LSB, max {d.max()}, "
+    return (f"vs LiteRT {resolver}: {100 * np.mean(d <= 1):.1f}% within 1 LSB, max {d.max()}, "
             f"{100 * np.mean(d == 0):.1f}% exact, argmax "
             f"{'same' if ours.argmax() == ref.argmax() else 'differs'} (LiteRT's output: "
             f"{len(np.unique(ref))} distinct values in [{ref.min()}, {ref.max()}])")
@@ -112,10 +210,11 @@ def compare(path):
 def main():
     args = sys.argv[1:]
     do_compare = "--compare" in args
-    names = [a for a in args if a != "--compare"] or list(ARCHS)
+    known = list(ARCHS) + CUSTOM
+    names = [a for a in args if a != "--compare"] or known
     for n in names:
-        if n not in ARCHS:
-            sys.exit(f"unknown architecture {n!r}; known: {', '.join(ARCHS)}")
+        if n not in known:
+            sys.exit(f"unknown architecture {n!r}; known: {', '.join(known)}")
     for n in names:
         path = build(n)
         out = subprocess.run([RNPU, "inspect", "--json", path], capture_output=True, text=True)
