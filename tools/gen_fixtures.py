@@ -1040,6 +1040,20 @@ def math_ops():
         g = L.UpSampling2D(14, interpolation="bilinear")(g)
         y = L.Conv2D(6, 1)(L.Concatenate()([L.Conv2D(8, 1, activation="relu")(xin), g]))
         emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 14, 14, 8)], [(-1, 1)])
+    # An SSD-style head: per feature map, box (A·4) and class (A·3) convolutions RESHAPEd to
+    # rows and CONCATENATED along axis 1, sigmoid on the classes (BlazeFace, SSD, palm).
+    n = "ssd_head_rows_16x12_c8"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((16, 12, 8), name="in0")
+        f2 = L.Conv2D(16, 3, strides=2, padding="same", activation="relu")(xin)
+        boxes, scores = [], []
+        for f, a in ((xin, 2), (f2, 3)):
+            boxes.append(L.Reshape((-1, 4))(L.Conv2D(a * 4, 3, padding="same")(f)))
+            scores.append(L.Reshape((-1, 3))(L.Conv2D(a * 3, 3, padding="same")(f)))
+        out = [L.Concatenate(axis=1)(boxes), L.Activation("sigmoid")(L.Concatenate(axis=1)(scores))]
+        emit_variants(n, ("keras", tf.keras.Model(xin, out)), [(1, 16, 12, 8)], [(-1, 1)])
     # TF2's bilinear ×4 (half-pixel centres; DeepLabV3+'s decoder and logits upsampling): 8 taps
     # per axis, stacked on the NPU.
     sp4 = (1, 12, 10, 8)

@@ -122,6 +122,11 @@ pub struct ConvOp {
     /// negative side: `weights` the stored alphas per channel with `wzp` their zero point,
     /// `mult` TFLite's negative-side multiplier, `tfl_slack` its slack.
     pub prelu_split: Option<(f64, f64)>,
+    /// RESHAPE `[1,H,W,A·C]` → `[1,H·W·A,C]` (an SSD head's anchors unfolded into rows,
+    /// `crate::unfold`): `A`, and where the rows go — the first pixel and the surface plane (in
+    /// pixels) of the output buffer when the RESHAPE writes straight into a CONCATENATION of
+    /// such rows (`(0, None)` = its own output).
+    pub unfold: Option<(usize, usize, Option<usize>)>,
 }
 
 /// The second operand of an ADD, added in the DPU EW stage (`datapath-semantics.md` §5):
@@ -265,6 +270,7 @@ impl ConvOp {
             window: None,
             mirror: None,
             prelu_split: None,
+            unfold: None,
         }
     }
 }

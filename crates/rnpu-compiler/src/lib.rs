@@ -36,6 +36,7 @@ pub mod resize;
 pub mod stack;
 pub mod tile;
 pub mod transpose;
+pub mod unfold;
 
 use std::collections::HashMap;
 
@@ -65,6 +66,10 @@ pub struct Options {
     /// (docs/hw-semantics.md); this is the switch for a board where it misbehaves.
     pub no_bn_rounding: bool,
 }
+
+/// An axis-1 concatenation of unfolded rows: (the CONCATENATION, [(its RESHAPE, first row)],
+/// rows in all).
+type RowConcat = (usize, Vec<(usize, usize)>, usize);
 
 /// Why an operator kind has no NPU lowering (yet).
 fn cpu_reason(kind: &OpKind) -> String {
@@ -194,9 +199,14 @@ fn check_views(
     if let Some(e) = &c.ew {
         uses.push((e.tensor, e.hwc));
     }
+    // NC1HWC2 stores pixel `y·W + x` of surface `k` at `(k·H·W + y·W + x)·16` with no line
+    // padding, so two views with the same pixel count and channels are the same bytes (a
+    // sequence `[1,T,C]` as `1×T` or `T×1`, rows unfolded as `(H·W)×A`).
+    let same_bytes =
+        |a: (usize, usize, usize), b: (usize, usize, usize)| a.0 * a.1 == b.0 * b.1 && a.2 == b.2;
     for &(t, v) in &uses {
         if let Some(prev) = views.get(&t) {
-            if *prev != v {
+            if !same_bytes(*prev, v) {
                 return Err(format!(
                     "{}: tensor {t} is viewed as {prev:?} by another NPU op and as {v:?} here",
                     c.desc
@@ -839,8 +849,60 @@ fn plan(
             }
         }
     }
+    // 0b'''. An axis-1 CONCATENATION of `[1,N,C]` rows each made by a RESHAPE read by nothing
+    // else (SSD heads): the RESHAPEs unfold straight into its buffer (`unfold`); keyed by the
+    // first RESHAPE: (concatenation, [(reshape, first row)], rows).
+    let mut row_concat: HashMap<usize, RowConcat> = HashMap::new();
+    if !opts.cpu_only {
+        for (j, op) in model.operators.iter().enumerate() {
+            let axis_1 = matches!(&op.options, rnpu_model::OpOptions::Concatenation(o)
+                if o.axis == 1 || o.axis == -2);
+            let Some(&y) = op.outputs.first() else {
+                continue;
+            };
+            let yt = model.tensor(y);
+            if op.kind != OpKind::Concatenation
+                || !axis_1
+                || yt.shape.len() != 3
+                || banned.contains_key(&j)
+                || !matches!(&op.options, rnpu_model::OpOptions::Concatenation(o)
+                    if o.activation == rnpu_model::Activation::None)
+            {
+                continue;
+            }
+            let mut parts = Vec::new();
+            let mut first = 0;
+            for &t in op.inputs.iter().flatten() {
+                let r = producer.get(&t).copied().filter(|&r| {
+                    model.operators[r].kind == OpKind::Reshape
+                        && consumers(t) == [j]
+                        && !model.outputs.contains(&t)
+                        && !banned.contains_key(&r)
+                        && model.tensor(t).quantization == yt.quantization
+                        && model.tensor(t).dtype == yt.dtype
+                });
+                match r {
+                    Some(r) if !parts.iter().any(|&(q, _)| q == r) => {
+                        parts.push((r, first));
+                        first += model.tensor(t).shape.get(1).copied().unwrap_or(0);
+                    }
+                    _ => {
+                        parts.clear();
+                        break;
+                    }
+                }
+            }
+            if parts.len() >= 2 && first == yt.shape[1] {
+                let lead = parts.iter().map(|p| p.0).min().unwrap_or(j);
+                row_concat.insert(lead, (j, parts, first));
+            }
+        }
+    }
     // Operators folded into a later one's tasks: (carrier, what the carrier computes).
     let mut folded_into: HashMap<usize, (usize, &str)> = HashMap::new();
+    // Row concatenations written by their RESHAPEs: the group's ops (reshapes, then the
+    // concatenation), which must end up in one NPU segment.
+    let mut row_groups: Vec<Vec<usize>> = Vec::new();
     // 0c. LOGISTIC / TANH / HARD_SWISH of x followed by MUL(x, ·) (SiLU and kin), the table's
     // output feeding only that MUL: one table of the pair (`conv::analyze_table_pair`).
     let mut table_pair: HashMap<usize, usize> = HashMap::new();
@@ -923,6 +985,41 @@ fn plan(
             });
             lowered.push(None);
             continue;
+        }
+        if let Some(&(b, what)) = folded_into.get(&i) {
+            concat_res.remove(&i);
+            placements.push(folded_placement(
+                i,
+                &kind,
+                format!("{kind} folded into op {b}'s {what}: no task"),
+            ));
+            lowered.push(None);
+            continue;
+        }
+        if let Some((j, parts, total)) = row_concat.get(&i).cloned() {
+            let y = model.operators[j].outputs[0];
+            type Unfolded = (usize, (conv::ConvOp, Lowered));
+            let all: Result<Vec<Unfolded>, String> = parts
+                .iter()
+                .map(|&(r, first)| {
+                    unfold::analyze(qm, r)
+                        .map(|c| unfold::into_concat(c, y, first, total))
+                        .and_then(|c| lower_checked(c, opts, &mut views))
+                        .map(|cl| (r, cl))
+                })
+                .collect();
+            if let Ok(all) = all {
+                let mut group: Vec<usize> = Vec::new();
+                for (r, cl) in all {
+                    absorbed.insert(r, cl);
+                    quant_views.remove(&r);
+                    group.push(r);
+                }
+                group.push(j);
+                folded_into.insert(j, (i, "rows (its RESHAPEs write into it)"));
+                chains_done.push(group.clone());
+                row_groups.push(group);
+            }
         }
         if let Some(r) = concat_res.remove(&i) {
             let r = r.and_then(|cc| {
@@ -1126,15 +1223,7 @@ fn plan(
             }
             // Otherwise each runs on its own (TILE on the CPU).
         }
-        if let Some(&(b, what)) = folded_into.get(&i) {
-            placements.push(folded_placement(
-                i,
-                &kind,
-                format!("{kind} folded into op {b}'s {what}: no task"),
-            ));
-            lowered.push(None);
-            continue;
-        }
+
         if let Some(chain) = island.get(&i) {
             let last = chain[chain.len() - 1];
             let fused = conv::analyze_table_chain(qm, chain)
@@ -1219,6 +1308,8 @@ fn plan(
                 OpKind::StridedSlice | OpKind::Slice => lower(crop::analyze(qm, i), &mut views),
                 OpKind::MirrorPad => lower(mirror::analyze(qm, i), &mut views),
                 OpKind::TransposeConv => lower(transpose::analyze(qm, i), &mut views),
+                OpKind::Reshape => lower(unfold::analyze(qm, i), &mut views)
+                    .map_err(|e| format!("{}; as an unfold: {e}", cpu_reason(&op.kind))),
                 OpKind::Pad | OpKind::PadV2 => lower(conv::analyze_pad_conv(qm, i), &mut views),
                 OpKind::Mul => lower(conv::analyze_mul(qm, i), &mut views),
                 OpKind::Add | OpKind::Sub => lower(conv::analyze_add(qm, i), &mut views),
@@ -1562,6 +1653,19 @@ fn plan(
             &kind,
             format!("{kind}: a shape computation whose value is needed on the CPU"),
         );
+    }
+    // A row concatenation written by its RESHAPEs (`unfold`) needs them and itself in one NPU
+    // segment (one job writes the whole buffer); else plan again without it.
+    for g in &row_groups {
+        let (lo, hi) = (g.iter().min().copied(), g.iter().max().copied());
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            if !(lo..=hi).all(|k| placements[k].npu) {
+                return Err((
+                    hi,
+                    "its RESHAPEs and it would not share one NPU segment".to_string(),
+                ));
+            }
+        }
     }
     let mut ids: Vec<usize> = quant_views.keys().copied().collect();
     ids.sort();

@@ -163,6 +163,9 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     if c.repeat.is_some() {
         return crate::resize::lower(c, bn_rounding);
     }
+    if c.unfold.is_some() {
+        return crate::unfold::lower(c, bn_rounding);
+    }
     if c.zero_insert.is_some() {
         return crate::transpose::lower(c, bn_rounding);
     }
@@ -370,7 +373,7 @@ fn depthwise_chunks(
 /// bias` over its own weights; `None` (every channel the full range) for the modes whose
 /// accumulator is something else (a runtime gate, a whole-map sum, repetition).
 pub(crate) fn channel_reach(c: &ConvOp) -> Option<Vec<f64>> {
-    if c.broadcast_gate.is_some() || c.pixel_sum || c.repeat.is_some() {
+    if c.broadcast_gate.is_some() || c.pixel_sum || c.repeat.is_some() || c.unfold.is_some() {
         return None;
     }
     let oc = c.out_hwc.2;

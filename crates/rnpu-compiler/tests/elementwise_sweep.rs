@@ -2360,3 +2360,124 @@ fn standalone_pad_sweep() {
     assert!(on_npu >= 40, "{on_npu}");
     t.report("conv + standalone PAD sweep (shifted depthwise copy, on its emulated input)");
 }
+
+/// SSD-style heads (`rnpu_compiler::unfold`): model inputs `[1,H,W,A·C]` (A = 1…7 anchors,
+/// C = 1…91 values) each RESHAPEd to `[1,H·W·A,C]` rows and CONCATENATED along axis 1 — the
+/// RESHAPEs write straight into the concatenation's buffer (every surface `N` rows apart) — or
+/// one RESHAPE on its own, added to itself. All on the NPU; the rows must be exact copies
+/// (the ADD within 1 LSB), int8 and uint8.
+#[test]
+fn ssd_head_rows_sweep() {
+    use rnpu_model::{DType, OpKind, OpOptions, Operator, Quantization, Tensor};
+    let mut r = Rng(0x55d_4ead);
+    let mut t = Tally::default();
+    let (mut fused, mut single) = (0, 0);
+    for seed in 0..48u64 {
+        let dt = if seed % 2 == 0 {
+            DType::Int8
+        } else {
+            DType::UInt8
+        };
+        let c = r.pick(&[1usize, 2, 4, 16, 17, 18, 33, 91]);
+        let k = if seed % 6 == 5 {
+            1
+        } else {
+            2 + (seed % 3) as usize
+        };
+        let q = Quantization::PerTensor {
+            scale: 0.05,
+            zero_point: if dt == DType::Int8 { -7 } else { 121 },
+        };
+        let tensor = |name: String, shape: Vec<usize>| Tensor {
+            name,
+            dtype: dt,
+            shape,
+            shape_signature: None,
+            quantization: q.clone(),
+            data: None,
+            is_variable: false,
+        };
+        let mut m = Model {
+            version: 3,
+            description: None,
+            tensors: Vec::new(),
+            operators: Vec::new(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            signatures: vec![],
+            num_subgraphs: 1,
+        };
+        let mut inputs = Vec::new();
+        let mut rows = Vec::new();
+        let mut total = 0;
+        let mut label = format!("{dt} C={c}:");
+        for _ in 0..k {
+            let (h, w) = r.pick(&[(1, 1), (3, 3), (5, 4), (8, 8), (10, 10), (20, 20), (16, 16)]);
+            let a = r.pick(&[1usize, 2, 3, 5, 6, 7]);
+            label += &format!(" {h}x{w}x{a}");
+            m.tensors.push(tensor(
+                format!("head{}", m.inputs.len()),
+                vec![1, h, w, a * c],
+            ));
+            let x = m.tensors.len() - 1;
+            m.inputs.push(x);
+            inputs.push(support::random_fm(&mut r, dt, vec![1, h, w, a * c]));
+            let n = h * w * a;
+            let shape = push_i32_const(&mut m, "shape", &[3], &[1, n as i32, c as i32]);
+            m.tensors.push(tensor(format!("rows{x}"), vec![1, n, c]));
+            let y = m.tensors.len() - 1;
+            m.operators.push(Operator {
+                kind: OpKind::Reshape,
+                version: 1,
+                inputs: vec![Some(x), Some(shape)],
+                outputs: vec![y],
+                options: OpOptions::None,
+            });
+            rows.push(y);
+            total += n;
+        }
+        m.tensors.push(tensor("out".into(), vec![1, total, c]));
+        let out = m.tensors.len() - 1;
+        if k == 1 {
+            single += 1;
+            m.operators.push(Operator {
+                kind: OpKind::Add,
+                version: 1,
+                inputs: vec![Some(rows[0]), Some(rows[0])],
+                outputs: vec![out],
+                options: OpOptions::AddSub(rnpu_model::AddSubOptions {
+                    activation: Activation::None,
+                    pot_scale_int16: false,
+                }),
+            });
+        } else {
+            fused += 1;
+            m.operators.push(Operator {
+                kind: OpKind::Concatenation,
+                version: 1,
+                inputs: rows.iter().map(|&y| Some(y)).collect(),
+                outputs: vec![out],
+                options: OpOptions::Concatenation(rnpu_model::ConcatenationOptions {
+                    axis: 1,
+                    activation: Activation::None,
+                }),
+            });
+        }
+        m.outputs = vec![out];
+        let p = compile(&m, &Options::default()).expect("compile");
+        if let Some(pl) = p.placements.iter().find(|pl| !pl.npu) {
+            t.failures
+                .push(format!("{label}: op {} on the CPU: {}", pl.op, pl.reason));
+            continue;
+        }
+        let got = run_program(&m, &p, &inputs).expect("emulate").remove(0);
+        let want = rnpu_ref::run(&m, &inputs).expect("reference").remove(0);
+        if k == 1 {
+            t.add(label, &got, &want);
+        } else {
+            t.add_copy(label, &got, &want);
+        }
+    }
+    println!("ssd heads: {fused} concatenations written by their RESHAPEs, {single} lone RESHAPEs");
+    t.report("SSD head rows sweep (RESHAPE unfold [+ axis-1 CONCATENATION], all on the NPU)");
+}

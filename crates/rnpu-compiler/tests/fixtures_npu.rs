@@ -167,6 +167,11 @@ const FIXTURES: &[(&str, bool)] = &[
     ("aspp_pool_broadcast_14x14_c8_int8pa", true),
     ("aspp_pool_broadcast_14x14_c8_int8pt", true),
     ("aspp_pool_broadcast_14x14_c8_uint8", true),
+    // An SSD head: RESHAPEs unfolding anchors into rows write straight into the axis-1
+    // CONCATENATION (`unfold.rs`), a LOGISTIC on the class rows.
+    ("ssd_head_rows_16x12_c8_int8pa", true),
+    ("ssd_head_rows_16x12_c8_int8pt", true),
+    ("ssd_head_rows_16x12_c8_uint8", true),
 ];
 
 #[test]
