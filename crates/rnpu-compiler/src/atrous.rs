@@ -119,40 +119,30 @@ pub fn analyze(model: &Model, p: Atrous) -> Result<ConvOp, String> {
         ));
     }
     let conv_out = model.tensor(c.outputs[0]);
+    // The inner convolution (VALID, stride 1) with its dilation multiplied by the block.
+    let scale = |dh: i32, dw: i32| (dh * block[0] as i32, dw * block[1] as i32);
     let (dh, dw, options) = match &c.options {
         OpOptions::Conv2d(o)
             if o.stride_h == 1 && o.stride_w == 1 && o.padding == Padding::Valid =>
         {
-            let (dh, dw) = (
-                o.dilation_h * block[0] as i32,
-                o.dilation_w * block[1] as i32,
-            );
-            (
-                dh,
-                dw,
-                OpOptions::Conv2d(rnpu_model::Conv2dOptions {
-                    dilation_h: dh,
-                    dilation_w: dw,
-                    ..*o
-                }),
-            )
+            let (dilation_h, dilation_w) = scale(o.dilation_h, o.dilation_w);
+            let o = rnpu_model::Conv2dOptions {
+                dilation_h,
+                dilation_w,
+                ..*o
+            };
+            (dilation_h, dilation_w, OpOptions::Conv2d(o))
         }
         OpOptions::DepthwiseConv2d(o)
             if o.stride_h == 1 && o.stride_w == 1 && o.padding == Padding::Valid =>
         {
-            let (dh, dw) = (
-                o.dilation_h * block[0] as i32,
-                o.dilation_w * block[1] as i32,
-            );
-            (
-                dh,
-                dw,
-                OpOptions::DepthwiseConv2d(rnpu_model::DepthwiseConv2dOptions {
-                    dilation_h: dh,
-                    dilation_w: dw,
-                    ..*o
-                }),
-            )
+            let (dilation_h, dilation_w) = scale(o.dilation_h, o.dilation_w);
+            let o = rnpu_model::DepthwiseConv2dOptions {
+                dilation_h,
+                dilation_w,
+                ..*o
+            };
+            (dilation_h, dilation_w, OpOptions::DepthwiseConv2d(o))
         }
         _ => {
             return Err(format!(

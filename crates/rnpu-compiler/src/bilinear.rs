@@ -45,7 +45,6 @@ use rnpu_ref::kernels::resize::bilinear_axis;
 use crate::conv::{self, ConvOp, MAX_KERNEL};
 use crate::edges;
 use crate::lower::{self, Lowered};
-use crate::program::Storage;
 use crate::resize::{chain, Place};
 
 /// How one axis of a bilinear resize maps onto the NPU.
@@ -292,11 +291,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
                  {MAX_KERNEL}"
             ));
         }
-        let storage = if integer {
-            Storage::Int8
-        } else {
-            Storage::Uint8Xor80
-        };
+        let storage = crate::resize::copy_storage(it.dtype)?;
         return Ok(ConvOp {
             out_hwc: (oh, ow, c),
             desc: format!(

@@ -34,6 +34,16 @@ use crate::emit::AddrRef;
 use crate::lower::{self, Lowered};
 use crate::program::Storage;
 
+/// How an operator that moves 8-bit values unchanged (repetitions, unfolds) stores them: int8
+/// as is, uint8 with its top bit flipped (the stored int8 domain).
+pub(crate) fn copy_storage(dt: DType) -> Result<Storage, String> {
+    match dt {
+        DType::Int8 => Ok(Storage::Int8),
+        DType::UInt8 => Ok(Storage::Uint8Xor80),
+        d => Err(format!("{d} (the NPU path takes int8 and uint8)")),
+    }
+}
+
 /// Describes RESIZE_NEAREST_NEIGHBOR operator `i` for the NPU (a [`ConvOp`] carrying
 /// `repeat = (fy, fx)` and the operator's tensors), or says why it stays on the CPU.
 pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
@@ -45,11 +55,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     let input = op.input(0).ok_or("no input")?;
     let output = *op.outputs.first().ok_or("no output")?;
     let (it, ot) = (model.tensor(input), model.tensor(output));
-    let storage = match it.dtype {
-        DType::Int8 => Storage::Int8,
-        DType::UInt8 => Storage::Uint8Xor80,
-        d => return Err(format!("{d} (the NPU path takes int8 and uint8)")),
-    };
+    let storage = copy_storage(it.dtype)?;
     if ot.dtype != it.dtype || ot.quantization != it.quantization {
         return Err("input and output differ in type or quantization".into());
     }

@@ -6,10 +6,9 @@
 //! operators keep one quantization (checked); EXPAND_DIMS and TILE fold, the RESHAPE carries
 //! the tasks.
 
-use rnpu_model::{DType, Model, OpKind, Operator};
+use rnpu_model::{Model, OpKind, Operator};
 
 use crate::conv::ConvOp;
-use crate::program::Storage;
 
 /// The three operators, by index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,11 +66,7 @@ pub fn analyze(model: &Model, p: TileRepeat) -> Result<ConvOp, String> {
     if xt.data.is_some() {
         return Err("a constant input".into());
     }
-    let storage = match xt.dtype {
-        DType::Int8 => Storage::Int8,
-        DType::UInt8 => Storage::Uint8Xor80,
-        d => return Err(format!("{d} (the NPU path takes int8 and uint8)")),
-    };
+    let storage = crate::resize::copy_storage(xt.dtype)?;
     for op in [e, t, r] {
         let o = model.tensor(op.outputs[0]);
         if o.dtype != xt.dtype || o.quantization != xt.quantization {

@@ -19,12 +19,11 @@
 //! concatenation's buffer: starting at pixel `Σ N_j (j < k)`, every 16-channel surface `Σ N_j`
 //! pixels apart (WDMA `DST_SURF_STRIDE`); the CONCATENATION itself has no task.
 
-use rnpu_model::{DType, Model, OpKind};
+use rnpu_model::{Model, OpKind};
 
 use crate::conv::{ConvOp, MAX_KERNEL};
 use crate::emit::AddrRef;
 use crate::lower::{self, Lowered};
-use crate::program::Storage;
 
 /// RESHAPE `r` as an unfold writing its own output (module docs), or why not.
 pub fn analyze(model: &Model, r: usize) -> Result<ConvOp, String> {
@@ -38,11 +37,7 @@ pub fn analyze(model: &Model, r: usize) -> Result<ConvOp, String> {
     if xt.data.is_some() {
         return Err("a constant input".into());
     }
-    let storage = match xt.dtype {
-        DType::Int8 => Storage::Int8,
-        DType::UInt8 => Storage::Uint8Xor80,
-        d => return Err(format!("{d} (the NPU path takes int8 and uint8)")),
-    };
+    let storage = crate::resize::copy_storage(xt.dtype)?;
     if yt.dtype != xt.dtype || yt.quantization != xt.quantization {
         return Err("input and output differ in type or quantization".into());
     }
