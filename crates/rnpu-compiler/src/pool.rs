@@ -374,8 +374,10 @@ impl PaddedAvg {
             .collect();
         counts.sort_unstable();
         counts.dedup();
-        if counts.first() == Some(&0) {
-            return Err("a pooling window lies entirely in the padding".into());
+        match counts.first() {
+            None => return Err("an empty pooling output".into()),
+            Some(&0) => return Err("a pooling window lies entirely in the padding".into()),
+            Some(_) => {}
         }
         let gcd = |mut a: u64, mut b: u64| {
             while b != 0 {
