@@ -1018,6 +1018,17 @@ def math_ops():
         y = L.DepthwiseConv2D(3, padding="same", dilation_rate=(3, 2))(y)
         y = L.Conv2D(6, 3, padding="valid", dilation_rate=2)(y)
         emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, H, W, 8)], [(-1, 1)])
+    # DeepLab's ASPP rates on an output-stride-16 map: dilations 6 and 12 over 14×14 (dense
+    # kernels 13×13 and 25×25, stacked tap by tap over the padded map on the NPU).
+    n = "keras_aspp_rates_14x14_c16"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((14, 14, 16), name="in0")
+        b = [L.Conv2D(8, 1, activation="relu")(xin)]
+        b += [L.Conv2D(8, 3, padding="same", dilation_rate=r, activation="relu")(xin) for r in (6, 12)]
+        y = L.Conv2D(6, 1)(L.Concatenate()(b))
+        emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 14, 14, 16)], [(-1, 1)])
     # A U-Net decoder step in Keras 3: Conv2DTranspose computes its output shape at run time
     # (SHAPE → STRIDED_SLICE → PACK into TRANSPOSE_CONV's first operand).
     n = "keras_unet_step_16x12_c8"

@@ -113,10 +113,190 @@ pub fn plan(c: &ConvOp) -> Result<(Axis, Axis), String> {
     }
 }
 
+/// The most live taps a sparse kernel is stacked with (one window copy and `16·⌈C/16⌉` staged
+/// channels each).
+const MAX_SPARSE_TAPS: usize = 25;
+
+/// A kernel the cut of [`plan`] cannot take but whose live taps are few — a dilated kernel
+/// (DeepLab's ASPP at rates 6 and 12: 3×3 taps 6 or 12 apart): the input padded into the op's
+/// scratch by chained PAD copies (each the standalone-PAD copy, at most 6 rows and 6 columns of
+/// padding), then one window copy of the padded map per live tap (`crate::crop`'s windowed copy,
+/// the convolution's stride), stacked along channels as [`lower`]'s slots, then a 1×1
+/// convolution over them with the original weights, multipliers, bias and clamp — tap for tap
+/// the original sum. `(live taps, padded extent, PAD steps (top, bottom, left, right))`.
+pub type SparsePlan = (Vec<(usize, usize)>, (usize, usize), Vec<[usize; 4]>);
+
+/// [`SparsePlan`] for `c` (a direct convolution, or a depthwise one up to
+/// [`MAX_DEPTHWISE_CHANNELS`]), or why not.
+pub fn sparse_plan(c: &ConvOp) -> Result<SparsePlan, String> {
+    if c.depthwise && c.in_hwc.2 > MAX_DEPTHWISE_CHANNELS {
+        return Err(format!(
+            "depthwise over {} channels: stacking makes it a direct convolution ({} at most)",
+            c.in_hwc.2, MAX_DEPTHWISE_CHANNELS
+        ));
+    }
+    let direct = c.depthwise.then(|| as_direct(c));
+    let d = direct.as_ref().unwrap_or(c);
+    let (ih, iw, ic) = d.in_hwc;
+    let (oh, ow, oc) = d.out_hwc;
+    let (kh, kw) = (d.kh, d.kw);
+    if d.weights.len() != oc * kh * kw * ic || oh == 0 || ow == 0 {
+        return Err("weights do not match the kernel".into());
+    }
+    if d.sh > MAX_KERNEL || d.sw > MAX_KERNEL {
+        return Err(format!("stride {}x{} beyond a window copy's", d.sh, d.sw));
+    }
+    let wzp = d.wzp as i8;
+    let taps: Vec<(usize, usize)> = (0..kh)
+        .flat_map(|y| (0..kw).map(move |x| (y, x)))
+        .filter(|&(y, x)| {
+            (0..oc).any(|o| {
+                let at = ((o * kh + y) * kw + x) * ic;
+                d.weights[at..at + ic].iter().any(|&w| w != wzp)
+            })
+        })
+        .collect();
+    if taps.is_empty() || taps.len() > MAX_SPARSE_TAPS {
+        return Err(format!(
+            "{} live taps of a {kh}x{kw} kernel (1..={MAX_SPARSE_TAPS} are stacked)",
+            taps.len()
+        ));
+    }
+    // The padded extent every window reads, and the PAD steps that make it.
+    let (hp, wp) = ((oh - 1) * d.sh + kh, (ow - 1) * d.sw + kw);
+    let (top, left) = (d.pad_top, d.pad_left);
+    let bottom = hp.saturating_sub(ih + top);
+    let right = wp.saturating_sub(iw + left);
+    let mut steps = Vec::new();
+    let (mut t, mut b, mut l, mut r) = (top, bottom, left, right);
+    while t + b + l + r > 0 {
+        let take = |a: &mut usize, room: usize| {
+            let k = (*a).min(room);
+            *a -= k;
+            k
+        };
+        let st = take(&mut t, 3);
+        let sb = take(&mut b, 6 - st);
+        let st = st + take(&mut t, 6 - st - sb);
+        let sl = take(&mut l, 3);
+        let sr = take(&mut r, 6 - sl);
+        let sl = sl + take(&mut l, 6 - sl - sr);
+        steps.push([st, sb, sl, sr]);
+        if steps.len() > 8 {
+            return Err(format!(
+                "padding {top}/{bottom}/{left}/{right} needs over 8 PAD copies"
+            ));
+        }
+    }
+    let extent = (ih + top + bottom, iw + left + right);
+    Ok((taps, extent, steps))
+}
+
+/// The tasks of [`sparse_plan`].
+pub fn lower_sparse(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    let (taps, (hp, wp), steps) = sparse_plan(c)?;
+    let direct = c.depthwise.then(|| as_direct(c));
+    let c = direct.as_ref().unwrap_or(c);
+    let (ih, iw, ic) = c.in_hwc;
+    let (oh, ow, oc) = c.out_hwc;
+    let cp = ic.next_multiple_of(16);
+    let align = |x: usize| x.next_multiple_of(lower::CHUNK_ALIGN) as u64;
+    // Scratch: two regions for the padded maps (PAD copies alternate), then the slots.
+    let region = align(lower::cube_channels(ic, true) * hp * wp);
+    let slot_bytes = (cp * oh * ow) as u64;
+    let slots_at = 2 * region;
+    let mut stages = Vec::new();
+    let (mut h, mut w) = (ih, iw);
+    let mut src = Place::Input;
+    for (k, &[t, b, l, r]) in steps.iter().enumerate() {
+        let (kh, kw) = (t + b + 1, l + r + 1);
+        let mut weights = vec![0i8; kh * kw * ic];
+        let tap = b * kw + r;
+        weights[tap * ic..(tap + 1) * ic].fill(1);
+        let copy = ConvOp {
+            out_hwc: (h + t + b, w + l + r, ic),
+            kh,
+            kw,
+            pad_top: t + b,
+            pad_left: l + r,
+            weights,
+            izp: c.izp,
+            ozp: c.izp,
+            desc: format!("{} [PAD {t}/{b}/{l}/{r} copy]", c.desc),
+            ..ConvOp::identity_1x1(c.op, c.input, c.output, (h, w, ic), c.storage)
+        };
+        let dst = Place::Scratch((k % 2) as u64 * region);
+        stages.push((lower::lower_conv(&copy, bn_rounding)?, src, dst));
+        src = dst;
+        (h, w) = (h + t + b, w + l + r);
+    }
+    if (h, w) != (hp, wp) {
+        return Err(format!("padded to {h}x{w}, planned {hp}x{wp}"));
+    }
+    for (j, &(ty, tx)) in taps.iter().enumerate() {
+        let window = ConvOp {
+            out_hwc: (oh, ow, ic),
+            sh: c.sh,
+            sw: c.sw,
+            window: Some((ty, tx)),
+            desc: format!("{} [tap {ty},{tx}: window copy]", c.desc),
+            ..ConvOp::identity_1x1(c.op, c.input, c.output, (hp, wp, ic), c.storage)
+        };
+        let dst = Place::Scratch(slots_at + j as u64 * slot_bytes);
+        stages.push((crate::crop::lower(&window, bn_rounding)?, src, dst));
+    }
+    // [OC][1][1][slots·cp]: slot j channel ch ← the original weight at tap j.
+    let (kh, kw) = (c.kh, c.kw);
+    let cs = taps.len() * cp;
+    let mut weights = vec![c.wzp as i8; oc * cs];
+    for o in 0..oc {
+        for (j, &(ty, tx)) in taps.iter().enumerate() {
+            let src = ((o * kh + ty) * kw + tx) * ic;
+            let dst = o * cs + j * cp;
+            weights[dst..dst + ic].copy_from_slice(&c.weights[src..src + ic]);
+        }
+    }
+    let conv = ConvOp {
+        in_hwc: (oh, ow, cs),
+        kh: 1,
+        kw: 1,
+        sh: 1,
+        sw: 1,
+        pad_top: 0,
+        pad_left: 0,
+        weights,
+        stacked: false,
+        desc: format!(
+            "{} [1x1 over {} stacked tap windows of {cp} channels]",
+            c.desc,
+            taps.len()
+        ),
+        ..c.clone()
+    };
+    stages.push((
+        lower::lower_conv(&conv, bn_rounding)?,
+        Place::Scratch(slots_at),
+        Place::Output,
+    ));
+    let mut l = chain(stages)?;
+    l.split = format!(
+        "{} PAD copies, {} tap windows, then: {}",
+        steps.len(),
+        taps.len(),
+        l.split
+    );
+    Ok(l)
+}
+
 /// The tasks of a stacked convolution: one shifted copy per slot into the op's scratch map,
-/// then the small-kernel convolution over it.
+/// then the small-kernel convolution over it (or, when no cut fits, [`lower_sparse`]).
 pub fn lower(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
-    let (ay, ax) = plan(c)?;
+    let (ay, ax) = match plan(c) {
+        Ok(p) => p,
+        Err(e) => {
+            return lower_sparse(c, bn_rounding).map_err(|s| format!("{e}; sparse: {s}"));
+        }
+    };
     let direct = c.depthwise.then(|| as_direct(c));
     let c = direct.as_ref().unwrap_or(c);
     let (ih, iw, ic) = c.in_hwc;

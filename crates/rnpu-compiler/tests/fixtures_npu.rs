@@ -157,6 +157,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("keras_atrous_13x9_c8_int8pa", true),
     ("keras_atrous_13x9_c8_int8pt", true),
     ("keras_atrous_13x9_c8_uint8", true),
+    // ASPP rates 6 and 12 on 14×14: tap by tap over the padded map (`stack::lower_sparse`).
+    ("keras_aspp_rates_14x14_c16_int8pa", true),
+    ("keras_aspp_rates_14x14_c16_int8pt", true),
+    ("keras_aspp_rates_14x14_c16_uint8", true),
     // Keras 3's Conv2DTranspose: its output shape computed by SHAPE → STRIDED_SLICE → PACK,
     // folded (the value is static at batch 1), the whole decoder step in one segment.
     ("keras_unet_step_16x12_c8_int8pa", true),

@@ -253,6 +253,8 @@ struct Placed {
     exact_el: usize,
     worst: i64,
     failures: Vec<String>,
+    /// Cases lowered tap by tap over the padded map (`stack::lower_sparse`).
+    sparse: usize,
 }
 
 impl Placed {
@@ -271,6 +273,7 @@ impl Placed {
         let (max, exact, total) = compare(&got[0], &want[0]);
         if p.npu {
             self.on_npu += 1;
+            self.sparse += usize::from(p.split.contains("tap windows"));
             self.total_el += total;
             self.exact_el += exact;
             self.worst = self.worst.max(max);
@@ -346,7 +349,7 @@ fn dilation_and_depth_multiplier_sweep() {
             dilation: if mult > 1 && r.range(0, 1) == 0 {
                 1
             } else {
-                r.pick(&[1usize, 2, 3, 4])
+                r.pick(&[1usize, 2, 3, 4, 6, 12])
             },
             same: r.range(0, 1) == 1,
             quant: r.pick(&quants),
@@ -363,17 +366,22 @@ fn dilation_and_depth_multiplier_sweep() {
         // Depthwise ones up to 64 channels as direct convolutions live at one channel.
         let direct =
             op == OpType::Conv || mult > 1 || ic <= rnpu_compiler::stack::MAX_DEPTHWISE_CHANNELS;
-        let fits = (ekh <= 7 && ekw <= 7) || (direct && c.stackable());
+        // Beyond the cut, kernels of at most 25 live taps (dense ≤ 28, the compiler's
+        // dilation limit) are stacked tap by tap over the padded map (`stack::lower_sparse`).
+        let sparse = ekh <= 28 && ekw <= 28 && c.kh * c.kw <= 25;
+        let fits = (ekh <= 7 && ekw <= 7) || (direct && (c.stackable() || sparse));
         t.run(&c, fits);
     }
     println!(
-        "dilation / depth multiplier sweep: {n} cases, {} on the NPU ({:.4}% of {} elements bit-exact, max diff {}), {} on the CPU (dense kernel > 7x7, not stackable)",
+        "dilation / depth multiplier sweep: {n} cases, {} on the NPU ({} tap by tap over the padded map; {:.4}% of {} elements bit-exact, max diff {}), {} on the CPU (dense kernel > 7x7, not stackable)",
         t.on_npu,
+        t.sparse,
         t.exact_pct(),
         t.total_el,
         t.worst,
         t.on_cpu
     );
+    assert!(t.sparse >= 10, "{} sparse cases", t.sparse);
     t.finish();
 }
 
@@ -474,13 +482,16 @@ fn large_kernel_sweep() {
             continue;
         }
         n += 1;
-        let expect = c.stackable()
+        // Cut into pieces, or (at most 25 taps, a dense kernel's all live) tap by tap over the
+        // padded map (`stack::lower_sparse`).
+        let expect = (c.stackable() || c.kh * c.kw <= 25)
             && (c.op != OpType::Depthwise || c.ic <= rnpu_compiler::stack::MAX_DEPTHWISE_CHANNELS);
         t.run(&c, expect);
     }
     println!(
-        "large kernel sweep: {n} cases, {} on the NPU ({:.4}% of {} elements bit-exact, max diff {})",
+        "large kernel sweep: {n} cases, {} on the NPU ({} tap by tap over the padded map; {:.4}% of {} elements bit-exact, max diff {})",
         t.on_npu,
+        t.sparse,
         t.exact_pct(),
         t.total_el,
         t.worst
