@@ -426,8 +426,8 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
 
 /// A kernel beyond [`MAX_KERNEL`] must have a cut ([`crate::stack::plan`]) for its geometry.
 pub fn check_stacked(c: ConvOp) -> Result<ConvOp, String> {
-    if c.stacked && crate::stack::sparse_plan(&c).is_err() {
-        crate::stack::plan(&c).map_err(|e| {
+    if c.stacked && crate::stack::feasible(&c).is_err() {
+        crate::stack::feasible(&c).map_err(|e| {
             format!(
                 "{e}; larger than the {MAX_KERNEL}x{MAX_KERNEL} int8 kernels the sources \
                  exercise (iree-rocket LIMITS.md: int8 measured to 3x3)"

@@ -27,6 +27,7 @@
 //! copies move bytes, the convolution is the original's.
 
 use crate::conv::{ConvOp, MAX_KERNEL};
+use crate::emit::AddrRef;
 use crate::lower::{self, Lowered};
 use crate::resize::{chain, Place};
 
@@ -111,6 +112,68 @@ pub fn plan(c: &ConvOp) -> Result<(Axis, Axis), String> {
             c.kh, c.kw, c.pad_top, c.pad_left
         )),
     }
+}
+
+/// Whether [`lower`] can stack `c`: a cut ([`plan`]) or few live taps ([`sparse_plan`]), for
+/// each [`chunks`] part of a depthwise convolution wider than [`MAX_DEPTHWISE_CHANNELS`].
+pub fn feasible(c: &ConvOp) -> Result<(), String> {
+    if let Some(parts) = chunks(c)? {
+        return parts.iter().try_for_each(|(_, p)| feasible(p));
+    }
+    match plan(c) {
+        Ok(_) => Ok(()),
+        Err(e) => sparse_plan(c)
+            .map(|_| ())
+            .map_err(|s| format!("{e}; tap by tap: {s}")),
+    }
+}
+
+/// A depthwise convolution over more than [`MAX_DEPTHWISE_CHANNELS`] channels as its channel
+/// groups of at most that many, each stacked on its own (a depthwise convolution never mixes
+/// channels): `(first channel, the group's convolution)`. `None` for any other convolution.
+/// Groups start on 16-channel surfaces, so each reads and writes whole surfaces of the maps.
+pub fn chunks(c: &ConvOp) -> Result<Option<Vec<(usize, ConvOp)>>, String> {
+    let ch = c.in_hwc.2;
+    if !c.depthwise || ch <= MAX_DEPTHWISE_CHANNELS {
+        return Ok(None);
+    }
+    if c.ew.is_some()
+        || c.fixed_rq.is_some()
+        || c.lut.is_some()
+        || c.broadcast_gate.is_some()
+        || c.in_plane.is_some()
+        || c.out_plane.is_some()
+        || c.bias.len() != ch
+        || c.mult.len() != ch
+        || c.weights.len() != c.kh * c.kw * ch
+    {
+        return Err(format!(
+            "depthwise kernel {}x{} over {ch} channels: not split into channel groups (a mode \
+             with per-channel state beyond weights, bias and multipliers)",
+            c.kh, c.kw
+        ));
+    }
+    let taps = c.kh * c.kw;
+    let parts = (0..ch)
+        .step_by(MAX_DEPTHWISE_CHANNELS)
+        .map(|c0| {
+            let n = MAX_DEPTHWISE_CHANNELS.min(ch - c0);
+            let weights = (0..taps)
+                .flat_map(|t| c.weights[t * ch + c0..t * ch + c0 + n].iter().copied())
+                .collect();
+            let part = ConvOp {
+                in_hwc: (c.in_hwc.0, c.in_hwc.1, n),
+                out_hwc: (c.out_hwc.0, c.out_hwc.1, n),
+                weights,
+                bias: c.bias[c0..c0 + n].to_vec(),
+                mult: c.mult[c0..c0 + n].to_vec(),
+                desc: format!("{} [channels {c0}..{}]", c.desc, c0 + n),
+                ..c.clone()
+            };
+            (c0, part)
+        })
+        .collect();
+    Ok(Some(parts))
 }
 
 /// The most live taps a sparse kernel is stacked with (one window copy and `16·⌈C/16⌉` staged
@@ -291,6 +354,31 @@ pub fn lower_sparse(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
 /// The tasks of a stacked convolution: one shifted copy per slot into the op's scratch map,
 /// then the small-kernel convolution over it (or, when no cut fits, [`lower_sparse`]).
 pub fn lower(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    if let Some(parts) = chunks(c)? {
+        // Each channel group reads and writes its own surfaces of the maps.
+        let (ih, iw, _) = c.in_hwc;
+        let (oh, ow, _) = c.out_hwc;
+        let mut stages = Vec::new();
+        for (c0, part) in &parts {
+            let mut l = lower(part, bn_rounding)?;
+            let (ib, ob) = ((c0 * ih * iw) as u64, (c0 * oh * ow) as u64);
+            for (_, addrs) in &mut l.tasks {
+                for (_, r) in addrs.iter_mut() {
+                    match r {
+                        AddrRef::Input(x) => *x += ib,
+                        AddrRef::Output(x) => *x += ob,
+                        _ => {}
+                    }
+                }
+            }
+            l.input_extent += ib;
+            l.output_extent += ob;
+            stages.push((l, Place::Input, Place::Output));
+        }
+        let mut l = chain(stages)?;
+        l.split = format!("{} channel groups: {}", parts.len(), l.split);
+        return Ok(l);
+    }
     let (ay, ax) = match plan(c) {
         Ok(p) => p,
         Err(e) => {
