@@ -163,6 +163,13 @@ pub fn space_to_batch_nd(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         )));
     }
     let (oh, ow, ob) = (ph / bh, pw / bw, b * bh * bw);
+    let shape = if x.shape.len() == 3 {
+        vec![ob, oh, c]
+    } else {
+        vec![ob, oh, ow, c]
+    };
+    // The output tensor's (validated) shape bounds the gather before it is built.
+    check_shape(ctx, &shape)?;
     let mut idx = Vec::with_capacity(ob * oh * ow * c);
     for nb in 0..ob {
         let (blk, bi) = (nb / b, nb % b);
@@ -177,12 +184,6 @@ pub fn space_to_batch_nd(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             }
         }
     }
-    let shape = if x.shape.len() == 3 {
-        vec![ob, oh, c]
-    } else {
-        vec![ob, oh, ow, c]
-    };
-    check_shape(ctx, &shape)?;
     let fill = pad_element(ctx, x.dtype())?;
     let data = gather_or_fill(&x.data, &idx, &fill).ok_or_else(|| ctx.err("pad value type"))?;
     Ok(vec![Array::new(shape, data)])
@@ -200,6 +201,12 @@ pub fn batch_to_space_nd(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         )));
     }
     let (b, oh, ow) = (ib / (bh * bw), h * bh - ct - cb, w * bw - cl - cr);
+    let shape = if x.shape.len() == 3 {
+        vec![b, oh, c]
+    } else {
+        vec![b, oh, ow, c]
+    };
+    check_shape(ctx, &shape)?;
     let mut idx = Vec::with_capacity(b * oh * ow * c);
     for bi in 0..b {
         for oy in 0..oh {
@@ -211,12 +218,6 @@ pub fn batch_to_space_nd(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
             }
         }
     }
-    let shape = if x.shape.len() == 3 {
-        vec![b, oh, c]
-    } else {
-        vec![b, oh, ow, c]
-    };
-    check_shape(ctx, &shape)?;
     Ok(vec![Array::new(shape, gather(&x.data, &idx))])
 }
 
