@@ -28,23 +28,16 @@ pub struct Atrous {
     pub b2s: usize,
 }
 
-fn const_ints(model: &Model, t: Option<usize>) -> Option<Vec<i64>> {
-    let t = model.tensors.get(t?)?;
-    match rnpu_model::Array::from_tensor_data(t).map(|a| a.data) {
-        Some(rnpu_model::ArrayData::I32(v)) => Some(v.into_iter().map(i64::from).collect()),
-        Some(rnpu_model::ArrayData::I64(v)) => Some(v),
-        _ => None,
-    }
-}
-
 /// Block `[bh, bw]` and pairs `[a0, a1, b0, b1]` (paddings or crops) of a 4-D
 /// SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND, all constant.
 fn block_and_pairs(model: &Model, op: &Operator) -> Result<([usize; 2], [usize; 4]), String> {
     let kind = op.kind.name();
-    let block = const_ints(model, op.input(1))
+    let block = crate::crop::ints(model, op.input(1))
+        .ok()
         .filter(|b| b.len() == 2 && b.iter().all(|&v| (1..=64).contains(&v)))
         .ok_or_else(|| format!("{kind}: block shape is not a constant pair in 1..=64"))?;
-    let pairs = const_ints(model, op.input(2))
+    let pairs = crate::crop::ints(model, op.input(2))
+        .ok()
         .filter(|p| p.len() == 4 && p.iter().all(|&v| (0..=4096).contains(&v)))
         .ok_or_else(|| format!("{kind}: paddings/crops are not 2×2 constants in 0..=4096"))?;
     Ok((
