@@ -1051,6 +1051,19 @@ def math_ops():
         g = L.UpSampling2D(14, interpolation="bilinear")(g)
         y = L.Conv2D(6, 1)(L.Concatenate()([L.Conv2D(8, 1, activation="relu")(xin), g]))
         emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 14, 14, 8)], [(-1, 1)])
+    # A squeeze-excite block at 56×60 (EfficientNet-B0 / MobileNetV3-Small squeeze at 56×56 and
+    # 112×112): the global mean does not fit one pixel sum, so it is summed in 7×7 blocks.
+    n = "se_block_56x60_c24"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((56, 60, 8), name="in0")
+        y = L.Conv2D(24, 3, padding="same", activation="relu")(xin)
+        g = L.GlobalAveragePooling2D(keepdims=True)(y)
+        g = L.Conv2D(6, 1, activation="relu")(g)
+        g = L.Conv2D(24, 1, activation="sigmoid")(g)
+        y = L.Conv2D(8, 1)(L.Multiply()([y, g]))
+        emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 56, 60, 8)], [(-1, 1)])
     # An SSD-style head: per feature map, box (A·4) and class (A·3) convolutions RESHAPEd to
     # rows and CONCATENATED along axis 1, sigmoid on the classes (BlazeFace, SSD, palm).
     n = "ssd_head_rows_16x12_c8"

@@ -552,11 +552,7 @@ fn lower_plain_with(c: &ConvOp, bn_rounding: bool, reorder: bool) -> Result<Lowe
     let in_line = c.in_line.unwrap_or(iw);
     let in_plane = c.in_plane.unwrap_or(ih * in_line);
     let out_plane = c.out_plane.unwrap_or(oh * ow);
-    if in_line < iw
-        || in_plane < (ih - 1) * in_line + iw
-        || out_plane < oh * ow
-        || (c.ew.is_some() && out_plane != oh * ow)
-    {
+    if in_line < iw || in_plane < (ih - 1) * in_line + iw || out_plane < oh * ow {
         return Err(format!(
             "surface planes {in_plane}/{out_plane} px for {ih}x{iw} → {oh}x{ow} maps"
         ));
@@ -722,7 +718,9 @@ fn lower_plain_with(c: &ConvOp, bn_rounding: bool, reorder: bool) -> Result<Lowe
                         ew: AddrRef::EwOperand(src + out_surface as u64),
                         // From the end of a band of one surface to the same band two surfaces
                         // on (ERDMA and MRDMA take alternate surfaces): 2·plane − band, in 16 B.
-                        notch: (2 * oh * ow - (oy1 - oy0) * ow) as u32,
+                        // The operand has the output's surface plane (a map inside a larger
+                        // one, `ConvOp::out_plane`, keeps its surfaces that far apart).
+                        notch: (2 * out_plane - (oy1 - oy0) * ow) as u32,
                         offset: e.offset,
                         scale: e.scale,
                         shift: e.shift,

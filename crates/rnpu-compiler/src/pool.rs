@@ -874,20 +874,186 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
 /// The tasks of a MEAN over a map larger than the kernel limit ([`analyze_mean`] with
 /// `pixel_sum`). NC1HWC2 stores surface `k` as `H·W` consecutive 16-byte pixels, which is byte
 /// for byte one pixel of `16·H·W` channels (channel `16·p + j` = lane `j` of pixel `p`). A
-/// direct 1×1 convolution over that pixel whose kernel `j` is 1 at channels `16·p + j` and 0
-/// elsewhere sums lane `j` over every pixel — the mean's sum, with the mean's requantization
-/// (`TFLite's folded multiplier`, input zero point through the bias as for any convolution).
-/// The same task runs once per surface, reading surface `k` and writing output surface `k` of
-/// the 1×1 result (16 bytes apart); the weights (16 kernels of `16·H·W` bytes) and operands are
-/// shared. Refused (CPU) when those kernels do not fit the CBUF or the field widths.
+/// direct 1×1 convolution over that pixel whose kernel `j` is the pixel's weight (1 for a
+/// MEAN) at channels `16·p + j` and 0 elsewhere sums lane `j` over every pixel — the mean's
+/// sum, with the mean's requantization (`TFLite's folded multiplier`, input zero point through
+/// the bias as for any convolution). The same task runs once per surface, reading surface `k`
+/// and writing output surface `k` of the 1×1 result (16 bytes apart); the weights (16 kernels
+/// of `16·H·W` bytes) and operands are shared. When those kernels do not fit the CBUF or the
+/// field widths, a MEAN is summed in blocks first ([`lower_block_sum`]).
 pub fn lower_pixel_sum(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    match lower_pixel_sum_once(c, bn_rounding) {
+        Ok(l) => Ok(l),
+        // A plain MEAN (unit weights); the weighted sum of its blocks does not recurse.
+        Err(e) if c.weights.iter().all(|&w| w == 1) => {
+            lower_block_sum(c, bn_rounding).map_err(|b| format!("{e}; summed in blocks: {b}"))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The base of the two-digit block sums of [`lower_block_sum`] (the largest int8 weight).
+const DIGIT: i32 = 127;
+
+/// A MEAN whose pixel sum does not fit one convolution (56×56 and larger maps: the squeeze of
+/// EfficientNet's and MobileNetV3's squeeze-excite blocks), summed exactly in two levels.
+///
+/// 1. Blocks of `bh×bw ≤ 7×7` pixels (stride = block, the last block padded with the input
+///    zero point) are summed by a depthwise convolution: `P = Σ (q − zi)` per block and
+///    channel, exact in the accumulator, `|P| ≤ 49·255`. No 8-bit map holds `P`, so it is
+///    written as two digits: `D = round(P/127)` (the same convolution with multiplier 1/127,
+///    `|D| ≤ 99`), then `L = P − 127·D` (the convolution with multiplier 1 whose EW stage
+///    subtracts `127·D`, read back from the digit map: converter scale 127, shift 0, exact;
+///    `|L| ≤ 64`).
+/// 2. `D` and `L` share one scratch map of `2h'×w'` pixels per surface (`D` in the first `h'`
+///    rows, `L` in the next: `DST_SURF_STRIDE` spans both); the MEAN's own requantization then
+///    runs over `Σ 127·D + L = Σ P`, TFLite's shifted sum exactly, as a weighted pixel sum
+///    (weights 127 and 1) of that map — so the result is the one-level MEAN's, bit for bit.
+pub fn lower_block_sum(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    use crate::conv::{EwAdd, MAX_KERNEL};
+    use crate::resize::{chain_ew, Place};
+    let (ih, iw, ch) = c.in_hwc;
+    // One row or column of `n` pixels is byte for byte any `n/d × d` map (NC1HWC2 has no
+    // line padding), and a sum does not care which pixel is where: fold a long one into the
+    // most nearly square such map, so 7×7 blocks cover it.
+    let (ih, iw) = if ih == 1 || iw == 1 {
+        let n = ih * iw;
+        let d = (1..=n)
+            .take_while(|d| d * d <= n)
+            .filter(|d| n.is_multiple_of(*d))
+            .max()
+            .unwrap_or(1);
+        (n / d, d)
+    } else {
+        (ih, iw)
+    };
+    let (bh, bw) = (ih.min(MAX_KERNEL), iw.min(MAX_KERNEL));
+    let (h2, w2) = (ih.div_ceil(bh), iw.div_ceil(bw));
+    let block = ConvOp {
+        depthwise: true,
+        out_hwc: (h2, w2, ch),
+        kh: bh,
+        kw: bw,
+        sh: bh,
+        sw: bw,
+        pad_top: 0,
+        pad_left: 0,
+        weights: vec![1; bh * bw * ch],
+        wzp: 0,
+        ozp: 0,
+        bias: vec![0; ch],
+        tfl_slack: 0.0,
+        clamp_hi: None,
+        clamp_lo_zero: false,
+        pixel_sum: false,
+        out_plane: Some(2 * h2 * w2),
+        ..ConvOp::identity_1x1(c.op, c.input, c.output, (ih, iw, ch), c.storage)
+    };
+    let digit = ConvOp {
+        izp: c.izp,
+        mult: vec![1.0 / DIGIT as f64; ch],
+        tfl_rshift: None,
+        desc: format!("{} [block sums {bh}x{bw}, digit /{DIGIT}]", c.desc),
+        ..block.clone()
+    };
+    let identity = crate::requant::GroupRequant {
+        bs_shift: 0,
+        mul: vec![1; ch],
+        out_scale: 1 << 14,
+        out_shift: 14,
+        bn: None,
+        frac: 0,
+        error: 0.0,
+        prelu: false,
+    };
+    let rest = ConvOp {
+        izp: c.izp,
+        mult: vec![1.0; ch],
+        tfl_rshift: Some(0),
+        ew: Some(EwAdd {
+            tensor: c.input,
+            hwc: (h2, w2, ch),
+            offset: 0,
+            scale: DIGIT as i16,
+            shift: 0,
+            requant: identity,
+            bound: 0.0,
+            constant: None,
+            subtract: true,
+            mul: false,
+        }),
+        desc: format!("{} [block sums {bh}x{bw} − {DIGIT}·digit]", c.desc),
+        ..block
+    };
+    let (th, tw) = (2 * h2, w2);
+    let weights: Vec<i8> = (0..th * tw)
+        .flat_map(|q| {
+            let w = if q < h2 * w2 { DIGIT as i8 } else { 1 };
+            std::iter::repeat_n(w, ch)
+        })
+        .collect();
+    let total = ConvOp {
+        in_hwc: (th, tw, ch),
+        kh: th,
+        kw: tw,
+        weights,
+        izp: 0,
+        pixel_sum: th > MAX_KERNEL || tw > MAX_KERNEL,
+        desc: format!("{} [Σ {DIGIT}·digit + rest over {th}x{tw}]", c.desc),
+        ..c.clone()
+    };
+    let total_l = if total.pixel_sum {
+        lower_pixel_sum_once(&total, bn_rounding)?
+    } else {
+        crate::lower::lower_conv(&total, bn_rounding)?
+    };
+    let rows = (h2 * w2 * 16) as u64;
+    let mut l = chain_ew(vec![
+        (
+            crate::lower::lower_conv(&digit, bn_rounding)?,
+            Place::Input,
+            Place::Scratch(0),
+            None,
+        ),
+        (
+            crate::lower::lower_conv(&rest, bn_rounding)?,
+            Place::Input,
+            Place::Scratch(rows),
+            Some(Place::Scratch(0)),
+        ),
+        (total_l, Place::Scratch(0), Place::Output, None),
+    ])?;
+    l.split = format!(
+        "blocks {bh}x{bw} in two digits, then their sum: {}",
+        l.split
+    );
+    Ok(l)
+}
+
+/// One weighted pixel sum (docs of [`lower_pixel_sum`]); the weights are per pixel, the same
+/// for every channel.
+fn lower_pixel_sum_once(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let (ih, iw, ch) = c.in_hwc;
     let p = ih * iw;
     let wide = 16 * p;
+    if ch == 0 || c.weights.len() != p * ch {
+        return Err(format!(
+            "{} weights for {p} pixels of {ch} channels",
+            c.weights.len()
+        ));
+    }
+    let per_pixel: Vec<i8> = c.weights.iter().step_by(ch).copied().collect();
+    if c.weights
+        .chunks(ch)
+        .zip(&per_pixel)
+        .any(|(px, &w)| px.iter().any(|&v| v != w))
+    {
+        return Err("pixel weights differ between channels".into());
+    }
     let mut weights = vec![0i8; 16 * wide];
     for o in 0..16 {
-        for q in 0..p {
-            weights[o * wide + q * 16 + o] = 1;
+        for (q, &w) in per_pixel.iter().enumerate() {
+            weights[o * wide + q * 16 + o] = w;
         }
     }
     let one = ConvOp {

@@ -208,9 +208,26 @@ pub(crate) enum Place {
 /// stage with scratch of its own (a stacked convolution after a zero insertion) gets it after
 /// every map the places use; stages run in order, so they share that region.
 pub(crate) fn chain(stages: Vec<(Lowered, Place, Place)>) -> Result<Lowered, String> {
+    chain_ew(
+        stages
+            .into_iter()
+            .map(|(l, src, dst)| (l, src, dst, None))
+            .collect(),
+    )
+}
+
+/// [`chain`] whose stages may also read an EW operand (`AddrRef::EwOperand`) from a place of
+/// their own: an intermediate map one stage wrote, with the stage's output geometry.
+pub(crate) fn chain_ew(
+    stages: Vec<(Lowered, Place, Place, Option<Place>)>,
+) -> Result<Lowered, String> {
     let outer_end = stages
         .iter()
-        .flat_map(|(l, src, dst)| [(*src, l.input_extent), (*dst, l.output_extent)])
+        .flat_map(|(l, src, dst, ew)| {
+            [(*src, l.input_extent), (*dst, l.output_extent)]
+                .into_iter()
+                .chain(ew.map(|p| (p, l.ew_extent)))
+        })
         .filter_map(|(p, extent)| match p {
             Place::Scratch(o) => Some(o + extent),
             _ => None,
@@ -239,7 +256,7 @@ pub(crate) fn chain(stages: Vec<(Lowered, Place, Place)>) -> Result<Lowered, Str
         gate_bytes: 0,
     };
     let mut splits = Vec::new();
-    for (l, src, dst) in stages {
+    for (l, src, dst, ew) in stages {
         out.weights
             .resize(out.weights.len().next_multiple_of(lower::CHUNK_ALIGN), 0);
         out.operands
@@ -256,12 +273,19 @@ pub(crate) fn chain(stages: Vec<(Lowered, Place, Place)>) -> Result<Lowered, Str
                     AddrRef::Weights(x) => Ok((i, AddrRef::Weights(w0 + x))),
                     AddrRef::Operands(x) => Ok((i, AddrRef::Operands(o0 + x))),
                     AddrRef::Scratch(x) => Ok((i, AddrRef::Scratch(inner_base + x))),
+                    AddrRef::EwOperand(x) => match ew {
+                        Some(p) => Ok((i, place(p, x))),
+                        None => Err(format!("chained stage addresses {r:?}")),
+                    },
                     other => Err(format!("chained stage addresses {other:?}")),
                 })
                 .collect::<Result<_, String>>()?;
             out.tasks.push((entries, addrs));
         }
-        for (p, extent) in [(src, l.input_extent), (dst, l.output_extent)] {
+        let reads = [(src, l.input_extent)]
+            .into_iter()
+            .chain(ew.map(|p| (p, l.ew_extent)));
+        for (p, extent) in reads.chain([(dst, l.output_extent)]) {
             match p {
                 Place::Input => out.input_extent = out.input_extent.max(extent),
                 Place::Output => out.output_extent = out.output_extent.max(extent),

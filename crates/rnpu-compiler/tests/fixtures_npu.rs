@@ -176,6 +176,11 @@ const FIXTURES: &[(&str, bool)] = &[
     ("ssd_head_rows_16x12_c8_int8pa", true),
     ("ssd_head_rows_16x12_c8_int8pt", true),
     ("ssd_head_rows_16x12_c8_uint8", true),
+    // A squeeze-excite block at 56×60: the global mean summed in 7×7 blocks written as two
+    // int8 digits (`pool::lower_block_sum`), then the gate's broadcast MUL.
+    ("se_block_56x60_c24_int8pa", true),
+    ("se_block_56x60_c24_int8pt", true),
+    ("se_block_56x60_c24_uint8", true),
 ];
 
 #[test]
@@ -241,6 +246,9 @@ fn whole_models_every_npu_op_within_1_lsb_on_its_emulated_inputs() {
         // Keras blocks: LayerNorm + GELU MLP (Dense on a map), a ViT-style attention block.
         "layernorm_gelu_13x9_c16_int8pa",
         "attention_block_8x8_c16_int8pa",
+        // A squeeze-excite block at 56×60 (the MEAN summed in blocks).
+        "se_block_56x60_c24_int8pa",
+        "se_block_56x60_c24_uint8",
     ];
     let mut failures = Vec::new();
     let (mut ops_checked, mut elements, mut exact_elements) = (0usize, 0usize, 0usize);
