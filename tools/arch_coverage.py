@@ -20,7 +20,10 @@ and lands near LiteRT, not the ≤ 1 LSB bound).
 Needs the TensorFlow venv of tools/gen_fixtures.sh (.cache/venv-tf) and a release rnpu:
 
     cargo build --release -p rnpu-cli
-    .cache/venv-tf/bin/python tools/arch_coverage.py [--compare] mobilenet_v2 mobilenet_v3_small
+    .cache/venv-tf/bin/python tools/arch_coverage.py [--compare] [--size HxW] mobilenet_v2 mobilenet_v3_small
+
+`--size` builds the applications at another input size (non-square, odd: what a user's
+camera gives); the custom graphs keep their own.
 
 Models are cached under .cache/arch/ (not committed).
 """
@@ -135,8 +138,9 @@ def _custom(name):
 CUSTOM = ["yolo_like", "deeplab_v3plus", "unet", "ssd_mnv2"]
 
 
-def build(name):
-    tag = "int8" if name in CUSTOM else "224_int8_logits"
+def build(name, size=(224, 224)):
+    h, w = size
+    tag = "int8" if name in CUSTOM else f"{h}x{w}_int8_logits" if size != (224, 224) else "224_int8_logits"
     path = os.path.join(CACHE, f"{name}_{tag}.tflite")
     if os.path.exists(path):
         return path
@@ -149,7 +153,7 @@ def build(name):
         model = _custom(name)
     else:
         cls, kw = ARCHS[name]
-        model = getattr(tf.keras.applications, cls)(weights=None, input_shape=(224, 224, 3),
+        model = getattr(tf.keras.applications, cls)(weights=None, input_shape=(h, w, 3),
                                                      classifier_activation=None, **kw)
     shape = (1,) + tuple(model.input_shape[1:])
 
@@ -210,13 +214,22 @@ def compare(path):
 def main():
     args = sys.argv[1:]
     do_compare = "--compare" in args
+    size = (224, 224)
+    if "--size" in args:
+        k = args.index("--size")
+        try:
+            size = tuple(int(v) for v in args[k + 1].lower().split("x"))
+            assert len(size) == 2
+        except (IndexError, ValueError, AssertionError):
+            sys.exit("--size takes HxW, e.g. --size 160x96")
+        del args[k:k + 2]
     known = list(ARCHS) + CUSTOM
     names = [a for a in args if a != "--compare"] or known
     for n in names:
         if n not in known:
             sys.exit(f"unknown architecture {n!r}; known: {', '.join(known)}")
     for n in names:
-        path = build(n)
+        path = build(n, size)
         out = subprocess.run([RNPU, "inspect", "--json", path], capture_output=True, text=True)
         if out.returncode != 0:
             print(f"{n}: rnpu inspect failed: {out.stderr.strip()}")

@@ -1564,6 +1564,24 @@ fn plan(
                     ))
         })
         .collect();
+    // Element-wise operators of two operands (and the copies of a concatenation) cost the
+    // CPU about what packing and unpacking their maps costs: a run made only of them and the
+    // cheap operators goes to the CPU too when other operators run there anyway (a run that is
+    // the whole model stays: nothing else would use the NPU).
+    let binary: Vec<usize> = (0..n_ops)
+        .filter(|&i| {
+            placements[i].npu
+                && matches!(
+                    model.operators[i].kind,
+                    OpKind::Add
+                        | OpKind::Sub
+                        | OpKind::Mul
+                        | OpKind::Maximum
+                        | OpKind::Minimum
+                        | OpKind::Concatenation
+                )
+        })
+        .collect();
     // NPU segments are maximal runs of NPU operators in execution order; a run made only of
     // cheap operators goes to the CPU, repeated until no run is (a demotion splits runs).
     let mut demote = Vec::new();
@@ -1579,7 +1597,12 @@ fn plan(
             while j < n_ops && placements[j].npu && !demote.contains(&j) {
                 j += 1;
             }
-            if (i..j).all(|k| cheap.contains(&k)) {
+            if (i..j).all(|k| cheap.contains(&k))
+                || ((i..j).all(|k| cheap.contains(&k) || binary.contains(&k))
+                    && (0..n_ops).any(|k| {
+                        !(i..j).contains(&k) && (!placements[k].npu || demote.contains(&k))
+                    }))
+            {
                 found.extend(i..j);
             }
             i = j;
