@@ -1078,6 +1078,21 @@ def math_ops():
             scores.append(L.Reshape((-1, 3))(L.Conv2D(a * 3, 3, padding="same")(f)))
         out = [L.Concatenate(axis=1)(boxes), L.Activation("sigmoid")(L.Concatenate(axis=1)(scores))]
         emit_variants(n, ("keras", tf.keras.Model(xin, out)), [(1, 16, 12, 8)], [(-1, 1)])
+    # TF1's SSD box predictors (ssd_mobilenet_v1 quant): box rows RESHAPEd to [1,N,1,4],
+    # CONCATENATED on axis 1 of rank 4, then brought to [1,N,4] for the post-processing.
+    n = "ssd_head_rows4d_16x12_c8"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((16, 12, 8), name="in0")
+        f2 = L.Conv2D(16, 3, strides=2, padding="same", activation="relu")(xin)
+        boxes, scores = [], []
+        for f, a in ((xin, 2), (f2, 3)):
+            boxes.append(L.Reshape((-1, 1, 4))(L.Conv2D(a * 4, 3, padding="same")(f)))
+            scores.append(L.Reshape((-1, 3))(L.Conv2D(a * 3, 3, padding="same")(f)))
+        out = [L.Reshape((-1, 4))(L.Concatenate(axis=1)(boxes)),
+               L.Activation("sigmoid")(L.Concatenate(axis=1)(scores))]
+        emit_variants(n, ("keras", tf.keras.Model(xin, out)), [(1, 16, 12, 8)], [(-1, 1)])
     # TF2's bilinear ×4 (half-pixel centres; DeepLabV3+'s decoder and logits upsampling): 8 taps
     # per axis, stacked on the NPU.
     sp4 = (1, 12, 10, 8)

@@ -191,6 +191,13 @@ fn align_to(v: &mut Vec<u8>, a: usize) {
 }
 
 /// Every tensor an NPU op touches must have one NC1HWC2 view; records this op's views.
+/// NC1HWC2 stores pixel `y·W + x` of surface `k` at `(k·H·W + y·W + x)·16` with no line
+/// padding, so two views with the same pixel count and channels are the same bytes (a
+/// sequence `[1,T,C]` as `1×T` or `T×1`, rows unfolded as `(H·W)×A`).
+fn same_bytes(a: (usize, usize, usize), b: (usize, usize, usize)) -> bool {
+    a.0 * a.1 == b.0 * b.1 && a.2 == b.2
+}
+
 fn check_views(
     views: &mut HashMap<usize, (usize, usize, usize)>,
     c: &conv::ConvOp,
@@ -199,11 +206,6 @@ fn check_views(
     if let Some(e) = &c.ew {
         uses.push((e.tensor, e.hwc));
     }
-    // NC1HWC2 stores pixel `y·W + x` of surface `k` at `(k·H·W + y·W + x)·16` with no line
-    // padding, so two views with the same pixel count and channels are the same bytes (a
-    // sequence `[1,T,C]` as `1×T` or `T×1`, rows unfolded as `(H·W)×A`).
-    let same_bytes =
-        |a: (usize, usize, usize), b: (usize, usize, usize)| a.0 * a.1 == b.0 * b.1 && a.2 == b.2;
     for &(t, v) in &uses {
         if let Some(prev) = views.get(&t) {
             if !same_bytes(*prev, v) {
@@ -855,15 +857,18 @@ fn plan(
     let mut row_concat: HashMap<usize, RowConcat> = HashMap::new();
     if !opts.cpu_only {
         for (j, op) in model.operators.iter().enumerate() {
-            let axis_1 = matches!(&op.options, rnpu_model::OpOptions::Concatenation(o)
-                if o.axis == 1 || o.axis == -2);
             let Some(&y) = op.outputs.first() else {
                 continue;
             };
             let yt = model.tensor(y);
+            // Rows `[1,N,C]`, or `[1,N,1,C]` (TF1's SSD box predictors; the same bytes).
+            let rank = yt.shape.len() as i32;
+            let rows = rank == 3 || (rank == 4 && yt.shape[2] == 1);
+            let axis_1 = matches!(&op.options, rnpu_model::OpOptions::Concatenation(o)
+                if o.axis == 1 || o.axis == 1 - rank);
             if op.kind != OpKind::Concatenation
                 || !axis_1
-                || yt.shape.len() != 3
+                || !rows
                 || banned.contains_key(&j)
                 || !matches!(&op.options, rnpu_model::OpOptions::Concatenation(o)
                     if o.activation == rnpu_model::Activation::None)
@@ -1116,7 +1121,7 @@ fn plan(
         if let Some(v) = quant_views.get(&i).copied() {
             let ok = [(v.input, v.hwc), (v.output, v.out_hwc)]
                 .iter()
-                .all(|(t, hwc)| views.get(t).is_none_or(|p| p == hwc));
+                .all(|(t, hwc)| views.get(t).is_none_or(|p| same_bytes(*p, *hwc)));
             if ok {
                 views.insert(v.input, v.hwc);
                 views.insert(v.output, v.out_hwc);

@@ -41,9 +41,12 @@ pub fn analyze(model: &Model, r: usize) -> Result<ConvOp, String> {
     if yt.dtype != xt.dtype || yt.quantization != xt.quantization {
         return Err("input and output differ in type or quantization".into());
     }
-    let (&[1, h, w, k], &[1, n, c]) = (xt.shape.as_slice(), yt.shape.as_slice()) else {
+    // The rows as `[1,N,C]` (Keras) or `[1,N,1,C]` (TF1's SSD box predictors): the same
+    // NC1HWC2 bytes (`N` pixels of `C` channels, no line padding).
+    let (&[1, h, w, k], &[1, n, c] | &[1, n, 1, c]) = (xt.shape.as_slice(), yt.shape.as_slice())
+    else {
         return Err(format!(
-            "{:?} → {:?}: not [1,H,W,A·C] → [1,H·W·A,C]",
+            "{:?} → {:?}: not [1,H,W,A·C] → [1,H·W·A,C] (or [1,H·W·A,1,C])",
             xt.shape, yt.shape
         ));
     };

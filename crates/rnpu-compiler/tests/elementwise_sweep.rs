@@ -2464,7 +2464,16 @@ fn ssd_head_rows_sweep() {
         let mut inputs = Vec::new();
         let mut rows = Vec::new();
         let mut total = 0;
-        let mut label = format!("{dt} C={c}:");
+        // TF1's SSD box predictors write the rows as [1,N,1,C] (concatenated on axis 1 = −3).
+        let four = seed % 4 == 3;
+        let rows_shape = |n: usize| {
+            if four {
+                vec![1, n, 1, c]
+            } else {
+                vec![1, n, c]
+            }
+        };
+        let mut label = format!("{dt} C={c}{}:", if four { " [1,N,1,C]" } else { "" });
         for _ in 0..k {
             let (h, w) = r.pick(&[(1, 1), (3, 3), (5, 4), (8, 8), (10, 10), (20, 20), (16, 16)]);
             let a = r.pick(&[1usize, 2, 3, 5, 6, 7]);
@@ -2477,8 +2486,9 @@ fn ssd_head_rows_sweep() {
             m.inputs.push(x);
             inputs.push(support::random_fm(&mut r, dt, vec![1, h, w, a * c]));
             let n = h * w * a;
-            let shape = push_i32_const(&mut m, "shape", &[3], &[1, n as i32, c as i32]);
-            m.tensors.push(tensor(format!("rows{x}"), vec![1, n, c]));
+            let dims: Vec<i32> = rows_shape(n).iter().map(|&d| d as i32).collect();
+            let shape = push_i32_const(&mut m, "shape", &[dims.len()], &dims);
+            m.tensors.push(tensor(format!("rows{x}"), rows_shape(n)));
             let y = m.tensors.len() - 1;
             m.operators.push(Operator {
                 kind: OpKind::Reshape,
@@ -2490,7 +2500,7 @@ fn ssd_head_rows_sweep() {
             rows.push(y);
             total += n;
         }
-        m.tensors.push(tensor("out".into(), vec![1, total, c]));
+        m.tensors.push(tensor("out".into(), rows_shape(total)));
         let out = m.tensors.len() - 1;
         if k == 1 {
             single += 1;
@@ -2512,7 +2522,7 @@ fn ssd_head_rows_sweep() {
                 inputs: rows.iter().map(|&y| Some(y)).collect(),
                 outputs: vec![out],
                 options: OpOptions::Concatenation(rnpu_model::ConcatenationOptions {
-                    axis: 1,
+                    axis: if four && seed % 8 == 7 { -3 } else { 1 },
                     activation: Activation::None,
                 }),
             });
