@@ -443,6 +443,12 @@ def single_op_models():
         n = f"{op}_k{k}_s{s}_{pad.lower()}_{H}x{W}_c{c}{'_' + act if act else ''}"
         emit_variants(n, fn1(lambda x, f=f, k=k, s=s, pad=pad, act=act: ACT[act](f(x, k, s, pad)),
                              (1, H, W, c)), [(1, H, W, c)], U)
+    # Global average pools beyond the 7×7 kernels (TF1 nets: DeepLab's image pooling 33×33,
+    # Inception's 8×8): the pixel sum / block sum of the MEAN with TFLite's raw average.
+    for (gh, gw, gc) in [(33, 33, 16), (8, 8, 24)]:
+        emit_variants(f"avgpool_global_{gh}x{gw}_c{gc}",
+                      fn1(lambda x, gh=gh, gw=gw: tf.nn.avg_pool2d(x, (gh, gw), (gh, gw), "VALID"),
+                          (1, gh, gw, gc)), [(1, gh, gw, gc)], U)
     # ---- MEAN
     emit_variants(f"mean_hw_keepdims_{H}x{W}_c5",
                   fn1(lambda x: tf.reduce_mean(x, [1, 2], keepdims=True), (1, H, W, 5)), [(1, H, W, 5)], U)

@@ -131,6 +131,16 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
     }
     let (kh, kw) = (o.filter_h.max(0) as usize, o.filter_w.max(0) as usize);
     let (sh, sw) = (o.stride_h.max(0) as usize, o.stride_w.max(0) as usize);
+    // A global average pool beyond the convolution kernels (TF1 nets: Inception's 8×8,
+    // DeepLab's image pooling 33×33 / 65×65): no tap is padding (the window is the map, the
+    // output one pixel), so it is the mean of the raw values — the MEAN's pixel sum (or block
+    // sum) with multiplier 1/n around raw 0, the unpadded average's arithmetic below.
+    if !max
+        && (kh > crate::conv::MAX_KERNEL || kw > crate::conv::MAX_KERNEL)
+        && (kh, kw, oh, ow) == (ih, iw, 1, 1)
+    {
+        return global_average(model, i, (ih, iw, c)).map(PoolLowering::Conv);
+    }
     if kh == 0 || kw == 0 || kh > MAX_POOL_KERNEL || kw > MAX_POOL_KERNEL {
         return Err(format!(
             "kernel {kh}x{kw} outside the PPU's 1..{MAX_POOL_KERNEL} (NVDLA PDP; iree-rocket \
@@ -321,6 +331,66 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
         pads: [pt, pl, pb, pr],
         pad_value: -128,
     }))
+}
+
+/// [`analyze`]'s global average pool beyond the kernel limit: each surface summed as one
+/// pixel ([`lower_pixel_sum`], in blocks when that does not fit), TFLite's `(Σq ± n/2) / n`
+/// on the raw values by the multiplier `1/n` around raw 0 (OUT_CVT rounds half away from zero,
+/// as the unpadded average pool's depthwise convolution). A fused activation that clamps is
+/// refused (the conv path would clamp around the zero point, this one around raw 0).
+fn global_average(
+    model: &Model,
+    i: usize,
+    (ih, iw, c): (usize, usize, usize),
+) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let OpOptions::Pool2d(o) = &op.options else {
+        return Err("no pool options".into());
+    };
+    let input = op.input(0).ok_or("no input")?;
+    let output = *op.outputs.first().ok_or("no output")?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    let (so, zo) = ot
+        .quantization
+        .per_tensor()
+        .ok_or("output not per-tensor")?;
+    if o.activation != Activation::None {
+        let (lo, hi) =
+            rnpu_ref::quant::activation_range_quantized(o.activation, ot.dtype, so, zo as i32);
+        let (qmin, qmax) = if ot.dtype == DType::UInt8 {
+            (0, 255)
+        } else {
+            (-128, 127)
+        };
+        if lo > qmin || hi < qmax {
+            return Err(format!(
+                "global average pool k{ih}x{iw} with a fused {:?} that clamps",
+                o.activation
+            ));
+        }
+    }
+    let (storage, raw0) = if it.dtype == DType::UInt8 {
+        (crate::program::Storage::Uint8Xor80, -128)
+    } else {
+        (crate::program::Storage::Int8, 0)
+    };
+    let n = ih * iw;
+    Ok(ConvOp {
+        out_hwc: (1, 1, c),
+        kh: ih,
+        kw: iw,
+        weights: vec![1; n * c],
+        mult: vec![1.0 / n as f64; c],
+        izp: raw0,
+        ozp: raw0,
+        pixel_sum: true,
+        desc: format!(
+            "AVERAGE_POOL_2D k{ih}x{iw} (global) {} (each 16-channel surface read as one pixel, \
+             summed per channel by a selecting 1x1 convolution, multiplier 1/{n})",
+            it.dtype.name()
+        ),
+        ..ConvOp::identity_1x1(i, input, output, (ih, iw, c), storage)
+    })
 }
 
 /// The geometry of a padded average pool (SAME padding on some side).

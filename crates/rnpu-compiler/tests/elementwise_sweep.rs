@@ -610,6 +610,56 @@ fn concat_sweep() {
     t.report("CONCAT sweep");
 }
 
+/// Global AVERAGE_POOL_2D beyond the convolution kernels (TF1 nets: Inception's 8×8, DeepLab's
+/// image pooling 33×33 / 65×65; the window is the map): each surface summed as one pixel, in
+/// 7×7 blocks of two int8 digits when that does not fit (`pool::global_average`), TFLite's
+/// average of the raw values within 1 LSB on the NPU.
+#[test]
+fn global_average_pool_sweep() {
+    let mut r = Rng(0x91ba_1a5e);
+    let mut t = Tally::default();
+    let sizes: [(usize, usize); 7] = [
+        (8, 8),
+        (10, 9),
+        (14, 14),
+        (33, 33),
+        (65, 65),
+        (20, 57),
+        (1, 30),
+    ];
+    for seed in 0..42u64 {
+        let (h, w) = sizes[(seed % 7) as usize];
+        let c = r.pick(&[1usize, 5, 16, 21, 64, 256]);
+        let q = r.pick(&QUANTS);
+        let act = if seed % 5 == 4 {
+            Activation::Relu
+        } else {
+            Activation::None
+        };
+        let (m, ins) = support::build_pool(false, h, w, c, (h, w), 1, false, q, act, 4100 + seed)
+            .expect("a one-pixel output");
+        let label = format!("AVG_POOL global {h}x{w}x{c} {q:?} {act:?} seed {seed}");
+        let p = compile(&m, &Options::default()).expect("compile");
+        if !p.placements[0].npu {
+            // A fused ReLU that clamps: refused with the reason.
+            assert!(
+                act != Activation::None,
+                "{label}: {}",
+                p.placements[0].reason
+            );
+            assert!(
+                p.placements[0].reason.contains("clamps"),
+                "{label}: {}",
+                p.placements[0].reason
+            );
+            continue;
+        }
+        t.run(label, &m, &ins);
+    }
+    t.report("global AVG_POOL sweep beyond 7x7 (pixel sums, blocks of two digits)");
+    assert!(t.cases >= 30, "{} cases on the NPU", t.cases);
+}
+
 #[test]
 fn pool_sweep() {
     let mut r = Rng(0x9001_5eed);

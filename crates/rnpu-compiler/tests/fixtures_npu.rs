@@ -176,6 +176,12 @@ const FIXTURES: &[(&str, bool)] = &[
     ("ssd_head_rows_16x12_c8_int8pa", true),
     ("ssd_head_rows_16x12_c8_int8pt", true),
     ("ssd_head_rows_16x12_c8_uint8", true),
+    // Global average pools beyond 7×7 (TF1's DeepLab image pooling, Inception's 8×8): pixel
+    // sums, in blocks of two int8 digits at 33×33.
+    ("avgpool_global_33x33_c16_int8", true),
+    ("avgpool_global_33x33_c16_uint8", true),
+    ("avgpool_global_8x8_c24_int8", true),
+    ("avgpool_global_8x8_c24_uint8", true),
     // TF1's SSD box rows: [1,N,1,4] concatenated on axis 1 of rank 4, then a RESHAPE view.
     // (The int8pa variant lands one element at 2 LSB end to end — a 1-LSB difference of the
     // stride-2 convolution through the box convolution — so it is checked op by op below.)

@@ -370,6 +370,14 @@ pub fn strided_slice(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
         o.offset,
     )
     .map_err(|m| ctx.err(m))?;
+    // The output's element count first, from the per-axis counts: a hostile begin/end over a
+    // huge (even empty) input must not build its index lists (fuzz: a 2^27-long axis).
+    let counts = p.counts();
+    let n = counts
+        .iter()
+        .try_fold(1usize, |acc, &k| acc.checked_mul(k))
+        .ok_or_else(|| ctx.err(format!("slice of {counts:?} elements overflows")))?;
+    check_out_len(ctx, ot, n)?;
     let idx = p.indices();
     check_out_len(ctx, ot, idx.len())?;
     Ok(vec![Array::new(ot.shape.clone(), gather(&x.data, &idx))])
@@ -541,6 +549,26 @@ impl SliceSpec {
             end = if stride > 0 { size } else { -1 };
         }
         end
+    }
+
+    /// Elements taken along each axis (the lengths of [`SliceSpec::indices`]' per-axis
+    /// lists), without building them.
+    fn counts(&self) -> Vec<usize> {
+        (0..self.shape.len())
+            .map(|a| {
+                let start = self.start_for_axis(a) as i64;
+                let stop = self.end_for_axis(a, self.start_for_axis(a)) as i64;
+                let st = self.stride[a] as i64;
+                let n = if st > 0 && stop > start {
+                    (stop - start + st - 1) / st
+                } else if st < 0 && stop < start {
+                    (start - stop - st - 1) / -st
+                } else {
+                    0
+                };
+                n as usize
+            })
+            .collect()
     }
 
     /// Flat input indices in output order.
@@ -760,6 +788,43 @@ pub fn pack(ctx: &OpCtx) -> Result<Vec<Array>, RefError> {
 
 #[cfg(test)]
 mod tests {
+    /// `counts` (checked before anything is built) agrees with the index lists it stands for,
+    /// over begin/end/stride draws of both signs, masks and out-of-range bounds.
+    #[test]
+    fn slice_counts_match_the_index_lists() {
+        let mut seed = 0x5eed_u64;
+        let mut next = |m: i64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as i64).rem_euclid(m)
+        };
+        let mut checked = 0;
+        for _ in 0..2000 {
+            let shape: Vec<usize> = (0..1 + next(4)).map(|_| next(7) as usize).collect();
+            let r = shape.len();
+            let pick = |next: &mut dyn FnMut(i64) -> i64| next(21) as i32 - 10;
+            let begin: Vec<i32> = (0..r).map(|_| pick(&mut next)).collect();
+            let end: Vec<i32> = (0..r).map(|_| pick(&mut next)).collect();
+            let stride: Vec<i32> = (0..r)
+                .map(|_| [1, 2, 3, -1, -2][next(5) as usize])
+                .collect();
+            let (bm, em) = (next(1 << r) as u32, next(1 << r) as u32);
+            let Ok(p) = SliceSpec::build(&shape, &begin, &end, &stride, bm, em, 0, 0, 0, false)
+            else {
+                continue;
+            };
+            let n: usize = p.counts().iter().product();
+            assert_eq!(
+                n,
+                p.indices().len(),
+                "{shape:?} {begin:?} {end:?} {stride:?}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 1000, "{checked} slices checked");
+    }
+
     use super::*;
 
     fn slice(
