@@ -1035,6 +1035,17 @@ def math_ops():
         b += [L.Conv2D(8, 3, padding="same", dilation_rate=r, activation="relu")(xin) for r in (6, 12)]
         y = L.Conv2D(6, 1)(L.Concatenate()(b))
         emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 14, 14, 16)], [(-1, 1)])
+    # ASPP at rate 18 (DeepLabV3+ at output stride 16, TF's DeepLab separable branches): the
+    # dense kernels (37×37) are not expanded, the real taps stacked one by one over the padded
+    # map. Two outputs, one convolution each (the end-to-end bound is the operator's).
+    n = "keras_aspp_rate18_24x20_c8"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((24, 20, 8), name="in0")
+        a = L.Conv2D(8, 3, padding="same", dilation_rate=18, activation="relu")(xin)
+        d = L.DepthwiseConv2D(3, padding="same", dilation_rate=(18, 12))(xin)
+        emit_variants(n, ("keras", tf.keras.Model(xin, [a, d])), [(1, 24, 20, 8)], [(-1, 1)])
     # A U-Net decoder step in Keras 3: Conv2DTranspose computes its output shape at run time
     # (SHAPE → STRIDED_SLICE → PACK into TRANSPOSE_CONV's first operand).
     n = "keras_unet_step_16x12_c8"

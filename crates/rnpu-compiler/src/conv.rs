@@ -11,9 +11,14 @@ use crate::program::Storage;
 /// measured to 3×3, fp16 to 11×11 with `Cin` ≤ 64; Mesa's captures go to 5×5).
 pub const MAX_KERNEL: usize = 7;
 
-/// The largest dense kernel a dilation may expand to before the analysis gives up early (the
-/// stacking of `crate::stack` decides whether it is taken; this only bounds the allocation).
+/// The largest dense kernel a dilation is expanded to (the stacking of `crate::stack` decides
+/// whether it is taken); beyond, the kernel keeps its real taps only (`ConvOp::dilated`), up
+/// to [`MAX_DILATED`].
 const MAX_DENSE: usize = 4 * MAX_KERNEL;
+
+/// The largest dense extent of a dilated kernel kept as its real taps (its padding is made by
+/// chained PAD copies, at most 48 rows or columns: `crate::stack::sparse_plan`).
+const MAX_DILATED: usize = 97;
 
 /// Largest weight tensor a depth-multiplier convolution may expand to in its direct form
 /// (64 MiB; real ones are a few KiB — this only stops hostile shapes from allocating).
@@ -103,6 +108,11 @@ pub struct ConvOp {
     /// pixels, `[top, bottom, left, right]` of them (`crate::bilinear`); `in_hwc` is the real
     /// input, the zero insertion, kernel and pads apply to the padded map.
     pub replicate: Option<[usize; 4]>,
+    /// A dilated kernel too large to expand (`(dh, dw, kh0, kw0)`): `weights` hold only the
+    /// `kh0×kw0` real taps (`[OC][kh0][kw0][IC]`, depthwise `[kh0][kw0][C]`) while `kh×kw` is
+    /// the dense extent; real tap `(y, x)` sits at `(y·dh, x·dw)`. Only the tap-by-tap
+    /// stacking (`crate::stack::lower_sparse`) lowers it.
+    pub dilated: Option<(usize, usize, usize, usize)>,
     /// Pixels from one 16-channel surface of the input to the next (`None`: the map's `H·W`):
     /// a task reading one row or one column of a larger map (`crate::bilinear`).
     pub in_plane: Option<usize>,
@@ -264,6 +274,7 @@ impl ConvOp {
             pixel_sum: false,
             stacked: false,
             replicate: None,
+            dilated: None,
             in_plane: None,
             out_plane: None,
             in_line: None,
@@ -359,10 +370,10 @@ fn dilation(h: i32, w: i32, kh: usize, kw: usize) -> Result<(usize, usize), Stri
     let (dh, dw) = (h as usize, w as usize);
     let eff = |k: usize, d: usize| k.saturating_sub(1).saturating_mul(d).saturating_add(1);
     let (ekh, ekw) = (eff(kh, dh), eff(kw, dw));
-    if (dh > 1 || dw > 1) && (ekh > MAX_DENSE || ekw > MAX_DENSE) {
+    if (dh > 1 || dw > 1) && (ekh > MAX_DILATED || ekw > MAX_DILATED) {
         return Err(format!(
             "dilation {dh}x{dw} of a {kh}x{kw} kernel is a {ekh}x{ekw} dense kernel, beyond the \
-             {MAX_DENSE}x{MAX_DENSE} the NPU path takes (the CNA's atrous fields are neither \
+             {MAX_DILATED}x{MAX_DILATED} the NPU path takes (the CNA's atrous fields are neither \
              programmed nor measured by any source)"
         ));
     }
@@ -516,6 +527,7 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
     };
 
     let (act, depthwise, in_hwc, out_hwc, kh, kw, sh, sw, pad_top, pad_left, weights, oc, desc);
+    let mut dilated = None;
     match &op.options {
         OpOptions::Conv2d(o) => {
             let ih = hwc(&it.shape).ok_or("input is not [1,H,W,C] (batch > 1 stays on the CPU)")?;
@@ -541,7 +553,21 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
             act = o.activation;
             in_hwc = ih;
             out_hwc = oh;
-            let (w, ekh, ekw) = dilate_kernel(&wvals, f_oc, f_kh, f_kw, f_ic, dh, dw, wzp as i8);
+            let eff = |k: usize, d: usize| (k - 1) * d + 1;
+            let (w, ekh, ekw) = if eff(f_kh, dh) > MAX_DENSE || eff(f_kw, dw) > MAX_DENSE {
+                // Too large to expand: the real taps only (tap by tap, `ConvOp::dilated`).
+                if groups != 1 {
+                    return Err(format!(
+                        "dilation {dh}x{dw} of a grouped {f_kh}x{f_kw} kernel: a {}x{} dense                          kernel",
+                        eff(f_kh, dh),
+                        eff(f_kw, dw)
+                    ));
+                }
+                dilated = Some((dh, dw, f_kh, f_kw));
+                (wvals.clone(), eff(f_kh, dh), eff(f_kw, dw))
+            } else {
+                dilate_kernel(&wvals, f_oc, f_kh, f_kw, f_ic, dh, dw, wzp as i8)
+            };
             (kh, kw) = (ekh, ekw);
             let taps = kh * kw;
             let per_group = f_oc / groups;
@@ -616,7 +642,21 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
             act = o.activation;
             in_hwc = ih;
             out_hwc = oh;
-            let (dense, ekh, ekw) = dilate_kernel(&wvals, 1, f_kh, f_kw, f_c, dh, dw, wzp as i8);
+            let eff = |k: usize, d: usize| (k - 1) * d + 1;
+            let (dense, ekh, ekw) = if eff(f_kh, dh) > MAX_DENSE || eff(f_kw, dw) > MAX_DENSE {
+                // Too large to expand: the real taps only (tap by tap, `ConvOp::dilated`).
+                if f_c != ih.2 {
+                    return Err(format!(
+                        "dilation {dh}x{dw} of a {f_kh}x{f_kw} depth-multiplier kernel: a {}x{}                          dense kernel",
+                        eff(f_kh, dh),
+                        eff(f_kw, dw)
+                    ));
+                }
+                dilated = Some((dh, dw, f_kh, f_kw));
+                (wvals.clone(), eff(f_kh, dh), eff(f_kw, dw))
+            } else {
+                dilate_kernel(&wvals, 1, f_kh, f_kw, f_c, dh, dw, wzp as i8)
+            };
             (kh, kw) = (ekh, ekw);
             let dtag = dil_tag(dh, dw, kh, kw);
             (sh, sw) = (o.stride_h.max(0) as usize, o.stride_w.max(0) as usize);
@@ -716,7 +756,8 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
     if sh == 0 || sw == 0 || sh > 7 || sw > 7 {
         return Err(format!("stride {sh}x{sw} outside CONV_CON3's 1..7"));
     }
-    if pad_top > 15 || pad_left > 15 {
+    // (A kernel kept as its real taps is padded by PAD copies, not PAD_CON0.)
+    if dilated.is_none() && (pad_top > 15 || pad_left > 15) {
         return Err(format!(
             "leading pad {pad_top}/{pad_left} exceeds PAD_CON0's 4 bits"
         ));
@@ -837,6 +878,7 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
         storage,
         desc,
         stacked,
+        dilated,
         // No EW operand, table or special lowering: the plain fields of a copy.
         ..ConvOp::identity_1x1(i, input, output, in_hwc, storage)
     })

@@ -77,7 +77,8 @@ pub const MAX_DEPTHWISE_CHANNELS: usize = 64;
 /// (cancelled by CPEND, like the grouped convolutions' off-group weights).
 fn as_direct(c: &ConvOp) -> ConvOp {
     let ch = c.in_hwc.2;
-    let taps = c.kh * c.kw;
+    // (A kernel kept as its real taps, `ConvOp::dilated`, has that many.)
+    let taps = c.dilated.map_or(c.kh * c.kw, |(_, _, kh, kw)| kh * kw);
     let mut weights = vec![c.wzp as i8; ch * taps * ch];
     for o in 0..ch {
         for t in 0..taps {
@@ -93,6 +94,11 @@ fn as_direct(c: &ConvOp) -> ConvOp {
 
 /// Both axes of `c`'s cut, or why its kernel cannot be stacked.
 pub fn plan(c: &ConvOp) -> Result<(Axis, Axis), String> {
+    if let Some((dh, dw, kh, kw)) = c.dilated {
+        return Err(format!(
+            "a {kh}x{kw} kernel dilated {dh}x{dw} kept as its real taps: no dense cut"
+        ));
+    }
     if c.depthwise && c.in_hwc.2 > MAX_DEPTHWISE_CHANNELS {
         return Err(format!(
             "depthwise kernel {}x{} over {} channels: stacking makes it a direct convolution \
@@ -145,7 +151,7 @@ pub fn chunks(c: &ConvOp) -> Result<Option<Vec<(usize, ConvOp)>>, String> {
         || c.out_plane.is_some()
         || c.bias.len() != ch
         || c.mult.len() != ch
-        || c.weights.len() != c.kh * c.kw * ch
+        || c.weights.len() != c.dilated.map_or(c.kh * c.kw, |(_, _, kh, kw)| kh * kw) * ch
     {
         return Err(format!(
             "depthwise kernel {}x{} over {ch} channels: not split into channel groups (a mode \
@@ -153,7 +159,7 @@ pub fn chunks(c: &ConvOp) -> Result<Option<Vec<(usize, ConvOp)>>, String> {
             c.kh, c.kw
         ));
     }
-    let taps = c.kh * c.kw;
+    let taps = c.dilated.map_or(c.kh * c.kw, |(_, _, kh, kw)| kh * kw);
     let parts = (0..ch)
         .step_by(MAX_DEPTHWISE_CHANNELS)
         .map(|c0| {
@@ -203,21 +209,27 @@ pub fn sparse_plan(c: &ConvOp) -> Result<SparsePlan, String> {
     let (ih, iw, ic) = d.in_hwc;
     let (oh, ow, oc) = d.out_hwc;
     let (kh, kw) = (d.kh, d.kw);
-    if d.weights.len() != oc * kh * kw * ic || oh == 0 || ow == 0 {
-        return Err("weights do not match the kernel".into());
+    if oh == 0 || ow == 0 {
+        return Err("an empty output".into());
     }
     if d.sh > MAX_KERNEL || d.sw > MAX_KERNEL {
         return Err(format!("stride {}x{} beyond a window copy's", d.sh, d.sw));
     }
     let wzp = d.wzp as i8;
-    let taps: Vec<(usize, usize)> = (0..kh)
-        .flat_map(|y| (0..kw).map(move |x| (y, x)))
+    // The weights' own taps (the real ones of a kernel kept dilated) and where they sit.
+    let (dy, dx, wkh, wkw) = d.dilated.unwrap_or((1, 1, kh, kw));
+    if d.weights.len() != oc * wkh * wkw * ic {
+        return Err("weights do not match the kernel".into());
+    }
+    let taps: Vec<(usize, usize)> = (0..wkh)
+        .flat_map(|y| (0..wkw).map(move |x| (y, x)))
         .filter(|&(y, x)| {
             (0..oc).any(|o| {
-                let at = ((o * kh + y) * kw + x) * ic;
+                let at = ((o * wkh + y) * wkw + x) * ic;
                 d.weights[at..at + ic].iter().any(|&w| w != wzp)
             })
         })
+        .map(|(y, x)| (y * dy, x * dx))
         .collect();
     if taps.is_empty() || taps.len() > MAX_SPARSE_TAPS {
         return Err(format!(
@@ -309,12 +321,12 @@ pub fn lower_sparse(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
         stages.push((crate::crop::lower(&window, bn_rounding)?, src, dst));
     }
     // [OC][1][1][slots·cp]: slot j channel ch ← the original weight at tap j.
-    let (kh, kw) = (c.kh, c.kw);
+    let (dy, dx, kh, kw) = c.dilated.unwrap_or((1, 1, c.kh, c.kw));
     let cs = taps.len() * cp;
     let mut weights = vec![c.wzp as i8; oc * cs];
     for o in 0..oc {
         for (j, &(ty, tx)) in taps.iter().enumerate() {
-            let src = ((o * kh + ty) * kw + tx) * ic;
+            let src = ((o * kh + ty / dy) * kw + tx / dx) * ic;
             let dst = o * cs + j * cp;
             weights[dst..dst + ic].copy_from_slice(&c.weights[src..src + ic]);
         }
@@ -329,6 +341,7 @@ pub fn lower_sparse(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
         pad_left: 0,
         weights,
         stacked: false,
+        dilated: None,
         desc: format!(
             "{} [1x1 over {} stacked tap windows of {cp} channels]",
             c.desc,

@@ -176,6 +176,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("ssd_head_rows_16x12_c8_int8pa", true),
     ("ssd_head_rows_16x12_c8_int8pt", true),
     ("ssd_head_rows_16x12_c8_uint8", true),
+    // ASPP at rate 18: 37×37 dense kernels kept as their real taps, stacked tap by tap.
+    ("keras_aspp_rate18_24x20_c8_int8pa", true),
+    ("keras_aspp_rate18_24x20_c8_int8pt", true),
+    ("keras_aspp_rate18_24x20_c8_uint8", true),
     // Global average pools beyond 7×7 (TF1's DeepLab image pooling, Inception's 8×8): pixel
     // sums, in blocks of two int8 digits at 33×33.
     ("avgpool_global_33x33_c16_int8", true),
