@@ -449,6 +449,13 @@ def single_op_models():
         emit_variants(f"avgpool_global_{gh}x{gw}_c{gc}",
                       fn1(lambda x, gh=gh, gw=gw: tf.nn.avg_pool2d(x, (gh, gw), (gh, gw), "VALID"),
                           (1, gh, gw, gc)), [(1, gh, gw, gc)], U)
+    # TF1 DeepLab's image pooling at 513×513 (output stride 16): the 33×33 global average, then
+    # bilinear (align_corners) back to 33×33 — a one-pixel broadcast no repetition makes.
+    sp33 = (1, 33, 33, 8)
+    emit_variants("aspp_pool_broadcast_33x33_c8",
+                  fn1(lambda x: tf.compat.v1.image.resize_bilinear(
+                      tf.nn.avg_pool2d(x, 33, 33, "VALID"), (33, 33), align_corners=True), sp33),
+                  [sp33], U)
     # ---- MEAN
     emit_variants(f"mean_hw_keepdims_{H}x{W}_c5",
                   fn1(lambda x: tf.reduce_mean(x, [1, 2], keepdims=True), (1, H, W, 5)), [(1, H, W, 5)], U)

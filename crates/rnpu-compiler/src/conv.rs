@@ -558,7 +558,8 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
                 // Too large to expand: the real taps only (tap by tap, `ConvOp::dilated`).
                 if groups != 1 {
                     return Err(format!(
-                        "dilation {dh}x{dw} of a grouped {f_kh}x{f_kw} kernel: a {}x{} dense                          kernel",
+                        "dilation {dh}x{dw} of a grouped {f_kh}x{f_kw} kernel: a {}x{} dense \
+                         kernel",
                         eff(f_kh, dh),
                         eff(f_kw, dw)
                     ));
@@ -647,7 +648,8 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
                 // Too large to expand: the real taps only (tap by tap, `ConvOp::dilated`).
                 if f_c != ih.2 {
                     return Err(format!(
-                        "dilation {dh}x{dw} of a {f_kh}x{f_kw} depth-multiplier kernel: a {}x{}                          dense kernel",
+                        "dilation {dh}x{dw} of a {f_kh}x{f_kw} depth-multiplier kernel: a {}x{} \
+                         dense kernel",
                         eff(f_kh, dh),
                         eff(f_kw, dw)
                     ));

@@ -177,9 +177,10 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     }
     let transposed = transposed_row(c);
     let c = transposed.as_ref().unwrap_or(c);
-    match c.broadcast_gate {
-        Some(_) => lower_gated_mul(c, bn_rounding),
-        None => lower_plain_with(c, bn_rounding, true),
+    match (c.broadcast_gate, &c.ew) {
+        (Some(_), Some(_)) => lower_gated_mul(c, bn_rounding),
+        (Some(_), None) => lower_broadcast(c, bn_rounding),
+        (None, _) => lower_plain_with(c, bn_rounding, true),
     }
 }
 
@@ -222,21 +223,77 @@ fn transposed_row(c: &ConvOp) -> Option<ConvOp> {
 /// scratch map as its EW operand.
 fn lower_gated_mul(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     let e = c.ew.as_ref().ok_or("a gated MUL without its EW operand")?;
-    let (h, w, ch) = c.out_hwc;
-    let zg = -e.offset;
     let b = ConvOp {
         broadcast_gate: None,
         ..c.clone()
     };
     let mut lb = lower_plain(&b, bn_rounding)?;
     let mut ops = lb.operands.clone();
-    let mut tasks = Vec::new();
-    let (mut scratch, mut ones, mut gate_bytes) = (lb.ew_extent, 0u64, 0u64);
+    let g = gate_copies(
+        c,
+        e.tensor,
+        -e.offset,
+        &mut ops,
+        bn_rounding,
+        AddrRef::Scratch,
+    )?;
+    let mut tasks = g.tasks;
+    for (entries, addrs) in lb.tasks.drain(..) {
+        let mapped = addrs
+            .into_iter()
+            .map(|(i, r)| match r {
+                AddrRef::EwOperand(x) => (i, AddrRef::Scratch(x)),
+                other => (i, other),
+            })
+            .collect();
+        tasks.push((entries, mapped));
+    }
+    Ok(Lowered {
+        tasks,
+        operands: ops,
+        scratch_extent: lb.ew_extent.max(g.extent),
+        ones_extent: g.ones,
+        gate_bytes: g.gate_bytes,
+        split: format!("{} + {} (gate broadcast)", lb.split, g.split),
+        ..lb
+    })
+}
+
+/// The tasks copying a `[1,1,1,C]` map (`gate`, stored zero point `zg`) to every position of
+/// an `out_hwc` map: depthwise 1×1 convolutions over a constant all-ones map whose weights
+/// the CNA fetches from the gate's own buffer (`AddrRef::GateWeights`: a 1×1×C NC1HWC2 image
+/// is byte for byte the depthwise 1×1 weight layout), weight and output zero point `zg`,
+/// multiplier 1 — so each output is exactly the gate's value. Written where `dst` places the
+/// map (`docs/hw-semantics.md`, MUL by a broadcast runtime gate).
+struct GateCopies {
+    tasks: Vec<emit::TaskProgram>,
+    extent: u64,
+    ones: u64,
+    gate_bytes: u64,
+    split: String,
+}
+
+fn gate_copies(
+    c: &ConvOp,
+    gate: usize,
+    zg: i32,
+    ops: &mut Vec<u8>,
+    bn_rounding: bool,
+    dst: fn(u64) -> AddrRef,
+) -> Result<GateCopies, String> {
+    let (h, w, ch) = c.out_hwc;
+    let mut out = GateCopies {
+        tasks: Vec::new(),
+        extent: 0,
+        ones: 0,
+        gate_bytes: 0,
+        split: String::new(),
+    };
     let mut splits = Vec::new();
-    // Group A in pieces of channels whose weights are one packed chunk each, so that the
-    // chunk of channels s.. is the gate's bytes from s on (a wide gate — EfficientNet's 1152
-    // channels — would otherwise be chunked by the depthwise lowering, at offsets that are
-    // not the gate's).
+    // In pieces of channels whose weights are one packed chunk each, so that the chunk of
+    // channels s.. is the gate's bytes from s on (a wide gate — EfficientNet's 1152 channels —
+    // would otherwise be chunked by the depthwise lowering, at offsets that are not the
+    // gate's).
     let plane = (h * w * C2) as u64;
     let mut s = 0;
     while s < ch {
@@ -251,7 +308,7 @@ fn lower_gated_mul(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
                     s + n
                 ),
                 broadcast_gate: None,
-                ..ConvOp::identity_1x1(c.op, e.tensor, e.tensor, (h, w, n), c.storage)
+                ..ConvOp::identity_1x1(c.op, gate, gate, (h, w, n), c.storage)
             };
             lower_plain(&a, bn_rounding)
         };
@@ -270,7 +327,7 @@ fn lower_gated_mul(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
                     .map(|l| (n, l))
             })
             .ok_or_else(|| format!("gate broadcast of channels {s}.. does not fit one task"))?;
-        align_vec(&mut ops, CHUNK_ALIGN);
+        align_vec(ops, CHUNK_ALIGN);
         let a_ops = ops.len() as u64;
         ops.extend_from_slice(&la.operands);
         let out0 = (s / C2) as u64 * plane;
@@ -281,39 +338,48 @@ fn lower_gated_mul(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
                     i,
                     match r {
                         AddrRef::Input(x) => AddrRef::ConstOnes(x),
-                        AddrRef::Output(x) => AddrRef::Scratch(out0 + x),
+                        AddrRef::Output(x) => dst(out0 + x),
                         AddrRef::Operands(x) => AddrRef::Operands(a_ops + x),
                         AddrRef::Weights(0) => AddrRef::GateWeights(s as u64),
                         other => return Err(format!("gate broadcast task addresses {other:?}")),
                     },
                 ));
             }
-            tasks.push((entries, mapped));
+            out.tasks.push((entries, mapped));
         }
-        scratch = scratch.max(out0 + la.output_extent);
-        ones = ones.max(la.input_extent);
-        gate_bytes = gate_bytes.max(s as u64 + la.weights.len() as u64);
+        out.extent = out.extent.max(out0 + la.output_extent);
+        out.ones = out.ones.max(la.input_extent);
+        out.gate_bytes = out.gate_bytes.max(s as u64 + la.weights.len() as u64);
         splits.push(la.split);
         s += n;
     }
-    for (entries, addrs) in lb.tasks.drain(..) {
-        let mapped = addrs
-            .into_iter()
-            .map(|(i, r)| match r {
-                AddrRef::EwOperand(x) => (i, AddrRef::Scratch(x)),
-                other => (i, other),
-            })
-            .collect();
-        tasks.push((entries, mapped));
+    out.split = splits.join(", ");
+    Ok(out)
+}
+
+/// A `[1,1,1,C]` map broadcast to the op's `H×W` output (RESIZE of a one-pixel map by a factor
+/// the repetitions cannot make, `ConvOp::broadcast_gate` without an EW operand): the gate
+/// copies of [`gate_copies`] written straight into the output.
+fn lower_broadcast(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    let gate = c.broadcast_gate.ok_or("not a broadcast")?;
+    if c.in_hwc.0 != 1 || c.in_hwc.1 != 1 || c.in_hwc.2 != c.out_hwc.2 {
+        return Err(format!("a broadcast of {:?} to {:?}", c.in_hwc, c.out_hwc));
     }
+    let mut ops = Vec::new();
+    let g = gate_copies(c, gate, c.izp, &mut ops, bn_rounding, AddrRef::Output)?;
     Ok(Lowered {
-        tasks,
+        tasks: g.tasks,
+        weights: Vec::new(),
         operands: ops,
-        scratch_extent: scratch,
-        ones_extent: ones,
-        gate_bytes,
-        split: format!("{} + {} (gate broadcast)", lb.split, splits.join(", ")),
-        ..lb
+        output_extent: g.extent,
+        input_extent: 0,
+        ew_extent: 0,
+        split: format!("one-pixel broadcast: {}", g.split),
+        bound: 0.0,
+        ppu: false,
+        scratch_extent: 0,
+        ones_extent: g.ones,
+        gate_bytes: g.gate_bytes,
     })
 }
 

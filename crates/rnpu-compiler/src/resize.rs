@@ -75,6 +75,9 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     }
     let (fy, fx) = (oh / h, ow / w);
     if factors(fy).is_none() || factors(fx).is_none() {
+        if let Some(b) = broadcast(model, i) {
+            return Ok(b);
+        }
         return Err(format!(
             "factor {fy}x{fx}: not a product of repetitions of at most {MAX_KERNEL}"
         ));
@@ -99,6 +102,44 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         ),
         repeat: Some((fy, fx)),
         ..ConvOp::identity_1x1(i, input, output, (h, w, c), storage)
+    })
+}
+
+/// A RESIZE (nearest or bilinear) of a one-pixel map `[1,1,1,C]` to `[1,H,W,C]` whose factors
+/// the repetitions cannot make (a prime beyond 7: DeepLab's image pooling broadcast to 33×33,
+/// 17×17, 65×65): every output is the pixel (nearest picks it whatever the coordinate mode;
+/// bilinear's weights on it sum to 1, checked by the caller), so the op is the gate copy of a
+/// broadcast MUL (`lower::gate_copies`) written straight into the output. `None` when the op
+/// is not such a resize of one type and quantization.
+pub(crate) fn broadcast(model: &Model, i: usize) -> Option<ConvOp> {
+    let op = &model.operators[i];
+    let input = op.input(0)?;
+    let output = *op.outputs.first()?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    let storage = copy_storage(it.dtype).ok()?;
+    let (&[1, 1, 1, c], &[1, oh, ow, oc]) = (it.shape.as_slice(), ot.shape.as_slice()) else {
+        return None;
+    };
+    if ot.dtype != it.dtype || ot.quantization != it.quantization || c != oc || c == 0 {
+        return None;
+    }
+    let (_, zp) = it.quantization.per_tensor()?;
+    let zp = if it.dtype == rnpu_model::DType::UInt8 {
+        zp as i32 - 128
+    } else {
+        zp as i32
+    };
+    Some(ConvOp {
+        out_hwc: (oh, ow, c),
+        izp: zp,
+        broadcast_gate: Some(input),
+        desc: format!(
+            "{} 1x1x{c} → {oh}x{ow} {} (the pixel copied to every position: depthwise 1x1 over \
+             an all-ones map, weights fetched from the pixel's own buffer)",
+            op.kind.name(),
+            it.dtype
+        ),
+        ..ConvOp::identity_1x1(i, input, output, (1, 1, c), storage)
     })
 }
 

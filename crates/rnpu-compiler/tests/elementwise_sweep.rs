@@ -2253,8 +2253,10 @@ fn resize_bilinear_sweep() {
         // ×4 with half-pixel centres needs 8 taps: stacked (depthwise in channel groups of 64).
         let ok = |n: usize, f: usize| f == 1 || (f == 2 || f == 4) && !(align && n == 1);
         // Or every axis a copy or a one-pixel broadcast (a repetition; factors here are
-        // products of 2, 3, 7 and 11: 33 = 3·11 stays on the CPU).
-        let rep = |n: usize, f: usize| f == 1 || n == 1 && !f.is_multiple_of(11);
+        // products of 2, 3, 7 and 11: 33 = 3·11 is no repetition, but a 1×1 map is copied to
+        // every position whatever the size, `resize::broadcast`).
+        let one_pixel = (h, w) == (1, 1);
+        let rep = |n: usize, f: usize| f == 1 || n == 1 && (one_pixel || !f.is_multiple_of(11));
         let expect_npu = ok(h, fy) && ok(w, fx) || rep(h, fy) && rep(w, fx);
         let label = format!(
             "{h}x{w}x{} → {oh}x{ow} align {align} half {half} {:?}",
@@ -2282,6 +2284,68 @@ fn resize_bilinear_sweep() {
     println!("resize bilinear: {on_npu} on the NPU, {on_cpu} on the CPU");
     assert!(on_npu >= 40, "{on_npu} resizes on the NPU");
     t.report("conv + RESIZE_BILINEAR sweep (the resize on its emulated input, bit-exact)");
+}
+
+/// RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR of a one-pixel map to sizes no repetition makes
+/// (primes beyond 7: TF1 DeepLab's image pooling at 33×33, 17×17, 65×65): the pixel copied to
+/// every position by depthwise 1×1 convolutions over an all-ones map whose weights are the
+/// pixel's own bytes (`resize::broadcast`), bit-exact on the emulated conv output.
+#[test]
+fn one_pixel_broadcast_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator, ResizeOptions};
+    let mut r = Rng(0x0b0a_dca5);
+    let mut t = Tally::default();
+    let outs = [(33, 33), (17, 17), (65, 65), (13, 1), (1, 11), (22, 26)];
+    for seed in 0..36u64 {
+        let (oh, ow) = outs[(seed % 6) as usize];
+        let bilinear = seed % 2 == 0;
+        let (align, half) = [(false, false), (true, false), (false, true)][(seed / 2 % 3) as usize];
+        let mut c = conv_1x1_case(&mut r, 1, 1, 5200 + seed);
+        if seed % 9 == 8 {
+            // Wide maps: the copy runs in several channel pieces.
+            c.oc = 1100;
+        }
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let size = push_i32_const(&mut m, "size", &[2], &[oh as i32, ow as i32]);
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "broadcast".into();
+        y.shape = vec![1, oh, ow, c.oc];
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        m.operators.push(Operator {
+            kind: if bilinear {
+                OpKind::ResizeBilinear
+            } else {
+                OpKind::ResizeNearestNeighbor
+            },
+            version: 3,
+            inputs: vec![Some(conv_out), Some(size)],
+            outputs: vec![yi],
+            options: OpOptions::Resize(ResizeOptions {
+                align_corners: align,
+                half_pixel_centers: half,
+            }),
+        });
+        m.outputs = vec![yi];
+        let label = format!(
+            "{} 1x1x{} → {oh}x{ow} align {align} half {half} {:?}",
+            if bilinear { "bilinear" } else { "nearest" },
+            c.oc,
+            c.quant
+        );
+        let p = compile(&m, &Options::default()).expect("compile");
+        if !p.placements[1].npu {
+            t.failures
+                .push(format!("{label}: on the CPU — {}", p.placements[1].reason));
+            continue;
+        }
+        support::expose_all_outputs(&mut m);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let (vals, want) = follower_on_emulated_input(&m, &p, &x);
+        t.add_copy(label, &vals[&yi], &want);
+    }
+    t.report("one-pixel RESIZE broadcast sweep (gate copies into the output)");
 }
 
 /// TRANSPOSE_CONV (kernels 1–5, strides 1–3, SAME/VALID, 1–40 channels, int8 per-axis and uint8,

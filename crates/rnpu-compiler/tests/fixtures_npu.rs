@@ -180,6 +180,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("keras_aspp_rate18_24x20_c8_int8pa", true),
     ("keras_aspp_rate18_24x20_c8_int8pt", true),
     ("keras_aspp_rate18_24x20_c8_uint8", true),
+    // TF1 DeepLab's image pooling at 33×33: the global average, then its one pixel broadcast
+    // back to 33×33 (bilinear, align_corners) by gate copies.
+    ("aspp_pool_broadcast_33x33_c8_int8", true),
+    ("aspp_pool_broadcast_33x33_c8_uint8", true),
     // Global average pools beyond 7×7 (TF1's DeepLab image pooling, Inception's 8×8): pixel
     // sums, in blocks of two int8 digits at 33×33.
     ("avgpool_global_33x33_c16_int8", true),
