@@ -1042,6 +1042,15 @@ def math_ops():
         b += [L.Conv2D(8, 3, padding="same", dilation_rate=r, activation="relu")(xin) for r in (6, 12)]
         y = L.Conv2D(6, 1)(L.Concatenate()(b))
         emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 14, 14, 16)], [(-1, 1)])
+    # Keras Flatten → Dense (beginner CNNs' classifier head): the RESHAPE folds, the FC reads
+    # the map's NC1HWC2 bytes as one pixel.
+    n = "flatten_dense_13x11_c20"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((13, 11, 20), name="in0")
+        y = L.Dense(12, activation="relu")(L.Flatten()(xin))
+        emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 13, 11, 20)], [(-1, 1)])
     # ASPP at rate 18 (DeepLabV3+ at output stride 16, TF's DeepLab separable branches): the
     # dense kernels (37×37) are not expanded, the real taps stacked one by one over the padded
     # map. Two outputs, one convolution each (the end-to-end bound is the operator's).

@@ -108,6 +108,10 @@ pub struct ConvOp {
     /// pixels, `[top, bottom, left, right]` of them (`crate::bilinear`); `in_hwc` is the real
     /// input, the zero insertion, kernel and pads apply to the padded map.
     pub replicate: Option<[usize; 4]>,
+    /// The `kh×kw = H×W` VALID convolution over the whole map producing one pixel (a
+    /// FULLY_CONNECTED over a flattened map, [`flatten_fc`]), lowered as a 1×1 convolution over
+    /// the map's NC1HWC2 buffer read as one pixel of `16·⌈C/16⌉·H·W` channels.
+    pub whole_pixel: bool,
     /// A dilated kernel too large to expand (`(dh, dw, kh0, kw0)`): `weights` hold only the
     /// `kh0×kw0` real taps (`[OC][kh0][kw0][IC]`, depthwise `[kh0][kw0][C]`) while `kh×kw` is
     /// the dense extent; real tap `(y, x)` sits at `(y·dh, x·dw)`. Only the tap-by-tap
@@ -275,6 +279,7 @@ impl ConvOp {
             stacked: false,
             replicate: None,
             dilated: None,
+            whole_pixel: false,
             in_plane: None,
             out_plane: None,
             in_line: None,
@@ -446,6 +451,54 @@ pub fn check_stacked(c: ConvOp) -> Result<ConvOp, String> {
         })?;
     }
     Ok(c)
+}
+
+/// RESHAPE `r` (`[1,H,W,C]` → `[1,H·W·C]`, Keras Flatten) feeding FULLY_CONNECTED `f`: the FC
+/// over the flattened row is the VALID `H×W` convolution over the map itself (TFLite's
+/// flatten order `(y·W + x)·C + c` is the `[OC][KH][KW][IC]` weight order). Lowered as one
+/// 1×1 convolution over the map's whole NC1HWC2 buffer read as one pixel
+/// (`ConvOp::whole_pixel`, `lower::lower_whole_pixel`), so no kernel limit applies; the FC's
+/// bias and multipliers serve unchanged. Input the RESHAPE's, output the FC's.
+pub fn flatten_fc(model: &Model, r: usize, f: usize) -> Result<ConvOp, String> {
+    let x = model.operators[r].input(0).ok_or("RESHAPE without input")?;
+    let y = *model.operators[r]
+        .outputs
+        .first()
+        .ok_or("RESHAPE without output")?;
+    let (xt, yt) = (model.tensor(x), model.tensor(y));
+    if xt.dtype != yt.dtype || xt.quantization != yt.quantization {
+        return Err("the RESHAPE changes type or quantization".into());
+    }
+    let (&[1, h, w, c], &[1, n]) = (xt.shape.as_slice(), yt.shape.as_slice()) else {
+        return Err(format!("{:?} → {:?} is not a flatten", xt.shape, yt.shape));
+    };
+    if n != h * w * c || n == 0 {
+        return Err(format!("{:?} → {:?} is not a flatten", xt.shape, yt.shape));
+    }
+    let fc = analyze_unplanned(model, f)?;
+    if fc.in_hwc != (1, 1, n) || fc.out_hwc.0 != 1 || fc.out_hwc.1 != 1 || fc.depthwise {
+        return Err(format!(
+            "the FULLY_CONNECTED is not one row of {n} inputs ({:?})",
+            fc.in_hwc
+        ));
+    }
+    Ok(ConvOp {
+        input: x,
+        in_hwc: (h, w, c),
+        kh: h,
+        kw: w,
+        sh: 1,
+        sw: 1,
+        pad_top: 0,
+        pad_left: 0,
+        whole_pixel: true,
+        desc: format!(
+            "{} over the {h}x{w}x{c} map (flatten folded: the map's NC1HWC2 bytes read as one \
+             pixel)",
+            fc.desc
+        ),
+        ..fc
+    })
 }
 
 /// [`analyze_unplanned`] of a convolution written as a one-operator model of `model`'s

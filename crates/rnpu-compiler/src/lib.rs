@@ -932,6 +932,35 @@ fn plan(
             }
         }
     }
+    // 0c'. RESHAPE `[1,H,W,C]` → `[1,H·W·C]` (Keras Flatten) read only by a FULLY_CONNECTED:
+    // the FC over the flattened map is the VALID `H×W` convolution over the map (`conv::
+    // flatten_fc`), carried by the FC; the RESHAPE (a layout change on the host otherwise)
+    // folds.
+    let mut flatten_fc: HashMap<usize, usize> = HashMap::new();
+    let mut flatten_err: HashMap<usize, String> = HashMap::new();
+    if !opts.cpu_only {
+        for (i, op) in model.operators.iter().enumerate() {
+            if op.kind != OpKind::Reshape || banned.contains_key(&i) || quant_views.contains_key(&i)
+            {
+                continue;
+            }
+            let Some(&t) = op.outputs.first() else {
+                continue;
+            };
+            let readers = consumers(t);
+            let [j] = readers[..] else {
+                continue;
+            };
+            let fc = &model.operators[j];
+            if fc.kind == OpKind::FullyConnected
+                && fc.input(0) == Some(t)
+                && !banned.contains_key(&j)
+                && !model.outputs.contains(&t)
+            {
+                flatten_fc.insert(i, j);
+            }
+        }
+    }
     // 0d. Chains of element-wise operators from an 8-bit map back to the same 8-bit type (a
     // float island DEQUANTIZE → float ops → QUANTIZE, or int8 ops such as softplus's EXP → ADD
     // → LOG): a function of one stored byte, one table of the chain
@@ -1265,6 +1294,27 @@ fn plan(
             lowered.push(None);
             continue;
         }
+        if let Some(&j) = flatten_fc.get(&i) {
+            let fused = conv::flatten_fc(qm, i, j).and_then(|c| lower_checked(c, opts, &mut views));
+            if let Err(e) = &fused {
+                flatten_err.insert(i, e.clone());
+            }
+            if let Ok(cl) = fused {
+                absorbed.insert(j, cl);
+                folded_into.insert(i, (j, "fully-connected layer over the map"));
+                placements.push(folded_placement(
+                    i,
+                    &kind,
+                    format!(
+                        "{kind} (a flatten) folded into op {j}: the FULLY_CONNECTED reads the map \
+                         as one H×W convolution, no task"
+                    ),
+                ));
+                lowered.push(None);
+                continue;
+            }
+            // Otherwise both run as before (the RESHAPE on the CPU).
+        }
         if let Some(&j) = table_pair.get(&i) {
             let fused =
                 conv::analyze_table_pair(qm, i, j).and_then(|c| lower_checked(c, opts, &mut views));
@@ -1313,8 +1363,13 @@ fn plan(
                 OpKind::StridedSlice | OpKind::Slice => lower(crop::analyze(qm, i), &mut views),
                 OpKind::MirrorPad => lower(mirror::analyze(qm, i), &mut views),
                 OpKind::TransposeConv => lower(transpose::analyze(qm, i), &mut views),
-                OpKind::Reshape => lower(unfold::analyze(qm, i), &mut views)
-                    .map_err(|e| format!("{}; as an unfold: {e}", cpu_reason(&op.kind))),
+                OpKind::Reshape => lower(unfold::analyze(qm, i), &mut views).map_err(|e| {
+                    let fc = flatten_err
+                        .get(&i)
+                        .map(|f| format!("; folded into the FULLY_CONNECTED: {f}"))
+                        .unwrap_or_default();
+                    format!("{}; as an unfold: {e}{fc}", cpu_reason(&op.kind))
+                }),
                 OpKind::Pad | OpKind::PadV2 => lower(conv::analyze_pad_conv(qm, i), &mut views),
                 OpKind::Mul => lower(conv::analyze_mul(qm, i), &mut views),
                 OpKind::Add | OpKind::Sub => lower(conv::analyze_add(qm, i), &mut views),
@@ -1643,7 +1698,8 @@ fn plan(
         quant_views.remove(&i);
     }
     // Shape computations stay off the CPU only while everything they feed does: other such
-    // operators on the NPU, the shape operand of a RESHAPE view, or the output-shape operand of
+    // operators on the NPU, the shape operand of a RESHAPE on the NPU (a view, an unfold, a
+    // flatten folded into its FULLY_CONNECTED), or the output-shape operand of
     // a TRANSPOSE_CONV on the NPU (Keras 3's Conv2DTranspose computes it from SHAPE at run
     // time; the lowering takes the output tensor's static shape, which
     // `rnpu_model::resolve_dynamic_shapes` sets from that same value).
@@ -1665,7 +1721,7 @@ fn plan(
                             && model.operators[k].input(0) == Some(t))
                         || (model.operators[k].kind == OpKind::Reshape
                             && placements[k].npu
-                            && lowered[k].is_some()
+                            && (lowered[k].is_some() || folded_into.contains_key(&k))
                             && model.operators[k].input(1) == Some(t))
                 })
             });

@@ -172,6 +172,9 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     if c.pixel_sum {
         return crate::pool::lower_pixel_sum(c, bn_rounding);
     }
+    if c.whole_pixel {
+        return lower_whole_pixel(c, bn_rounding);
+    }
     if c.stacked {
         return crate::stack::lower(c, bn_rounding);
     }
@@ -381,6 +384,48 @@ fn lower_broadcast(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
         ones_extent: g.ones,
         gate_bytes: g.gate_bytes,
     })
+}
+
+/// [`ConvOp::whole_pixel`]: NC1HWC2 stores the `H×W×C` map as `⌈C/16⌉` surfaces of `H·W`
+/// 16-byte pixels one after another, which is byte for byte one pixel of `16·⌈C/16⌉·H·W`
+/// channels (channel `s·16·H·W + p·16 + j` = lane `j` of pixel `p` in surface `s`, i.e. map
+/// channel `16·s + j`). The `H×W` convolution producing one pixel is then a 1×1 convolution
+/// over that pixel whose weights are the original ones at those channels (the weight zero
+/// point at padding lanes, which CPEND cancels). Exact reordering: the same products, summed.
+fn lower_whole_pixel(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    let (h, w, ic) = c.in_hwc;
+    let (oh, ow, oc) = c.out_hwc;
+    if c.depthwise || (oh, ow) != (1, 1) || (c.kh, c.kw) != (h, w) {
+        return Err(format!(
+            "a {}x{} kernel over {h}x{w} giving {oh}x{ow}: not one pixel over the whole map",
+            c.kh, c.kw
+        ));
+    }
+    let taps = h * w;
+    if c.weights.len() != oc * taps * ic {
+        return Err("weights do not match the kernel".into());
+    }
+    let surfaces = ic.div_ceil(C2);
+    let wide = surfaces * C2 * taps;
+    let mut weights = vec![c.wzp as i8; oc * wide];
+    for o in 0..oc {
+        for p in 0..taps {
+            for ch in 0..ic {
+                let q = (ch / C2) * C2 * taps + p * C2 + ch % C2;
+                weights[o * wide + q] = c.weights[(o * taps + p) * ic + ch];
+            }
+        }
+    }
+    let one = ConvOp {
+        in_hwc: (1, 1, wide),
+        kh: 1,
+        kw: 1,
+        weights,
+        whole_pixel: false,
+        stacked: false,
+        ..c.clone()
+    };
+    lower_conv(&one, bn_rounding)
 }
 
 /// Most channels one depthwise task takes. MobileNetV1's last depthwise layers (1024

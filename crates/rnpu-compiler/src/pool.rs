@@ -293,6 +293,11 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
         // like TFLite's `(sum ± n/2) / n`, the clamp runs after the average as in TFLite, and
         // the task completes through the DPU interrupt.
         let n = (kh * kw) as f64;
+        let raw = if it.dtype == DType::UInt8 {
+            (0, 255)
+        } else {
+            (-128, 127)
+        };
         return Ok(PoolLowering::Conv(ConvOp {
             kh,
             kw,
@@ -300,6 +305,12 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
             sw,
             weights: vec![1; kh * kw * c],
             mult: vec![1.0 / n; c],
+            // Without a clamp, TFLite's division exactly when a factorisation exists.
+            fixed_rq: if o.activation == Activation::None {
+                exact_average(kh * kw, c, raw)
+            } else {
+                None
+            },
             // TFLite averages the raw values and rounds half away from raw 0; without a clamp
             // to anchor at the zero point, rounding around raw 0 (stored −128 for uint8) makes
             // the result bit-exact instead of ≤ 1 LSB.
@@ -375,12 +386,19 @@ fn global_average(
         (crate::program::Storage::Int8, 0)
     };
     let n = ih * iw;
+    let raw = if it.dtype == DType::UInt8 {
+        (0, 255)
+    } else {
+        (-128, 127)
+    };
     Ok(ConvOp {
         out_hwc: (1, 1, c),
         kh: ih,
         kw: iw,
         weights: vec![1; n * c],
         mult: vec![1.0 / n as f64; c],
+        // TFLite's division exactly when a factorisation exists (else within 1 LSB).
+        fixed_rq: exact_average(n, c, raw),
         izp: raw0,
         ozp: raw0,
         pixel_sum: true,
@@ -466,83 +484,113 @@ impl PaddedAvg {
             ));
         }
         let l = l as u32;
-        let vmax = raw.0.abs().max(raw.1.abs());
-        let acc_max = (self.kh * self.kw) as i64 * vmax;
-        let b_max = ((i32::MAX as i64) / (acc_max * rmax as i64)).clamp(1, 32767);
-        let rha = crate::requant::round_half_away;
-        let exact = |b: i64, scale: i64, k: u32| {
-            counts.iter().all(|&n| {
-                let (n, r) = (n as i64, (l / n) as i64);
-                (n * raw.0..=n * raw.1).all(|acc| {
-                    let want = if acc > 0 {
-                        (acc + n / 2) / n
-                    } else {
-                        (acc - n / 2) / n
-                    };
-                    rha(acc as i128 * (b * r) as i128 * scale as i128, k) == want as i128
-                })
-            })
+        let Some((b, scale, k)) = exact_division(&counts, l, raw, self.kh * self.kw) else {
+            return Err(format!(
+                "padded average pool: no OUT_CVT scale divides every sum by {l} exactly"
+            ));
         };
-        let candidates = std::iter::once(1).chain((b_max / 2).max(2)..=b_max);
-        for b in candidates {
-            // S / 2^k ≥ 1 / (L·B), S ∈ [2^14, 2^15].
-            let target = 1.0 / (l as f64 * b as f64);
-            let mut k = 14 - target.log2().floor() as i32;
-            let mut scale = (target * 2f64.powi(k)).ceil() as i64;
-            if scale > 32767 {
-                k -= 1;
-                scale = (target * 2f64.powi(k)).ceil() as i64;
-            }
-            if !(0..=63).contains(&k) || !(1..=32767).contains(&scale) {
-                continue;
-            }
-            if exact(b, scale, k as u32) {
-                let mut nhwc = Vec::with_capacity(self.oh * self.ow * c);
-                for &a in &rows {
-                    for &bb in &cols {
-                        let r = (l / (a * bb)) as i8;
-                        nhwc.extend(std::iter::repeat_n(r, c));
-                    }
-                }
-                let image = rnpu_hw::layout::nhwc_to_nc1hwc2_i8(
-                    &nhwc,
-                    rnpu_hw::layout::FeatureShape {
-                        h: self.oh,
-                        w: self.ow,
-                        c,
-                    },
-                    0,
-                )
-                .map_err(|e| format!("divisor map: {e}"))?;
-                let requant = crate::requant::GroupRequant {
-                    bs_shift: 0,
-                    mul: vec![1; c],
-                    out_scale: scale,
-                    out_shift: k as u32,
-                    bn: (b > 1).then_some((b as i16, 0)),
-                    frac: 0,
-                    error: 0.0,
-                    prelu: false,
-                };
-                let ew = crate::conv::EwAdd {
-                    tensor: output,
-                    hwc: (self.oh, self.ow, c),
-                    offset: 0,
-                    scale: 1,
-                    shift: 0,
-                    requant,
-                    bound: 0.0,
-                    constant: Some(image),
-                    subtract: false,
-                    mul: true,
-                };
-                return Ok((ew, l));
+        let mut nhwc = Vec::with_capacity(self.oh * self.ow * c);
+        for &a in &rows {
+            for &bb in &cols {
+                let r = (l / (a * bb)) as i8;
+                nhwc.extend(std::iter::repeat_n(r, c));
             }
         }
-        Err(format!(
-            "padded average pool: no OUT_CVT scale divides every sum by {l} exactly"
-        ))
+        let image = rnpu_hw::layout::nhwc_to_nc1hwc2_i8(
+            &nhwc,
+            rnpu_hw::layout::FeatureShape {
+                h: self.oh,
+                w: self.ow,
+                c,
+            },
+            0,
+        )
+        .map_err(|e| format!("divisor map: {e}"))?;
+        let requant = crate::requant::GroupRequant {
+            bs_shift: 0,
+            mul: vec![1; c],
+            out_scale: scale,
+            out_shift: k,
+            bn: (b > 1).then_some((b as i16, 0)),
+            frac: 0,
+            error: 0.0,
+            prelu: false,
+        };
+        let ew = crate::conv::EwAdd {
+            tensor: output,
+            hwc: (self.oh, self.ow, c),
+            offset: 0,
+            scale: 1,
+            shift: 0,
+            requant,
+            bound: 0.0,
+            constant: Some(image),
+            subtract: false,
+            mul: true,
+        };
+        Ok((ew, l))
     }
+}
+
+/// TFLite's average of `taps` raw values per window, `(acc ± n/2) / n` (half away from zero),
+/// as the integer product `acc · R · B` (`R = L/n`: the EW MUL of a padded pool, 1 otherwise;
+/// `B` a BN register multiplier, shift 0) rounded half away by OUT_CVT's `S / 2^k` — the
+/// `(B, S, k)` for which that holds for every possible raw sum of every count in `counts`
+/// (`L` their lcm, `raw` the raw value range), checked exhaustively, or `None`.
+fn exact_division(counts: &[u32], l: u32, raw: (i64, i64), taps: usize) -> Option<(i64, i64, u32)> {
+    let rmax = counts.iter().map(|&n| l / n).max()? as i64;
+    let vmax = raw.0.abs().max(raw.1.abs());
+    let acc_max = (taps as i64 * vmax).max(1);
+    let b_max = ((i32::MAX as i64) / (acc_max * rmax)).clamp(1, 32767);
+    let rha = crate::requant::round_half_away;
+    let exact = |b: i64, scale: i64, k: u32| {
+        counts.iter().all(|&n| {
+            let (n, r) = (n as i64, (l / n) as i64);
+            (n * raw.0..=n * raw.1).all(|acc| {
+                let want = if acc > 0 {
+                    (acc + n / 2) / n
+                } else {
+                    (acc - n / 2) / n
+                };
+                rha(acc as i128 * (b * r) as i128 * scale as i128, k) == want as i128
+            })
+        })
+    };
+    let candidates = std::iter::once(1).chain((b_max / 2).max(2)..=b_max);
+    for b in candidates {
+        // S / 2^k ≥ 1 / (L·B), S ∈ [2^14, 2^15].
+        let target = 1.0 / (l as f64 * b as f64);
+        let mut k = 14 - target.log2().floor() as i32;
+        let mut scale = (target * 2f64.powi(k)).ceil() as i64;
+        if scale > 32767 {
+            k -= 1;
+            scale = (target * 2f64.powi(k)).ceil() as i64;
+        }
+        if !(0..=63).contains(&k) || !(1..=32767).contains(&scale) {
+            continue;
+        }
+        if exact(b, scale, k as u32) {
+            return Some((b, scale, k as u32));
+        }
+    }
+    None
+}
+
+/// The fixed requantization of an unpadded average over `n` raw values in `c` channels:
+/// TFLite's `(acc ± n/2) / n` exactly ([`exact_division`]: BS × 1, BN × `B`, OUT_CVT
+/// `S / 2^k`), or `None` (then the multiplier `1/n`, within 1 LSB).
+fn exact_average(n: usize, c: usize, raw: (i64, i64)) -> Option<crate::requant::GroupRequant> {
+    let (b, scale, k) = exact_division(&[n as u32], n as u32, raw, n)?;
+    Some(crate::requant::GroupRequant {
+        bs_shift: 0,
+        mul: vec![1; c],
+        out_scale: scale,
+        out_shift: k,
+        bn: (b > 1).then_some((b as i16, 0)),
+        frac: 0,
+        error: 0.0,
+        prelu: false,
+    })
 }
 
 /// How a pooling operator is lowered.
@@ -1127,6 +1175,11 @@ fn lower_pixel_sum_once(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String
         }
     }
     let one = ConvOp {
+        // A fixed requantization's multipliers are per output channel: 16 here.
+        fixed_rq: c.fixed_rq.clone().map(|r| crate::requant::GroupRequant {
+            mul: vec![r.mul.first().copied().unwrap_or(1); 16],
+            ..r
+        }),
         depthwise: false,
         in_hwc: (1, 1, wide),
         out_hwc: (1, 1, 16),

@@ -613,7 +613,7 @@ fn concat_sweep() {
 /// Global AVERAGE_POOL_2D beyond the convolution kernels (TF1 nets: Inception's 8×8, DeepLab's
 /// image pooling 33×33 / 65×65; the window is the map): each surface summed as one pixel, in
 /// 7×7 blocks of two int8 digits when that does not fit (`pool::global_average`), TFLite's
-/// average of the raw values within 1 LSB on the NPU.
+/// average of the raw values bit-exact on the NPU (the divisor checked for every raw sum).
 #[test]
 fn global_average_pool_sweep() {
     let mut r = Rng(0x91ba_1a5e);
@@ -658,6 +658,8 @@ fn global_average_pool_sweep() {
     }
     t.report("global AVG_POOL sweep beyond 7x7 (pixel sums, blocks of two digits)");
     assert!(t.cases >= 30, "{} cases on the NPU", t.cases);
+    // Exact sums and an exhaustively checked divisor (`pool::exact_division`): bit-exact.
+    assert_eq!(t.exact, t.elements, "global average pools are bit-exact");
 }
 
 #[test]

@@ -176,6 +176,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("ssd_head_rows_16x12_c8_int8pa", true),
     ("ssd_head_rows_16x12_c8_int8pt", true),
     ("ssd_head_rows_16x12_c8_uint8", true),
+    // Keras Flatten → Dense: the RESHAPE folded, the FC over the map's bytes as one pixel.
+    ("flatten_dense_13x11_c20_int8pa", true),
+    ("flatten_dense_13x11_c20_int8pt", true),
+    ("flatten_dense_13x11_c20_uint8", true),
     // ASPP at rate 18: 37×37 dense kernels kept as their real taps, stacked tap by tap.
     ("keras_aspp_rate18_24x20_c8_int8pa", true),
     ("keras_aspp_rate18_24x20_c8_int8pt", true),

@@ -451,6 +451,98 @@ fn batched_fully_connected_sweep() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// Keras Flatten → Dense: RESHAPE `[1,H,W,C]` → `[1,H·W·C]` read only by a FULLY_CONNECTED.
+/// The RESHAPE folds and the FC reads the map's NC1HWC2 buffer as one pixel (a 1×1
+/// convolution with its weights reordered to the buffer's channel order,
+/// `conv::flatten_fc`): every case on the NPU, both ops, within 1 LSB of rnpu-ref.
+#[test]
+fn flatten_fully_connected_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator};
+    let mut r = Rng(0x0f1a_77e4);
+    let (mut total_el, mut exact_el, mut worst) = (0usize, 0usize, 0i64);
+    let mut failures = Vec::new();
+    let n = 40;
+    for seed in 0..n {
+        let (h, w) = r.pick(&[
+            (1usize, 1usize),
+            (2, 3),
+            (5, 5),
+            (7, 7),
+            (13, 13),
+            (4, 17),
+            (28, 1),
+        ]);
+        let ch = r.pick(&[1usize, 3, 16, 20, 32, 64]);
+        let c = Case {
+            op: OpType::FullyConnected,
+            h: 1,
+            w: 1,
+            ic: h * w * ch,
+            oc: r.pick(&[1usize, 10, 16, 33, 128]),
+            kh: 1,
+            kw: 1,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: r.pick(&[Quant::Int8PerAxis, Quant::Uint8PerTensor]),
+            act: r.pick(&[Activation::None, Activation::Relu, Activation::Relu6]),
+            seed: 21_000 + seed,
+        };
+        let (mut m, x) = build(&c);
+        // The FC's input [1, N] becomes the output of a RESHAPE of a new [1,H,W,C] input.
+        let flat = m.inputs[0];
+        let mut map = m.tensors[flat].clone();
+        map.name = "map".into();
+        map.shape = vec![1, h, w, ch];
+        m.tensors.push(map);
+        let mi = m.tensors.len() - 1;
+        m.operators.insert(
+            0,
+            Operator {
+                kind: OpKind::Reshape,
+                version: 1,
+                inputs: vec![Some(mi)],
+                outputs: vec![flat],
+                options: OpOptions::Reshape {
+                    new_shape: Some(vec![1, (h * w * ch) as i32]),
+                },
+            },
+        );
+        m.inputs = vec![mi];
+        let x = rnpu_model::Array::new(vec![1, h, w, ch], x.data.clone());
+        let label = format!("{h}x{w}x{ch} → {} {:?} {:?}", c.oc, c.quant, c.act);
+        let p = match compile(&m, &Options::default()) {
+            Ok(p) => p,
+            Err(e) => {
+                failures.push(format!("{label}: {e}"));
+                continue;
+            }
+        };
+        if let Some(pl) = p.placements.iter().find(|pl| !pl.npu) {
+            failures.push(format!("{label}: op {} on the CPU: {}", pl.op, pl.reason));
+            continue;
+        }
+        let want = rnpu_ref::run(&m, std::slice::from_ref(&x)).unwrap();
+        match run_program(&m, &p, &[x]) {
+            Ok(got) => {
+                let (max, exact, total) = compare(&got[0], &want[0]);
+                total_el += total;
+                exact_el += exact;
+                worst = worst.max(max);
+                if max > 1 {
+                    failures.push(format!("{label}: max diff {max}"));
+                }
+            }
+            Err(e) => failures.push(format!("{label}: {e}")),
+        }
+    }
+    println!(
+        "flatten + FULLY_CONNECTED sweep: {n} cases, all on the NPU, {:.4}% of {total_el} elements bit-exact, max diff {worst}",
+        100.0 * exact_el as f64 / total_el.max(1) as f64
+    );
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
 /// CONV_2D and DEPTHWISE_CONV_2D with kernels beyond 7×7 along either axis (DS-CNN's 10×4
 /// stem, 1-D kernels of 9–12 taps, MixNet-style 9×9 depthwise): shifted copies stacked along
 /// channels + a kernel that fits (`rnpu_compiler::stack`).
