@@ -1042,6 +1042,19 @@ def math_ops():
         b += [L.Conv2D(8, 3, padding="same", dilation_rate=r, activation="relu")(xin) for r in (6, 12)]
         y = L.Conv2D(6, 1)(L.Concatenate()(b))
         emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 14, 14, 16)], [(-1, 1)])
+    # ShuffleNet's channel shuffle after a pointwise convolution: RESHAPE → TRANSPOSE →
+    # RESHAPE, one selection convolution on the NPU.
+    n = "channel_shuffle_12x10_c24"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        w1 = tf.constant(np.random.default_rng(5).normal(0, 0.4, (1, 1, 8, 24)).astype(np.float32))
+
+        def shuffle(x):
+            y = tf.nn.conv2d(x, w1, 1, "SAME")
+            y = tf.reshape(y, [1, 12, 10, 3, 8])
+            y = tf.transpose(y, [0, 1, 2, 4, 3])
+            return tf.reshape(y, [1, 12, 10, 24])
+        emit_variants(n, fn1(shuffle, (1, 12, 10, 8)), [(1, 12, 10, 8)], [(-1, 1)])
     # Keras Flatten → Dense (beginner CNNs' classifier head): the RESHAPE folds, the FC reads
     # the map's NC1HWC2 bytes as one pixel.
     n = "flatten_dense_13x11_c20"

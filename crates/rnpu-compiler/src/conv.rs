@@ -453,6 +453,107 @@ pub fn check_stacked(c: ConvOp) -> Result<ConvOp, String> {
     Ok(c)
 }
 
+/// RESHAPE `r1` → TRANSPOSE `t` → RESHAPE `r2` that only permute channels (ShuffleNet's
+/// channel shuffle: `[1,H,W,C]` → `[1,H,W,g,C/g]` → transpose the last two → `[1,H,W,C]`): the
+/// first RESHAPE splits the channel axis, the transpose keeps the batch and both spatial axes
+/// in place, the last RESHAPE merges back — so output channel `o` is one input channel, and the
+/// three are one 1×1 selection convolution (weight 1, multiplier 1: a copy, exact). The
+/// TFLite ops copy bytes: every tensor keeps the input's type and quantization. Input `r1`'s,
+/// output `r2`'s.
+pub fn channel_permutation(
+    model: &Model,
+    r1: usize,
+    t: usize,
+    r2: usize,
+) -> Result<ConvOp, String> {
+    let (a, b, c) = (
+        &model.operators[r1],
+        &model.operators[t],
+        &model.operators[r2],
+    );
+    let x = a.input(0).ok_or("RESHAPE without input")?;
+    let (y1, y2, z) = (
+        *a.outputs.first().ok_or("no output")?,
+        *b.outputs.first().ok_or("no output")?,
+        *c.outputs.first().ok_or("no output")?,
+    );
+    let xt = model.tensor(x);
+    let storage = crate::resize::copy_storage(xt.dtype)?;
+    for u in [y1, y2, z] {
+        let ut = model.tensor(u);
+        if ut.dtype != xt.dtype || ut.quantization != xt.quantization {
+            return Err("a tensor of the shuffle changes type or quantization".into());
+        }
+    }
+    let [1, h, w, ch] = xt.shape[..] else {
+        return Err(format!("input {:?} is not [1,H,W,C]", xt.shape));
+    };
+    let split = &model.tensor(y1).shape;
+    if split.len() < 4 || split[..3] != [1, h, w] || split[3..].iter().product::<usize>() != ch {
+        return Err(format!(
+            "{:?} → {split:?} does not split the channels",
+            xt.shape
+        ));
+    }
+    if model.tensor(z).shape != [1, h, w, ch] {
+        return Err(format!(
+            "the shuffle ends in {:?}, not [1,{h},{w},{ch}]",
+            model.tensor(z).shape
+        ));
+    }
+    let perm = crate::crop::ints(model, b.input(1))?;
+    let rank = split.len();
+    let ok = perm.len() == rank && perm[..3] == [0, 1, 2] && {
+        let mut seen = perm[3..].to_vec();
+        seen.sort_unstable();
+        seen == (3..rank as i64).collect::<Vec<_>>()
+    };
+    if !ok {
+        return Err(format!(
+            "TRANSPOSE perm {perm:?} moves the batch or a spatial axis"
+        ));
+    }
+    // Output channel o (row-major over the transposed dims) ← the input channel at the
+    // matching position of the split dims.
+    let dims = &split[3..];
+    let tdims: Vec<usize> = perm[3..].iter().map(|&p| dims[p as usize - 3]).collect();
+    let mut stride = vec![1usize; dims.len()];
+    for k in (0..dims.len().saturating_sub(1)).rev() {
+        stride[k] = stride[k + 1] * dims[k + 1];
+    }
+    let mut picks = Vec::with_capacity(ch);
+    for o in 0..ch {
+        let (mut rem, mut src) = (o, 0usize);
+        for k in (0..tdims.len()).rev() {
+            let pk = rem % tdims[k];
+            rem /= tdims[k];
+            src += pk * stride[perm[3 + k] as usize - 3];
+        }
+        picks.push((o, src));
+    }
+    let zp = xt
+        .quantization
+        .per_tensor()
+        .map(|(_, z)| {
+            if xt.dtype == DType::UInt8 {
+                z as i32 - 128
+            } else {
+                z as i32
+            }
+        })
+        .ok_or("not per-tensor")?;
+    Ok(ConvOp {
+        izp: zp,
+        ozp: zp,
+        desc: format!(
+            "RESHAPE → TRANSPOSE {perm:?} → RESHAPE of {h}x{w}x{ch} {}: a channel permutation \
+             (1x1 selection convolution, a copy)",
+            xt.dtype
+        ),
+        ..ConvOp::selection_1x1(r2, x, z, (h, w), ch, ch, &picks, storage)
+    })
+}
+
 /// RESHAPE `r` (`[1,H,W,C]` → `[1,H·W·C]`, Keras Flatten) feeding FULLY_CONNECTED `f`: the FC
 /// over the flattened row is the VALID `H×W` convolution over the map itself (TFLite's
 /// flatten order `(y·W + x)·C + c` is the `[OC][KH][KW][IC]` weight order). Lowered as one

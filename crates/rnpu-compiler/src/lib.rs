@@ -952,12 +952,42 @@ fn plan(
                 continue;
             };
             let fc = &model.operators[j];
-            if fc.kind == OpKind::FullyConnected
+            // Next in execution order: the folded RESHAPE then sits in the FC's segment.
+            if j == i + 1
+                && fc.kind == OpKind::FullyConnected
                 && fc.input(0) == Some(t)
                 && !banned.contains_key(&j)
                 && !model.outputs.contains(&t)
             {
                 flatten_fc.insert(i, j);
+            }
+        }
+    }
+    // 0c''. RESHAPE → TRANSPOSE → RESHAPE permuting only channels (ShuffleNet's channel
+    // shuffle): one selection convolution (`conv::channel_permutation`) carried by the last
+    // RESHAPE; keyed by the first. Consecutive ops, each intermediate read by the next only.
+    let mut shuffle_at: HashMap<usize, (usize, usize)> = HashMap::new();
+    if !opts.cpu_only {
+        for (i, op) in model.operators.iter().enumerate() {
+            let (t, r2) = (i + 1, i + 2);
+            let (Some(top), Some(rop)) = (model.operators.get(t), model.operators.get(r2)) else {
+                continue;
+            };
+            let link = |from: &rnpu_model::Operator, to: usize| {
+                from.outputs.first().is_some_and(|&y| {
+                    consumers(y) == [to]
+                        && !model.outputs.contains(&y)
+                        && model.operators[to].input(0) == Some(y)
+                })
+            };
+            if op.kind == OpKind::Reshape
+                && top.kind == OpKind::Transpose
+                && rop.kind == OpKind::Reshape
+                && link(op, t)
+                && link(top, r2)
+                && ![i, t, r2].iter().any(|k| banned.contains_key(k))
+            {
+                shuffle_at.insert(i, (t, r2));
             }
         }
     }
@@ -1293,6 +1323,26 @@ fn plan(
             ));
             lowered.push(None);
             continue;
+        }
+        if let Some(&(t, r2)) = shuffle_at.get(&i) {
+            let fused = conv::channel_permutation(qm, i, t, r2)
+                .and_then(|c| lower_checked(c, opts, &mut views));
+            if let Ok(cl) = fused {
+                absorbed.insert(r2, cl);
+                quant_views.remove(&r2);
+                folded_into.insert(t, (r2, "channel permutation"));
+                placements.push(folded_placement(
+                    i,
+                    &kind,
+                    format!(
+                        "{kind} folded with ops {t} and {r2} into one channel permutation (op \
+                         {r2}): no task"
+                    ),
+                ));
+                lowered.push(None);
+                continue;
+            }
+            // Otherwise each runs on its own (on the CPU).
         }
         if let Some(&j) = flatten_fc.get(&i) {
             let fused = conv::flatten_fc(qm, i, j).and_then(|c| lower_checked(c, opts, &mut views));

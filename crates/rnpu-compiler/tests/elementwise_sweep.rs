@@ -2350,6 +2350,103 @@ fn one_pixel_broadcast_sweep() {
     t.report("one-pixel RESIZE broadcast sweep (gate copies into the output)");
 }
 
+/// ShuffleNet's channel shuffle and kin: RESHAPE `[1,H,W,C]` → `[1,H,W,d…]` → TRANSPOSE of the
+/// split axes → RESHAPE `[1,H,W,C]`, one 1×1 selection convolution on the NPU
+/// (`conv::channel_permutation`), bit-exact on the emulated conv output.
+#[test]
+fn channel_shuffle_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator};
+    let mut r = Rng(0x5bf1_e5ed);
+    let mut t = Tally::default();
+    let splits: [&[usize]; 6] = [&[2, 8], &[3, 8], &[4, 6], &[8, 4], &[2, 3, 4], &[3, 2, 2]];
+    for seed in 0..36u64 {
+        let dims = splits[(seed % 6) as usize];
+        let ch: usize = dims.iter().product();
+        let (h, w) = r.pick(&[(1usize, 1usize), (5, 7), (12, 10), (16, 3)]);
+        let mut c = conv_1x1_case(&mut r, h, w, 6100 + seed);
+        c.oc = ch;
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        // A permutation of the split axes other than the identity.
+        let k = dims.len();
+        let perm: Vec<usize> = if k == 2 {
+            vec![1, 0]
+        } else {
+            [[2, 1, 0], [1, 2, 0], [0, 2, 1], [2, 0, 1]][(seed / 6 % 4) as usize].to_vec()
+        };
+        let mut shape = vec![1, h, w];
+        shape.extend_from_slice(dims);
+        let tshape: Vec<usize> = [1, h, w]
+            .into_iter()
+            .chain(perm.iter().map(|&p| dims[p]))
+            .collect();
+        let push_t = |m: &mut Model, name: &str, shape: Vec<usize>| {
+            let mut y = m.tensors[conv_out].clone();
+            y.name = name.into();
+            y.shape = shape;
+            m.tensors.push(y);
+            m.tensors.len() - 1
+        };
+        let split = push_t(&mut m, "split", shape.clone());
+        let moved = push_t(&mut m, "moved", tshape);
+        let merged = push_t(&mut m, "merged", vec![1, h, w, ch]);
+        let perm_full: Vec<i32> = [0, 1, 2]
+            .into_iter()
+            .chain(perm.iter().map(|&p| p as i32 + 3))
+            .collect();
+        let pt = push_i32_const(&mut m, "perm", &[perm_full.len()], &perm_full);
+        let s1: Vec<i32> = shape.iter().map(|&d| d as i32).collect();
+        m.operators.push(Operator {
+            kind: OpKind::Reshape,
+            version: 1,
+            inputs: vec![Some(conv_out)],
+            outputs: vec![split],
+            options: OpOptions::Reshape {
+                new_shape: Some(s1),
+            },
+        });
+        m.operators.push(Operator {
+            kind: OpKind::Transpose,
+            version: 1,
+            inputs: vec![Some(split), Some(pt)],
+            outputs: vec![moved],
+            options: OpOptions::None,
+        });
+        m.operators.push(Operator {
+            kind: OpKind::Reshape,
+            version: 1,
+            inputs: vec![Some(moved)],
+            outputs: vec![merged],
+            options: OpOptions::Reshape {
+                new_shape: Some(vec![1, h as i32, w as i32, ch as i32]),
+            },
+        });
+        m.outputs = vec![merged];
+        let label = format!("{h}x{w}x{ch} split {dims:?} perm {perm:?} {:?}", c.quant);
+        let p = compile(&m, &Options::default()).expect("compile");
+        if let Some(pl) = p.placements.iter().find(|pl| !pl.npu) {
+            t.failures
+                .push(format!("{label}: op {} on the CPU: {}", pl.op, pl.reason));
+            continue;
+        }
+        support::expose_all_outputs(&mut m);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let vals = support::run_program_values(&m, &p, std::slice::from_ref(&x)).unwrap();
+        // The three ops on rnpu-ref, fed the emulated convolution output.
+        let tail = Model {
+            operators: m.operators[1..].to_vec(),
+            inputs: vec![conv_out],
+            outputs: vec![merged],
+            ..m.clone()
+        };
+        let want = rnpu_ref::run(&tail, std::slice::from_ref(&vals[&conv_out]))
+            .unwrap()
+            .remove(0);
+        t.add_copy(label, &vals[&merged], &want);
+    }
+    t.report("channel shuffle sweep (RESHAPE → TRANSPOSE → RESHAPE as one selection conv)");
+}
+
 /// TRANSPOSE_CONV (kernels 1–5, strides 1–3, SAME/VALID, 1–40 channels, int8 per-axis and uint8,
 /// fused RELU/RELU6): on the NPU as zero insertion + a stride-1 convolution with the flipped
 /// kernel (`rnpu_compiler::transpose`), within 1 LSB of rnpu-ref.

@@ -176,6 +176,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("ssd_head_rows_16x12_c8_int8pa", true),
     ("ssd_head_rows_16x12_c8_int8pt", true),
     ("ssd_head_rows_16x12_c8_uint8", true),
+    // ShuffleNet's channel shuffle: RESHAPE → TRANSPOSE → RESHAPE as one selection conv.
+    ("channel_shuffle_12x10_c24_int8pa", true),
+    ("channel_shuffle_12x10_c24_int8pt", true),
+    ("channel_shuffle_12x10_c24_uint8", true),
     // Keras Flatten → Dense: the RESHAPE folded, the FC over the map's bytes as one pixel.
     ("flatten_dense_13x11_c20_int8pa", true),
     ("flatten_dense_13x11_c20_int8pt", true),
