@@ -171,12 +171,8 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
     let clamps = o.activation != Activation::None && {
         let (lo, hi) =
             rnpu_ref::quant::activation_range_quantized(o.activation, ot.dtype, so, zo as i32);
-        let (qmin, qmax) = if ot.dtype == DType::UInt8 {
-            (0, 255)
-        } else {
-            (-128, 127)
-        };
-        lo > qmin || hi < qmax
+        let (qmin, qmax) = raw_range(ot.dtype);
+        (lo as i64) > qmin || (hi as i64) < qmax
     };
     if padded_avg && clamps {
         return Err(format!(
@@ -245,11 +241,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
             pt,
             pl,
         };
-        let raw = if it.dtype == DType::UInt8 {
-            (0, 255)
-        } else {
-            (-128, 127)
-        };
+        let raw = raw_range(it.dtype);
         let (ew, l) = geo.ew_stage(c, raw, output)?;
         let base = ConvOp::identity_1x1(i, input, output, (ih, iw, c), storage);
         return Ok(PoolLowering::Conv(ConvOp {
@@ -293,11 +285,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
         // like TFLite's `(sum ± n/2) / n`, the clamp runs after the average as in TFLite, and
         // the task completes through the DPU interrupt.
         let n = (kh * kw) as f64;
-        let raw = if it.dtype == DType::UInt8 {
-            (0, 255)
-        } else {
-            (-128, 127)
-        };
+        let raw = raw_range(it.dtype);
         return Ok(PoolLowering::Conv(ConvOp {
             kh,
             kw,
@@ -368,12 +356,8 @@ fn global_average(
     if o.activation != Activation::None {
         let (lo, hi) =
             rnpu_ref::quant::activation_range_quantized(o.activation, ot.dtype, so, zo as i32);
-        let (qmin, qmax) = if ot.dtype == DType::UInt8 {
-            (0, 255)
-        } else {
-            (-128, 127)
-        };
-        if lo > qmin || hi < qmax {
+        let (qmin, qmax) = raw_range(ot.dtype);
+        if (lo as i64) > qmin || (hi as i64) < qmax {
             return Err(format!(
                 "global average pool k{ih}x{iw} with a fused {:?} that clamps",
                 o.activation
@@ -386,11 +370,7 @@ fn global_average(
         (crate::program::Storage::Int8, 0)
     };
     let n = ih * iw;
-    let raw = if it.dtype == DType::UInt8 {
-        (0, 255)
-    } else {
-        (-128, 127)
-    };
+    let raw = raw_range(it.dtype);
     Ok(ConvOp {
         out_hwc: (1, 1, c),
         kh: ih,
@@ -484,7 +464,7 @@ impl PaddedAvg {
             ));
         }
         let l = l as u32;
-        let Some((b, scale, k)) = exact_division(&counts, l, raw, self.kh * self.kw) else {
+        let Some(requant) = exact_division(&counts, l, raw, self.kh * self.kw, c) else {
             return Err(format!(
                 "padded average pool: no OUT_CVT scale divides every sum by {l} exactly"
             ));
@@ -506,16 +486,6 @@ impl PaddedAvg {
             0,
         )
         .map_err(|e| format!("divisor map: {e}"))?;
-        let requant = crate::requant::GroupRequant {
-            bs_shift: 0,
-            mul: vec![1; c],
-            out_scale: scale,
-            out_shift: k,
-            bn: (b > 1).then_some((b as i16, 0)),
-            frac: 0,
-            error: 0.0,
-            prelu: false,
-        };
         let ew = crate::conv::EwAdd {
             tensor: output,
             hwc: (self.oh, self.ow, c),
@@ -532,12 +502,27 @@ impl PaddedAvg {
     }
 }
 
+/// The raw (unshifted) value range of an 8-bit tensor type.
+fn raw_range(dtype: DType) -> (i64, i64) {
+    if dtype == DType::UInt8 {
+        (0, 255)
+    } else {
+        (-128, 127)
+    }
+}
+
 /// TFLite's average of `taps` raw values per window, `(acc ± n/2) / n` (half away from zero),
 /// as the integer product `acc · R · B` (`R = L/n`: the EW MUL of a padded pool, 1 otherwise;
 /// `B` a BN register multiplier, shift 0) rounded half away by OUT_CVT's `S / 2^k` — the
 /// `(B, S, k)` for which that holds for every possible raw sum of every count in `counts`
 /// (`L` their lcm, `raw` the raw value range), checked exhaustively, or `None`.
-fn exact_division(counts: &[u32], l: u32, raw: (i64, i64), taps: usize) -> Option<(i64, i64, u32)> {
+fn exact_division(
+    counts: &[u32],
+    l: u32,
+    raw: (i64, i64),
+    taps: usize,
+    c: usize,
+) -> Option<crate::requant::GroupRequant> {
     let rmax = counts.iter().map(|&n| l / n).max()? as i64;
     let vmax = raw.0.abs().max(raw.1.abs());
     let acc_max = (taps as i64 * vmax).max(1);
@@ -570,7 +555,16 @@ fn exact_division(counts: &[u32], l: u32, raw: (i64, i64), taps: usize) -> Optio
             continue;
         }
         if exact(b, scale, k as u32) {
-            return Some((b, scale, k as u32));
+            return Some(crate::requant::GroupRequant {
+                bs_shift: 0,
+                mul: vec![1; c],
+                out_scale: scale,
+                out_shift: k as u32,
+                bn: (b > 1).then_some((b as i16, 0)),
+                frac: 0,
+                error: 0.0,
+                prelu: false,
+            });
         }
     }
     None
@@ -580,17 +574,7 @@ fn exact_division(counts: &[u32], l: u32, raw: (i64, i64), taps: usize) -> Optio
 /// TFLite's `(acc ± n/2) / n` exactly ([`exact_division`]: BS × 1, BN × `B`, OUT_CVT
 /// `S / 2^k`), or `None` (then the multiplier `1/n`, within 1 LSB).
 fn exact_average(n: usize, c: usize, raw: (i64, i64)) -> Option<crate::requant::GroupRequant> {
-    let (b, scale, k) = exact_division(&[n as u32], n as u32, raw, n)?;
-    Some(crate::requant::GroupRequant {
-        bs_shift: 0,
-        mul: vec![1; c],
-        out_scale: scale,
-        out_shift: k,
-        bn: (b > 1).then_some((b as i16, 0)),
-        frac: 0,
-        error: 0.0,
-        prelu: false,
-    })
+    exact_division(&[n as u32], n as u32, raw, n, c)
 }
 
 /// How a pooling operator is lowered.
