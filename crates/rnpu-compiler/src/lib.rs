@@ -190,7 +190,6 @@ fn align_to(v: &mut Vec<u8>, a: usize) {
     v.resize(n, 0);
 }
 
-/// Every tensor an NPU op touches must have one NC1HWC2 view; records this op's views.
 /// NC1HWC2 stores pixel `y·W + x` of surface `k` at `(k·H·W + y·W + x)·16` with no line
 /// padding, so two views with the same pixel count and channels are the same bytes (a
 /// sequence `[1,T,C]` as `1×T` or `T×1`, rows unfolded as `(H·W)×A`).
@@ -198,6 +197,7 @@ fn same_bytes(a: (usize, usize, usize), b: (usize, usize, usize)) -> bool {
     a.0 * a.1 == b.0 * b.1 && a.2 == b.2
 }
 
+/// Every tensor an NPU op touches must have one NC1HWC2 view; records this op's views.
 fn check_views(
     views: &mut HashMap<usize, (usize, usize, usize)>,
     c: &conv::ConvOp,
@@ -1674,21 +1674,17 @@ fn plan(
                     ))
         })
         .collect();
-    // Element-wise operators of two operands (and the copies of a concatenation) cost the
-    // CPU about what packing and unpacking their maps costs: a run made only of them and the
-    // cheap operators goes to the CPU too when other operators run there anyway (a run that is
-    // the whole model stays: nothing else would use the NPU).
+    // Element-wise operators of two operands cost the CPU about what packing and unpacking
+    // their maps costs: a run made only of them and the cheap operators goes to the CPU too
+    // when other operators run there anyway (a run that is the whole model stays: nothing else
+    // would use the NPU). Not a CONCATENATION: its inputs may already be views of its buffer
+    // (written in place, requantized by their producers).
     let binary: Vec<usize> = (0..n_ops)
         .filter(|&i| {
             placements[i].npu
                 && matches!(
                     model.operators[i].kind,
-                    OpKind::Add
-                        | OpKind::Sub
-                        | OpKind::Mul
-                        | OpKind::Maximum
-                        | OpKind::Minimum
-                        | OpKind::Concatenation
+                    OpKind::Add | OpKind::Sub | OpKind::Mul | OpKind::Maximum | OpKind::Minimum
                 )
         })
         .collect();
