@@ -24,6 +24,9 @@ const MAX_DILATED: usize = 97;
 /// (64 MiB; real ones are a few KiB — this only stops hostile shapes from allocating).
 const MAX_EXPANDED_WEIGHT_BYTES: usize = 64 << 20;
 
+/// A dilated kernel kept as its real taps: `(dh, dw, kh, kw)` (`ConvOp::dilated`).
+pub type Dilation = (usize, usize, usize, usize);
+
 /// A convolution in hardware terms (stored int8 domain, NC1HWC2 geometry).
 #[derive(Clone, Debug)]
 pub struct ConvOp {
@@ -116,7 +119,7 @@ pub struct ConvOp {
     /// `kh0×kw0` real taps (`[OC][kh0][kw0][IC]`, depthwise `[kh0][kw0][C]`) while `kh×kw` is
     /// the dense extent; real tap `(y, x)` sits at `(y·dh, x·dw)`. Only the tap-by-tap
     /// stacking (`crate::stack::lower_sparse`) lowers it.
-    pub dilated: Option<(usize, usize, usize, usize)>,
+    pub dilated: Option<Dilation>,
     /// Pixels from one 16-channel surface of the input to the next (`None`: the map's `H·W`):
     /// a task reading one row or one column of a larger map (`crate::bilinear`).
     pub in_plane: Option<usize>,
@@ -184,7 +187,7 @@ fn storage_of(d: DType) -> Option<Storage> {
     }
 }
 
-fn to_stored(d: DType, v: i64) -> i32 {
+pub(crate) fn to_stored(d: DType, v: i64) -> i32 {
     match d {
         DType::UInt8 => v as i32 - 128,
         _ => v as i32,
@@ -292,6 +295,13 @@ impl ConvOp {
 }
 
 impl ConvOp {
+    /// Taps per kernel in `weights`: the real taps of a kernel kept dilated
+    /// ([`ConvOp::dilated`]), else `kh·kw`.
+    pub fn weight_taps(&self) -> usize {
+        self.dilated
+            .map_or(self.kh * self.kw, |(_, _, kh, kw)| kh * kw)
+    }
+
     /// A 1×1 direct convolution that copies channels: output channel `o` of `out_c` takes
     /// input channel `i` of `in_c` for each `(o, i)` in `picks` (weight 1, all other weights
     /// 0; outputs no pick names get 0 and write the output zero point). Multiplier 1, no bias,
@@ -391,6 +401,28 @@ fn dil_tag(dh: usize, dw: usize, kh: usize, kw: usize) -> String {
         String::new()
     } else {
         format!(" dilation {dh}x{dw} (as a {kh}x{kw} kernel)")
+    }
+}
+
+/// [`dilate_kernel`] up to [`MAX_DENSE`]; beyond, the weights unchanged (the real taps) and
+/// `(dh, dw, kh, kw)` for [`ConvOp::dilated`] — with the dense extents either way.
+#[allow(clippy::too_many_arguments)]
+fn dilated_weights(
+    w: &[i8],
+    outer: usize,
+    kh: usize,
+    kw: usize,
+    inner: usize,
+    dh: usize,
+    dw: usize,
+    zero: i8,
+) -> (Vec<i8>, usize, usize, Option<Dilation>) {
+    let (ekh, ekw) = ((kh - 1) * dh + 1, (kw - 1) * dw + 1);
+    if ekh > MAX_DENSE || ekw > MAX_DENSE {
+        (w.to_vec(), ekh, ekw, Some((dh, dw, kh, kw)))
+    } else {
+        let (d, ekh, ekw) = dilate_kernel(w, outer, kh, kw, inner, dh, dw, zero);
+        (d, ekh, ekw, None)
     }
 }
 
@@ -534,13 +566,7 @@ pub fn channel_permutation(
     let zp = xt
         .quantization
         .per_tensor()
-        .map(|(_, z)| {
-            if xt.dtype == DType::UInt8 {
-                z as i32 - 128
-            } else {
-                z as i32
-            }
-        })
+        .map(|(_, z)| to_stored(xt.dtype, z))
         .ok_or("not per-tensor")?;
     Ok(ConvOp {
         izp: zp,
@@ -707,22 +733,15 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
             act = o.activation;
             in_hwc = ih;
             out_hwc = oh;
-            let eff = |k: usize, d: usize| (k - 1) * d + 1;
-            let (w, ekh, ekw) = if eff(f_kh, dh) > MAX_DENSE || eff(f_kw, dw) > MAX_DENSE {
-                // Too large to expand: the real taps only (tap by tap, `ConvOp::dilated`).
-                if groups != 1 {
-                    return Err(format!(
-                        "dilation {dh}x{dw} of a grouped {f_kh}x{f_kw} kernel: a {}x{} dense \
-                         kernel",
-                        eff(f_kh, dh),
-                        eff(f_kw, dw)
-                    ));
-                }
-                dilated = Some((dh, dw, f_kh, f_kw));
-                (wvals.clone(), eff(f_kh, dh), eff(f_kw, dw))
-            } else {
-                dilate_kernel(&wvals, f_oc, f_kh, f_kw, f_ic, dh, dw, wzp as i8)
-            };
+            let (w, ekh, ekw, kept) =
+                dilated_weights(&wvals, f_oc, f_kh, f_kw, f_ic, dh, dw, wzp as i8);
+            if kept.is_some() && groups != 1 {
+                return Err(format!(
+                    "dilation {dh}x{dw} of a grouped {f_kh}x{f_kw} kernel: a {ekh}x{ekw} dense \
+                     kernel"
+                ));
+            }
+            dilated = kept;
             (kh, kw) = (ekh, ekw);
             let taps = kh * kw;
             let per_group = f_oc / groups;
@@ -797,22 +816,15 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
             act = o.activation;
             in_hwc = ih;
             out_hwc = oh;
-            let eff = |k: usize, d: usize| (k - 1) * d + 1;
-            let (dense, ekh, ekw) = if eff(f_kh, dh) > MAX_DENSE || eff(f_kw, dw) > MAX_DENSE {
-                // Too large to expand: the real taps only (tap by tap, `ConvOp::dilated`).
-                if f_c != ih.2 {
-                    return Err(format!(
-                        "dilation {dh}x{dw} of a {f_kh}x{f_kw} depth-multiplier kernel: a {}x{} \
-                         dense kernel",
-                        eff(f_kh, dh),
-                        eff(f_kw, dw)
-                    ));
-                }
-                dilated = Some((dh, dw, f_kh, f_kw));
-                (wvals.clone(), eff(f_kh, dh), eff(f_kw, dw))
-            } else {
-                dilate_kernel(&wvals, 1, f_kh, f_kw, f_c, dh, dw, wzp as i8)
-            };
+            let (dense, ekh, ekw, kept) =
+                dilated_weights(&wvals, 1, f_kh, f_kw, f_c, dh, dw, wzp as i8);
+            if kept.is_some() && f_c != ih.2 {
+                return Err(format!(
+                    "dilation {dh}x{dw} of a {f_kh}x{f_kw} depth-multiplier kernel: a \
+                     {ekh}x{ekw} dense kernel"
+                ));
+            }
+            dilated = kept;
             (kh, kw) = (ekh, ekw);
             let dtag = dil_tag(dh, dw, kh, kw);
             (sh, sw) = (o.stride_h.max(0) as usize, o.stride_w.max(0) as usize);
@@ -2282,16 +2294,7 @@ fn table_op_from(model: &Model, chain: &[usize], input: usize) -> Result<ConvOp,
         let y = values[(x + 128) as usize] as i32;
         *e = (y * (1 << LUT_ENTRY_SHIFT) + 1 + (idx as i32 & 1)) as i16;
     }
-    let requant = crate::requant::GroupRequant {
-        bs_shift: 0,
-        mul: vec![1; view.2],
-        out_scale: 1,
-        out_shift: LUT_ENTRY_SHIFT,
-        bn: None,
-        frac: 0,
-        error: 0.0,
-        prelu: false,
-    };
+    let requant = crate::requant::GroupRequant::integer(view.2, 1, LUT_ENTRY_SHIFT, None);
     Ok(ConvOp {
         desc: format!(
             "{} {} (identity depthwise 1x1 into the EW LUT: TFLite's value for each of the 256 \

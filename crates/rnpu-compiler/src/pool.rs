@@ -131,6 +131,14 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
     }
     let (kh, kw) = (o.filter_h.max(0) as usize, o.filter_w.max(0) as usize);
     let (sh, sw) = (o.stride_h.max(0) as usize, o.stride_w.max(0) as usize);
+    // A fused activation whose range is the whole output type clamps nothing (ReLU6 on a
+    // [0, 6] output, as calibrated models have).
+    let clamps = o.activation != Activation::None && {
+        let (lo, hi) =
+            rnpu_ref::quant::activation_range_quantized(o.activation, ot.dtype, so, zo as i32);
+        let (qmin, qmax) = raw_range(ot.dtype);
+        (lo as i64) > qmin || (hi as i64) < qmax
+    };
     // A global average pool beyond the convolution kernels (TF1 nets: Inception's 8×8,
     // DeepLab's image pooling 33×33 / 65×65): no tap is padding (the window is the map, the
     // output one pixel), so it is the mean of the raw values — the MEAN's pixel sum (or block
@@ -139,7 +147,18 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
         && (kh > crate::conv::MAX_KERNEL || kw > crate::conv::MAX_KERNEL)
         && (kh, kw, oh, ow) == (ih, iw, 1, 1)
     {
-        return global_average(model, i, (ih, iw, c)).map(PoolLowering::Conv);
+        if clamps {
+            return Err(format!(
+                "global average pool k{ih}x{iw} with a fused {:?} that clamps",
+                o.activation
+            ));
+        }
+        return Ok(PoolLowering::Conv(global_average(
+            i,
+            (input, output),
+            (ih, iw, c),
+            it.dtype,
+        )));
     }
     if kh == 0 || kw == 0 || kh > MAX_POOL_KERNEL || kw > MAX_POOL_KERNEL {
         return Err(format!(
@@ -166,14 +185,6 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
         return Err("padding beyond the PPU's 3-bit pad counts".into());
     }
     let padded_avg = !max && pt + pb + pl + pr > 0;
-    // A fused activation whose range is the whole output type clamps nothing (ReLU6 on a
-    // [0, 6] output, as calibrated models have).
-    let clamps = o.activation != Activation::None && {
-        let (lo, hi) =
-            rnpu_ref::quant::activation_range_quantized(o.activation, ot.dtype, so, zo as i32);
-        let (qmin, qmax) = raw_range(ot.dtype);
-        (lo as i64) > qmin || (hi as i64) < qmax
-    };
     if padded_avg && clamps {
         return Err(format!(
             "average pool with {pt}/{pl}/{pb}/{pr} padding and a fused {:?}: the per-position \
@@ -332,63 +343,40 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
     }))
 }
 
-/// [`analyze`]'s global average pool beyond the kernel limit: each surface summed as one
-/// pixel ([`lower_pixel_sum`], in blocks when that does not fit), TFLite's `(Σq ± n/2) / n`
-/// on the raw values by the multiplier `1/n` around raw 0 (OUT_CVT rounds half away from zero,
-/// as the unpadded average pool's depthwise convolution). A fused activation that clamps is
-/// refused (the conv path would clamp around the zero point, this one around raw 0).
+/// [`analyze`]'s global average pool beyond the kernel limit (no clamping activation):
+/// each surface summed as one pixel ([`lower_pixel_sum`], in blocks when that does not fit),
+/// TFLite's `(Σq ± n/2) / n` on the raw values around raw 0 — exactly when
+/// [`exact_average`] finds the divisor, else by the multiplier `1/n` (OUT_CVT rounds half
+/// away from zero, as the unpadded average pool's depthwise convolution).
 fn global_average(
-    model: &Model,
     i: usize,
+    (input, output): (usize, usize),
     (ih, iw, c): (usize, usize, usize),
-) -> Result<ConvOp, String> {
-    let op = &model.operators[i];
-    let OpOptions::Pool2d(o) = &op.options else {
-        return Err("no pool options".into());
-    };
-    let input = op.input(0).ok_or("no input")?;
-    let output = *op.outputs.first().ok_or("no output")?;
-    let (it, ot) = (model.tensor(input), model.tensor(output));
-    let (so, zo) = ot
-        .quantization
-        .per_tensor()
-        .ok_or("output not per-tensor")?;
-    if o.activation != Activation::None {
-        let (lo, hi) =
-            rnpu_ref::quant::activation_range_quantized(o.activation, ot.dtype, so, zo as i32);
-        let (qmin, qmax) = raw_range(ot.dtype);
-        if (lo as i64) > qmin || (hi as i64) < qmax {
-            return Err(format!(
-                "global average pool k{ih}x{iw} with a fused {:?} that clamps",
-                o.activation
-            ));
-        }
-    }
-    let (storage, raw0) = if it.dtype == DType::UInt8 {
+    dtype: DType,
+) -> ConvOp {
+    let (storage, raw0) = if dtype == DType::UInt8 {
         (crate::program::Storage::Uint8Xor80, -128)
     } else {
         (crate::program::Storage::Int8, 0)
     };
     let n = ih * iw;
-    let raw = raw_range(it.dtype);
-    Ok(ConvOp {
+    ConvOp {
         out_hwc: (1, 1, c),
         kh: ih,
         kw: iw,
         weights: vec![1; n * c],
         mult: vec![1.0 / n as f64; c],
-        // TFLite's division exactly when a factorisation exists (else within 1 LSB).
-        fixed_rq: exact_average(n, c, raw),
+        fixed_rq: exact_average(n, c, raw_range(dtype)),
         izp: raw0,
         ozp: raw0,
         pixel_sum: true,
         desc: format!(
             "AVERAGE_POOL_2D k{ih}x{iw} (global) {} (each 16-channel surface read as one pixel, \
              summed per channel by a selecting 1x1 convolution, multiplier 1/{n})",
-            it.dtype.name()
+            dtype.name()
         ),
         ..ConvOp::identity_1x1(i, input, output, (ih, iw, c), storage)
-    })
+    }
 }
 
 /// The geometry of a padded average pool (SAME padding on some side).
@@ -555,16 +543,12 @@ fn exact_division(
             continue;
         }
         if exact(b, scale, k as u32) {
-            return Some(crate::requant::GroupRequant {
-                bs_shift: 0,
-                mul: vec![1; c],
-                out_scale: scale,
-                out_shift: k as u32,
-                bn: (b > 1).then_some((b as i16, 0)),
-                frac: 0,
-                error: 0.0,
-                prelu: false,
-            });
+            return Some(crate::requant::GroupRequant::integer(
+                c,
+                scale,
+                k as u32,
+                (b > 1).then_some(b as i16),
+            ));
         }
     }
     None
@@ -1058,16 +1042,8 @@ pub fn lower_block_sum(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String>
         desc: format!("{} [block sums {bh}x{bw}, digit /{DIGIT}]", c.desc),
         ..block.clone()
     };
-    let identity = crate::requant::GroupRequant {
-        bs_shift: 0,
-        mul: vec![1; ch],
-        out_scale: 1 << 14,
-        out_shift: 14,
-        bn: None,
-        frac: 0,
-        error: 0.0,
-        prelu: false,
-    };
+    let identity =
+        crate::requant::GroupRequant::integer(ch, crate::requant::OUT_CVT_SCALE, 14, None);
     let rest = ConvOp {
         izp: c.izp,
         mult: vec![1.0; ch],
@@ -1104,11 +1080,8 @@ pub fn lower_block_sum(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String>
         desc: format!("{} [Σ {DIGIT}·digit + rest over {th}x{tw}]", c.desc),
         ..c.clone()
     };
-    let total_l = if total.pixel_sum {
-        lower_pixel_sum_once(&total, bn_rounding)?
-    } else {
-        crate::lower::lower_conv(&total, bn_rounding)?
-    };
+    // (A weighted pixel sum does not recurse into blocks: `lower_pixel_sum`.)
+    let total_l = crate::lower::lower_conv(&total, bn_rounding)?;
     let rows = (h2 * w2 * 16) as u64;
     let mut l = chain_ew(vec![
         (

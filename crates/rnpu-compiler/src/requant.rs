@@ -156,6 +156,22 @@ pub struct GroupRequant {
 }
 
 impl GroupRequant {
+    /// An exact integer requantization of `channels` channels: BS × 1 (shift 0), BN × `bn`
+    /// (register, shift 0) when given, OUT_CVT `out_scale / 2^out_shift` — no fraction bits,
+    /// no error of its own (the caller has checked the arithmetic it stands for).
+    pub fn integer(channels: usize, out_scale: i64, out_shift: u32, bn: Option<i16>) -> Self {
+        GroupRequant {
+            bs_shift: 0,
+            mul: vec![1; channels],
+            out_scale,
+            out_shift,
+            bn: bn.map(|b| (b, 0)),
+            frac: 0,
+            error: 0.0,
+            prelu: false,
+        }
+    }
+
     /// `BS_RELUX_CMP` for an upper clamp at `hi` output LSB above the zero point: the smallest
     /// BS output `H` with `H·S / 2^k ≥ hi`, so `round(H·S / 2^k) = hi` (`S / 2^k ≤ 1/2`) and
     /// every larger value clamps to the same output as TFLite's `min(round(t), hi)`.

@@ -123,12 +123,7 @@ pub(crate) fn broadcast(model: &Model, i: usize) -> Option<ConvOp> {
     if ot.dtype != it.dtype || ot.quantization != it.quantization || c != oc || c == 0 {
         return None;
     }
-    let (_, zp) = it.quantization.per_tensor()?;
-    let zp = if it.dtype == rnpu_model::DType::UInt8 {
-        zp as i32 - 128
-    } else {
-        zp as i32
-    };
+    let zp = crate::conv::to_stored(it.dtype, it.quantization.per_tensor()?.1);
     Some(ConvOp {
         out_hwc: (oh, ow, c),
         izp: zp,

@@ -77,8 +77,7 @@ pub const MAX_DEPTHWISE_CHANNELS: usize = 64;
 /// (cancelled by CPEND, like the grouped convolutions' off-group weights).
 fn as_direct(c: &ConvOp) -> ConvOp {
     let ch = c.in_hwc.2;
-    // (A kernel kept as its real taps, `ConvOp::dilated`, has that many.)
-    let taps = c.dilated.map_or(c.kh * c.kw, |(_, _, kh, kw)| kh * kw);
+    let taps = c.weight_taps();
     let mut weights = vec![c.wzp as i8; ch * taps * ch];
     for o in 0..ch {
         for t in 0..taps {
@@ -151,7 +150,7 @@ pub fn chunks(c: &ConvOp) -> Result<Option<Vec<(usize, ConvOp)>>, String> {
         || c.out_plane.is_some()
         || c.bias.len() != ch
         || c.mult.len() != ch
-        || c.weights.len() != c.dilated.map_or(c.kh * c.kw, |(_, _, kh, kw)| kh * kw) * ch
+        || c.weights.len() != c.weight_taps() * ch
     {
         return Err(format!(
             "depthwise kernel {}x{} over {ch} channels: not split into channel groups (a mode \
@@ -159,7 +158,7 @@ pub fn chunks(c: &ConvOp) -> Result<Option<Vec<(usize, ConvOp)>>, String> {
             c.kh, c.kw
         ));
     }
-    let taps = c.dilated.map_or(c.kh * c.kw, |(_, _, kh, kw)| kh * kw);
+    let taps = c.weight_taps();
     let parts = (0..ch)
         .step_by(MAX_DEPTHWISE_CHANNELS)
         .map(|c0| {
