@@ -285,12 +285,14 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     };
     if repeat_axis(h, oh) && repeat_axis(w, ow) {
         let (fy, fx) = (oh / h, ow / w);
-        if (h, w) == (1, 1) {
-            if let Some(b) = crate::resize::broadcast(model, i) {
-                return Ok(b);
-            }
-        }
         if crate::resize::factors(fy).is_none() || crate::resize::factors(fx).is_none() {
+            // A one-pixel map no repetition makes: copied to every position (as RESIZE
+            // NEAREST does, `resize::broadcast`).
+            if (h, w) == (1, 1) {
+                if let Some(b) = crate::resize::broadcast(model, i) {
+                    return Ok(b);
+                }
+            }
             return Err(format!(
                 "a {fy}x{fx} broadcast: a factor is not a product of repetitions of at most \
                  {MAX_KERNEL}"
