@@ -2350,6 +2350,72 @@ fn one_pixel_broadcast_sweep() {
     t.report("one-pixel RESIZE broadcast sweep (gate copies into the output)");
 }
 
+/// Keras Flatten → Dense: RESHAPE `[1,H,W,C]` → `[1,H·W·C]` read only by a FULLY_CONNECTED.
+/// The RESHAPE folds and the FC reads the map's NC1HWC2 buffer as one pixel (a 1×1
+/// convolution with its weights reordered to the buffer's channel order,
+/// `conv::flatten_fc`): every case on the NPU, both ops, within 1 LSB of rnpu-ref.
+#[test]
+fn flatten_fully_connected_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator};
+    let mut r = Rng(0x0f1a_77e4);
+    let mut t = Tally::default();
+    for seed in 0..40u64 {
+        let (h, w) = r.pick(&[
+            (1usize, 1usize),
+            (2, 3),
+            (5, 5),
+            (7, 7),
+            (13, 13),
+            (4, 17),
+            (28, 1),
+        ]);
+        let ch = r.pick(&[1usize, 3, 16, 20, 32, 64]);
+        let c = support::Case {
+            op: support::OpType::FullyConnected,
+            h: 1,
+            w: 1,
+            ic: h * w * ch,
+            oc: r.pick(&[1usize, 10, 16, 33, 128]),
+            kh: 1,
+            kw: 1,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: r.pick(&[Quant::Int8PerAxis, Quant::Uint8PerTensor]),
+            act: r.pick(&[Activation::None, Activation::Relu, Activation::Relu6]),
+            seed: 21_000 + seed,
+        };
+        let (mut m, x) = support::build(&c);
+        // The FC's input [1, N] becomes the output of a RESHAPE of a new [1,H,W,C] input.
+        let flat = m.inputs[0];
+        let mut map = m.tensors[flat].clone();
+        map.name = "map".into();
+        map.shape = vec![1, h, w, ch];
+        m.tensors.push(map);
+        let mi = m.tensors.len() - 1;
+        m.operators.insert(
+            0,
+            Operator {
+                kind: OpKind::Reshape,
+                version: 1,
+                inputs: vec![Some(mi)],
+                outputs: vec![flat],
+                options: OpOptions::Reshape {
+                    new_shape: Some(vec![1, (h * w * ch) as i32]),
+                },
+            },
+        );
+        m.inputs = vec![mi];
+        let x = rnpu_model::Array::new(vec![1, h, w, ch], x.data.clone());
+        t.run(
+            format!("{h}x{w}x{ch} → {} {:?} {:?}", c.oc, c.quant, c.act),
+            &m,
+            &[x],
+        );
+    }
+    t.report("flatten + FULLY_CONNECTED sweep (every op on the NPU)");
+}
+
 /// ShuffleNet's channel shuffle and kin: RESHAPE `[1,H,W,C]` → `[1,H,W,d…]` → TRANSPOSE of the
 /// split axes → RESHAPE `[1,H,W,C]`, one 1×1 selection convolution on the NPU
 /// (`conv::channel_permutation`), bit-exact on the emulated conv output.
