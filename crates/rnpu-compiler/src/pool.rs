@@ -144,6 +144,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
     // output one pixel), so it is the mean of the raw values — the MEAN's pixel sum (or block
     // sum) with multiplier 1/n around raw 0, the unpadded average's arithmetic below.
     if !max
+        && kh.min(kw) > 0
         && (kh > crate::conv::MAX_KERNEL || kw > crate::conv::MAX_KERNEL)
         && (kh, kw, oh, ow) == (ih, iw, 1, 1)
     {
@@ -511,6 +512,9 @@ fn exact_division(
     taps: usize,
     c: usize,
 ) -> Option<crate::requant::GroupRequant> {
+    if l == 0 || counts.contains(&0) {
+        return None;
+    }
     let rmax = counts.iter().map(|&n| l / n).max()? as i64;
     let vmax = raw.0.abs().max(raw.1.abs());
     let acc_max = (taps as i64 * vmax).max(1);
@@ -999,6 +1003,9 @@ pub fn lower_block_sum(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String>
     use crate::conv::{EwAdd, MAX_KERNEL};
     use crate::resize::{chain_ew, Place};
     let (ih, iw, ch) = c.in_hwc;
+    if ih == 0 || iw == 0 || ch == 0 {
+        return Err(format!("an empty map {ih}x{iw}x{ch}"));
+    }
     // One row or column of `n` pixels is byte for byte any `n/d × d` map (NC1HWC2 has no
     // line padding), and a sum does not care which pixel is where: fold a long one into the
     // most nearly square such map, so 7×7 blocks cover it.

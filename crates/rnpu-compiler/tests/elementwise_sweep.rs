@@ -2824,3 +2824,29 @@ fn ssd_head_rows_sweep() {
     println!("ssd heads: {fused} concatenations written by their RESHAPEs, {single} lone RESHAPEs");
     t.report("SSD head rows sweep (RESHAPE unfold [+ axis-1 CONCATENATION], all on the NPU)");
 }
+
+/// Hostile shapes on the pixel / block sums: a MEAN or a global AVERAGE_POOL over a map with
+/// an empty axis (the other beyond the kernel limit) is refused or computed, never a panic
+/// (the pool's exact divisor divided by a zero tap count before this was guarded).
+#[test]
+fn empty_map_pools_do_not_panic() {
+    let (mean, _) =
+        support::build_mean_of(vec![1, 0, 9, 3], &[1, 2], true, Quant::Int8PerAxis, true, 1);
+    let r = std::panic::catch_unwind(|| compile(&mean, &Options::default()));
+    assert!(r.is_ok(), "MEAN over [1,0,9,3] panicked");
+    let (pool, _) = support::build_pool(
+        false,
+        0,
+        9,
+        3,
+        (0, 9),
+        1,
+        false,
+        Quant::Int8PerAxis,
+        Activation::None,
+        2,
+    )
+    .expect("a [1,0,9,3] average pool");
+    let r = std::panic::catch_unwind(|| compile(&pool, &Options::default()));
+    assert!(r.is_ok(), "AVERAGE_POOL over [1,0,9,3] panicked");
+}
