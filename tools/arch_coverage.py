@@ -52,6 +52,11 @@ ARCHS = {
     "resnet50_v2": ("ResNet50V2", {}),
     "efficientnet_v2_b0": ("EfficientNetV2B0", {"include_preprocessing": False}),
     "convnext_tiny": ("ConvNeXtTiny", {"include_preprocessing": False}),
+    "inception_resnet_v2": ("InceptionResNetV2", {}),
+    "efficientnet_b3": ("EfficientNetB3", {}),
+    "efficientnet_v2_b2": ("EfficientNetV2B2", {"include_preprocessing": False}),
+    "mobilenet_v3_large_minimalistic": ("MobileNetV3Large", {"include_preprocessing": False, "minimalistic": True}),
+    "densenet169": ("DenseNet169", {}),
 }
 
 

@@ -478,6 +478,7 @@ def single_op_models():
     math_ops()
     int16_models()
     more_cpu_ops()
+    batched_models()
     # ---- RESHAPE / SQUEEZE
     emit_variants(f"reshape_{H}x{W}_c5_to_117x5", fn1(lambda x: tf.reshape(x, (1, H * W, 5)), shp), [shp], U)
     emit_variants(f"reshape_{H}x{W}_c5_to_flat", fn1(lambda x: tf.reshape(x, (1, H * W * 5)), shp), [shp], U)
@@ -732,6 +733,36 @@ def single_op_models():
         rep = _uniform_gen([(1, H, W, 3)], U, seed_of(n), 32)
         m = convert(conv2d_model(n, 3, 1, "SAME", 3, 5, None), False, "uint8", rep)
         write_fixture(n, "int8_per_axis", m, None, {"io": "uint8"})
+
+
+def batched_models():
+    """Models converted with a fixed batch > 1 (`Input(shape, batch_size=N)`): rnpu runs the
+    batch-1 program once per image when every operator keeps the images apart
+    (`rnpu_model::per_image`); one that averages over the batch stays a batch (on the CPU)."""
+    L = tf.keras.layers
+    n = "batch3_block_10x9_c3"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        xin = L.Input((10, 9, 3), batch_size=3, name="in0")
+        x = L.Conv2D(16, 3, padding="same", activation="relu")(xin)
+        y = L.DepthwiseConv2D(3, strides=2, padding="same")(x)
+        y = L.Conv2D(24, 1)(y)
+        z = L.Conv2D(24, 1)(L.MaxPooling2D(2, padding="same")(x))
+        c = L.Concatenate()([L.Add()([y, z]), z])
+        out = L.Dense(10)(L.GlobalAveragePooling2D()(c))
+        emit_variants(n, ("keras", tf.keras.Model(xin, out)), [(3, 10, 9, 3)], [(-1, 1)])
+    n = "batch2_flatten_dense_12x12_c1"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        xin = L.Input((12, 12, 1), batch_size=2, name="in0")
+        x = L.MaxPooling2D(2)(L.Conv2D(8, 3, activation="relu")(xin))
+        out = L.Dense(10)(L.Flatten()(x))
+        emit_variants(n, ("keras", tf.keras.Model(xin, out)), [(2, 12, 12, 1)], [(-1, 1)])
+    # The images averaged together: not per image, the batch stays whole.
+    wm = const(rng_for("batch_mean").normal(0, 0.5, (3, 3, 4, 6)))
+    emit_variants("batch3_mean_over_batch_6x5_c4",
+                  fn1(lambda x: tf.reduce_mean(tf.nn.conv2d(x, wm, 1, "SAME"), axis=0, keepdims=True),
+                      (3, 6, 5, 4)), [(3, 6, 5, 4)], [(-1, 1)])
 
 
 def more_cpu_ops():

@@ -143,6 +143,8 @@ pub fn cmd_inspect(path: &Path, json_out: bool, cycles: bool) -> Result<()> {
                 "npu_ops": program.npu_ops(),
                 "ops": pl.len(),
                 "npu_tasks": program.npu_tasks(),
+                "batch": program.batch,
+                "batch_note": program.batch_note,
                 "cpu_ops": cpu_kinds,
                 "segments": program.segments.iter().map(|s| match s {
                     rnpu_compiler::Segment::Npu(n) => json!({"device": "npu", "ops": n.ops, "tasks": n.job.tasks.len()}),
@@ -182,6 +184,9 @@ pub fn cmd_inspect(path: &Path, json_out: bool, cycles: bool) -> Result<()> {
             m.tensors[i].name,
             tensor_str(m, Some(i))
         );
+    }
+    if let Some(note) = &program.batch_note {
+        outln!(out, "{note}");
     }
     for (i, op) in m.operators.iter().enumerate() {
         let act = op.options.activation();

@@ -366,3 +366,68 @@ fn rnpu_run_on_the_emulator_works_for_every_fixture() {
     }
     assert!(failures.is_empty());
 }
+
+/// A batch-3 model runs its batch-1 program once per image: `inspect` says so, `compile` →
+/// `run FILE` gives the model's bytes, and the output is LiteRT's within 1 LSB (the fixture's
+/// committed reference).
+#[test]
+fn a_batched_model_runs_per_image_from_a_program_file() {
+    let d = fixture("batch3_block_10x9_c3_int8pa");
+    let m = d.join("model.tflite");
+    let input = d.join("input_0.npy");
+    let o = rnpu(&["inspect", s(&m), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["placement"]["batch"], 3);
+    assert_eq!(v["placement"]["npu_ops"], 9);
+    let prog = tmp("batch3.rnpu");
+    let o = rnpu(&["compile", s(&m), "-o", s(&prog)]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let (a, b) = (tmp("batch-model"), tmp("batch-prog"));
+    for (src, dir) in [(&m, &a), (&prog, &b)] {
+        let o = rnpu(&[
+            "run",
+            s(src),
+            "-i",
+            s(&input),
+            "--device",
+            "emulator",
+            "-o",
+            s(dir),
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let got = std::fs::read(a.join("output_0.npy")).unwrap();
+    assert_eq!(got, std::fs::read(b.join("output_0.npy")).unwrap());
+    let ours = rnpu_model::npy::read(&a.join("output_0.npy")).unwrap();
+    let want = rnpu_model::npy::read(&d.join("output_0.npy")).unwrap();
+    assert_eq!(ours.shape, vec![3, 10]);
+    let worst = ours
+        .data
+        .to_i64_vec()
+        .iter()
+        .zip(want.data.to_i64_vec())
+        .map(|(x, y)| (x - y).abs())
+        .max()
+        .unwrap();
+    assert!(worst <= 1, "max {worst} LSB from LiteRT");
+    // A wrong batch is refused naming the input.
+    let bad = tmp("batch-bad.npy");
+    rnpu_model::npy::write(
+        &bad,
+        &rnpu_model::Array::zeros(rnpu_model::DType::Int8, &[2, 10, 9, 3]),
+    )
+    .unwrap();
+    let o = rnpu(&["run", s(&m), "-i", s(&bad), "--device", "emulator"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("[3, 10, 9, 3]"));
+}

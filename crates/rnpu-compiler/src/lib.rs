@@ -1819,8 +1819,41 @@ fn plan(
     })
 }
 
-/// Compile `model` for the RK3588 NPU.
+/// Compile `model` for the RK3588 NPU. A model with a batch `N > 1` whose operators act on
+/// each image alone ([`rnpu_model::per_image`]) compiles as its batch-1 model run once per
+/// image ([`Program::batch`]) when that places more operators on the NPU than the batched
+/// graph (whose `[N,H,W,C]` maps stay on the CPU; a batched FULLY_CONNECTED is one NPU task
+/// as it is, so batched row models keep their one submit); [`Program::batch_note`] says which
+/// and why.
 pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
+    let mut whole = compile_graph(model, opts)?;
+    match rnpu_model::per_image(model) {
+        Ok(None) => {}
+        Ok(Some((single, n))) => {
+            let mut p = compile_graph(&single, opts)?;
+            if p.npu_ops() > whole.npu_ops() {
+                p.batch = n;
+                p.batch_note = Some(format!(
+                    "batch {n}: every operator acts on each image alone; the batch-1 program \
+                     runs once per image ({} NPU operators, {} as a batch)",
+                    p.npu_ops(),
+                    whole.npu_ops()
+                ));
+                return Ok(p);
+            }
+            whole.batch_note = Some(format!(
+                "batch {n}: run as a batch (one image at a time would place no more operators \
+                 on the NPU: {} vs {})",
+                p.npu_ops(),
+                whole.npu_ops()
+            ));
+        }
+        Err(why) => whole.batch_note = Some(format!("batch not split per image: {why}")),
+    }
+    Ok(whole)
+}
+
+fn compile_graph(model: &Model, opts: &Options) -> Result<Program, CompileError> {
     let target = Target::RK3588;
     let n_ops = model.operators.len();
     // 1. Placement with reasons; lower the NPU candidates. A concatenation whose producers
@@ -2257,5 +2290,7 @@ pub fn compile(model: &Model, opts: &Options) -> Result<Program, CompileError> {
         inputs: model.inputs.clone(),
         outputs: model.outputs.clone(),
         placements,
+        batch: 1,
+        batch_note: None,
     })
 }

@@ -246,6 +246,17 @@ pub struct Program {
     pub outputs: Vec<usize>,
     /// One entry per TFLite operator.
     pub placements: Vec<Placement>,
+    /// Images per run: `N > 1` when the model's batch `N` is split and this program (compiled
+    /// from the batch-1 model, same tensor and operator indices) runs once per image.
+    #[serde(default = "one")]
+    pub batch: usize,
+    /// Why a batched model is or is not run per image (`None` for batch-1 models).
+    #[serde(default)]
+    pub batch_note: Option<String>,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// A program with its relocations applied: bytes to upload per buffer.

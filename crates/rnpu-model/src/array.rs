@@ -187,6 +187,67 @@ impl Array {
         self.data.is_empty()
     }
 
+    /// Item `k` of the `n` equal parts along axis 0 (`[n, …]` → `[1, …]`), or `None` when the
+    /// array does not lead with `n`.
+    pub fn batch_item(&self, k: usize, n: usize) -> Option<Array> {
+        if self.shape.first() != Some(&n) || k >= n {
+            return None;
+        }
+        let per = self.len() / n;
+        let r = k * per..(k + 1) * per;
+        let data = match &self.data {
+            ArrayData::F32(v) => ArrayData::F32(v[r].to_vec()),
+            ArrayData::F16(v) => ArrayData::F16(v[r].to_vec()),
+            ArrayData::I32(v) => ArrayData::I32(v[r].to_vec()),
+            ArrayData::U8(v) => ArrayData::U8(v[r].to_vec()),
+            ArrayData::I64(v) => ArrayData::I64(v[r].to_vec()),
+            ArrayData::Bool(v) => ArrayData::Bool(v[r].to_vec()),
+            ArrayData::I16(v) => ArrayData::I16(v[r].to_vec()),
+            ArrayData::I8(v) => ArrayData::I8(v[r].to_vec()),
+        };
+        let mut shape = self.shape.clone();
+        shape[0] = 1;
+        Some(Array { shape, data })
+    }
+
+    /// `[1, …]` arrays of one type and shape stacked along axis 0, or `None` if they differ.
+    pub fn stack_batch(parts: &[Array]) -> Option<Array> {
+        let first = parts.first()?;
+        if first.shape.first() != Some(&1)
+            || parts
+                .iter()
+                .any(|p| p.shape != first.shape || p.dtype() != first.dtype())
+        {
+            return None;
+        }
+        macro_rules! cat {
+            ($variant:ident) => {
+                ArrayData::$variant(
+                    parts
+                        .iter()
+                        .flat_map(|p| match &p.data {
+                            ArrayData::$variant(v) => v.iter().copied(),
+                            _ => unreachable!("types checked above"),
+                        })
+                        .collect(),
+                )
+            };
+        }
+        let data = match &first.data {
+            ArrayData::F32(_) => cat!(F32),
+            ArrayData::F16(_) => cat!(F16),
+            ArrayData::I32(_) => cat!(I32),
+            ArrayData::U8(_) => cat!(U8),
+            ArrayData::I64(_) => cat!(I64),
+            ArrayData::Bool(_) => cat!(Bool),
+            ArrayData::I16(_) => cat!(I16),
+            ArrayData::I8(_) => cat!(I8),
+        };
+        let mut shape = first.shape.clone();
+        shape[0] = parts.len();
+        Some(Array { shape, data })
+    }
+
     /// The constant value of a tensor, if it has data.
     pub fn from_tensor_data(t: &Tensor) -> Option<Array> {
         t.data.as_ref().map(|d| Array {

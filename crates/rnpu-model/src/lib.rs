@@ -4,6 +4,7 @@
 //! [`Operator`] and [`Array`].
 
 mod array;
+mod batch;
 mod fb;
 mod ir;
 pub mod npy;
@@ -13,6 +14,7 @@ mod shapes;
 mod validate;
 
 pub use array::{check_inputs, Array, ArrayData, InputMismatch};
+pub use batch::per_image;
 pub use ir::{DType, Model, Operator, Quantization, Signature, Tensor};
 pub use ops::*;
 pub use reader::{load_file, parse};

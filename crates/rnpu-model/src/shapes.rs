@@ -18,7 +18,7 @@ use crate::ir::{DType, Model};
 use crate::ops::{OpKind, OpOptions};
 
 /// Integer values of a constant int32/int64 tensor.
-fn const_ints(m: &Model, t: usize) -> Option<Vec<i64>> {
+pub(crate) fn const_ints(m: &Model, t: usize) -> Option<Vec<i64>> {
     let tensor = m.tensors.get(t)?;
     let data = tensor.data.as_ref()?;
     match tensor.dtype {

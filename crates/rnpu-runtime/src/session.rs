@@ -208,6 +208,9 @@ enum Exec {
 #[derive(Debug)]
 pub struct Session {
     model: Model,
+    /// The batch-1 model the program runs once per image when it splits a batch
+    /// ([`Program::batch`] > 1); `None` when the program runs `model` itself.
+    single: Option<Model>,
     model_bytes: Vec<u8>,
     program: Program,
     /// Constant tensor values (for CPU operators).
@@ -485,8 +488,23 @@ impl Session {
             Some(p) => p,
             None => rnpu_compiler::compile(&model, &opts.compiler)?,
         };
-        check_program(&model, &program)?;
-        let consts = model.tensors.iter().map(Array::from_tensor_data).collect();
+        let single = if program.batch > 1 {
+            match rnpu_model::per_image(&model) {
+                Ok(Some((m1, n))) if n == program.batch => Some(m1),
+                _ => {
+                    return Err(RuntimeError::InvalidProgram(format!(
+                        "the program runs a batch of {} one image at a time, which this \
+                         model does not allow",
+                        program.batch
+                    )))
+                }
+            }
+        } else {
+            None
+        };
+        let graph = single.as_ref().unwrap_or(&model);
+        check_program(graph, &program)?;
+        let consts = graph.tensors.iter().map(Array::from_tensor_data).collect();
         let wait = opts.wait_timeout.unwrap_or(Duration::from_secs(10));
         let has_npu = program
             .segments
@@ -541,6 +559,7 @@ impl Session {
         };
         Ok(Session {
             model,
+            single,
             model_bytes,
             program,
             consts,
@@ -684,11 +703,56 @@ impl Session {
         })
     }
 
+    /// The model the program runs: the batch-1 model when a batch is split, else the model.
+    fn graph(&self) -> &Model {
+        self.single.as_ref().unwrap_or(&self.model)
+    }
+
     /// Like [`Session::run`], with timings and counts.
     pub fn run_profiled(&self, inputs: &[Array]) -> Result<(Vec<Array>, RunProfile)> {
         self.check_inputs(inputs)?;
-        let m = &self.model;
         let mut prof = RunProfile::default();
+        let n = self.program.batch;
+        if n <= 1 {
+            let outs = self.run_graph(inputs, &mut prof)?;
+            return Ok((outs, prof));
+        }
+        // One image at a time through the batch-1 program, outputs stacked along axis 0.
+        let mut per_output: Vec<Vec<Array>> = vec![Vec::with_capacity(n); self.model.outputs.len()];
+        for k in 0..n {
+            let item = inputs
+                .iter()
+                .map(|a| {
+                    a.batch_item(k, n).ok_or_else(|| {
+                        RuntimeError::InvalidProgram(format!(
+                            "input {:?} does not lead with the batch {n}",
+                            a.shape
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            for (o, v) in self.run_graph(&item, &mut prof)?.into_iter().enumerate() {
+                per_output[o].push(v);
+            }
+        }
+        let outs = per_output
+            .iter()
+            .zip(&self.model.outputs)
+            .map(|(parts, &t)| {
+                Array::stack_batch(parts).ok_or_else(|| {
+                    RuntimeError::InvalidProgram(format!(
+                        "the images of output tensor {t} ('{}') do not stack",
+                        self.graph().tensors[t].name
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((outs, prof))
+    }
+
+    /// One pass of the program over `inputs` (already checked), adding to `prof`.
+    fn run_graph(&self, inputs: &[Array], prof: &mut RunProfile) -> Result<Vec<Array>> {
+        let m = self.graph();
         let mut values: Vec<Option<Array>> = vec![None; m.tensors.len()];
         for (a, &t) in inputs.iter().zip(&m.inputs) {
             values[t] = Some(a.clone());
@@ -702,7 +766,7 @@ impl Session {
             match (seg, guard.as_mut().and_then(|g| g.ctx.as_mut())) {
                 (Segment::Npu(n), Some(ctx)) => {
                     let t0 = Instant::now();
-                    self.run_npu_segment(si, n, ctx, &mut values, &mut prof)?;
+                    self.run_npu_segment(si, n, ctx, &mut values, prof)?;
                     prof.npu_host += t0.elapsed();
                 }
                 (Segment::Npu(n), None) => {
@@ -736,7 +800,7 @@ impl Session {
                     })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok((outs, prof))
+        Ok(outs)
     }
 
     fn value<'a>(&'a self, values: &'a [Option<Array>], t: usize) -> Option<&'a Array> {
@@ -744,7 +808,7 @@ impl Session {
     }
 
     fn run_cpu_ops(&self, ops: &[usize], values: &mut [Option<Array>]) -> Result<()> {
-        let m = &self.model;
+        let m = self.graph();
         for &index in ops {
             let op = &m.operators[index];
             let outs = {
@@ -821,7 +885,7 @@ impl Session {
             let v = self.value(values, t).ok_or_else(|| {
                 fail(format!(
                     "input tensor {t} ('{}') has no value",
-                    self.model.tensors[t].name
+                    self.graph().tensors[t].name
                 ))
             })?;
             let bytes = b.pack(v)?;

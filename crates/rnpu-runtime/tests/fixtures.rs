@@ -18,6 +18,26 @@ use rnpu_sim::Memory;
 /// own tests do: the Session must give the very same bytes, so that any difference from LiteRT
 /// is the compiler's or the emulator's, not the runtime's.
 fn run_direct(model: &Model, program: &Program, inputs: &[Array]) -> Vec<Array> {
+    if program.batch <= 1 {
+        return run_direct_once(model, program, inputs);
+    }
+    // A batch run one image at a time: the batch-1 model, image by image, stacked.
+    let (single, n) = rnpu_model::per_image(model).unwrap().unwrap();
+    let parts: Vec<Vec<Array>> = (0..n)
+        .map(|k| {
+            let x: Vec<Array> = inputs.iter().map(|a| a.batch_item(k, n).unwrap()).collect();
+            run_direct_once(&single, program, &x)
+        })
+        .collect();
+    (0..parts[0].len())
+        .map(|o| {
+            let items: Vec<Array> = parts.iter().map(|p| p[o].clone()).collect();
+            Array::stack_batch(&items).unwrap()
+        })
+        .collect()
+}
+
+fn run_direct_once(model: &Model, program: &Program, inputs: &[Array]) -> Vec<Array> {
     let mut iovas = Vec::new();
     let mut next = 0x1000_0000u64;
     for b in &program.buffers {
