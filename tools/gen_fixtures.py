@@ -991,6 +991,17 @@ def math_ops():
         xin = L.Input((10, 6, 20), name="in0")
         y = L.MaxPooling2D(3, strides=1, padding="same")(L.UpSampling2D((2, 3))(xin))
         emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 10, 6, 20)], [(-1, 1)])
+    # With a fixed batch the converter writes both axes as one chain (RESHAPE → TILE →
+    # RESHAPE → TILE → RESHAPE, the middle RESHAPE merging H and opening W); batch 2 also runs
+    # per image.
+    for b in (1, 2):
+        n = f"keras_upsample_tile_b{b}_9x7_c12"
+        if wanted(n):
+            tf.keras.utils.set_random_seed(seed_of(n))
+            L = tf.keras.layers
+            xin = L.Input((9, 7, 12), batch_size=b, name="in0")
+            y = L.MaxPooling2D(3, strides=1, padding="same")(L.UpSampling2D((3, 2))(xin))
+            emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(b, 9, 7, 12)], [(-1, 1)])
     for e in MANIFEST[start:]:
         e["oracle"] = ORACLE
     ORACLE = "BUILTIN_REF"

@@ -836,16 +836,13 @@ fn plan(
             }
         }
     }
-    // 0b''. EXPAND_DIMS → TILE → RESHAPE repeating along H or W (Keras 3's UpSampling2D): a
-    // repetition (`tile`), carried by the RESHAPE; the other two fold.
+    // 0b''. EXPAND_DIMS / RESHAPE → TILE → RESHAPE chains repeating pixels (Keras 3's
+    // UpSampling2D): a repetition (`tile`), carried by the last operator; the others fold.
     let mut tile_at: HashMap<usize, tile::TileRepeat> = HashMap::new();
     if !opts.cpu_only {
         for e in 0..model.operators.len() {
             if let Some(p) = tile::candidate(model, e, &consumers) {
-                if ![p.expand, p.tile, p.reshape]
-                    .iter()
-                    .any(|k| banned.contains_key(k))
-                {
+                if !p.ops.iter().any(|k| banned.contains_key(k)) {
                     tile_at.insert(e, p);
                 }
             }
@@ -1267,19 +1264,24 @@ fn plan(
             }
             // Otherwise each runs on its own (the convolution's batch > 1: the CPU).
         }
-        if let Some(&p) = tile_at.get(&i) {
+        if let Some(p) = tile_at.get(&i) {
             let fused = tile::analyze(qm, p).and_then(|c| lower_checked(c, opts, &mut views));
             if let Ok(cl) = fused {
-                absorbed.insert(p.reshape, cl);
-                quant_views.remove(&p.reshape);
-                folded_into.insert(p.tile, (p.reshape, "repetition"));
-                chains_done.push(vec![p.expand, p.tile, p.reshape]);
+                let last = p.last();
+                absorbed.insert(last, cl);
+                for &k in &p.ops {
+                    quant_views.remove(&k);
+                }
+                for &k in &p.ops[1..p.ops.len() - 1] {
+                    folded_into.insert(k, (last, "repetition"));
+                }
+                chains_done.push(p.ops.clone());
                 placements.push(folded_placement(
                     i,
                     &kind,
                     format!(
-                        "{kind} folded with ops {} and {} into one repetition (op {}): no task",
-                        p.tile, p.reshape, p.reshape
+                        "{kind} folded with ops {:?} into one repetition (op {last}): no task",
+                        &p.ops[1..]
                     ),
                 ));
                 lowered.push(None);

@@ -99,6 +99,15 @@ const FIXTURES: &[(&str, bool)] = &[
     // (`tile.rs`; outputs from LiteRT's builtin resolver, BUILTIN_REF has no int8 TILE).
     ("keras_upsample_tile_10x6_c20_int8", true),
     ("keras_upsample_tile_10x6_c20_uint8", true),
+    // With a fixed batch: one RESHAPE → TILE → RESHAPE → TILE → RESHAPE chain for both axes;
+    // batch 2 (and the batch-3 block) run the batch-1 program once per image.
+    ("keras_upsample_tile_b1_9x7_c12_int8", true),
+    ("keras_upsample_tile_b1_9x7_c12_uint8", true),
+    ("keras_upsample_tile_b2_9x7_c12_int8", true),
+    ("keras_upsample_tile_b2_9x7_c12_uint8", true),
+    ("batch3_block_10x9_c3_int8pa", true),
+    ("batch3_block_10x9_c3_uint8", true),
+    ("batch2_flatten_dense_12x12_c1_int8pa", true),
     // RESIZE_BILINEAR by integer factors: edge replication, zero insertion, one depthwise
     // convolution on raw values (Keras UpSampling2D bilinear, TF1 resize_bilinear ×2/×4,
     // DeepLab's align_corners ×2).

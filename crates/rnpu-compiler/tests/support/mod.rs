@@ -339,12 +339,33 @@ pub fn eval_with(
     eval_op(&ctx).map_err(|e| e.to_string())
 }
 
-/// Run `program` (compiled from `model`) with NPU segments on the emulator.
+/// Run `program` (compiled from `model`) with NPU segments on the emulator; a program that
+/// runs a batch one image at a time ([`Program::batch`]) runs the batch-1 model per image and
+/// stacks the outputs, as the runtime does.
 pub fn run_program(
     model: &Model,
     program: &Program,
     inputs: &[Array],
 ) -> Result<Vec<Array>, String> {
+    if program.batch > 1 {
+        let (single, n) = rnpu_model::per_image(model)?.ok_or("no batch to split")?;
+        let mut parts: Vec<Vec<Array>> = Vec::new();
+        for k in 0..n {
+            let x: Vec<Array> = inputs
+                .iter()
+                .map(|a| a.batch_item(k, n).ok_or("an input without the batch"))
+                .collect::<Result<_, _>>()?;
+            let mut one = program.clone();
+            one.batch = 1;
+            parts.push(run_program(&single, &one, &x)?);
+        }
+        return (0..parts[0].len())
+            .map(|o| {
+                let items: Vec<Array> = parts.iter().map(|p| p[o].clone()).collect();
+                Array::stack_batch(&items).ok_or_else(|| format!("output {o} does not stack"))
+            })
+            .collect();
+    }
     let values = run_program_values(model, program, inputs)?;
     model
         .outputs
