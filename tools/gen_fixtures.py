@@ -427,6 +427,10 @@ def single_op_models():
     emit_variants(f"sub_{H}x{W}_c5", ("fn", lambda a, b: a - b, two), two, r2)
     emit_variants(f"sub_bcast_{H}x{W}_c5_1x1x5",
                   ("fn", lambda a, b: a - b, [shp, (1, 1, 1, 5)]), [shp, (1, 1, 1, 5)], r2)
+    # A constant minus the map (`1 − x` gates, per-channel offsets minus a map).
+    csub = const(rng_for("subc").uniform(-1, 1, (5,)))
+    emit_variants(f"sub_const_minuend_{H}x{W}_c5", fn1(lambda a: csub - a, shp), [shp], U)
+    emit_variants(f"sub_one_minus_{H}x{W}_c5", fn1(lambda a: 1.0 - a, shp), [shp], [(0, 1)])
     emit_variants(f"mul_{H}x{W}_c5", ("fn", lambda a, b: a * b, two), two, r2)
     emit_variants(f"mul_{H}x{W}_c5_relu6", ("fn", lambda a, b: tf.nn.relu6(a * b), two), two, r2)
     cmul = const(rng_for("mulc").uniform(-2, 2, (5,)))

@@ -1110,15 +1110,17 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
         op.input(1).ok_or("no second input")?,
     );
     let output = *op.outputs.first().ok_or("no output tensor")?;
-    let subtract = op.kind == OpKind::Sub;
+    let mut subtract = op.kind == OpKind::Sub;
     // TFLite's quantized ADD is symmetric in its inputs (each has its own multiplier), so a
-    // constant first operand simply takes the EW (second) role; SUB's is not.
+    // constant first operand simply takes the EW (second) role. SUB's is not: `k − x` is
+    // `(−x) + k`, the identity convolution's weight −1 negating the map's term (its own
+    // multiplier and rounding unchanged in magnitude, so the bound below holds) and the EW
+    // stage adding the constant.
+    let mut negate = false;
     let (a, b) = if model.tensor(a).data.is_some() && model.tensor(b).data.is_none() {
         if subtract {
-            return Err(
-                "a constant minuend (the EW stage subtracts its operand from the feature map)"
-                    .into(),
-            );
+            subtract = false;
+            negate = true;
         }
         (b, a)
     } else {
@@ -1228,9 +1230,16 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
         tfl_slack,
         clamp_hi,
         clamp_lo_zero,
+        weights: vec![if negate { -1 } else { 1 }; c],
         desc: format!(
             "{kind} {qtag} (EW stage of an identity depthwise 1x1{})",
-            if subtract { ", ALU minus" } else { "" }
+            if subtract {
+                ", ALU minus"
+            } else if negate {
+                " with weight −1: a constant minus the map"
+            } else {
+                ""
+            }
         ),
         ew: Some(EwAdd {
             tensor: b,

@@ -28,6 +28,11 @@ const FIXTURES: &[(&str, bool)] = &[
     ("add_bcast_13x9_c5_1x1x5_uint8", false),
     ("sub_13x9_c5_int8", true),
     ("sub_13x9_c5_uint8", true),
+    // A constant minus the map: the identity convolution's weight −1, the constant added.
+    ("sub_const_minuend_13x9_c5_int8", true),
+    ("sub_const_minuend_13x9_c5_uint8", true),
+    ("sub_one_minus_13x9_c5_int8", true),
+    ("sub_one_minus_13x9_c5_uint8", true),
     // A runtime operand broadcast across H and W: the EW operand has the output's geometry.
     ("sub_bcast_13x9_c5_1x1x5_int8", false),
     ("sub_bcast_13x9_c5_1x1x5_uint8", false),
