@@ -720,6 +720,12 @@ def single_op_models():
     emit_variants(f"transpose_{H}x{W}_c5_0312", fn1(lambda x: tf.transpose(x, [0, 3, 1, 2]), shp), [shp], U)
     emit_variants(f"split_c3_{H}x{W}_c9", fn1(lambda x: tf.split(x, 3, axis=3), (1, H, W, 9)), [(1, H, W, 9)], U)
     emit_variants(f"split_w_{H}x{W}_c5", fn1(lambda x: tf.split(x, 3, axis=2), shp), [shp], U)
+    # Unequal parts (SPLIT_V): a detection head's box / class split, and parts off 16-channel
+    # surfaces.
+    emit_variants(f"split_v_{H}x{W}_c48_32_16", fn1(lambda x: tf.split(x, [32, 16], axis=3),
+                                                    (1, H, W, 48)), [(1, H, W, 48)], U)
+    emit_variants(f"split_v_{H}x{W}_c24_3_16_5", fn1(lambda x: tf.split(x, [3, 16, 5], axis=-1),
+                                                     (1, H, W, 24)), [(1, H, W, 24)], U)
     # ---- QUANTIZE / DEQUANTIZE: float I/O around a quantized interior
     emit_variants(f"conv2d_k3_s2_same_{H}x{W}_c3to5_relu",
                   conv2d_model("conv2d_f32io", 3, 2, "SAME", 3, 5, "relu"), [(1, H, W, 3)], U, float_io=True)
@@ -911,9 +917,9 @@ def cpu_reference_ops():
     emit_variants(f"split_v_h_{H}x{W}_c5_rest", fn1(lambda x: tf.split(x, [4, -1], axis=1), shp), [shp], U)
     emit_variants(f"slice_begin_size_{H}x{W}_c5", fn1(lambda x: tf.slice(x, [0, 1, 2, 1], [1, 5, -1, 3]), shp), [shp], U)
     emit_variants(f"unpack_h3_3x{W}_c5", fn1(lambda x: tf.unstack(x, axis=1), (1, 3, W, 5)), [(1, 3, W, 5)], U)
-    # (DEPTH_TO_SPACE: the converter writes int8 as version 2, which ai-edge-litert 2.3.0 refuses:
-    # no LiteRT oracle; rnpu-ref's unit tests cover it. tf.expand_dims becomes RESHAPE here; the
-    # Keras Conv1D fixture conv1d_res_2500_c8 has EXPAND_DIMS.)
+    # (DEPTH_TO_SPACE: the converter writes int8 as version 2, which ai-edge-litert 2.3.0's
+    # BUILTIN_REF refuses: its fixtures come from the builtin resolver, see math_ops. tf.expand_dims
+    # becomes RESHAPE here; the Keras Conv1D fixture conv1d_res_2500_c8 has EXPAND_DIMS.)
     emit_variants("space_to_depth_b2_12x8_c5", fn1(lambda x: tf.nn.space_to_depth(x, 2), (1, 12, 8, 5)),
                   [(1, 12, 8, 5)], U)
     emit_variants(f"gather_c_{H}x{W}_c5", fn1(lambda x: tf.gather(x, [3, 0, 4, 0], axis=3), shp), [shp], U)
@@ -995,6 +1001,12 @@ def math_ops():
         xin = L.Input((10, 6, 20), name="in0")
         y = L.MaxPooling2D(3, strides=1, padding="same")(L.UpSampling2D((2, 3))(xin))
         emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 10, 6, 20)], [(-1, 1)])
+    # DEPTH_TO_SPACE: the converter writes int8 as version 2, which BUILTIN_REF refuses; the
+    # builtin resolver's kernel is the same byte copy.
+    emit_variants("depth_to_space_b2_5x4_c12", fn1(lambda x: tf.nn.depth_to_space(x, 2), (1, 5, 4, 12)),
+                  [(1, 5, 4, 12)], [(-1, 1)])
+    emit_variants("depth_to_space_b3_4x3_c18", fn1(lambda x: tf.nn.depth_to_space(x, 3), (1, 4, 3, 18)),
+                  [(1, 4, 3, 18)], [(-1, 1)])
     # With a fixed batch the converter writes both axes as one chain (RESHAPE → TILE →
     # RESHAPE → TILE → RESHAPE, the middle RESHAPE merging H and opening W); batch 2 also runs
     # per image.

@@ -178,22 +178,31 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConcatOp, String> {
     })
 }
 
-/// What SPLIT along channels needs whichever way it runs: the input `x` (`[1,H,W,C]`, int8 or
-/// uint8, per-tensor), the part size `C/n` and the outputs, each `[1,H,W,C/n]` with the input's
-/// type and quantization (TFLite's SPLIT copies bytes).
+/// What SPLIT / SPLIT_V along channels needs whichever way it runs: the input `x`
+/// (`[1,H,W,C]`, int8 or uint8, per-tensor) and the outputs with their channel counts (SPLIT's
+/// `C/n` each, SPLIT_V's `size_splits`, read from the output shapes), each `[1,H,W,C_k]` with
+/// the input's type and quantization (TFLite's SPLIT copies bytes).
 struct SplitParts {
     x: usize,
     hwc: (usize, usize, usize),
-    part: usize,
-    outputs: Vec<usize>,
+    /// Per output: (tensor, channels, first channel in the input).
+    outputs: Vec<(usize, usize, usize)>,
 }
 
 fn split_parts(model: &Model, i: usize) -> Result<SplitParts, String> {
     let op = &model.operators[i];
-    let (at, x) = (
-        op.input(0).ok_or("no axis input")?,
-        op.input(1).ok_or("no data input")?,
-    );
+    // SPLIT(axis, x); SPLIT_V(x, size_splits, axis).
+    let (at, x) = if op.kind == OpKind::SplitV {
+        (
+            op.input(2).ok_or("no axis input")?,
+            op.input(0).ok_or("no data input")?,
+        )
+    } else {
+        (
+            op.input(0).ok_or("no axis input")?,
+            op.input(1).ok_or("no data input")?,
+        )
+    };
     let xt = model.tensor(x);
     if !matches!(xt.dtype, DType::Int8 | DType::UInt8) {
         return Err(format!("{}: the NPU path is int8/uint8", xt.dtype));
@@ -211,12 +220,11 @@ fn split_parts(model: &Model, i: usize) -> Result<SplitParts, String> {
             xt.shape
         ));
     }
-    let n = op.outputs.len();
-    if n == 0 || c % n != 0 {
-        return Err(format!("{c} channels in {n} parts"));
+    if op.outputs.is_empty() {
+        return Err("no outputs".into());
     }
-    let part = c / n;
-    let mut outputs: Vec<usize> = Vec::new();
+    let mut outputs: Vec<(usize, usize, usize)> = Vec::new();
+    let mut first = 0usize;
     for (k, &t) in op.outputs.iter().enumerate() {
         let yt = model.tensor(t);
         if yt.dtype != xt.dtype || yt.quantization != xt.quantization {
@@ -224,40 +232,41 @@ fn split_parts(model: &Model, i: usize) -> Result<SplitParts, String> {
                 "output {k}: another type or quantization than the input"
             ));
         }
-        if yt.shape != [1, h, w, part] {
+        let [1, oh, ow, oc] = yt.shape[..] else {
+            return Err(format!("output {k} {:?} is not [1,H,W,C]", yt.shape));
+        };
+        if (oh, ow) != (h, w) || oc == 0 {
             return Err(format!(
-                "output {k} {:?} is not [1,{h},{w},{part}]",
+                "output {k} {:?} is not [1,{h},{w},C] with C > 0",
                 yt.shape
             ));
         }
-        if t == x || outputs.contains(&t) {
+        if t == x || outputs.iter().any(|o| o.0 == t) {
             return Err("a tensor twice".into());
         }
-        outputs.push(t);
+        outputs.push((t, oc, first));
+        first += oc;
+    }
+    if first != c {
+        return Err(format!("parts of {first} channels in all for {c}"));
     }
     Ok(SplitParts {
         x,
         hwc: (h, w, c),
-        part,
         outputs,
     })
 }
 
-/// SPLIT along channels as views: output `k` is the input's NC1HWC2 image from channel
-/// `k·C/n`, a view of the input's buffer — possible when every slice starts on a 16-channel
-/// surface (`C/n` a multiple of 16, see the module documentation).
+/// SPLIT / SPLIT_V along channels as views: output `k` is the input's NC1HWC2 image from its
+/// first channel, a view of the input's buffer — possible when every part starts on a
+/// 16-channel surface (see the module documentation).
 pub fn analyze_split(model: &Model, i: usize) -> Result<ConcatOp, String> {
-    let SplitParts {
-        x,
-        hwc,
-        part,
-        outputs,
-    } = split_parts(model, i)?;
+    let SplitParts { x, hwc, outputs } = split_parts(model, i)?;
     let (h, w, _) = hwc;
-    if outputs.len() > 1 && !part.is_multiple_of(16) {
+    if let Some(&(_, _, off)) = outputs.iter().find(|o| !o.2.is_multiple_of(16)) {
         return Err(format!(
-            "parts of {part} channels: a part not starting on a 16-channel surface is not an \
-             NC1HWC2 image of its own"
+            "a part starting at channel {off}: a part not starting on a 16-channel surface is \
+             not an NC1HWC2 image of its own"
         ));
     }
     Ok(ConcatOp {
@@ -266,8 +275,7 @@ pub fn analyze_split(model: &Model, i: usize) -> Result<ConcatOp, String> {
         out_hwc: hwc,
         inputs: outputs
             .iter()
-            .enumerate()
-            .map(|(k, &t)| (t, (h, w, part), k * part))
+            .map(|&(t, oc, off)| (t, (h, w, oc), off))
             .collect(),
         requant_inputs: Vec::new(),
         split: true,
@@ -308,7 +316,9 @@ pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv:
         let made_by_view = model.operators.iter().any(|p| {
             matches!(
                 p.kind,
-                rnpu_model::OpKind::Concatenation | rnpu_model::OpKind::Split
+                rnpu_model::OpKind::Concatenation
+                    | rnpu_model::OpKind::Split
+                    | rnpu_model::OpKind::SplitV
             ) && p.outputs.contains(&t)
         });
         if made_by_view {
@@ -394,12 +404,7 @@ pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv:
 /// quantization), and every part is an NC1HWC2 view of that buffer. The convolution's output
 /// is part 0's tensor only nominally: the compiler binds the staging buffer in its place.
 pub fn analyze_scatter(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv::ConvOp), String> {
-    let SplitParts {
-        x,
-        hwc,
-        part,
-        outputs,
-    } = split_parts(model, i)?;
+    let SplitParts { x, hwc, outputs } = split_parts(model, i)?;
     let (h, w, c) = hwc;
     let xt = model.tensor(x);
     if xt.data.is_some() {
@@ -410,25 +415,25 @@ pub fn analyze_scatter(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv
         return Err("one part".into());
     }
     let (storage, zs) = stored_domain(xt)?;
-    let stage_of = |k: usize| k * part.div_ceil(16) * 16;
-    let inputs: Vec<(usize, (usize, usize, usize), usize)> = outputs
-        .iter()
-        .enumerate()
-        .map(|(k, &t)| (t, (h, w, part), stage_of(k)))
-        .collect();
-    let stage = stage_of(n);
-    let picks: Vec<(usize, usize)> = inputs
-        .iter()
-        .enumerate()
-        .flat_map(|(k, &(_, _, s0))| (0..part).map(move |j| (s0 + j, k * part + j)))
-        .collect();
+    // Part k at the next 16-channel surface of the staging buffer.
+    let mut inputs: Vec<(usize, (usize, usize, usize), usize)> = Vec::new();
+    let mut picks: Vec<(usize, usize)> = Vec::new();
+    let mut stage = 0usize;
+    for &(t, oc, first) in &outputs {
+        inputs.push((t, (h, w, oc), stage));
+        picks.extend((0..oc).map(|j| (stage + j, first + j)));
+        stage += oc.div_ceil(16) * 16;
+    }
+    let sizes: Vec<String> = outputs.iter().map(|o| o.1.to_string()).collect();
+    let part = sizes.join("/");
     let offs: Vec<String> = inputs.iter().map(|x| x.2.to_string()).collect();
     let conv = crate::conv::ConvOp {
         izp: zs,
         ozp: zs,
         desc: format!(
-            "SPLIT along channels into {n} parts of {part}: a 1x1 convolution copies them to \
+            "{} along channels into {n} parts of {part}: a 1x1 convolution copies them to \
              staging channels [{}] ({stage} channels), each part a view there",
+            model.operators[i].kind.name(),
             offs.join(", ")
         ),
         ..crate::conv::ConvOp::selection_1x1(i, x, inputs[0].0, (h, w), c, stage, &picks, storage)

@@ -22,6 +22,7 @@ pub mod bilinear;
 pub mod concat;
 pub mod conv;
 pub mod crop;
+pub mod d2s;
 pub mod edges;
 pub mod emit;
 pub mod error;
@@ -654,7 +655,7 @@ fn plan(
                                 .map(|(cc, conv)| (cc, Some(conv)))
                                 .map_err(|g| format!("{direct}; gathered: {g}"))
                         }),
-                    OpKind::Split => concat::analyze_split(model, i)
+                    OpKind::Split | OpKind::SplitV => concat::analyze_split(model, i)
                         .map(|cc| (cc, None))
                         .or_else(|direct| {
                             concat::analyze_scatter(model, i)
@@ -669,7 +670,9 @@ fn plan(
                     },
                     _ => continue,
                 };
-            if let (OpKind::Split, Ok((sp, None)), None) = (&op.kind, &analyzed, banned.get(&i)) {
+            if let (OpKind::Split | OpKind::SplitV, Ok((sp, None)), None) =
+                (&op.kind, &analyzed, banned.get(&i))
+            {
                 if let Some(c) = absorbing_concat(sp, &concat_res, &aliased) {
                     let Some(Ok(cc)) = concat_res.get_mut(&c) else {
                         unreachable!("absorbing_concat returns an in-place concatenation")
@@ -1415,6 +1418,8 @@ fn plan(
                 OpKind::StridedSlice | OpKind::Slice => lower(crop::analyze(qm, i), &mut views),
                 OpKind::MirrorPad => lower(mirror::analyze(qm, i), &mut views),
                 OpKind::TransposeConv => lower(transpose::analyze(qm, i), &mut views),
+                OpKind::SpaceToDepth => lower(d2s::analyze_space_to_depth(qm, i), &mut views),
+                OpKind::DepthToSpace => lower(d2s::analyze_depth_to_space(qm, i), &mut views),
                 OpKind::Reshape => lower(unfold::analyze(qm, i), &mut views).map_err(|e| {
                     let fc = flatten_err
                         .get(&i)

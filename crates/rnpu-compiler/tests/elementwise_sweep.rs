@@ -1688,6 +1688,88 @@ fn split_sweep() {
     t.report("SPLIT sweep");
 }
 
+/// SPLIT_V (unequal parts, `size_splits` with a −1 sometimes) of a convolution's output: views
+/// when every part starts on a 16-channel surface, else the scattering copy; every part
+/// compared with rnpu-ref within 1 LSB (the convolution's bound; the split only copies).
+#[test]
+fn split_v_sweep() {
+    let mut r = Rng(0x5b11_7001);
+    let mut t = Tally::default();
+    let (mut views, mut scattered) = (0, 0);
+    let layouts: [&[usize]; 8] = [
+        &[16, 32],
+        &[32, 16, 48],
+        &[64, 80],
+        &[3, 5],
+        &[16, 7],
+        &[7, 16, 9],
+        &[1, 1, 30],
+        &[48, 4, 12, 16],
+    ];
+    for seed in 0..64u64 {
+        let (h, w) = r.pick(&SIZES[1..]);
+        let sizes = layouts[(seed % layouts.len() as u64) as usize];
+        let c: usize = sizes.iter().sum();
+        let q = r.pick(&QUANTS);
+        let case = support::Case {
+            op: support::OpType::Conv,
+            h,
+            w,
+            ic: 3 + (seed % 5) as usize,
+            oc: c,
+            kh: 1,
+            kw: 1,
+            stride: 1,
+            dilation: 1,
+            same: true,
+            quant: q,
+            act: Activation::None,
+            seed,
+        };
+        let (mut m, x) = support::build(&case);
+        let y = m.tensors[3].clone();
+        let mut given: Vec<i32> = sizes.iter().map(|&s| s as i32).collect();
+        if seed % 3 == 0 {
+            given[seed as usize % sizes.len()] = -1;
+        }
+        let split_sizes = push_i32_const(&mut m, "size_splits", &[sizes.len()], &given);
+        let axis = push_i32_const(&mut m, "axis", &[], &[-1]);
+        let mut outs = Vec::new();
+        for (k, &s) in sizes.iter().enumerate() {
+            let mut p = y.clone();
+            p.name = format!("part{k}");
+            p.shape = vec![1, h, w, s];
+            outs.push(m.tensors.len());
+            m.tensors.push(p);
+        }
+        m.operators.push(rnpu_model::Operator {
+            kind: rnpu_model::OpKind::SplitV,
+            version: 1,
+            inputs: vec![Some(3), Some(split_sizes), Some(axis)],
+            outputs: outs.clone(),
+            options: rnpu_model::OpOptions::Split {
+                num_splits: sizes.len() as i32,
+            },
+        });
+        m.outputs = outs;
+        let label = format!("SPLIT_V {h}x{w} {sizes:?} {q:?} seed {seed}");
+        let p = compile(&m, &Options::default()).expect("compile");
+        let sp = &p.placements[1];
+        assert!(sp.npu, "{label}: {}", sp.reason);
+        let aligned = sizes[..sizes.len() - 1].iter().all(|s| s % 16 == 0);
+        if aligned {
+            assert_eq!(sp.tasks, 0, "{label}: {}", sp.reason);
+            views += 1;
+        } else {
+            assert!(sp.tasks > 0, "{label}: {}", sp.reason);
+            scattered += 1;
+        }
+        t.run(label, &m, &[x]);
+    }
+    println!("SPLIT_V: {views} as views, {scattered} through a copying convolution");
+    t.report("SPLIT_V sweep");
+}
+
 /// A convolution followed by RESIZE_NEAREST_NEIGHBOR (integer factors 1–3 per axis,
 /// align_corners / half_pixel_centers variants, maps 1×1 to 40×40, channels 1–160): on the NPU
 /// when TFLite's source pixels are a repetition (`rnpu_compiler::resize`), on the CPU
@@ -1937,6 +2019,67 @@ fn spatial_slice_sweep() {
     }
     println!("spatial slices: {on_npu} on the NPU");
     t.report("conv + spatial STRIDED_SLICE/SLICE sweep (the slice on its emulated input)");
+}
+
+/// SPACE_TO_DEPTH and DEPTH_TO_SPACE after a convolution (block 2–4, maps to 40×40, channel
+/// counts off and on 16-channel surfaces, int8 and uint8): on the NPU as a selecting strided
+/// convolution / transposed convolution (`rnpu_compiler::d2s`), an exact copy of rnpu-ref's
+/// result on its emulated input.
+#[test]
+fn depth_space_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator};
+    let mut r = Rng(0x000d_25d2);
+    let mut t = Tally::default();
+    let mut on_npu = 0;
+    for seed in 0..48u64 {
+        let b = [2usize, 2, 3, 4][(seed % 4) as usize];
+        let to_depth = seed % 2 == 0;
+        let (h, w) = r.pick(&[
+            (1usize, 1usize),
+            (2, 3),
+            (5, 4),
+            (10, 6),
+            (20, 20),
+            (40, 24),
+        ]);
+        // SPACE_TO_DEPTH needs H, W multiples of the block; DEPTH_TO_SPACE channels b²·C.
+        let (h, w) = if to_depth { (h * b, w * b) } else { (h, w) };
+        let mut c = conv_1x1_case(&mut r, h, w, 2200 + seed);
+        let cc = r.pick(&[1usize, 3, 4, 8, 16, 20]);
+        if !to_depth {
+            c.oc = b * b * cc;
+        }
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "moved".into();
+        y.shape = if to_depth {
+            vec![1, h / b, w / b, b * b * c.oc]
+        } else {
+            vec![1, h * b, w * b, cc]
+        };
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        let kind = if to_depth {
+            OpKind::SpaceToDepth
+        } else {
+            OpKind::DepthToSpace
+        };
+        let label = format!("{kind:?} block {b} {h}x{w}x{} {:?}", c.oc, c.quant);
+        m.operators.push(Operator {
+            kind,
+            version: 1,
+            inputs: vec![Some(conv_out)],
+            outputs: vec![yi],
+            options: OpOptions::BlockSize {
+                block_size: b as i32,
+            },
+        });
+        m.outputs = vec![yi];
+        on_npu += usize::from(npu_copy_follower(&mut t, &mut m, &x, yi, label));
+    }
+    println!("SPACE_TO_DEPTH / DEPTH_TO_SPACE: {on_npu} of 48 on the NPU");
+    t.report("conv + SPACE_TO_DEPTH / DEPTH_TO_SPACE sweep (on its emulated input)");
 }
 
 /// SLICE / STRIDED_SLICE of channels after a convolution (MediaPipe's hand_recrop slices its

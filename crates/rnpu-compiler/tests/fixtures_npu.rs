@@ -28,6 +28,20 @@ const FIXTURES: &[(&str, bool)] = &[
     ("add_bcast_13x9_c5_1x1x5_uint8", false),
     ("sub_13x9_c5_int8", true),
     ("sub_13x9_c5_uint8", true),
+    // DEPTH_TO_SPACE as a selecting transposed convolution (outputs from LiteRT's builtin
+    // resolver: BUILTIN_REF refuses the int8 operator's version 2).
+    ("depth_to_space_b2_5x4_c12_int8", true),
+    ("depth_to_space_b2_5x4_c12_uint8", true),
+    ("depth_to_space_b3_4x3_c18_int8", true),
+    ("depth_to_space_b3_4x3_c18_uint8", true),
+    ("space_to_depth_b2_12x8_c5_int8", true),
+    ("space_to_depth_b2_12x8_c5_uint8", true),
+    // SPLIT_V: views on 16-channel surfaces, else the scattering copy.
+    ("split_v_13x9_c48_32_16_int8", true),
+    ("split_v_13x9_c48_32_16_uint8", true),
+    ("split_v_13x9_c24_3_16_5_int8", true),
+    ("split_v_13x9_c24_3_16_5_uint8", true),
+    ("split_v_13x9_c9_2_3_4_int8", true),
     // A constant minus the map: the identity convolution's weight −1, the constant added.
     ("sub_const_minuend_13x9_c5_int8", true),
     ("sub_const_minuend_13x9_c5_uint8", true),
