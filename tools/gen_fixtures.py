@@ -720,6 +720,17 @@ def single_op_models():
     emit_variants(f"transpose_{H}x{W}_c5_0312", fn1(lambda x: tf.transpose(x, [0, 3, 1, 2]), shp), [shp], U)
     emit_variants(f"split_c3_{H}x{W}_c9", fn1(lambda x: tf.split(x, 3, axis=3), (1, H, W, 9)), [(1, H, W, 9)], U)
     emit_variants(f"split_w_{H}x{W}_c5", fn1(lambda x: tf.split(x, 3, axis=2), shp), [shp], U)
+    # Sequences [1,T,C] split and concatenated along channels (a YOLOv8 export's head works on
+    # [1,8400,144]: box / class split, sigmoid of the classes, concatenation).
+    seq = (1, 96, 144)
+
+    def yolo_tail(x):
+        box, cls = tf.split(x, [64, 80], axis=2)
+        return tf.concat([tf.nn.relu(box), tf.sigmoid(cls)], axis=2)
+    emit_variants("seq_split_concat_96_c144", fn1(yolo_tail, seq), [seq], [(-4, 4)])
+    s2 = [(1, 40, 20), (1, 40, 12)]
+    emit_variants("seq_concat_40_c20_c12", ("fn", lambda a, b: tf.concat([tf.sigmoid(a), tf.tanh(b)], 2), s2),
+                  s2, [(-3, 3), (-3, 3)])
     # Unequal parts (SPLIT_V): a detection head's box / class split, and parts off 16-channel
     # surfaces.
     emit_variants(f"split_v_{H}x{W}_c48_32_16", fn1(lambda x: tf.split(x, [32, 16], axis=3),

@@ -68,10 +68,11 @@ fn concat_parts(model: &Model, i: usize) -> Result<ConcatParts, String> {
     }
     let rank = ot.shape.len() as i32;
     let axis = if o.axis < 0 { o.axis + rank } else { o.axis };
-    let [1, h, w, c] = ot.shape[..] else {
-        return Err(format!("output {:?} is not [1,H,W,C]", ot.shape));
+    // A `[1,H,W,C]` map, or a sequence `[1,T,C]` as the one-row map `1×T×C` (`conv::hwc`).
+    let Some((h, w, c)) = crate::conv::hwc(&ot.shape) else {
+        return Err(format!("output {:?} is not [1,H,W,C] or [1,T,C]", ot.shape));
     };
-    if axis != 3 {
+    if axis != rank - 1 {
         return Err(format!(
             "axis {axis} of {:?}: only channel concatenation is a view of NC1HWC2",
             ot.shape
@@ -91,8 +92,9 @@ fn concat_parts(model: &Model, i: usize) -> Result<ConcatParts, String> {
         if it.dtype != ot.dtype {
             return Err("mixed types".into());
         }
-        let [1, ih, iw, ic] = it.shape[..] else {
-            return Err(format!("input {:?} is not [1,H,W,C]", it.shape));
+        let (ih, iw, ic) = match crate::conv::hwc(&it.shape) {
+            Some(v) if it.shape.len() == ot.shape.len() => v,
+            _ => return Err(format!("input {:?} is not of the output's rank", it.shape)),
         };
         if (ih, iw) != (h, w) {
             return Err("inputs of different spatial size".into());
@@ -211,10 +213,12 @@ fn split_parts(model: &Model, i: usize) -> Result<SplitParts, String> {
         (Some(d), DType::Int32) if d.len() == 4 => i32::from_le_bytes([d[0], d[1], d[2], d[3]]),
         _ => return Err("the axis is not one constant int32".into()),
     };
-    let [1, h, w, c] = xt.shape[..] else {
-        return Err(format!("input {:?} is not [1,H,W,C]", xt.shape));
+    // A `[1,H,W,C]` map, or a sequence `[1,T,C]` as the one-row map `1×T×C` (`conv::hwc`).
+    let Some((h, w, c)) = crate::conv::hwc(&xt.shape) else {
+        return Err(format!("input {:?} is not [1,H,W,C] or [1,T,C]", xt.shape));
     };
-    if axis != 3 && axis != -1 {
+    let rank = xt.shape.len() as i32;
+    if axis != rank - 1 && axis != -1 {
         return Err(format!(
             "axis {axis} of {:?}: only a channel split is a view of NC1HWC2",
             xt.shape
@@ -232,12 +236,18 @@ fn split_parts(model: &Model, i: usize) -> Result<SplitParts, String> {
                 "output {k}: another type or quantization than the input"
             ));
         }
-        let [1, oh, ow, oc] = yt.shape[..] else {
-            return Err(format!("output {k} {:?} is not [1,H,W,C]", yt.shape));
+        let (oh, ow, oc) = match crate::conv::hwc(&yt.shape) {
+            Some(v) if yt.shape.len() == xt.shape.len() => v,
+            _ => {
+                return Err(format!(
+                    "output {k} {:?} is not of the input's rank",
+                    yt.shape
+                ))
+            }
         };
         if (oh, ow) != (h, w) || oc == 0 {
             return Err(format!(
-                "output {k} {:?} is not [1,{h},{w},C] with C > 0",
+                "output {k} {:?} is not {h}x{w} with C > 0",
                 yt.shape
             ));
         }

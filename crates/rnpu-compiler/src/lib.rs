@@ -1090,7 +1090,7 @@ fn plan(
                 let mut uses = vec![(cc.output, cc.out_hwc)];
                 uses.extend(cc.inputs.iter().map(|&(t, v, _)| (t, v)));
                 for &(t, v) in &uses {
-                    if views.get(&t).is_some_and(|p| *p != v) {
+                    if views.get(&t).is_some_and(|p| !same_bytes(*p, v)) {
                         return Err(format!(
                             "tensor {t} is viewed differently by another NPU op"
                         ));

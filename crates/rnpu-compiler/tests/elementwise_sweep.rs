@@ -1688,7 +1688,12 @@ fn split_sweep() {
     t.report("SPLIT sweep");
 }
 
-/// SPLIT_V (unequal parts, `size_splits` with a −1 sometimes) of a convolution's output: views
+fn seq_case(seed: u64) -> bool {
+    seed % 4 == 1
+}
+
+/// SPLIT_V (unequal parts, `size_splits` with a −1 sometimes) of a convolution's output (or of
+/// that output RESHAPEd to a sequence `[1,H·W,C]`, split along its channels): views
 /// when every part starts on a 16-channel surface, else the scattering copy; every part
 /// compared with rnpu-ref within 1 LSB (the convolution's bound; the split only copies).
 #[test]
@@ -1727,7 +1732,25 @@ fn split_v_sweep() {
             seed,
         };
         let (mut m, x) = support::build(&case);
-        let y = m.tensors[3].clone();
+        // A quarter of the cases split a sequence: the map RESHAPEd to [1,H·W,C] (a view).
+        let seq = seq_case(seed);
+        let mut data = 3;
+        if seq {
+            let mut v = m.tensors[3].clone();
+            v.name = "sequence".into();
+            v.shape = vec![1, h * w, c];
+            m.tensors.push(v);
+            data = m.tensors.len() - 1;
+            let shape = push_i32_const(&mut m, "shape", &[3], &[1, (h * w) as i32, c as i32]);
+            m.operators.push(rnpu_model::Operator {
+                kind: rnpu_model::OpKind::Reshape,
+                version: 1,
+                inputs: vec![Some(3), Some(shape)],
+                outputs: vec![data],
+                options: rnpu_model::OpOptions::Reshape { new_shape: None },
+            });
+        }
+        let y = m.tensors[data].clone();
         let mut given: Vec<i32> = sizes.iter().map(|&s| s as i32).collect();
         if seed % 3 == 0 {
             given[seed as usize % sizes.len()] = -1;
@@ -1738,23 +1761,27 @@ fn split_v_sweep() {
         for (k, &s) in sizes.iter().enumerate() {
             let mut p = y.clone();
             p.name = format!("part{k}");
-            p.shape = vec![1, h, w, s];
+            p.shape = if seq {
+                vec![1, h * w, s]
+            } else {
+                vec![1, h, w, s]
+            };
             outs.push(m.tensors.len());
             m.tensors.push(p);
         }
         m.operators.push(rnpu_model::Operator {
             kind: rnpu_model::OpKind::SplitV,
             version: 1,
-            inputs: vec![Some(3), Some(split_sizes), Some(axis)],
+            inputs: vec![Some(data), Some(split_sizes), Some(axis)],
             outputs: outs.clone(),
             options: rnpu_model::OpOptions::Split {
                 num_splits: sizes.len() as i32,
             },
         });
         m.outputs = outs;
-        let label = format!("SPLIT_V {h}x{w} {sizes:?} {q:?} seed {seed}");
+        let label = format!("SPLIT_V {h}x{w} {sizes:?} {q:?} sequence {seq} seed {seed}");
         let p = compile(&m, &Options::default()).expect("compile");
-        let sp = &p.placements[1];
+        let sp = &p.placements[m.operators.len() - 1];
         assert!(sp.npu, "{label}: {}", sp.reason);
         let aligned = sizes[..sizes.len() - 1].iter().all(|s| s % 16 == 0);
         if aligned {
@@ -1767,6 +1794,7 @@ fn split_v_sweep() {
         t.run(label, &m, &[x]);
     }
     println!("SPLIT_V: {views} as views, {scattered} through a copying convolution");
+    assert!((0..64).filter(|&s| seq_case(s)).count() >= 12);
     t.report("SPLIT_V sweep");
 }
 
