@@ -728,6 +728,13 @@ def single_op_models():
         box, cls = tf.split(x, [64, 80], axis=2)
         return tf.concat([tf.nn.relu(box), tf.sigmoid(cls)], axis=2)
     emit_variants("seq_split_concat_96_c144", fn1(yolo_tail, seq), [seq], [(-4, 4)])
+    # Two slices of one sequence (YOLO's box / class columns), after a pointwise convolution.
+    wseq = const(rng_for("seq_slice").normal(0, 0.3, (1, 1, 24, 84)))
+
+    def seq_slices(x):
+        y = tf.reshape(tf.nn.conv2d(x, wseq, 1, "VALID"), (1, 96, 84))
+        return y[:, :, :4], y[:, :, 16:]
+    emit_variants("seq_slice_96_c84", fn1(seq_slices, (1, 1, 96, 24)), [(1, 1, 96, 24)], [(-2, 2)])
     s2 = [(1, 40, 20), (1, 40, 12)]
     emit_variants("seq_concat_40_c20_c12", ("fn", lambda a, b: tf.concat([tf.sigmoid(a), tf.tanh(b)], 2), s2),
                   s2, [(-3, 3), (-3, 3)])

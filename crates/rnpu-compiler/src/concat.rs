@@ -487,21 +487,24 @@ pub fn analyze_slice(
     if yt.quantization != xt.quantization {
         return Err("output quantized differently from the input".into());
     }
-    let [1, h, w, c] = xt.shape[..] else {
-        return Err(format!("input {:?} is not [1,H,W,C]", xt.shape));
-    };
+    // A `[1,H,W,C]` map, or a sequence `[1,T,C]` as the one-row map `1×T×C` (`conv::hwc`).
+    let (h, w, c) = crate::conv::hwc(&xt.shape)
+        .ok_or_else(|| format!("input {:?} is not [1,H,W,C] or [1,T,C]", xt.shape))?;
+    let rank = xt.shape.len();
     let vec4 = |k: usize| -> Result<Vec<i64>, String> {
         let t = model.tensor(op.input(k).ok_or("missing begin/end/strides/size")?);
         match (&t.data, t.dtype) {
-            (Some(d), DType::Int32) if d.len() == 16 => Ok(d
+            (Some(d), DType::Int32) if d.len() == 4 * rank => Ok(d
                 .chunks_exact(4)
                 .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64)
                 .collect()),
-            _ => Err("begin/end/strides/size are not constant int32[4]".into()),
+            _ => Err(format!(
+                "begin/end/strides/size are not constant int32[{rank}]"
+            )),
         }
     };
-    let dims = [1i64, h as i64, w as i64, c as i64];
-    let mut range = [(0i64, 0i64); 4];
+    let dims: Vec<i64> = xt.shape.iter().map(|&d| d as i64).collect();
+    let mut range = vec![(0i64, 0i64); rank];
     match (&op.kind, &op.options) {
         (OpKind::StridedSlice, OpOptions::StridedSlice(o)) => {
             if o.ellipsis_mask != 0 || o.new_axis_mask != 0 || o.shrink_axis_mask != 0 || o.offset {
@@ -511,7 +514,7 @@ pub fn analyze_slice(
             if strides.iter().any(|&s| s != 1) {
                 return Err(format!("strides {strides:?}"));
             }
-            for a in 0..4 {
+            for a in 0..rank {
                 let norm = |v: i64| if v < 0 { v + dims[a] } else { v };
                 let b = if o.begin_mask & (1 << a) != 0 {
                     0
@@ -529,7 +532,7 @@ pub fn analyze_slice(
         // SLICE: begin and size (−1 = to the end), as TFLite's slice.cc reads them.
         (OpKind::Slice, _) => {
             let (begin, size) = (vec4(1)?, vec4(2)?);
-            for a in 0..4 {
+            for a in 0..rank {
                 let b = begin[a];
                 let e = if size[a] == -1 { dims[a] } else { b + size[a] };
                 if b < 0 || e < b || e > dims[a] {
@@ -540,16 +543,18 @@ pub fn analyze_slice(
         }
         _ => return Err("not a STRIDED_SLICE or SLICE".into()),
     }
-    if range[..3] != [(0, 1), (0, h as i64), (0, w as i64)] {
+    if (0..rank - 1).any(|a| range[a] != (0, dims[a])) {
         return Err("not a slice along channels only".into());
     }
-    let (b, e) = (range[3].0 as usize, range[3].1 as usize);
+    let (b, e) = (range[rank - 1].0 as usize, range[rank - 1].1 as usize);
     if e <= b {
         return Err("an empty slice".into());
     }
     let n = e - b;
-    if yt.shape != [1, h, w, n] {
-        return Err(format!("output {:?} is not [1,{h},{w},{n}]", yt.shape));
+    let mut want = xt.shape.clone();
+    want[rank - 1] = n;
+    if yt.shape != want {
+        return Err(format!("output {:?} is not {want:?}", yt.shape));
     }
     // A view must not end inside a 16-channel surface the input's other channels share:
     // packing the view (its own image, padded to whole surfaces) would overwrite them.

@@ -580,6 +580,67 @@ pub fn channel_permutation(
     })
 }
 
+/// GATHER along the channel axis of a `[1,H,W,C]` map or `[1,T,C]` sequence with constant
+/// indices (a channel reorder, a subset, repeats): output channel `o` is input channel
+/// `idx[o]` — one 1×1 selection convolution (weight 1, multiplier 1: a copy, exact; TFLite's
+/// GATHER copies bytes, the output carries the input's quantization).
+pub fn analyze_gather_channels(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let x = op.input(0).ok_or("no params input")?;
+    let y = *op.outputs.first().ok_or("no output")?;
+    let (xt, yt) = (model.tensor(x), model.tensor(y));
+    if xt.data.is_some() {
+        return Err("constant params".into());
+    }
+    let storage = crate::resize::copy_storage(xt.dtype)?;
+    if yt.dtype != xt.dtype || yt.quantization != xt.quantization {
+        return Err("output quantized differently from the input".into());
+    }
+    let rank = xt.shape.len() as i64;
+    let axis = match op.options {
+        OpOptions::Gather {
+            axis,
+            batch_dims: 0,
+        } => axis as i64,
+        OpOptions::None => 0,
+        _ => return Err("batch dimensions".into()),
+    };
+    let axis = if axis < 0 { axis + rank } else { axis };
+    if axis != rank - 1 {
+        return Err(format!(
+            "axis {axis} of {:?}: only a gather of channels is a selection",
+            xt.shape
+        ));
+    }
+    let (h, w, c) = hwc(&xt.shape).ok_or("params are not [1,H,W,C] or [1,T,C]")?;
+    let idx = crate::crop::ints(model, op.input(1))?;
+    if model.tensor(op.input(1).ok_or("no indices")?).shape.len() != 1 {
+        return Err("indices are not one list".into());
+    }
+    let k = idx.len();
+    let mut want = xt.shape.clone();
+    *want.last_mut().ok_or("rank 0")? = k;
+    if yt.shape != want || k == 0 {
+        return Err(format!("output {:?} for {k} indices", yt.shape));
+    }
+    if let Some(bad) = idx.iter().find(|&&v| v < 0 || v >= c as i64) {
+        return Err(format!("index {bad} outside the {c} channels"));
+    }
+    let picks: Vec<(usize, usize)> = idx
+        .iter()
+        .enumerate()
+        .map(|(o, &v)| (o, v as usize))
+        .collect();
+    Ok(ConvOp {
+        desc: format!(
+            "GATHER of {k} of the {c} channels of {h}x{w} {}: a 1x1 selection convolution (a \
+             copy)",
+            xt.dtype
+        ),
+        ..ConvOp::selection_1x1(i, x, y, (h, w), c, k, &picks, storage)
+    })
+}
+
 /// RESHAPE `r` (`[1,H,W,C]` → `[1,H·W·C]`, Keras Flatten) feeding FULLY_CONNECTED `f`: the FC
 /// over the flattened row is the VALID `H×W` convolution over the map itself (TFLite's
 /// flatten order `(y·W + x)·C + c` is the `[OC][KH][KW][IC]` weight order). Lowered as one

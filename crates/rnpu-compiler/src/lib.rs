@@ -733,18 +733,25 @@ fn plan(
         }
         // A split's input or outputs that take part in another view keep it on the CPU (one
         // tensor, one buffer binding).
-        let mut shared: Vec<(usize, usize)> = Vec::new();
+        // Several splits / slices of one source are fine: each only reads it (a copy) or
+        // aliases its own parts into it (views), the source keeping its one binding. (Entries:
+        // op, tensor, whether it is that op's split source.)
+        let mut shared: Vec<(usize, usize, bool)> = Vec::new();
         for (&i, r) in &concat_res {
             if let Ok(cc) = r {
-                shared.push((i, cc.output));
-                shared.extend(cc.inputs.iter().map(|x| (i, x.0)));
+                shared.push((i, cc.output, cc.split));
+                shared.extend(cc.inputs.iter().map(|x| (i, x.0, false)));
             }
         }
         for (&i, r) in concat_res.iter_mut() {
             let clash = match r {
-                Ok(cc) if cc.split => std::iter::once(cc.output)
-                    .chain(cc.inputs.iter().map(|x| x.0))
-                    .any(|t| shared.iter().any(|&(j, u)| j != i && u == t)),
+                Ok(cc) if cc.split => std::iter::once((cc.output, true))
+                    .chain(cc.inputs.iter().map(|x| (x.0, false)))
+                    .any(|(t, source)| {
+                        shared
+                            .iter()
+                            .any(|&(j, u, src)| j != i && u == t && !(source && src))
+                    }),
                 _ => false,
             };
             if clash {
@@ -1419,6 +1426,7 @@ fn plan(
                 OpKind::MirrorPad => lower(mirror::analyze(qm, i), &mut views),
                 OpKind::TransposeConv => lower(transpose::analyze(qm, i), &mut views),
                 OpKind::SpaceToDepth => lower(d2s::analyze_space_to_depth(qm, i), &mut views),
+                OpKind::Gather => lower(conv::analyze_gather_channels(qm, i), &mut views),
                 OpKind::DepthToSpace => lower(d2s::analyze_depth_to_space(qm, i), &mut views),
                 OpKind::Reshape => lower(unfold::analyze(qm, i), &mut views).map_err(|e| {
                     let fc = flatten_err

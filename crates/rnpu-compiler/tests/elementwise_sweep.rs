@@ -2110,6 +2110,80 @@ fn depth_space_sweep() {
     t.report("conv + SPACE_TO_DEPTH / DEPTH_TO_SPACE sweep (on its emulated input)");
 }
 
+/// GATHER of channels (a reorder, a subset, repeats; indices int32 or int64) after a
+/// convolution or of its output RESHAPEd to a sequence: on the NPU as a 1×1 selection copy,
+/// an exact copy of rnpu-ref's on its emulated input.
+#[test]
+fn gather_channels_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator};
+    let mut r = Rng(0x006a_74e2);
+    let mut t = Tally::default();
+    let mut on_npu = 0;
+    for seed in 0..40u64 {
+        let (h, w) = r.pick(&[(1usize, 1usize), (3, 5), (13, 9), (20, 12), (40, 40)]);
+        let c = conv_1x1_case(&mut r, h, w, 2600 + seed);
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let k = 1 + (r.next() % 40) as usize;
+        let idx: Vec<i32> = (0..k).map(|_| (r.next() % c.oc as u64) as i32).collect();
+        let seq = seed % 3 == 2;
+        let mut src = conv_out;
+        if seq {
+            let mut v = m.tensors[conv_out].clone();
+            v.shape = vec![1, h * w, c.oc];
+            m.tensors.push(v);
+            src = m.tensors.len() - 1;
+            let shape = push_i32_const(&mut m, "shape", &[3], &[1, (h * w) as i32, c.oc as i32]);
+            m.operators.push(Operator {
+                kind: OpKind::Reshape,
+                version: 1,
+                inputs: vec![Some(conv_out), Some(shape)],
+                outputs: vec![src],
+                options: OpOptions::Reshape { new_shape: None },
+            });
+        }
+        let ind = push_i32_const(&mut m, "indices", &[k], &idx);
+        let mut y = m.tensors[src].clone();
+        y.name = "gathered".into();
+        *y.shape.last_mut().unwrap() = k;
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        let rank = m.tensors[src].shape.len() as i32;
+        m.operators.push(Operator {
+            kind: OpKind::Gather,
+            version: 1,
+            inputs: vec![Some(src), Some(ind)],
+            outputs: vec![yi],
+            options: OpOptions::Gather {
+                axis: if seed % 2 == 0 { -1 } else { rank - 1 },
+                batch_dims: 0,
+            },
+        });
+        m.outputs = vec![yi];
+        let label = format!(
+            "GATHER {k} of {h}x{w}x{} {:?} sequence {seq}",
+            c.oc, c.quant
+        );
+        let p = compile(&m, &Options::default()).expect("compile");
+        let g = m.operators.len() - 1;
+        if !p.placements[g].npu {
+            t.failures
+                .push(format!("{label}: on the CPU — {}", p.placements[g].reason));
+            continue;
+        }
+        support::expose_all_outputs(&mut m);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let vals = support::run_program_values(&m, &p, std::slice::from_ref(&x)).unwrap();
+        let mut interp = rnpu_ref::Interpreter::new(&m);
+        interp.run(std::slice::from_ref(&x)).unwrap();
+        let want = support::eval_on(&m, g, &vals, &interp).remove(0);
+        t.add_copy(label, &vals[&yi], &want);
+        on_npu += 1;
+    }
+    println!("GATHER of channels: {on_npu} of 40 on the NPU");
+    t.report("conv + GATHER of channels sweep (on its emulated input)");
+}
+
 /// SLICE / STRIDED_SLICE of channels after a convolution (MediaPipe's hand_recrop slices its
 /// last maps' channels; channel splits of CSP / GhostNet blocks): begin 0…c−1, sizes to the end
 /// (SLICE's −1 too), 1–160 channels, int8 and uint8: on the NPU as a view of the input's buffer

@@ -36,11 +36,17 @@ const FIXTURES: &[(&str, bool)] = &[
     ("depth_to_space_b3_4x3_c18_uint8", true),
     ("space_to_depth_b2_12x8_c5_int8", true),
     ("space_to_depth_b2_12x8_c5_uint8", true),
+    // GATHER of channels: a 1x1 selection copy.
+    ("gather_c_13x9_c5_int8", true),
+    ("gather_c_13x9_c5_uint8", true),
     // Sequences [1,T,C] split and concatenated along channels (a YOLOv8 export's head).
     ("seq_split_concat_96_c144_int8", true),
     ("seq_split_concat_96_c144_uint8", true),
     ("seq_concat_40_c20_c12_int8", true),
     ("seq_concat_40_c20_c12_uint8", true),
+    // Two channel slices of one sequence (a copy off a surface, a view from channel 16).
+    ("seq_slice_96_c84_int8pa", true),
+    ("seq_slice_96_c84_uint8", true),
     // SPLIT_V: views on 16-channel surfaces, else the scattering copy.
     ("split_v_13x9_c48_32_16_int8", true),
     ("split_v_13x9_c48_32_16_uint8", true),
