@@ -653,6 +653,19 @@ def single_op_models():
         g = L.Activation("hard_sigmoid")(g)
         emit_variants(n, ("keras", tf.keras.Model(xin, L.Multiply()([xin, g]))),
                       [(1, 7, 7, 16)], [(-1, 3)])
+    # CBAM's channel attention: average- and max-pooled descriptors through a shared MLP,
+    # summed, a sigmoid gate on the map (GlobalMaxPooling2D is REDUCE_MAX over H, W).
+    n = "cbam_channel_14x12_c32"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((14, 12, 32), name="in0")
+        d1, d2 = L.Dense(8, activation="relu"), L.Dense(32)
+        a = d2(d1(L.GlobalAveragePooling2D(keepdims=True)(xin)))
+        m = d2(d1(L.GlobalMaxPooling2D(keepdims=True)(xin)))
+        g = L.Activation("sigmoid")(L.Add()([a, m]))
+        emit_variants(n, ("keras", tf.keras.Model(xin, L.Multiply()([xin, g]))),
+                      [(1, 14, 12, 32)], [(-1, 3)])
     # A 1-D model (audio, time series): Keras's Conv1D is RESHAPE [1,T,C] → [1,1,T,C], CONV_2D,
     # RESHAPE back; the residual ADD is on [1,T,C]. T = 2500 is wider than the CNA's 11-bit
     # width fields.

@@ -1420,6 +1420,10 @@ fn plan(
                     Err(r) => lower(Err(r), &mut views),
                 },
                 OpKind::Mean => lower(pool::analyze_mean(qm, i), &mut views),
+                OpKind::ReduceMax => pool::global_max(qm, i).and_then(|(c, l)| {
+                    check_views(&mut views, &c)?;
+                    Ok((c, l))
+                }),
                 OpKind::ResizeNearestNeighbor => lower(resize::analyze(qm, i), &mut views),
                 OpKind::ResizeBilinear => lower(bilinear::analyze(qm, i), &mut views),
                 OpKind::StridedSlice | OpKind::Slice => lower(crop::analyze(qm, i), &mut views),

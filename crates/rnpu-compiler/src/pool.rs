@@ -794,20 +794,12 @@ fn ppu_entries(
     Ok(v)
 }
 
-/// MEAN over the spatial axes {1, 2} of a `[1,H,W,C]` int8/uint8 tensor (keep_dims either
-/// way) as one depthwise convolution whose kernel is the whole map: unit weights, `A = −n·izp`
-/// (the accumulator is TFLite's `Σ q − n·zi`), and TFLite's own folded multiplier.
-///
-/// LiteRT's `QuantizedMeanOrSum` (`rnpu-ref` `kernels/reduce.rs`) requantizes the shifted sum
-/// with `QuantizeMultiplier(s_in/s_out)` into which `1/n` is folded as
-/// `mult = (q << k) / n`, `shift = q_shift − k`, `k = min(⌊log2 n⌋, 32, 31 + q_shift)`. The
-/// effective multiplier `M = mult·2^(shift−31)` is exactly what TFLite applies (with its
-/// rounding slack `2^-(r+1)`, `r = −shift`), so the convolution's requantization (`requant`,
-/// two 15-bit factors, BN reproducing the double rounding) lands within its bound < 1 LSB.
-/// The output is the `(1, 1, C)` NC1HWC2 cube; keep_dims = false binds the same image to the
-/// TFLite shape `[1, C]` (as FULLY_CONNECTED outputs). Kernels beyond the convolution limit
-/// stay on the CPU.
-pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
+/// Input tensor, output tensor and the `(H, W, C)` map a reduction runs over.
+type Reduction = (usize, usize, (usize, usize, usize));
+
+/// A reduction (MEAN, REDUCE_MAX) over the pixels of a map: `(input, output, (H, W, C))` of
+/// operator `i`, int8/uint8 with one type in and out, or why not.
+fn spatial_reduction(model: &Model, i: usize) -> Result<Reduction, String> {
     let op = &model.operators[i];
     let input = op.input(0).ok_or("no input")?;
     let axes_t = op.input(1).ok_or("no axis tensor")?;
@@ -846,7 +838,7 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         .collect();
     axes.sort_unstable();
     axes.dedup();
-    // The map whose pixels are averaged: both spatial axes of [1,H,W,C]; one of them when the
+    // The map whose pixels are reduced: both spatial axes of [1,H,W,C]; one of them when the
     // other is 1; the time axis of a sequence [1,T,C] (Keras GlobalAveragePooling1D), the
     // one-row map 1×T (NC1HWC2 stores all of these pixel after pixel).
     let (ih, iw, c) = match (&it.shape[..], &axes[..]) {
@@ -856,14 +848,19 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         ([1, t, c], [1]) => (1, *t, *c),
         _ => {
             return Err(format!(
-                "input {:?}, axes {axes:?}: only the mean over the pixels of a feature map \
+                "input {:?}, axes {axes:?}: only the {} over the pixels of a feature map \
                  ([1,H,W,C] over {{1, 2}}, or a sequence [1,T,C] over 1) maps to a \
                  convolution (other reductions cross channels or the batch)",
-                it.shape
+                it.shape,
+                if op.kind == OpKind::Mean {
+                    "mean"
+                } else {
+                    "reduction"
+                }
             ))
         }
     };
-    // Every reduced axis dropped or kept as 1: the output holds the C means, any such shape
+    // Every reduced axis dropped or kept as 1: the output holds the C results, any such shape
     // binds the same (1,1,C) image.
     let kept: Vec<usize> = it
         .shape
@@ -880,6 +877,26 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
     if ot.shape != kept || kept.iter().product::<usize>() != c {
         return Err(format!("output {:?} is not {kept:?}", ot.shape));
     }
+    Ok((input, output, (ih, iw, c)))
+}
+
+/// MEAN over the spatial axes {1, 2} of a `[1,H,W,C]` int8/uint8 tensor (keep_dims either
+/// way) as one depthwise convolution whose kernel is the whole map: unit weights, `A = −n·izp`
+/// (the accumulator is TFLite's `Σ q − n·zi`), and TFLite's own folded multiplier.
+///
+/// LiteRT's `QuantizedMeanOrSum` (`rnpu-ref` `kernels/reduce.rs`) requantizes the shifted sum
+/// with `QuantizeMultiplier(s_in/s_out)` into which `1/n` is folded as
+/// `mult = (q << k) / n`, `shift = q_shift − k`, `k = min(⌊log2 n⌋, 32, 31 + q_shift)`. The
+/// effective multiplier `M = mult·2^(shift−31)` is exactly what TFLite applies (with its
+/// rounding slack `2^-(r+1)`, `r = −shift`), so the convolution's requantization (`requant`,
+/// two 15-bit factors, BN reproducing the double rounding) lands within its bound < 1 LSB.
+/// The output is the `(1, 1, C)` NC1HWC2 cube; keep_dims = false binds the same image to the
+/// TFLite shape `[1, C]` (as FULLY_CONNECTED outputs). Kernels beyond the convolution limit
+/// stay on the CPU.
+pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let (input, output, (ih, iw, c)) = spatial_reduction(model, i)?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    let keep_dims = ot.shape.len() == it.shape.len();
     // Larger than the kernel limit: each surface summed as one pixel of 16·H·W channels.
     let pixel_sum = ih > crate::conv::MAX_KERNEL || iw > crate::conv::MAX_KERNEL;
     let (si, zi) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
@@ -1179,4 +1196,139 @@ fn lower_pixel_sum_once(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String
         split: format!("{planes} surface(s) × ({})", l.split),
         ..l
     })
+}
+
+/// The VALID max-pool passes `(kernel, stride)` that reduce an axis of `n` pixels to one:
+/// windows of at most [`MAX_POOL_KERNEL`] that cover every pixel (`stride ≤ kernel`, the last
+/// window ending on the last pixel: `(n − kernel) % stride = 0`; overlapping windows change
+/// nothing for a maximum), fewest outputs first.
+fn max_passes(mut n: usize) -> Vec<(usize, usize)> {
+    let mut passes = Vec::new();
+    while n > 1 {
+        if n <= MAX_POOL_KERNEL {
+            passes.push((n, 1));
+            break;
+        }
+        let best = (2..=MAX_POOL_KERNEL)
+            .flat_map(|k| (1..=k).map(move |s| (k, s)))
+            .filter(|&(k, s)| (n - k).is_multiple_of(s))
+            .min_by_key(|&(k, s)| ((n - k) / s + 1, MAX_POOL_KERNEL - k))
+            .unwrap_or((MAX_POOL_KERNEL, 1));
+        passes.push(best);
+        n = (n - best.0) / best.1 + 1;
+    }
+    passes
+}
+
+/// REDUCE_MAX over the pixels of a map (Keras GlobalMaxPooling2D / 1D, CBAM's channel
+/// attention): TFLite takes the largest raw value (input and output share quantization), so
+/// it is a chain of VALID max pools on the PPU (identity convolutions feeding it, as
+/// MAX_POOL_2D), each pass's windows covering the map ([`max_passes`]), the intermediate
+/// maps in the op's scratch buffer — exact. The `ConvOp` describes the whole reduction
+/// (input, output, views); the [`Lowered`] holds the passes.
+pub fn global_max(model: &Model, i: usize) -> Result<(ConvOp, Lowered), String> {
+    let (input, output, (ih, iw, c)) = spatial_reduction(model, i)?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    if it.quantization != ot.quantization {
+        return Err("input and output quantized differently (TFLite requires them equal)".into());
+    }
+    let (_, zp) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
+    let zs = crate::conv::to_stored(it.dtype, zp);
+    let storage = crate::resize::copy_storage(it.dtype)?;
+    if ih * iw == 0 || c == 0 {
+        return Err("an empty map".into());
+    }
+    let (py, px) = (max_passes(ih), max_passes(iw));
+    let n = py.len().max(px.len()).max(1);
+    let surfaces = c.div_ceil(16) * 16;
+    let mut stages = Vec::with_capacity(n);
+    let (mut h, mut w) = (ih, iw);
+    let mut region = 0usize;
+    let mut plan = Vec::with_capacity(n);
+    for k in 0..n {
+        let (kh, sh) = py.get(k).copied().unwrap_or((1, 1));
+        let (kw, sw) = px.get(k).copied().unwrap_or((1, 1));
+        let (oh, ow) = ((h - kh) / sh + 1, (w - kw) / sw + 1);
+        let p = PoolOp {
+            conv: ConvOp {
+                out_hwc: (oh, ow, c),
+                izp: zs,
+                ozp: zs,
+                desc: format!("REDUCE_MAX pass {k}: k{kh}x{kw} s{sh}x{sw} over {h}x{w}"),
+                ..ConvOp::identity_1x1(i, input, output, (h, w, c), storage)
+            },
+            max: true,
+            kh,
+            kw,
+            sh,
+            sw,
+            pads: [0; 4],
+            pad_value: -128,
+        };
+        let l = lower(&p)?;
+        if k + 1 < n {
+            region = region.max((surfaces * oh * ow).next_multiple_of(crate::lower::CHUNK_ALIGN));
+        }
+        plan.push(format!("{kh}x{kw}/{sh}x{sw}"));
+        stages.push(l);
+        (h, w) = (oh, ow);
+    }
+    if (h, w) != (1, 1) {
+        return Err(format!("passes end at {h}x{w}"));
+    }
+    use crate::resize::Place;
+    let last = stages.len() - 1;
+    let placed: Vec<_> = stages
+        .into_iter()
+        .enumerate()
+        .map(|(k, l)| {
+            let src = if k == 0 {
+                Place::Input
+            } else {
+                Place::Scratch(((k - 1) % 2) as u64 * region as u64)
+            };
+            let dst = if k == last {
+                Place::Output
+            } else {
+                Place::Scratch((k % 2) as u64 * region as u64)
+            };
+            (l, src, dst)
+        })
+        .collect();
+    let mut l = crate::resize::chain(placed)?;
+    l.split = format!("{} PPU max pass(es) {}: {}", n, plan.join(", "), l.split);
+    let conv = ConvOp {
+        out_hwc: (1, 1, c),
+        izp: zs,
+        ozp: zs,
+        desc: format!(
+            "REDUCE_MAX over {ih}x{iw}x{c} {} ({n} VALID max pool pass(es) on the PPU: {})",
+            it.dtype,
+            plan.join(", ")
+        ),
+        ..ConvOp::identity_1x1(i, input, output, (ih, iw, c), storage)
+    };
+    Ok((conv, l))
+}
+
+#[cfg(test)]
+mod max_pass_tests {
+    use super::{max_passes, MAX_POOL_KERNEL};
+
+    #[test]
+    fn max_passes_cover_every_pixel_and_end_at_one() {
+        for n in 1..400usize {
+            let mut m = n;
+            for &(k, s) in &max_passes(n) {
+                assert!(
+                    k <= MAX_POOL_KERNEL && (1..=k).contains(&s) && k <= m,
+                    "{n}: {k}/{s} on {m}"
+                );
+                assert_eq!((m - k) % s, 0, "{n}: the last window misses pixels");
+                m = (m - k) / s + 1;
+            }
+            assert_eq!(m, 1, "{n}");
+        }
+        assert_eq!(max_passes(56), vec![(8, 8), (7, 1)]);
+    }
 }

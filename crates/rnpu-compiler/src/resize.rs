@@ -257,6 +257,11 @@ pub(crate) fn chain(stages: Vec<(Lowered, Place, Place)>) -> Result<Lowered, Str
 pub(crate) fn chain_ew(
     stages: Vec<(Lowered, Place, Place, Option<Place>)>,
 ) -> Result<Lowered, String> {
+    // The PPU is enabled per operator (every task's op_en): all stages use it, or none.
+    let ppu = stages.iter().any(|s| s.0.ppu);
+    if ppu && !stages.iter().all(|s| s.0.ppu) {
+        return Err("a chain mixing PPU and convolution-only stages".into());
+    }
     let outer_end = stages
         .iter()
         .flat_map(|(l, src, dst, ew)| {
@@ -336,5 +341,6 @@ pub(crate) fn chain_ew(
         splits.push(l.split);
     }
     out.split = splits.join("; ");
+    out.ppu = ppu;
     Ok(out)
 }

@@ -2184,6 +2184,58 @@ fn gather_channels_sweep() {
     t.report("conv + GATHER of channels sweep (on its emulated input)");
 }
 
+/// REDUCE_MAX over the pixels of a convolution's output (global max pooling, maps 1×1 to
+/// 80×80 and odd sizes, keep_dims either way): on the NPU as VALID PPU max-pool passes
+/// (`pool::global_max`), an exact copy of rnpu-ref's maximum on its emulated input.
+#[test]
+fn reduce_max_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator};
+    let mut r = Rng(0x0de0_c3a8);
+    let mut t = Tally::default();
+    let mut on_npu = 0;
+    let sizes = [
+        (1usize, 1usize),
+        (1, 9),
+        (7, 1),
+        (8, 8),
+        (13, 9),
+        (17, 23),
+        (28, 28),
+        (56, 56),
+        (65, 33),
+        (80, 80),
+    ];
+    for seed in 0..40u64 {
+        let (h, w) = sizes[(seed % sizes.len() as u64) as usize];
+        let c = conv_1x1_case(&mut r, h, w, 2900 + seed);
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let axes = push_i32_const(&mut m, "axes", &[2], &[1, 2]);
+        let keep = seed % 2 == 0;
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "max".into();
+        y.shape = if keep {
+            vec![1, 1, 1, c.oc]
+        } else {
+            vec![1, c.oc]
+        };
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        m.operators.push(Operator {
+            kind: OpKind::ReduceMax,
+            version: 1,
+            inputs: vec![Some(conv_out), Some(axes)],
+            outputs: vec![yi],
+            options: OpOptions::Reducer { keep_dims: keep },
+        });
+        m.outputs = vec![yi];
+        let label = format!("REDUCE_MAX {h}x{w}x{} keep {keep} {:?}", c.oc, c.quant);
+        on_npu += usize::from(npu_copy_follower(&mut t, &mut m, &x, yi, label));
+    }
+    println!("REDUCE_MAX: {on_npu} of 40 on the NPU");
+    t.report("conv + REDUCE_MAX over the pixels sweep (on its emulated input)");
+}
+
 /// SLICE / STRIDED_SLICE of channels after a convolution (MediaPipe's hand_recrop slices its
 /// last maps' channels; channel splits of CSP / GhostNet blocks): begin 0…c−1, sizes to the end
 /// (SLICE's −1 too), 1–160 channels, int8 and uint8: on the NPU as a view of the input's buffer

@@ -36,6 +36,13 @@ const FIXTURES: &[(&str, bool)] = &[
     ("depth_to_space_b3_4x3_c18_uint8", true),
     ("space_to_depth_b2_12x8_c5_int8", true),
     ("space_to_depth_b2_12x8_c5_uint8", true),
+    // REDUCE_MAX over the pixels (global max pooling) as PPU max passes; CBAM's channel
+    // attention (average and max descriptors through a shared MLP, a sigmoid gate).
+    ("reduce_max_hw_13x9_c5_int8", true),
+    ("reduce_max_hw_13x9_c5_uint8", true),
+    ("cbam_channel_14x12_c32_int8pa", true),
+    ("cbam_channel_14x12_c32_int8pt", true),
+    ("cbam_channel_14x12_c32_uint8", true),
     // GATHER of channels: a 1x1 selection copy.
     ("gather_c_13x9_c5_int8", true),
     ("gather_c_13x9_c5_uint8", true),
