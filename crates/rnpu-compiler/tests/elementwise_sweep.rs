@@ -1620,6 +1620,114 @@ fn gated_mul_sweep() {
     t.report("MUL by a broadcast runtime gate sweep (gate broadcast task + EW MUL)");
 }
 
+/// How a split sweep case writes its operator.
+#[derive(Clone, Copy, Debug)]
+enum SplitKind {
+    /// SPLIT (equal parts, axis 3).
+    Equal,
+    /// SPLIT_V with this `size_splits` entry given as −1, and axis −1.
+    Sizes(Option<usize>),
+}
+
+/// One split sweep case: a 1×1 convolution with `sizes.iter().sum()` output channels (or its
+/// output RESHAPEd to the sequence `[1,H·W,C]`, a view, when `seq`), split into `sizes` along
+/// channels. Placed on the NPU — as views (no task) when every part starts on a 16-channel
+/// surface, else through the scattering copy — and run by the tally against rnpu-ref (within
+/// the convolution's 1 LSB; the split only copies). Returns whether it was views.
+fn split_case(
+    t: &mut Tally,
+    seed: u64,
+    (h, w): (usize, usize),
+    sizes: &[usize],
+    q: Quant,
+    kind: SplitKind,
+    seq: bool,
+) -> bool {
+    use rnpu_model::{OpKind, OpOptions, Operator};
+    let c: usize = sizes.iter().sum();
+    let case = support::Case {
+        op: support::OpType::Conv,
+        h,
+        w,
+        ic: 3 + (seed % 5) as usize,
+        oc: c,
+        kh: 1,
+        kw: 1,
+        stride: 1,
+        dilation: 1,
+        same: true,
+        quant: q,
+        act: Activation::None,
+        seed,
+    };
+    let (mut m, x) = support::build(&case);
+    let mut data = 3;
+    if seq {
+        let mut v = m.tensors[3].clone();
+        v.name = "sequence".into();
+        v.shape = vec![1, h * w, c];
+        m.tensors.push(v);
+        data = m.tensors.len() - 1;
+        let shape = push_i32_const(&mut m, "shape", &[3], &[1, (h * w) as i32, c as i32]);
+        m.operators.push(Operator {
+            kind: OpKind::Reshape,
+            version: 1,
+            inputs: vec![Some(3), Some(shape)],
+            outputs: vec![data],
+            options: OpOptions::Reshape { new_shape: None },
+        });
+    }
+    let y = m.tensors[data].clone();
+    let mut outs = Vec::new();
+    for (k, &s) in sizes.iter().enumerate() {
+        let mut p = y.clone();
+        p.name = format!("part{k}");
+        *p.shape.last_mut().unwrap() = s;
+        outs.push(m.tensors.len());
+        m.tensors.push(p);
+    }
+    let (op_kind, inputs) = match kind {
+        SplitKind::Equal => {
+            let axis = push_i32_const(&mut m, "axis", &[], &[3]);
+            (OpKind::Split, vec![Some(axis), Some(data)])
+        }
+        SplitKind::Sizes(free) => {
+            let mut given: Vec<i32> = sizes.iter().map(|&s| s as i32).collect();
+            if let Some(k) = free {
+                given[k] = -1;
+            }
+            let split_sizes = push_i32_const(&mut m, "size_splits", &[sizes.len()], &given);
+            let axis = push_i32_const(&mut m, "axis", &[], &[-1]);
+            (
+                OpKind::SplitV,
+                vec![Some(data), Some(split_sizes), Some(axis)],
+            )
+        }
+    };
+    m.operators.push(Operator {
+        kind: op_kind,
+        version: 1,
+        inputs,
+        outputs: outs.clone(),
+        options: OpOptions::Split {
+            num_splits: sizes.len() as i32,
+        },
+    });
+    m.outputs = outs;
+    let label = format!("{kind:?} {h}x{w} {sizes:?} {q:?} sequence {seq} seed {seed}");
+    let p = compile(&m, &Options::default()).expect("compile");
+    let sp = &p.placements[m.operators.len() - 1];
+    assert!(sp.npu, "{label}: {}", sp.reason);
+    let views = sizes[..sizes.len() - 1].iter().all(|s| s % 16 == 0);
+    if views {
+        assert_eq!(sp.tasks, 0, "{label}: {}", sp.reason);
+    } else {
+        assert!(sp.tasks > 0, "{label}: {}", sp.reason);
+    }
+    t.run(label, &m, &[x]);
+    views
+}
+
 /// SPLIT along channels after a convolution: parts starting on 16-channel surfaces are views
 /// of the convolution's output (no task); other part sizes go through a 1×1 convolution that
 /// copies each part to a 16-aligned slice of a staging buffer (`concat::analyze_scatter`).
@@ -1627,64 +1735,29 @@ fn gated_mul_sweep() {
 fn split_sweep() {
     let mut r = Rng(0x5b11_7000);
     let mut t = Tally::default();
-    let (mut views, mut scattered) = (0, 0);
+    let mut views = 0;
     // (channels, parts)
     let layouts: [(usize, usize); 7] =
         [(32, 2), (48, 3), (10, 2), (24, 3), (58, 2), (5, 5), (96, 4)];
     for seed in 0..56u64 {
-        let (h, w) = r.pick(&SIZES[1..]);
+        let hw = r.pick(&SIZES[1..]);
         let (c, n) = layouts[(seed % layouts.len() as u64) as usize];
         let q = r.pick(&QUANTS);
-        let case = support::Case {
-            op: support::OpType::Conv,
-            h,
-            w,
-            ic: 3 + (seed % 5) as usize,
-            oc: c,
-            kh: 1,
-            kw: 1,
-            stride: 1,
-            dilation: 1,
-            same: true,
-            quant: q,
-            act: Activation::None,
+        let sizes = vec![c / n; n];
+        views += usize::from(split_case(
+            &mut t,
             seed,
-        };
-        let (mut m, x) = support::build(&case);
-        let y = m.tensors[3].clone();
-        let axis = push_i32_const(&mut m, "axis", &[], &[3]);
-        let mut outs = Vec::new();
-        for k in 0..n {
-            let mut p = y.clone();
-            p.name = format!("part{k}");
-            p.shape = vec![1, h, w, c / n];
-            outs.push(m.tensors.len());
-            m.tensors.push(p);
-        }
-        m.operators.push(rnpu_model::Operator {
-            kind: rnpu_model::OpKind::Split,
-            version: 1,
-            inputs: vec![Some(axis), Some(3)],
-            outputs: outs.clone(),
-            options: rnpu_model::OpOptions::Split {
-                num_splits: n as i32,
-            },
-        });
-        m.outputs = outs;
-        let label = format!("SPLIT {h}x{w}x{c} in {n} {q:?} seed {seed}");
-        let p = compile(&m, &Options::default()).expect("compile");
-        let sp = &p.placements[1];
-        assert!(sp.npu, "{label}: {}", sp.reason);
-        if (c / n) % 16 == 0 {
-            assert_eq!(sp.tasks, 0, "{label}: {}", sp.reason);
-            views += 1;
-        } else {
-            assert!(sp.tasks > 0, "{label}: {}", sp.reason);
-            scattered += 1;
-        }
-        t.run(label, &m, &[x]);
+            hw,
+            &sizes,
+            q,
+            SplitKind::Equal,
+            false,
+        ));
     }
-    println!("SPLIT: {views} as views, {scattered} through a copying convolution");
+    println!(
+        "SPLIT: {views} as views, {} through a copying convolution",
+        56 - views
+    );
     t.report("SPLIT sweep");
 }
 
@@ -1693,14 +1766,13 @@ fn seq_case(seed: u64) -> bool {
 }
 
 /// SPLIT_V (unequal parts, `size_splits` with a −1 sometimes) of a convolution's output (or of
-/// that output RESHAPEd to a sequence `[1,H·W,C]`, split along its channels): views
-/// when every part starts on a 16-channel surface, else the scattering copy; every part
-/// compared with rnpu-ref within 1 LSB (the convolution's bound; the split only copies).
+/// that output RESHAPEd to a sequence `[1,H·W,C]`, split along its channels), as
+/// [`split_case`].
 #[test]
 fn split_v_sweep() {
     let mut r = Rng(0x5b11_7001);
     let mut t = Tally::default();
-    let (mut views, mut scattered) = (0, 0);
+    let mut views = 0;
     let layouts: [&[usize]; 8] = [
         &[16, 32],
         &[32, 16, 48],
@@ -1712,88 +1784,17 @@ fn split_v_sweep() {
         &[48, 4, 12, 16],
     ];
     for seed in 0..64u64 {
-        let (h, w) = r.pick(&SIZES[1..]);
+        let hw = r.pick(&SIZES[1..]);
         let sizes = layouts[(seed % layouts.len() as u64) as usize];
-        let c: usize = sizes.iter().sum();
         let q = r.pick(&QUANTS);
-        let case = support::Case {
-            op: support::OpType::Conv,
-            h,
-            w,
-            ic: 3 + (seed % 5) as usize,
-            oc: c,
-            kh: 1,
-            kw: 1,
-            stride: 1,
-            dilation: 1,
-            same: true,
-            quant: q,
-            act: Activation::None,
-            seed,
-        };
-        let (mut m, x) = support::build(&case);
-        // A quarter of the cases split a sequence: the map RESHAPEd to [1,H·W,C] (a view).
-        let seq = seq_case(seed);
-        let mut data = 3;
-        if seq {
-            let mut v = m.tensors[3].clone();
-            v.name = "sequence".into();
-            v.shape = vec![1, h * w, c];
-            m.tensors.push(v);
-            data = m.tensors.len() - 1;
-            let shape = push_i32_const(&mut m, "shape", &[3], &[1, (h * w) as i32, c as i32]);
-            m.operators.push(rnpu_model::Operator {
-                kind: rnpu_model::OpKind::Reshape,
-                version: 1,
-                inputs: vec![Some(3), Some(shape)],
-                outputs: vec![data],
-                options: rnpu_model::OpOptions::Reshape { new_shape: None },
-            });
-        }
-        let y = m.tensors[data].clone();
-        let mut given: Vec<i32> = sizes.iter().map(|&s| s as i32).collect();
-        if seed % 3 == 0 {
-            given[seed as usize % sizes.len()] = -1;
-        }
-        let split_sizes = push_i32_const(&mut m, "size_splits", &[sizes.len()], &given);
-        let axis = push_i32_const(&mut m, "axis", &[], &[-1]);
-        let mut outs = Vec::new();
-        for (k, &s) in sizes.iter().enumerate() {
-            let mut p = y.clone();
-            p.name = format!("part{k}");
-            p.shape = if seq {
-                vec![1, h * w, s]
-            } else {
-                vec![1, h, w, s]
-            };
-            outs.push(m.tensors.len());
-            m.tensors.push(p);
-        }
-        m.operators.push(rnpu_model::Operator {
-            kind: rnpu_model::OpKind::SplitV,
-            version: 1,
-            inputs: vec![Some(data), Some(split_sizes), Some(axis)],
-            outputs: outs.clone(),
-            options: rnpu_model::OpOptions::Split {
-                num_splits: sizes.len() as i32,
-            },
-        });
-        m.outputs = outs;
-        let label = format!("SPLIT_V {h}x{w} {sizes:?} {q:?} sequence {seq} seed {seed}");
-        let p = compile(&m, &Options::default()).expect("compile");
-        let sp = &p.placements[m.operators.len() - 1];
-        assert!(sp.npu, "{label}: {}", sp.reason);
-        let aligned = sizes[..sizes.len() - 1].iter().all(|s| s % 16 == 0);
-        if aligned {
-            assert_eq!(sp.tasks, 0, "{label}: {}", sp.reason);
-            views += 1;
-        } else {
-            assert!(sp.tasks > 0, "{label}: {}", sp.reason);
-            scattered += 1;
-        }
-        t.run(label, &m, &[x]);
+        let free = (seed % 3 == 0).then_some(seed as usize % sizes.len());
+        let kind = SplitKind::Sizes(free);
+        views += usize::from(split_case(&mut t, seed, hw, sizes, q, kind, seq_case(seed)));
     }
-    println!("SPLIT_V: {views} as views, {scattered} through a copying convolution");
+    println!(
+        "SPLIT_V: {views} as views, {} through a copying convolution",
+        64 - views
+    );
     assert!((0..64).filter(|&s| seq_case(s)).count() >= 12);
     t.report("SPLIT_V sweep");
 }
