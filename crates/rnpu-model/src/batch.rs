@@ -17,6 +17,7 @@
 //! Rewritten constants are appended as new tensors, so every original tensor index keeps its
 //! meaning (a program compiled from the batch-1 model binds the same indices).
 
+use crate::array::Array;
 use crate::ir::{DType, Model, Tensor};
 use crate::ops::{OpKind, OpOptions};
 use crate::shapes::const_ints;
@@ -118,6 +119,47 @@ pub fn per_image(m: &Model) -> Result<Option<(Model, usize)>, String> {
         }
     }
     Ok(Some((out, n)))
+}
+
+/// Runs `one` on each of the `n` images of `inputs` (every input leads with `n`), in order,
+/// and stacks each output's images along axis 0 — how a program compiled from the batch-1
+/// model of [`per_image`] serves the batched model. `err` words a shape that does not split
+/// or stack.
+pub fn run_per_image<E>(
+    inputs: &[Array],
+    n: usize,
+    mut one: impl FnMut(&[Array]) -> Result<Vec<Array>, E>,
+    err: impl Fn(String) -> E,
+) -> Result<Vec<Array>, E> {
+    let mut per_output: Vec<Vec<Array>> = Vec::new();
+    for k in 0..n {
+        let item = inputs
+            .iter()
+            .map(|a| {
+                a.batch_item(k, n).ok_or_else(|| {
+                    err(format!(
+                        "input {:?} does not lead with the batch {n}",
+                        a.shape
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, E>>()?;
+        for (o, v) in one(&item)?.into_iter().enumerate() {
+            if per_output.len() <= o {
+                per_output.resize_with(o + 1, Vec::new);
+            }
+            per_output[o].push(v);
+        }
+    }
+    per_output
+        .iter()
+        .enumerate()
+        .map(|(o, parts)| {
+            Array::stack_batch(parts)
+                .filter(|_| parts.len() == n)
+                .ok_or_else(|| err(format!("the images of output {o} do not stack")))
+        })
+        .collect()
 }
 
 /// `axis` of a rank-`rank` tensor, negative counting from the end.

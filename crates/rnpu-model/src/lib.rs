@@ -14,7 +14,7 @@ mod shapes;
 mod validate;
 
 pub use array::{check_inputs, Array, ArrayData, InputMismatch};
-pub use batch::per_image;
+pub use batch::{per_image, run_per_image};
 pub use ir::{DType, Model, Operator, Quantization, Signature, Tensor};
 pub use ops::*;
 pub use reader::{load_file, parse};

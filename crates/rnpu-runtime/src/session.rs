@@ -718,35 +718,12 @@ impl Session {
             return Ok((outs, prof));
         }
         // One image at a time through the batch-1 program, outputs stacked along axis 0.
-        let mut per_output: Vec<Vec<Array>> = vec![Vec::with_capacity(n); self.model.outputs.len()];
-        for k in 0..n {
-            let item = inputs
-                .iter()
-                .map(|a| {
-                    a.batch_item(k, n).ok_or_else(|| {
-                        RuntimeError::InvalidProgram(format!(
-                            "input {:?} does not lead with the batch {n}",
-                            a.shape
-                        ))
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
-            for (o, v) in self.run_graph(&item, &mut prof)?.into_iter().enumerate() {
-                per_output[o].push(v);
-            }
-        }
-        let outs = per_output
-            .iter()
-            .zip(&self.model.outputs)
-            .map(|(parts, &t)| {
-                Array::stack_batch(parts).ok_or_else(|| {
-                    RuntimeError::InvalidProgram(format!(
-                        "the images of output tensor {t} ('{}') do not stack",
-                        self.graph().tensors[t].name
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let outs = rnpu_model::run_per_image(
+            inputs,
+            n,
+            |item| self.run_graph(item, &mut prof),
+            RuntimeError::InvalidProgram,
+        )?;
         Ok((outs, prof))
     }
 

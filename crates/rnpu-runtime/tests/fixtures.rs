@@ -23,18 +23,13 @@ fn run_direct(model: &Model, program: &Program, inputs: &[Array]) -> Vec<Array> 
     }
     // A batch run one image at a time: the batch-1 model, image by image, stacked.
     let (single, n) = rnpu_model::per_image(model).unwrap().unwrap();
-    let parts: Vec<Vec<Array>> = (0..n)
-        .map(|k| {
-            let x: Vec<Array> = inputs.iter().map(|a| a.batch_item(k, n).unwrap()).collect();
-            run_direct_once(&single, program, &x)
-        })
-        .collect();
-    (0..parts[0].len())
-        .map(|o| {
-            let items: Vec<Array> = parts.iter().map(|p| p[o].clone()).collect();
-            Array::stack_batch(&items).unwrap()
-        })
-        .collect()
+    rnpu_model::run_per_image(
+        inputs,
+        n,
+        |x| Ok::<_, String>(run_direct_once(&single, program, x)),
+        |e| e,
+    )
+    .unwrap()
 }
 
 fn run_direct_once(model: &Model, program: &Program, inputs: &[Array]) -> Vec<Array> {

@@ -349,22 +349,9 @@ pub fn run_program(
 ) -> Result<Vec<Array>, String> {
     if program.batch > 1 {
         let (single, n) = rnpu_model::per_image(model)?.ok_or("no batch to split")?;
-        let mut parts: Vec<Vec<Array>> = Vec::new();
-        for k in 0..n {
-            let x: Vec<Array> = inputs
-                .iter()
-                .map(|a| a.batch_item(k, n).ok_or("an input without the batch"))
-                .collect::<Result<_, _>>()?;
-            let mut one = program.clone();
-            one.batch = 1;
-            parts.push(run_program(&single, &one, &x)?);
-        }
-        return (0..parts[0].len())
-            .map(|o| {
-                let items: Vec<Array> = parts.iter().map(|p| p[o].clone()).collect();
-                Array::stack_batch(&items).ok_or_else(|| format!("output {o} does not stack"))
-            })
-            .collect();
+        let mut one = program.clone();
+        one.batch = 1;
+        return rnpu_model::run_per_image(inputs, n, |x| run_program(&single, &one, x), |e| e);
     }
     let values = run_program_values(model, program, inputs)?;
     model
