@@ -29,8 +29,12 @@ pub fn per_image(m: &Model) -> Result<Option<(Model, usize)>, String> {
     let Some(&first) = m.inputs.first() else {
         return Ok(None);
     };
-    let n = match m.tensors[first].shape.first() {
-        Some(&n) if n > 1 => n,
+    // Only maps and sequences (`[N,H,W,C]`, `[N,T,C]`) have a batch worth splitting: the leading
+    // axis of a rank-1 or rank-2 input is as often a length or a row count (a batched
+    // FULLY_CONNECTED is one NPU task as it is), so such models are left as they are, unremarked.
+    let shape = &m.tensors[first].shape;
+    let n = match shape.first() {
+        Some(&n) if n > 1 && shape.len() >= 3 => n,
         _ => return Ok(None),
     };
     let mut out = m.clone();
@@ -550,6 +554,29 @@ mod tests {
             &[0],
         );
         assert_eq!(per_image(&m), Ok(None));
+    }
+
+    #[test]
+    fn row_and_vector_inputs_are_not_batches() {
+        // A [4,8] input (rows of a FULLY_CONNECTED, or a length-4 sequence) and a rank-1 one:
+        // no batch to split and nothing to remark, whatever their operators.
+        for shape in [&[4usize, 8][..], &[6][..]] {
+            let m = one_op(
+                OpKind::Relu,
+                OpOptions::None,
+                vec![t(shape, None), t(shape, None)],
+                &[0],
+            );
+            assert_eq!(per_image(&m), Ok(None), "{shape:?}");
+        }
+        // The same operator over [3,2,8] sequences is split.
+        let m = one_op(
+            OpKind::Relu,
+            OpOptions::None,
+            vec![t(&[3, 2, 8], None), t(&[3, 2, 8], None)],
+            &[0],
+        );
+        assert_eq!(per_image(&m).unwrap().map(|x| x.1), Some(3));
     }
 
     #[test]
