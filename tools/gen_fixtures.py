@@ -1164,6 +1164,21 @@ def math_ops():
         a = L.Conv2D(8, 3, padding="same", dilation_rate=18, activation="relu")(xin)
         d = L.DepthwiseConv2D(3, padding="same", dilation_rate=(18, 12))(xin)
         emit_variants(n, ("keras", tf.keras.Model(xin, [a, d])), [(1, 24, 20, 8)], [(-1, 1)])
+    # ViT-style patch embedding (a 16×16 convolution of stride 16, then the patch sequence
+    # plus a position embedding and a Dense), and a DINOv2-style 14×14 / 14 SAME convolution
+    # (3 rows of padding above): strides beyond CONV_CON3's 7, a space-to-depth copy and a
+    # convolution of stride 4 / 2 on the NPU.
+    n = "vit_patch_embed_64x48_c3"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        pos = tf.constant(np.random.default_rng(7).normal(0, 0.3, (1, 12, 32)).astype(np.float32))
+        xin = L.Input((64, 48, 3), name="in0")
+        p = L.Reshape((12, 32))(L.Conv2D(32, 16, strides=16)(xin))
+        p = L.Lambda(lambda t: t + pos)(p)
+        a = L.Dense(16)(p)
+        b = L.Conv2D(8, 14, strides=14, padding="same", activation="relu")(xin)
+        emit_variants(n, ("keras", tf.keras.Model(xin, [a, b])), [(1, 64, 48, 3)], [(-1, 1)])
     # A U-Net decoder step in Keras 3: Conv2DTranspose computes its output shape at run time
     # (SHAPE → STRIDED_SLICE → PACK into TRANSPOSE_CONV's first operand).
     n = "keras_unet_step_16x12_c8"

@@ -107,6 +107,10 @@ pub struct ConvOp {
     /// A direct convolution whose kernel exceeds [`MAX_KERNEL`]: shifted copies of the input
     /// stacked along channels, then a convolution with a kernel that fits (`crate::stack`).
     pub stacked: bool,
+    /// A direct convolution whose stride exceeds CONV_CON3's 7 (patch embeddings): a
+    /// space-to-depth copy, then a convolution whose stride fits (`crate::strided`); the other
+    /// fields describe the original convolution.
+    pub s2d: bool,
     /// RESIZE_BILINEAR by integer factors: the input is first padded by repeating its edge
     /// pixels, `[top, bottom, left, right]` of them (`crate::bilinear`); `in_hwc` is the real
     /// input, the zero insertion, kernel and pads apply to the padded map.
@@ -280,6 +284,7 @@ impl ConvOp {
             zero_insert: None,
             pixel_sum: false,
             stacked: false,
+            s2d: false,
             replicate: None,
             dilated: None,
             whole_pixel: false,
@@ -469,7 +474,19 @@ fn same_pad(inp: usize, out: usize, k: usize, s: usize) -> usize {
 
 /// Describe operator `i` as an NPU convolution, or say why it cannot be one.
 pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
-    analyze_unplanned(model, i).and_then(check_stacked)
+    analyze_unplanned(model, i)
+        .and_then(check_strided)
+        .and_then(check_stacked)
+}
+
+/// A stride beyond 7 must have a space-to-depth staging ([`crate::strided::stages`]) whose
+/// inner convolution is feasible.
+pub fn check_strided(c: ConvOp) -> Result<ConvOp, String> {
+    if c.s2d {
+        let (_, inner) = crate::strided::stages(&c)?;
+        check_stacked(inner)?;
+    }
+    Ok(c)
 }
 
 /// A kernel beyond [`MAX_KERNEL`] must have a cut ([`crate::stack::plan`]) for its geometry.
@@ -982,11 +999,13 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
     // Kernels beyond the limit: stacked shifted copies + a kernel that fits (`crate::stack`),
     // for direct convolutions whose cut exists; the rest stays on the CPU.
     let stacked = kh > MAX_KERNEL || kw > MAX_KERNEL;
-    if sh == 0 || sw == 0 || sh > 7 || sw > 7 {
+    if sh == 0 || sw == 0 {
         return Err(format!("stride {sh}x{sw} outside CONV_CON3's 1..7"));
     }
+    // Strides beyond 7: a space-to-depth copy first (`crate::strided`), checked below.
+    let s2d = sh > crate::strided::MAX_STRIDE || sw > crate::strided::MAX_STRIDE;
     // (A kernel kept as its real taps is padded by PAD copies, not PAD_CON0.)
-    if dilated.is_none() && (pad_top > 15 || pad_left > 15) {
+    if dilated.is_none() && !s2d && (pad_top > 15 || pad_left > 15) {
         return Err(format!(
             "leading pad {pad_top}/{pad_left} exceeds PAD_CON0's 4 bits"
         ));
@@ -1106,7 +1125,8 @@ pub fn analyze_unplanned(model: &Model, i: usize) -> Result<ConvOp, String> {
         clamp_lo_zero,
         storage,
         desc,
-        stacked,
+        stacked: stacked && !s2d,
+        s2d,
         dilated,
         // No EW operand, table or special lowering: the plain fields of a copy.
         ..ConvOp::identity_1x1(i, input, output, in_hwc, storage)

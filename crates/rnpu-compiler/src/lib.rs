@@ -35,6 +35,7 @@ pub mod reorder;
 pub mod requant;
 pub mod resize;
 pub mod stack;
+pub mod strided;
 pub mod tile;
 pub mod transpose;
 pub mod unfold;

@@ -175,6 +175,9 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     if c.whole_pixel {
         return lower_whole_pixel(c, bn_rounding);
     }
+    if c.s2d {
+        return crate::strided::lower(c, bn_rounding);
+    }
     if c.stacked {
         return crate::stack::lower(c, bn_rounding);
     }

@@ -234,6 +234,11 @@ const FIXTURES: &[(&str, bool)] = &[
     ("keras_aspp_rate18_24x20_c8_int8pa", true),
     ("keras_aspp_rate18_24x20_c8_int8pt", true),
     ("keras_aspp_rate18_24x20_c8_uint8", true),
+    // ViT-style patch embedding (16×16 / 16) and a DINOv2-style 14×14 / 14 SAME convolution:
+    // strides beyond 7 as a space-to-depth copy and a convolution whose stride fits.
+    ("vit_patch_embed_64x48_c3_int8pa", true),
+    ("vit_patch_embed_64x48_c3_int8pt", true),
+    ("vit_patch_embed_64x48_c3_uint8", true),
     // TF1 DeepLab's image pooling at 33×33: the global average, then its one pixel broadcast
     // back to 33×33 (bilinear, align_corners) by gate copies.
     ("aspp_pool_broadcast_33x33_c8_int8", true),

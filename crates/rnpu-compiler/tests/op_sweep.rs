@@ -522,3 +522,82 @@ fn large_kernel_sweep() {
     t.finish();
     assert!(t.on_npu * 2 > n, "only {} of {n} on the NPU", t.on_npu);
 }
+
+/// Strides beyond CONV_CON3's 7 (ViT-style patch embeddings `k = s = 16`, DINOv2's 14, strided
+/// sub-sampling with small kernels, overlapping patches): a space-to-depth copy and a
+/// convolution whose stride fits (`rnpu_compiler::strided`). Direct convolutions whose stride
+/// is `a·s'` with `a, s' ≤ 7` and whose staged kernel `⌈k/a⌉` fits go on the NPU within 1 LSB;
+/// depthwise ones and strides without such a product (11, 13, 32) stay on the CPU.
+#[test]
+fn large_stride_sweep() {
+    let mut r = Rng(0x5719_de16);
+    let quants = [Quant::Int8PerAxis, Quant::Uint8PerTensor];
+    let acts = [Activation::None, Activation::Relu, Activation::Relu6];
+    // The space-to-depth factor: the largest a <= 7 dividing s with s / a <= 7.
+    let factor = |s: usize| {
+        (2..=7usize)
+            .rev()
+            .find(|&a| s.is_multiple_of(a) && s / a <= 7)
+    };
+    let mut t = Placed::default();
+    let mut n = 0usize;
+    let mut seed = 52_000;
+    while n < 72 {
+        seed += 1;
+        let s = r.pick(&[8usize, 8, 10, 12, 14, 16, 16, 21, 24, 28, 11, 32]);
+        let k = match r.range(0, 4) {
+            0 => 3,
+            1 => s / 2,
+            2 => s + 2,
+            _ => s,
+        };
+        let depthwise = r.range(0, 8) == 0;
+        // (Kernels of 16·k²·C bytes beyond the CBUF's weight banks stay on the CPU at any
+        // stride: wide channel counts only with kernels up to 14.)
+        let ic = if k > 14 {
+            r.pick(&[1usize, 3, 3, 8])
+        } else {
+            r.pick(&[1usize, 3, 3, 8, 17])
+        };
+        let c = Case {
+            op: if depthwise {
+                OpType::Depthwise
+            } else {
+                OpType::Conv
+            },
+            h: s * r.range(1, 12) as usize + r.range(0, 3) as usize * (s / 3),
+            w: s * r.range(1, 14) as usize + r.pick(&[0usize, 1, 5]),
+            ic,
+            oc: if depthwise {
+                ic
+            } else {
+                r.pick(&[1usize, 16, 24, 64])
+            },
+            kh: k,
+            kw: k,
+            stride: s,
+            dilation: 1,
+            same: r.range(0, 2) == 1,
+            quant: r.pick(&quants),
+            act: r.pick(&acts),
+            seed,
+        };
+        if !c.valid() {
+            continue;
+        }
+        n += 1;
+        let expect = !depthwise && factor(s).is_some_and(|a| k.div_ceil(a) <= 7);
+        t.run(&c, expect);
+    }
+    println!(
+        "large stride sweep: {n} cases, {} on the NPU, {} on the CPU; {:.4}% of {} elements \
+         bit-exact, max diff {}",
+        t.on_npu,
+        t.on_cpu,
+        t.exact_pct(),
+        t.total_el,
+        t.worst
+    );
+    t.finish();
+    assert!(t.on_npu * 2 > n, "only {} of {n} on the NPU", t.on_npu);
+}
