@@ -1164,6 +1164,21 @@ def math_ops():
         a = L.Conv2D(8, 3, padding="same", dilation_rate=18, activation="relu")(xin)
         d = L.DepthwiseConv2D(3, padding="same", dilation_rate=(18, 12))(xin)
         emit_variants(n, ("keras", tf.keras.Model(xin, [a, d])), [(1, 24, 20, 8)], [(-1, 1)])
+    # CONCATENATION along H and along W of maps (one part the model input) and of sequences
+    # along T: on the NPU each part is staged, then copied into its rows / columns.
+    n = "concat_hw_branches_16x12_c8"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((16, 12, 8), name="in0")
+        a = L.Conv2D(8, (3, 1), padding="valid")(xin)
+        b = L.Conv2D(8, 1, activation="relu")(xin)
+        y1 = L.Conv2D(4, 3, padding="same")(L.Concatenate(axis=1)([a, b]))
+        c = L.DepthwiseConv2D((1, 3), padding="valid")(xin)
+        y2 = L.Conv2D(4, 1)(L.Concatenate(axis=2)([xin, c]))
+        s = L.Concatenate(axis=1)([L.Reshape((192, 8))(b), L.Reshape((160, 8))(c)])
+        y3 = L.Dense(6)(s)
+        emit_variants(n, ("keras", tf.keras.Model(xin, [y1, y2, y3])), [(1, 16, 12, 8)], [(-1, 1)])
     # ViT-style patch embedding (a 16×16 convolution of stride 16, then the patch sequence
     # plus a position embedding and a Dense), and a DINOv2-style 14×14 / 14 SAME convolution
     # (3 rows of padding above): strides beyond CONV_CON3's 7, a space-to-depth copy and a

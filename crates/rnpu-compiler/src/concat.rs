@@ -37,6 +37,9 @@ pub struct ConcatOp {
     /// which the operator's convolution reads (a concatenation, [`analyze_gather`]) or writes
     /// (a SPLIT, `split` also set, [`analyze_scatter`]).
     pub gather: bool,
+    /// Along H or W ([`analyze_spatial`], `gather` also set): `inputs` hold *byte offsets* into
+    /// the staging buffer, where each input is an ordinary NC1HWC2 image of its own.
+    pub spatial: bool,
 }
 
 /// What a channel CONCATENATION needs whichever way it runs: its `[1,H,W,C]` int8/uint8
@@ -177,6 +180,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConcatOp, String> {
         requant_inputs,
         split: false,
         gather: false,
+        spatial: false,
     })
 }
 
@@ -290,6 +294,7 @@ pub fn analyze_split(model: &Model, i: usize) -> Result<ConcatOp, String> {
         requant_inputs: Vec::new(),
         split: true,
         gather: false,
+        spatial: false,
     })
 }
 
@@ -402,6 +407,7 @@ pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv:
             requant_inputs: Vec::new(),
             split: false,
             gather: true,
+            spatial: false,
         },
         conv,
     ))
@@ -457,6 +463,7 @@ pub fn analyze_scatter(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv
             requant_inputs: Vec::new(),
             split: true,
             gather: true,
+            spatial: false,
         },
         conv,
     ))
@@ -568,6 +575,7 @@ pub fn analyze_slice(
                 requant_inputs: Vec::new(),
                 split: true,
                 gather: false,
+                spatial: false,
             },
             None,
         ));
@@ -593,6 +601,7 @@ pub fn analyze_slice(
             requant_inputs: Vec::new(),
             split: true,
             gather: true,
+            spatial: false,
         },
         Some(conv),
     ))
@@ -606,4 +615,225 @@ fn stored_domain(t: &rnpu_model::Tensor) -> Result<(crate::program::Storage, i32
     } else {
         (crate::program::Storage::Int8, z as i32)
     })
+}
+
+/// One input of a concatenation along H or W: where its image lives in the staging buffer,
+/// where it goes in the output, and its requantization.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpatialPart {
+    /// Byte offset of the input's NC1HWC2 image in the staging buffer.
+    pub src: u64,
+    /// The input's (H, W, C).
+    pub hwc: (usize, usize, usize),
+    /// First output row (axis H) or column (axis W) it fills.
+    pub at: usize,
+    /// Stored-domain input zero point, and the multiplier to the output's scale (1 and the
+    /// output's zero point: a copy).
+    pub izp: i32,
+    /// Input scale over output scale.
+    pub mult: f64,
+}
+
+/// A CONCATENATION along H or W (`along_w`): the parts, the output's stored zero point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpatialConcat {
+    /// Along W (else H).
+    pub along_w: bool,
+    /// Output stored zero point.
+    pub ozp: i32,
+    /// The inputs in order.
+    pub parts: Vec<SpatialPart>,
+}
+
+/// A CONCATENATION of `[1,H,W,C]` maps along H or W (or of `[1,T,C]` sequences along T, the
+/// W of their one-row map): the inputs are ordinary NC1HWC2 images one after the other in a
+/// staging buffer (each spaced by the whole output cube its producer may write), and one copy
+/// task per input writes it into its rows or columns of the output.
+///
+/// * Along H, input `k` (`H_k×W×C`) fills rows `R_k…` of each 16-channel surface: a copy whose
+///   output surfaces are the whole output map apart (`ConvOp::out_plane = H·W`), written
+///   `R_k·W·16` bytes in.
+/// * Along W, in the line-per-surface view (every line of every surface one surface of its
+///   width, `16·⌈C/16⌉·H` channels, `crate::edges`): input `k` is the `1×W_k` map of those
+///   lines, its copy's output surfaces one output line apart (`out_plane = W`), written
+///   `X_k·16` bytes in.
+///
+/// Each copy is an identity depthwise 1×1 convolution: weight 1 and multiplier 1 with stored
+/// zero points 0 when the input shares the output's quantization (always for int8, whose
+/// TFLite CONCATENATION does not rescale), else TFLite's uint8 rescaling `round(q·s_k/s_out −
+/// z_k·s_k/s_out) + z_out` as `(q − z_k)·s_k/s_out` rounded once, plus `z_out`. The copies'
+/// writes past the image (whole output cubes) land past the output's last surface.
+pub fn analyze_spatial(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv::ConvOp), String> {
+    let op = &model.operators[i];
+    let output = *op.outputs.first().ok_or("no output")?;
+    let ot = model.tensor(output);
+    if !matches!(ot.dtype, DType::Int8 | DType::UInt8) {
+        return Err(format!("{}: the NPU path is int8/uint8", ot.dtype));
+    }
+    let OpOptions::Concatenation(o) = &op.options else {
+        return Err("not a concatenation".into());
+    };
+    if o.activation != rnpu_model::Activation::None {
+        return Err(format!("fused {:?}", o.activation));
+    }
+    let rank = ot.shape.len() as i32;
+    let axis = if o.axis < 0 { o.axis + rank } else { o.axis };
+    let along_w = match (rank, axis) {
+        (4, 1) => false,
+        (4, 2) | (3, 1) => true,
+        _ => {
+            return Err(format!(
+                "axis {axis} of {:?}: neither channels nor H / W of a map",
+                ot.shape
+            ))
+        }
+    };
+    let Some((h, w, c)) = crate::conv::hwc(&ot.shape) else {
+        return Err(format!("output {:?} is not [1,H,W,C] or [1,T,C]", ot.shape));
+    };
+    let (storage, ozp) = stored_domain(ot)?;
+    let (so, _) = ot.quantization.per_tensor().ok_or("not per-tensor")?;
+    let mut inputs = Vec::new();
+    let mut parts = Vec::new();
+    let (mut at, mut src) = (0usize, 0u64);
+    for (k, t) in op.inputs.iter().enumerate() {
+        let t = t.ok_or("missing input")?;
+        let it = model.tensor(t);
+        if it.data.is_some() {
+            return Err(format!("input {k} is a constant"));
+        }
+        if it.dtype != ot.dtype || it.shape.len() != ot.shape.len() {
+            return Err(format!("input {k} differs in type or rank"));
+        }
+        let Some((ih, iw, ic)) = crate::conv::hwc(&it.shape) else {
+            return Err(format!("input {k} {:?} is not a map", it.shape));
+        };
+        let fits = if along_w {
+            ih == h && ic == c
+        } else {
+            iw == w && ic == c
+        };
+        if !fits || ih == 0 || iw == 0 || ic == 0 {
+            return Err(format!(
+                "input {k} {:?} does not fit {:?}",
+                it.shape, ot.shape
+            ));
+        }
+        if inputs
+            .iter()
+            .any(|x: &(usize, (usize, usize, usize), usize)| x.0 == t)
+        {
+            return Err("the same tensor twice".into());
+        }
+        let made_by_view = model.operators.iter().any(|p| {
+            matches!(
+                p.kind,
+                OpKind::Concatenation | OpKind::Split | OpKind::SplitV
+            ) && p.outputs.contains(&t)
+        });
+        if made_by_view {
+            return Err(format!(
+                "input {k} is the output of a concatenation or split (views of views are not \
+                 gathered)"
+            ));
+        }
+        let (si, _) = it
+            .quantization
+            .per_tensor()
+            .ok_or("input is not per-tensor")?;
+        let (_, izp) = stored_domain(it)?;
+        let copy = si == so && izp == ozp;
+        if !copy && it.dtype == DType::Int8 {
+            return Err(format!(
+                "input {k} is quantized differently from the output (TFLite's int8 \
+                 CONCATENATION does not rescale)"
+            ));
+        }
+        inputs.push((t, (ih, iw, ic), src as usize));
+        parts.push(SpatialPart {
+            src,
+            hwc: (ih, iw, ic),
+            at,
+            izp,
+            mult: si as f64 / so as f64,
+        });
+        at += if along_w { iw } else { ih };
+        // Room for the whole output cube a producer writes (`lower::cube_channels`).
+        let surfaces = crate::lower::cube_channels(ic, true).max(ic.div_ceil(16) * 16) / 16;
+        src += (surfaces * ih * iw * 16) as u64;
+    }
+    if inputs.len() < 2 {
+        return Err("fewer than two inputs".into());
+    }
+    if at != if along_w { w } else { h } {
+        return Err(format!(
+            "the inputs add up to {at} along the axis of {:?}",
+            ot.shape
+        ));
+    }
+    let conv = crate::conv::ConvOp {
+        desc: format!(
+            "CONCATENATION along {} of {} inputs: each placed in a staging buffer, then copied \
+             into its {} of the output",
+            if along_w { "W" } else { "H" },
+            inputs.len(),
+            if along_w { "columns" } else { "rows" }
+        ),
+        hw_concat: Some(SpatialConcat {
+            along_w,
+            ozp,
+            parts,
+        }),
+        ..crate::conv::ConvOp::identity_1x1(i, inputs[0].0, output, (h, w, c), storage)
+    };
+    Ok((
+        ConcatOp {
+            op: i,
+            output,
+            out_hwc: (h, w, c),
+            inputs,
+            requant_inputs: Vec::new(),
+            split: false,
+            gather: true,
+            spatial: true,
+        },
+        conv,
+    ))
+}
+
+/// The copy tasks of [`analyze_spatial`]'s concatenation.
+pub fn lower_spatial(
+    c: &crate::conv::ConvOp,
+    bn_rounding: bool,
+) -> Result<crate::lower::Lowered, String> {
+    use crate::resize::{chain, Place};
+    let sc = c.hw_concat.as_ref().ok_or("not a spatial concatenation")?;
+    let (h, w, ch) = c.out_hwc;
+    let mut stages = Vec::new();
+    for (k, p) in sc.parts.iter().enumerate() {
+        let (ih, iw, _) = p.hwc;
+        let (hwc, plane, dst) = if sc.along_w {
+            ((1, iw, 16 * ch.div_ceil(16) * ih), w, (p.at * 16) as u64)
+        } else {
+            ((ih, w, ch), h * w, (p.at * w * 16) as u64)
+        };
+        let copy = p.izp == sc.ozp && p.mult == 1.0;
+        let task = crate::conv::ConvOp {
+            izp: if copy { 0 } else { p.izp },
+            ozp: if copy { 0 } else { sc.ozp },
+            mult: vec![if copy { 1.0 } else { p.mult }; hwc.2],
+            tfl_slack: if copy { 0.0 } else { 1e-6 },
+            out_plane: Some(plane),
+            desc: format!("{} [input {k}]", c.desc),
+            ..crate::conv::ConvOp::identity_1x1(c.op, c.input, c.output, hwc, c.storage)
+        };
+        stages.push((
+            crate::lower::lower_conv(&task, bn_rounding)?,
+            Place::InputAt(p.src),
+            Place::OutputAt(dst),
+        ));
+    }
+    let mut l = chain(stages)?;
+    l.split = format!("{} copies: {}", sc.parts.len(), l.split);
+    Ok(l)
 }

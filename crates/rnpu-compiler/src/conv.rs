@@ -111,6 +111,9 @@ pub struct ConvOp {
     /// space-to-depth copy, then a convolution whose stride fits (`crate::strided`); the other
     /// fields describe the original convolution.
     pub s2d: bool,
+    /// A CONCATENATION along H or W: one copy per input from the staging buffer into its rows
+    /// or columns of the output (`crate::concat::analyze_spatial`); `out_hwc` is the output.
+    pub hw_concat: Option<crate::concat::SpatialConcat>,
     /// RESIZE_BILINEAR by integer factors: the input is first padded by repeating its edge
     /// pixels, `[top, bottom, left, right]` of them (`crate::bilinear`); `in_hwc` is the real
     /// input, the zero insertion, kernel and pads apply to the padded map.
@@ -285,6 +288,7 @@ impl ConvOp {
             pixel_sum: false,
             stacked: false,
             s2d: false,
+            hw_concat: None,
             replicate: None,
             dilated: None,
             whole_pixel: false,

@@ -590,6 +590,66 @@ fn absorbing_concat(
     found.first().copied()
 }
 
+/// An axis-1 CONCATENATION of `[1,N,C]` rows each made by a RESHAPE read by nothing else (SSD
+/// heads), which the RESHAPEs unfold straight into (`unfold`): (the first RESHAPE, the group).
+fn row_concat_candidate(
+    model: &Model,
+    j: usize,
+    banned: &HashMap<usize, String>,
+    producer: &HashMap<usize, usize>,
+) -> Option<(usize, RowConcat)> {
+    let op = &model.operators[j];
+    let consumers = |t: usize| -> Vec<usize> {
+        model
+            .operators
+            .iter()
+            .enumerate()
+            .filter(|(_, op)| op.inputs.iter().flatten().any(|&u| u == t))
+            .map(|(k, _)| k)
+            .collect()
+    };
+    let &y = op.outputs.first()?;
+    let yt = model.tensor(y);
+    // Rows `[1,N,C]`, or `[1,N,1,C]` (TF1's SSD box predictors; the same bytes).
+    let rank = yt.shape.len() as i32;
+    let rows = rank == 3 || (rank == 4 && yt.shape[2] == 1);
+    let axis_1 = matches!(&op.options, rnpu_model::OpOptions::Concatenation(o)
+        if o.axis == 1 || o.axis == 1 - rank);
+    if op.kind != OpKind::Concatenation
+        || !axis_1
+        || !rows
+        || banned.contains_key(&j)
+        || !matches!(&op.options, rnpu_model::OpOptions::Concatenation(o)
+            if o.activation == rnpu_model::Activation::None)
+    {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut first = 0;
+    for &t in op.inputs.iter().flatten() {
+        let r = producer.get(&t).copied().filter(|&r| {
+            model.operators[r].kind == OpKind::Reshape
+                && consumers(t) == [j]
+                && !model.outputs.contains(&t)
+                && !banned.contains_key(&r)
+                && model.tensor(t).quantization == yt.quantization
+                && model.tensor(t).dtype == yt.dtype
+        });
+        match r {
+            Some(r) if !parts.iter().any(|&(q, _)| q == r) => {
+                parts.push((r, first));
+                first += model.tensor(t).shape.get(1).copied().unwrap_or(0);
+            }
+            _ => return None,
+        }
+    }
+    if parts.len() >= 2 && first == yt.shape[1] {
+        let lead = parts.iter().map(|p| p.0).min().unwrap_or(j);
+        return Some((lead, (j, parts, first)));
+    }
+    None
+}
+
 /// Places every operator. `banned`: concatenations kept on the CPU (with the reason) because
 /// an earlier plan could not requantize their inputs on the NPU. `Err((op, reason))` = ban
 /// that concatenation and plan again.
@@ -647,30 +707,38 @@ fn plan(
             if !feature_map {
                 continue;
             }
-            let analyzed: Result<(concat::ConcatOp, Option<conv::ConvOp>), String> =
-                match op.kind {
-                    OpKind::Concatenation => concat::analyze(model, i)
-                        .map(|cc| (cc, None))
-                        .or_else(|direct| {
-                            concat::analyze_gather(model, i)
-                                .map(|(cc, conv)| (cc, Some(conv)))
-                                .map_err(|g| format!("{direct}; gathered: {g}"))
-                        }),
-                    OpKind::Split | OpKind::SplitV => concat::analyze_split(model, i)
-                        .map(|cc| (cc, None))
-                        .or_else(|direct| {
-                            concat::analyze_scatter(model, i)
-                                .map(|(cc, conv)| (cc, Some(conv)))
-                                .map_err(|g| format!("{direct}; through a convolution: {g}"))
-                        }),
-                    // A STRIDED_SLICE that is not a channel slice of a feature map (e.g. one
-                    // computing a shape) keeps its ordinary placement.
-                    OpKind::StridedSlice | OpKind::Slice => match concat::analyze_slice(model, i) {
-                        Ok(r) => Ok(r),
-                        Err(_) => continue,
-                    },
-                    _ => continue,
-                };
+            let analyzed: Result<(concat::ConcatOp, Option<conv::ConvOp>), String> = match op.kind {
+                OpKind::Concatenation => concat::analyze(model, i)
+                    .map(|cc| (cc, None))
+                    .or_else(|direct| {
+                        concat::analyze_gather(model, i)
+                            .map(|(cc, conv)| (cc, Some(conv)))
+                            .map_err(|g| format!("{direct}; gathered: {g}"))
+                    })
+                    .or_else(|channels| {
+                        // Rows its RESHAPEs unfold into take the other path (no copy).
+                        if row_concat_candidate(model, i, banned, &producer).is_some() {
+                            return Err(channels);
+                        }
+                        concat::analyze_spatial(model, i)
+                            .map(|(cc, conv)| (cc, Some(conv)))
+                            .map_err(|sp| format!("{channels}; along H/W: {sp}"))
+                    }),
+                OpKind::Split | OpKind::SplitV => concat::analyze_split(model, i)
+                    .map(|cc| (cc, None))
+                    .or_else(|direct| {
+                        concat::analyze_scatter(model, i)
+                            .map(|(cc, conv)| (cc, Some(conv)))
+                            .map_err(|g| format!("{direct}; through a convolution: {g}"))
+                    }),
+                // A STRIDED_SLICE that is not a channel slice of a feature map (e.g. one
+                // computing a shape) keeps its ordinary placement.
+                OpKind::StridedSlice | OpKind::Slice => match concat::analyze_slice(model, i) {
+                    Ok(r) => Ok(r),
+                    Err(_) => continue,
+                },
+                _ => continue,
+            };
             if let (OpKind::Split | OpKind::SplitV, Ok((sp, None)), None) =
                 (&op.kind, &analyzed, banned.get(&i))
             {
@@ -775,11 +843,12 @@ fn plan(
     // 0a. QUANTIZEs that change no stored byte (int8 ↔ uint8 at equal scale): views.
     let mut quant_views: HashMap<usize, QuantView> = HashMap::new();
     if !opts.cpu_only {
+        // (A spatial concatenation's output is a buffer of its own, written by its copies.)
         let in_concat = |t: usize| {
             concat_res
                 .values()
                 .flatten()
-                .any(|cc| cc.output == t || cc.inputs.iter().any(|x| x.0 == t))
+                .any(|cc| (cc.output == t && !cc.spatial) || cc.inputs.iter().any(|x| x.0 == t))
         };
         for (i, op) in model.operators.iter().enumerate() {
             if banned.contains_key(&i) {
@@ -864,50 +933,9 @@ fn plan(
     // first RESHAPE: (concatenation, [(reshape, first row)], rows).
     let mut row_concat: HashMap<usize, RowConcat> = HashMap::new();
     if !opts.cpu_only {
-        for (j, op) in model.operators.iter().enumerate() {
-            let Some(&y) = op.outputs.first() else {
-                continue;
-            };
-            let yt = model.tensor(y);
-            // Rows `[1,N,C]`, or `[1,N,1,C]` (TF1's SSD box predictors; the same bytes).
-            let rank = yt.shape.len() as i32;
-            let rows = rank == 3 || (rank == 4 && yt.shape[2] == 1);
-            let axis_1 = matches!(&op.options, rnpu_model::OpOptions::Concatenation(o)
-                if o.axis == 1 || o.axis == 1 - rank);
-            if op.kind != OpKind::Concatenation
-                || !axis_1
-                || !rows
-                || banned.contains_key(&j)
-                || !matches!(&op.options, rnpu_model::OpOptions::Concatenation(o)
-                    if o.activation == rnpu_model::Activation::None)
-            {
-                continue;
-            }
-            let mut parts = Vec::new();
-            let mut first = 0;
-            for &t in op.inputs.iter().flatten() {
-                let r = producer.get(&t).copied().filter(|&r| {
-                    model.operators[r].kind == OpKind::Reshape
-                        && consumers(t) == [j]
-                        && !model.outputs.contains(&t)
-                        && !banned.contains_key(&r)
-                        && model.tensor(t).quantization == yt.quantization
-                        && model.tensor(t).dtype == yt.dtype
-                });
-                match r {
-                    Some(r) if !parts.iter().any(|&(q, _)| q == r) => {
-                        parts.push((r, first));
-                        first += model.tensor(t).shape.get(1).copied().unwrap_or(0);
-                    }
-                    _ => {
-                        parts.clear();
-                        break;
-                    }
-                }
-            }
-            if parts.len() >= 2 && first == yt.shape[1] {
-                let lead = parts.iter().map(|p| p.0).min().unwrap_or(j);
-                row_concat.insert(lead, (j, parts, first));
+        for j in 0..model.operators.len() {
+            if let Some((lead, rc)) = row_concat_candidate(model, j, banned, &producer) {
+                row_concat.insert(lead, rc);
             }
         }
     }
@@ -1493,46 +1521,62 @@ fn plan(
     // Checks that need the producers' lowering: requantizing producers on the NPU, and every
     // write past a producer's own channels (the DPU writes Mesa's whole output cube, e.g. 32
     // channels for 16) landing in a slice whose own producer writes later.
-    let surplus =
-        |cc: &concat::ConcatOp, lowered: &[Option<(conv::ConvOp, Lowered)>]| -> Option<String> {
-            let (h, w, _) = cc.out_hwc;
-            let plane = (h * w * 16) as u64;
-            let surf = |off: usize, c: usize| (off / 16, (off + c).div_ceil(16));
-            let npu_producer = |t: usize| {
-                producer
-                    .get(&t)
-                    .copied()
-                    .filter(|&p| lowered[p].as_ref().is_some_and(|(c, _)| c.output == t))
-            };
-            let mut why = None;
-            for &t in &cc.requant_inputs {
-                if npu_producer(t).is_none() {
+    let surplus = |cc: &concat::ConcatOp,
+                   lowered: &[Option<(conv::ConvOp, Lowered)>]|
+     -> Option<String> {
+        let (h, w, _) = cc.out_hwc;
+        let plane = (h * w * 16) as u64;
+        let surf = |off: usize, c: usize| (off / 16, (off + c).div_ceil(16));
+        let npu_producer = |t: usize| {
+            producer
+                .get(&t)
+                .copied()
+                .filter(|&p| lowered[p].as_ref().is_some_and(|(c, _)| c.output == t))
+        };
+        let mut why = None;
+        if cc.spatial {
+            // Each input's image has the room up to the next one's in the staging buffer.
+            for (k, &(t, _, off)) in cc.inputs.iter().enumerate() {
+                let Some(p) = npu_producer(t) else { continue };
+                let extent = lowered[p].as_ref().map_or(0, |(_, l)| l.output_extent);
+                if let Some(next) = cc.inputs.get(k + 1) {
+                    if off as u64 + extent > next.2 as u64 {
+                        why = Some(format!(
+                                "the producer of input tensor {t} writes {extent} bytes, past                                  its room in the staging buffer"
+                            ));
+                    }
+                }
+            }
+            return why;
+        }
+        for &t in &cc.requant_inputs {
+            if npu_producer(t).is_none() {
+                why = Some(format!(
+                    "input tensor {t} needs requantization and its producer is not on the NPU"
+                ));
+            }
+        }
+        for &(t, (_, _, c), off) in &cc.inputs {
+            let Some(p) = npu_producer(t) else { continue };
+            let extent = lowered[p].as_ref().map_or(0, |(_, l)| l.output_extent);
+            let (s0, s1) = surf(off, c);
+            let end = s0 as u64 + extent.div_ceil(plane);
+            for &(u, (_, _, cu), offu) in &cc.inputs {
+                let (u0, u1) = surf(offu, cu);
+                if u == t || (u1 as u64) <= s1 as u64 || (u0 as u64) >= end {
+                    continue;
+                }
+                if npu_producer(u).is_none_or(|q| q <= p) {
                     why = Some(format!(
-                        "input tensor {t} needs requantization and its producer is not on the NPU"
+                        "the producer of input tensor {t} writes whole output cubes past its \
+                         channels into the slice of tensor {u}, whose value is not written \
+                         after it"
                     ));
                 }
             }
-            for &(t, (_, _, c), off) in &cc.inputs {
-                let Some(p) = npu_producer(t) else { continue };
-                let extent = lowered[p].as_ref().map_or(0, |(_, l)| l.output_extent);
-                let (s0, s1) = surf(off, c);
-                let end = s0 as u64 + extent.div_ceil(plane);
-                for &(u, (_, _, cu), offu) in &cc.inputs {
-                    let (u0, u1) = surf(offu, cu);
-                    if u == t || (u1 as u64) <= s1 as u64 || (u0 as u64) >= end {
-                        continue;
-                    }
-                    if npu_producer(u).is_none_or(|q| q <= p) {
-                        why = Some(format!(
-                            "the producer of input tensor {t} writes whole output cubes past its \
-                         channels into the slice of tensor {u}, whose value is not written \
-                         after it"
-                        ));
-                    }
-                }
-            }
-            why
-        };
+        }
+        why
+    };
     let mut keep = Vec::new();
     for cc in concats {
         // A scattered SPLIT's parts have one writer, its own convolution.
@@ -1944,7 +1988,12 @@ fn compile_graph(model: &Model, opts: &Options) -> Result<Program, CompileError>
         };
         let (h, w, _) = cc.out_hwc;
         for &(t, hwc, off) in &cc.inputs {
-            let slice = at.1 + (off / 16 * h * w * 16) as u64;
+            // Spatial gathers place whole images at byte offsets; the rest, channel slices.
+            let slice = if cc.spatial {
+                at.1 + off as u64
+            } else {
+                at.1 + (off / 16 * h * w * 16) as u64
+            };
             b.alias(model, t, hwc, st, (at.0, slice));
         }
     }

@@ -178,6 +178,9 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     if c.s2d {
         return crate::strided::lower(c, bn_rounding);
     }
+    if c.hw_concat.is_some() {
+        return crate::concat::lower_spatial(c, bn_rounding);
+    }
     if c.stacked {
         return crate::stack::lower(c, bn_rounding);
     }

@@ -231,6 +231,8 @@ pub fn lower(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
 pub(crate) enum Place {
     /// The operator's input tensor.
     Input,
+    /// The operator's input buffer, at a byte offset (a stage reading one image of several).
+    InputAt(u64),
     /// The operator's output tensor.
     Output,
     /// The operator's output tensor, at a byte offset (a stage reading or writing part of it).
@@ -278,6 +280,7 @@ pub(crate) fn chain_ew(
     let inner_base = outer_end.next_multiple_of(lower::CHUNK_ALIGN as u64);
     let place = |p: Place, x: u64| match p {
         Place::Input => AddrRef::Input(x),
+        Place::InputAt(o) => AddrRef::Input(o + x),
         Place::Output => AddrRef::Output(x),
         Place::OutputAt(o) => AddrRef::Output(o + x),
         Place::Scratch(o) => AddrRef::Scratch(o + x),
@@ -329,6 +332,7 @@ pub(crate) fn chain_ew(
         for (p, extent) in reads.chain([(dst, l.output_extent)]) {
             match p {
                 Place::Input => out.input_extent = out.input_extent.max(extent),
+                Place::InputAt(o) => out.input_extent = out.input_extent.max(o + extent),
                 Place::Output => out.output_extent = out.output_extent.max(extent),
                 Place::OutputAt(o) => out.output_extent = out.output_extent.max(o + extent),
                 Place::Scratch(o) => out.scratch_extent = out.scratch_extent.max(o + extent),

@@ -608,6 +608,88 @@ fn concat_sweep() {
     t.report("CONCAT sweep");
 }
 
+/// CONCATENATION along H or W of maps, and along T of sequences `[1,T,C]` (`concat::
+/// analyze_spatial`): each input staged as its own image, then copied into its rows / columns
+/// of the output (exact when the parts share the output's quantization; uint8 parts at other
+/// scales rescaled within 1 LSB). Parts are the model input and convolutions whose VALID
+/// kernels shorten the concatenated axis; 1–160 channels, maps to 40×40.
+#[test]
+fn spatial_concat_sweep() {
+    let mut r = Rng(0x5ca7_0a71);
+    let mut t = Tally::default();
+    let layouts: [&[(usize, usize)]; 6] = [
+        &[(0, 0), (1, 1)],
+        &[(1, 1), (3, 3), (0, 0)],
+        &[(2, 2), (1, 1)],
+        &[(0, 0), (5, 5), (1, 1), (3, 3)],
+        &[(3, 3), (1, 1)],
+        &[(1, 1), (2, 2), (4, 4)],
+    ];
+    let (mut copies, mut rescaled) = (0, 0);
+    for seed in 0..60u64 {
+        let (h, w) = r.pick(&[
+            (6usize, 5usize),
+            (13, 9),
+            (9, 13),
+            (20, 7),
+            (24, 40),
+            (40, 24),
+        ]);
+        let c = r.pick(&[1usize, 3, 8, 16, 17, 33, 64, 160]);
+        let axis = 1 + (seed % 2) as usize;
+        let seq = seed % 5 == 4;
+        // A k×k kernel on the concatenated axis only: k×1 along H, 1×k along W.
+        let parts: Vec<(usize, usize)> = layouts[(seed % 6) as usize]
+            .iter()
+            .map(|&(k, _)| match (k, axis == 1 || seq) {
+                (0, _) => (0, 0),
+                (k, true) => (k, 1),
+                (k, false) => (1, k),
+            })
+            .collect();
+        let q = r.pick(&QUANTS);
+        let same = q == Quant::Int8PerAxis || seed % 3 != 2;
+        let (mut m, ins) = support::build_spatial_concat(h, w, c, &parts, axis, seq, q, same, seed);
+        // The parts are model outputs too, so the emulated run unpacks what the NPU computed
+        // for them (the concatenation is then checked on its own emulated inputs).
+        let cat_op = m.operators.len() - 1;
+        let out = m.outputs[0];
+        let parts_t: Vec<usize> = m.operators[cat_op]
+            .inputs
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
+        m.outputs = parts_t.iter().copied().filter(|&p| p != 0).collect();
+        m.outputs.push(out);
+        let label = format!(
+            "CONCAT axis {} {h}x{w}x{c} parts {parts:?} {q:?} same-scale {same} seed {seed}",
+            if seq {
+                "T".to_string()
+            } else {
+                axis.to_string()
+            }
+        );
+        let p = compile(&m, &Options::default()).expect("compile");
+        let cat = &p.placements[cat_op];
+        assert!(cat.npu, "{label}: {}", cat.reason);
+        assert!(cat.reason.contains("along"), "{label}: {}", cat.reason);
+        let vals = support::run_program_values(&m, &p, &ins).expect("emulate");
+        let mut interp = rnpu_ref::Interpreter::new(&m);
+        interp.run(&ins).unwrap();
+        let want = support::eval_on(&m, cat_op, &vals, &interp).remove(0);
+        if same {
+            t.add_copy(label, &vals[&out], &want);
+            copies += 1;
+        } else {
+            t.add(label, &vals[&out], &want);
+            rescaled += 1;
+        }
+    }
+    println!("spatial CONCAT: {copies} exact copies, {rescaled} rescaled (uint8)");
+    t.report("CONCAT along H / W / T sweep (on its emulated inputs)");
+}
+
 /// Global AVERAGE_POOL_2D beyond the convolution kernels (TF1 nets: Inception's 8×8, DeepLab's
 /// image pooling 33×33 / 65×65; the window is the map): each surface summed as one pixel, in
 /// 7×7 blocks of two int8 digits when that does not fit (`pool::global_average`), TFLite's

@@ -80,7 +80,8 @@ const FIXTURES: &[(&str, bool)] = &[
     ("concat_c_13x9_c3c5_uint8", false),
     ("concat_diffscale_13x9_c3c5_uint8", false),
     ("concat_tanh_13x9_c3c5_int8", false),
-    ("concat_w_13_w4w9w2_c3_int8", false),
+    // Along W: each input staged, then copied into its columns (`concat::analyze_spatial`).
+    ("concat_w_13_w4w9w2_c3_int8", true),
     ("avgpool_k2_s2_valid_13x9_c7_int8", true),
     ("avgpool_k2_s2_valid_13x9_c7_uint8", true),
     // SAME with pad taps (the PPU divides by kw·kh) / fused RELU6 after an average → CPU.
@@ -234,6 +235,11 @@ const FIXTURES: &[(&str, bool)] = &[
     ("keras_aspp_rate18_24x20_c8_int8pa", true),
     ("keras_aspp_rate18_24x20_c8_int8pt", true),
     ("keras_aspp_rate18_24x20_c8_uint8", true),
+    // CONCATENATION along H, along W (one part the model input) and of sequences along T:
+    // each part staged, then copied into its rows / columns of the output.
+    ("concat_hw_branches_16x12_c8_int8pa", true),
+    ("concat_hw_branches_16x12_c8_int8pt", true),
+    ("concat_hw_branches_16x12_c8_uint8", true),
     // ViT-style patch embedding (16×16 / 16) and a DINOv2-style 14×14 / 14 SAME convolution:
     // strides beyond 7 as a space-to-depth copy and a convolution whose stride fits.
     ("vit_patch_embed_64x48_c3_int8pa", true),

@@ -663,6 +663,140 @@ pub fn build_concat(
     (model, vec![x])
 }
 
+/// `x` (`[1,h,w,c]`) → parts → CONCATENATION along H (`axis` 1), W (2) or, with `seq`, of the
+/// parts RESHAPEd to sequences `[1,H·W,c]` along T. Part `k` of `parts` is `0` for the model
+/// input itself, else a convolution of `x` with `c` outputs and kernel `kh×kw` (VALID, so a
+/// `k×1` kernel shortens H and a `1×k` kernel W; `1×1` keeps the map). With `same_scale` every
+/// part has the output's quantization, else each its own (uint8 only: TFLite rescales).
+#[allow(clippy::too_many_arguments)]
+pub fn build_spatial_concat(
+    h: usize,
+    w: usize,
+    c: usize,
+    parts: &[(usize, usize)],
+    axis: usize,
+    seq: bool,
+    quant: Quant,
+    same_scale: bool,
+    seed: u64,
+) -> (Model, Vec<Array>) {
+    let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let dt = fm_dtype(quant);
+    let out_scale = (0.05 + 0.2 * r.unit()) as f32;
+    let out_q = fm_quant(&mut r, quant, out_scale);
+    let x_scale = (0.01 + 0.04 * r.unit()) as f32;
+    let x_q = if same_scale {
+        out_q.clone()
+    } else {
+        fm_quant(&mut r, quant, x_scale)
+    };
+    let mut tensors = vec![tensor("x", dt, vec![1, h, w, c], x_q, None)];
+    let mut ops = Vec::new();
+    let mut cat_in = Vec::new();
+    let mut along = 0;
+    for (k, &(kh, kw)) in parts.iter().enumerate() {
+        let (t, ph, pw) = if kh == 0 {
+            (0, h, w)
+        } else {
+            let case = Case {
+                op: OpType::Conv,
+                h,
+                w,
+                ic: c,
+                oc: c,
+                kh,
+                kw,
+                stride: 1,
+                dilation: 1,
+                same: false,
+                quant,
+                act: Activation::None,
+                seed: seed * 31 + k as u64,
+            };
+            let (m, _) = build(&case);
+            let base = tensors.len();
+            let mut wt = m.tensors[1].clone();
+            let mut bt = m.tensors[2].clone();
+            let mut ot = m.tensors[3].clone();
+            wt.name = format!("w{k}");
+            bt.name = format!("b{k}");
+            ot.name = format!("t{k}");
+            if same_scale {
+                ot.quantization = out_q.clone();
+            }
+            tensors.extend([wt, bt, ot]);
+            let mut o = m.operators[0].clone();
+            o.inputs = vec![Some(0), Some(base), Some(base + 1)];
+            o.outputs = vec![base + 2];
+            ops.push(o);
+            (base + 2, h + 1 - kh, w + 1 - kw)
+        };
+        let t = if seq {
+            let shape_t = tensors.len();
+            tensors.push(tensor(
+                &format!("shape{k}"),
+                DType::Int32,
+                vec![3],
+                Quantization::None,
+                Some(
+                    [1i32, (ph * pw) as i32, c as i32]
+                        .iter()
+                        .flat_map(|v| v.to_le_bytes())
+                        .collect(),
+                ),
+            ));
+            let mut v = tensors[t].clone();
+            v.name = format!("seq{k}");
+            v.shape = vec![1, ph * pw, c];
+            tensors.push(v);
+            ops.push(Operator {
+                kind: OpKind::Reshape,
+                version: 1,
+                inputs: vec![Some(t), Some(shape_t)],
+                outputs: vec![tensors.len() - 1],
+                options: OpOptions::None,
+            });
+            along += ph * pw;
+            tensors.len() - 1
+        } else {
+            along += if axis == 1 { ph } else { pw };
+            t
+        };
+        cat_in.push(Some(t));
+    }
+    let shape = if seq {
+        vec![1, along, c]
+    } else if axis == 1 {
+        vec![1, along, w, c]
+    } else {
+        vec![1, h, along, c]
+    };
+    let out = tensors.len();
+    tensors.push(tensor("out", dt, shape, out_q, None));
+    ops.push(Operator {
+        kind: OpKind::Concatenation,
+        version: 1,
+        inputs: cat_in,
+        outputs: vec![out],
+        options: OpOptions::Concatenation(rnpu_model::ConcatenationOptions {
+            axis: if seq { 1 } else { axis as i32 },
+            activation: Activation::None,
+        }),
+    });
+    let model = Model {
+        version: 3,
+        description: None,
+        tensors,
+        operators: ops,
+        inputs: vec![0],
+        outputs: vec![out],
+        signatures: vec![],
+        num_subgraphs: 1,
+    };
+    let x = random_fm(&mut r, dt, vec![1, h, w, c]);
+    (model, vec![x])
+}
+
 /// AVERAGE_POOL_2D / MAX_POOL_2D over `[1,h,w,c]`, input and output with one zero point.
 #[allow(clippy::too_many_arguments)]
 pub fn build_pool(
