@@ -1179,6 +1179,21 @@ def math_ops():
         s = L.Concatenate(axis=1)([L.Reshape((192, 8))(b), L.Reshape((160, 8))(c)])
         y3 = L.Dense(6)(s)
         emit_variants(n, ("keras", tf.keras.Model(xin, [y1, y2, y3])), [(1, 16, 12, 8)], [(-1, 1)])
+    # A ViT class token: a constant [1,1,D] concatenated in front of the patch sequence (8×8 /
+    # 8 patches), position embedding, Dense. On the NPU the constant's image is copied from the
+    # weights buffer into row 0 of the sequence.
+    n = "vit_cls_token_32x24_c3"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        rng = np.random.default_rng(11)
+        cls = tf.constant(rng.normal(0, 0.5, (1, 1, 24)).astype(np.float32))
+        pos = tf.constant(rng.normal(0, 0.3, (1, 13, 24)).astype(np.float32))
+        xin = L.Input((32, 24, 3), name="in0")
+        p = L.Reshape((12, 24))(L.Conv2D(24, 8, strides=8)(xin))
+        t = L.Lambda(lambda v: tf.concat([cls, v], axis=1) + pos)(p)
+        y = L.Dense(10)(t)
+        emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 32, 24, 3)], [(-1, 1)])
     # ViT-style patch embedding (a 16×16 convolution of stride 16, then the patch sequence
     # plus a position embedding and a Dense), and a DINOv2-style 14×14 / 14 SAME convolution
     # (3 rows of padding above): strides beyond CONV_CON3's 7, a space-to-depth copy and a

@@ -632,6 +632,9 @@ pub struct SpatialPart {
     pub izp: i32,
     /// Input scale over output scale.
     pub mult: f64,
+    /// A constant input: its packed NC1HWC2 image (stored domain), copied from the weights
+    /// buffer instead of the staging buffer (`src` unused).
+    pub constant: Option<Vec<u8>>,
 }
 
 /// A CONCATENATION along H or W (`along_w`): the parts, the output's stored zero point.
@@ -699,9 +702,6 @@ pub fn analyze_spatial(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv
     for (k, t) in op.inputs.iter().enumerate() {
         let t = t.ok_or("missing input")?;
         let it = model.tensor(t);
-        if it.data.is_some() {
-            return Err(format!("input {k} is a constant"));
-        }
         if it.dtype != ot.dtype || it.shape.len() != ot.shape.len() {
             return Err(format!("input {k} differs in type or rank"));
         }
@@ -749,21 +749,37 @@ pub fn analyze_spatial(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv
                  CONCATENATION does not rescale)"
             ));
         }
+        at += if along_w { iw } else { ih };
+        if it.data.is_some() {
+            // A constant (a ViT class token, CoordConv's coordinates): its image rides in the
+            // weights buffer.
+            let image = crate::conv::broadcast_constant(it, (ih, iw, ic))
+                .ok_or_else(|| format!("input {k}: a constant that does not pack"))?;
+            parts.push(SpatialPart {
+                src: 0,
+                hwc: (ih, iw, ic),
+                at: at - if along_w { iw } else { ih },
+                izp,
+                mult: si as f64 / so as f64,
+                constant: Some(image),
+            });
+            continue;
+        }
         inputs.push((t, (ih, iw, ic), src as usize));
         parts.push(SpatialPart {
             src,
             hwc: (ih, iw, ic),
-            at,
+            at: at - if along_w { iw } else { ih },
             izp,
             mult: si as f64 / so as f64,
+            constant: None,
         });
-        at += if along_w { iw } else { ih };
         // Room for the whole output cube a producer writes (`lower::cube_channels`).
         let surfaces = crate::lower::cube_channels(ic, true).max(ic.div_ceil(16) * 16) / 16;
         src += (surfaces * ih * iw * 16) as u64;
     }
-    if inputs.len() < 2 {
-        return Err("fewer than two inputs".into());
+    if parts.len() < 2 || inputs.is_empty() {
+        return Err("fewer than two inputs, or no input computed at run time".into());
     }
     if at != if along_w { w } else { h } {
         return Err(format!(
@@ -827,11 +843,25 @@ pub fn lower_spatial(
             desc: format!("{} [input {k}]", c.desc),
             ..crate::conv::ConvOp::identity_1x1(c.op, c.input, c.output, hwc, c.storage)
         };
-        stages.push((
-            crate::lower::lower_conv(&task, bn_rounding)?,
-            Place::InputAt(p.src),
-            Place::OutputAt(dst),
-        ));
+        let mut l = crate::lower::lower_conv(&task, bn_rounding)?;
+        if let Some(image) = &p.constant {
+            // Read the constant's image from this stage's weights (after its own kernel).
+            let base = l.weights.len().next_multiple_of(crate::lower::CHUNK_ALIGN);
+            l.weights.resize(base, 0);
+            l.weights.extend_from_slice(image);
+            let end = base + (l.input_extent as usize).max(image.len());
+            l.weights
+                .resize(end.next_multiple_of(crate::lower::CHUNK_ALIGN), 0);
+            for (_, addrs) in &mut l.tasks {
+                for (_, r) in addrs.iter_mut() {
+                    if let crate::emit::AddrRef::Input(x) = *r {
+                        *r = crate::emit::AddrRef::Weights(base as u64 + x);
+                    }
+                }
+            }
+            l.input_extent = 0;
+        }
+        stages.push((l, Place::InputAt(p.src), Place::OutputAt(dst)));
     }
     let mut l = chain(stages)?;
     l.split = format!("{} copies: {}", sc.parts.len(), l.split);

@@ -1354,7 +1354,10 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
 /// A constant int8/uint8 tensor broadcast (numpy rules, right-aligned, rank ≤ 4) to the
 /// `(H, W, C)` output and packed as its NC1HWC2 image in the stored int8 domain (uint8 − 128),
 /// padding channels at the stored zero point. `None` if the shapes do not broadcast.
-fn broadcast_constant(t: &rnpu_model::Tensor, (h, w, c): (usize, usize, usize)) -> Option<Vec<u8>> {
+pub(crate) fn broadcast_constant(
+    t: &rnpu_model::Tensor,
+    (h, w, c): (usize, usize, usize),
+) -> Option<Vec<u8>> {
     let data = t.data.as_ref()?;
     if t.shape.len() > 4 || data.len() != t.shape.iter().product::<usize>() {
         return None;

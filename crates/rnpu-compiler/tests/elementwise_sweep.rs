@@ -611,22 +611,27 @@ fn concat_sweep() {
 /// CONCATENATION along H or W of maps, and along T of sequences `[1,T,C]` (`concat::
 /// analyze_spatial`): each input staged as its own image, then copied into its rows / columns
 /// of the output (exact when the parts share the output's quantization; uint8 parts at other
-/// scales rescaled within 1 LSB). Parts are the model input and convolutions whose VALID
-/// kernels shorten the concatenated axis; 1–160 channels, maps to 40×40.
+/// scales rescaled within 1 LSB). Parts are the model input, constants (read from the weights
+/// buffer) and convolutions whose VALID kernels shorten the concatenated axis; 1–160 channels,
+/// maps to 40×40.
 #[test]
 fn spatial_concat_sweep() {
     let mut r = Rng(0x5ca7_0a71);
     let mut t = Tally::default();
-    let layouts: [&[(usize, usize)]; 6] = [
+    // (0, 0): the model input; (0, n): a constant n long along the axis; (k, k): a VALID
+    // convolution whose kernel is k long along the axis.
+    let layouts: [&[(usize, usize)]; 8] = [
         &[(0, 0), (1, 1)],
         &[(1, 1), (3, 3), (0, 0)],
         &[(2, 2), (1, 1)],
         &[(0, 0), (5, 5), (1, 1), (3, 3)],
-        &[(3, 3), (1, 1)],
+        &[(0, 1), (1, 1)],
         &[(1, 1), (2, 2), (4, 4)],
+        &[(3, 3), (0, 2), (1, 1)],
+        &[(1, 1), (0, 3)],
     ];
     let (mut copies, mut rescaled) = (0, 0);
-    for seed in 0..60u64 {
+    for seed in 0..80u64 {
         let (h, w) = r.pick(&[
             (6usize, 5usize),
             (13, 9),
@@ -639,10 +644,10 @@ fn spatial_concat_sweep() {
         let axis = 1 + (seed % 2) as usize;
         let seq = seed % 5 == 4;
         // A k×k kernel on the concatenated axis only: k×1 along H, 1×k along W.
-        let parts: Vec<(usize, usize)> = layouts[(seed % 6) as usize]
+        let parts: Vec<(usize, usize)> = layouts[(seed % 8) as usize]
             .iter()
-            .map(|&(k, _)| match (k, axis == 1 || seq) {
-                (0, _) => (0, 0),
+            .map(|&(k, n)| match (k, axis == 1 || seq) {
+                (0, _) => (0, n),
                 (k, true) => (k, 1),
                 (k, false) => (1, k),
             })

@@ -240,6 +240,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("concat_hw_branches_16x12_c8_int8pa", true),
     ("concat_hw_branches_16x12_c8_int8pt", true),
     ("concat_hw_branches_16x12_c8_uint8", true),
+    // A ViT class token: a constant concatenated in front of the patch sequence.
+    ("vit_cls_token_32x24_c3_int8pa", true),
+    ("vit_cls_token_32x24_c3_int8pt", true),
+    ("vit_cls_token_32x24_c3_uint8", true),
     // ViT-style patch embedding (16×16 / 16) and a DINOv2-style 14×14 / 14 SAME convolution:
     // strides beyond 7 as a space-to-depth copy and a convolution whose stride fits.
     ("vit_patch_embed_64x48_c3_int8pa", true),

@@ -664,8 +664,8 @@ pub fn build_concat(
 }
 
 /// `x` (`[1,h,w,c]`) → parts → CONCATENATION along H (`axis` 1), W (2) or, with `seq`, of the
-/// parts RESHAPEd to sequences `[1,H·W,c]` along T. Part `k` of `parts` is `0` for the model
-/// input itself, else a convolution of `x` with `c` outputs and kernel `kh×kw` (VALID, so a
+/// parts RESHAPEd to sequences `[1,H·W,c]` along T. Part `k` of `parts` is `(0, 0)` for the
+/// model input itself, `(0, n)` for a constant `n` long along the axis, else a convolution of `x` with `c` outputs and kernel `kh×kw` (VALID, so a
 /// `k×1` kernel shortens H and a `1×k` kernel W; `1×1` keeps the map). With `same_scale` every
 /// part has the output's quantization, else each its own (uint8 only: TFLite rescales).
 #[allow(clippy::too_many_arguments)]
@@ -695,6 +695,28 @@ pub fn build_spatial_concat(
     let mut cat_in = Vec::new();
     let mut along = 0;
     for (k, &(kh, kw)) in parts.iter().enumerate() {
+        if kh == 0 && kw > 0 {
+            // A constant part, `kw` long along the axis (a class token, coordinates).
+            let shape = if seq {
+                vec![1, kw, c]
+            } else if axis == 1 {
+                vec![1, kw, w, c]
+            } else {
+                vec![1, h, kw, c]
+            };
+            let n: usize = shape.iter().product();
+            let data: Vec<u8> = (0..n).map(|_| (r.next() & 0xff) as u8).collect();
+            let q = if same_scale {
+                out_q.clone()
+            } else {
+                let s = (0.02 + 0.1 * r.unit()) as f32;
+                fm_quant(&mut r, quant, s)
+            };
+            along += shape[1 + usize::from(!seq && axis == 2)];
+            tensors.push(tensor(&format!("const{k}"), dt, shape, q, Some(data)));
+            cat_in.push(Some(tensors.len() - 1));
+            continue;
+        }
         let (t, ph, pw) = if kh == 0 {
             (0, h, w)
         } else {
