@@ -1179,6 +1179,21 @@ def math_ops():
         s = L.Concatenate(axis=1)([L.Reshape((192, 8))(b), L.Reshape((160, 8))(c)])
         y3 = L.Dense(6)(s)
         emit_variants(n, ("keras", tf.keras.Model(xin, [y1, y2, y3])), [(1, 16, 12, 8)], [(-1, 1)])
+    # SPLIT along H and SPLIT_V along W of a convolution's output: each part copied into an
+    # image of its own on the NPU.
+    n = "split_hw_16x12_c8"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        rng = np.random.default_rng(13)
+        w1 = tf.constant(rng.normal(0, 0.4, (1, 1, 8, 8)).astype(np.float32))
+        w2 = tf.constant(rng.normal(0, 0.3, (3, 3, 8, 4)).astype(np.float32))
+
+        def splits(x):
+            y = tf.nn.conv2d(x, w1, 1, "SAME")
+            a, b = tf.split(y, 2, axis=1)
+            c, d = tf.split(y, [5, 7], axis=2)
+            return tf.nn.conv2d(a + b, w2, 1, "SAME"), c, tf.nn.relu(d)
+        emit_variants(n, fn1(splits, (1, 16, 12, 8)), [(1, 16, 12, 8)], [(-1, 1)])
     # A ViT class token: a constant [1,1,D] concatenated in front of the patch sequence (8×8 /
     # 8 patches), position embedding, Dense. On the NPU the constant's image is copied from the
     # weights buffer into row 0 of the sequence.

@@ -637,11 +637,15 @@ pub struct SpatialPart {
     pub constant: Option<Vec<u8>>,
 }
 
-/// A CONCATENATION along H or W (`along_w`): the parts, the output's stored zero point.
+/// A CONCATENATION along H or W (`along_w`): the parts, the output's stored zero point; or
+/// (`split`) a SPLIT / SPLIT_V along H or W, whose parts are its outputs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpatialConcat {
     /// Along W (else H).
     pub along_w: bool,
+    /// A SPLIT: part `k` is output `k`, rows / columns `at…` of the input copied to `src` of
+    /// the staging buffer (no rescaling: SPLIT moves bytes).
+    pub split: bool,
     /// Output stored zero point.
     pub ozp: i32,
     /// The inputs in order.
@@ -797,6 +801,7 @@ pub fn analyze_spatial(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv
         ),
         hw_concat: Some(SpatialConcat {
             along_w,
+            split: false,
             ozp,
             parts,
         }),
@@ -828,6 +833,26 @@ pub fn lower_spatial(
     let mut stages = Vec::new();
     for (k, p) in sc.parts.iter().enumerate() {
         let (ih, iw, _) = p.hwc;
+        if sc.split {
+            // Rows / columns `at…` of the input (surfaces the whole map or one line apart)
+            // into part k's own image in the staging buffer.
+            let (hwc, plane, src) = if sc.along_w {
+                ((1, iw, 16 * ch.div_ceil(16) * ih), w, (p.at * 16) as u64)
+            } else {
+                ((ih, w, ch), h * w, (p.at * w * 16) as u64)
+            };
+            let task = crate::conv::ConvOp {
+                in_plane: Some(plane),
+                desc: format!("{} [output {k}]", c.desc),
+                ..crate::conv::ConvOp::identity_1x1(c.op, c.input, c.output, hwc, c.storage)
+            };
+            stages.push((
+                crate::lower::lower_conv(&task, bn_rounding)?,
+                Place::InputAt(src),
+                Place::OutputAt(p.src),
+            ));
+            continue;
+        }
         let (hwc, plane, dst) = if sc.along_w {
             ((1, iw, 16 * ch.div_ceil(16) * ih), w, (p.at * 16) as u64)
         } else {
@@ -866,4 +891,149 @@ pub fn lower_spatial(
     let mut l = chain(stages)?;
     l.split = format!("{} copies: {}", sc.parts.len(), l.split);
     Ok(l)
+}
+
+/// A SPLIT / SPLIT_V of a `[1,H,W,C]` map along H or W (or of a sequence `[1,T,C]` along T):
+/// the mirror image of [`analyze_spatial`]. Every output is an ordinary NC1HWC2 image of its
+/// own in a staging buffer (spaced by the whole output cube a copy writes), written by one
+/// identity copy of its rows (input surfaces the whole map apart, `ConvOp::in_plane = H·W`) or
+/// columns (the line-per-surface view, input surfaces one input line apart). SPLIT moves bytes
+/// (every output has the input's type and quantization): weight 1, multiplier 1, exact.
+pub fn analyze_spatial_split(
+    model: &Model,
+    i: usize,
+) -> Result<(ConcatOp, crate::conv::ConvOp), String> {
+    let op = &model.operators[i];
+    let (at, x) = if op.kind == OpKind::SplitV {
+        (
+            op.input(2).ok_or("no axis input")?,
+            op.input(0).ok_or("no data input")?,
+        )
+    } else {
+        (
+            op.input(0).ok_or("no axis input")?,
+            op.input(1).ok_or("no data input")?,
+        )
+    };
+    let xt = model.tensor(x);
+    if !matches!(xt.dtype, DType::Int8 | DType::UInt8) {
+        return Err(format!("{}: the NPU path is int8/uint8", xt.dtype));
+    }
+    if xt.data.is_some() {
+        return Err("a constant input".into());
+    }
+    let axis = match (&model.tensor(at).data, model.tensor(at).dtype) {
+        (Some(d), DType::Int32) if d.len() == 4 => i32::from_le_bytes([d[0], d[1], d[2], d[3]]),
+        _ => return Err("the axis is not one constant int32".into()),
+    };
+    let rank = xt.shape.len() as i32;
+    let axis = if axis < 0 { axis + rank } else { axis };
+    let along_w = match (rank, axis) {
+        (4, 1) => false,
+        (4, 2) | (3, 1) => true,
+        _ => {
+            return Err(format!(
+                "axis {axis} of {:?}: neither channels nor H / W of a map",
+                xt.shape
+            ))
+        }
+    };
+    let Some((h, w, c)) = crate::conv::hwc(&xt.shape) else {
+        return Err(format!("input {:?} is not [1,H,W,C] or [1,T,C]", xt.shape));
+    };
+    let (storage, _) = stored_domain(xt)?;
+    let mut inputs = Vec::new();
+    let mut parts = Vec::new();
+    let (mut first, mut src) = (0usize, 0u64);
+    for (k, &t) in op.outputs.iter().enumerate() {
+        let yt = model.tensor(t);
+        if yt.dtype != xt.dtype || yt.quantization != xt.quantization {
+            return Err(format!(
+                "output {k}: another type or quantization than the input"
+            ));
+        }
+        let Some((oh, ow, oc)) =
+            crate::conv::hwc(&yt.shape).filter(|_| yt.shape.len() == xt.shape.len())
+        else {
+            return Err(format!(
+                "output {k} {:?} is not of the input's rank",
+                yt.shape
+            ));
+        };
+        let fits = if along_w {
+            oh == h && oc == c
+        } else {
+            ow == w && oc == c
+        };
+        if !fits || oh == 0 || ow == 0 {
+            return Err(format!(
+                "output {k} {:?} does not fit {:?}",
+                yt.shape, xt.shape
+            ));
+        }
+        if t == x
+            || inputs
+                .iter()
+                .any(|o: &(usize, (usize, usize, usize), usize)| o.0 == t)
+        {
+            return Err("a tensor twice".into());
+        }
+        inputs.push((t, (oh, ow, oc), src as usize));
+        parts.push(SpatialPart {
+            src,
+            hwc: (oh, ow, oc),
+            at: first,
+            izp: 0,
+            mult: 1.0,
+            constant: None,
+        });
+        first += if along_w { ow } else { oh };
+        let channels = if along_w {
+            16 * c.div_ceil(16) * oh
+        } else {
+            oc
+        };
+        let surfaces =
+            crate::lower::cube_channels(channels, true).max(channels.div_ceil(16) * 16) / 16;
+        let plane = if along_w { ow } else { oh * ow };
+        src += (surfaces * plane * 16) as u64;
+    }
+    if parts.len() < 2 {
+        return Err("fewer than two outputs".into());
+    }
+    if first != if along_w { w } else { h } {
+        return Err(format!(
+            "the outputs add up to {first} along the axis of {:?}",
+            xt.shape
+        ));
+    }
+    let conv = crate::conv::ConvOp {
+        desc: format!(
+            "{} along {} into {} outputs: each copied from its {} into an image of its own",
+            op.kind.name(),
+            if along_w { "W" } else { "H" },
+            parts.len(),
+            if along_w { "columns" } else { "rows" }
+        ),
+        hw_concat: Some(SpatialConcat {
+            along_w,
+            split: true,
+            ozp: 0,
+            parts,
+        }),
+        ..crate::conv::ConvOp::identity_1x1(i, x, inputs[0].0, (h, w, c), storage)
+    };
+    Ok((
+        ConcatOp {
+            op: i,
+            output: x,
+            out_hwc: (h, w, c),
+            inputs,
+            requant_inputs: Vec::new(),
+            split: true,
+            gather: true,
+            spatial: true,
+        },
+        conv,
+    ))
 }

@@ -730,6 +730,11 @@ fn plan(
                         concat::analyze_scatter(model, i)
                             .map(|(cc, conv)| (cc, Some(conv)))
                             .map_err(|g| format!("{direct}; through a convolution: {g}"))
+                    })
+                    .or_else(|channels| {
+                        concat::analyze_spatial_split(model, i)
+                            .map(|(cc, conv)| (cc, Some(conv)))
+                            .map_err(|sp| format!("{channels}; along H/W: {sp}"))
                     }),
                 // A STRIDED_SLICE that is not a channel slice of a feature map (e.g. one
                 // computing a shape) keeps its ordinary placement.

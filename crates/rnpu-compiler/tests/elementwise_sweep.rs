@@ -695,6 +695,116 @@ fn spatial_concat_sweep() {
     t.report("CONCAT along H / W / T sweep (on its emulated inputs)");
 }
 
+/// SPLIT / SPLIT_V along H or W of a convolution's output (`concat::analyze_spatial_split`):
+/// every part copied from its rows / columns into an image of its own, an exact copy of
+/// rnpu-ref's parts on the emulated convolution output. 2–4 parts, maps to 40×40, 1–160
+/// channels, int8 / uint8.
+#[test]
+fn spatial_split_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator};
+    let mut r = Rng(0x5b17_0a71);
+    let mut t = Tally::default();
+    for seed in 0..48u64 {
+        let (h, w) = r.pick(&[
+            (6usize, 5usize),
+            (13, 9),
+            (9, 13),
+            (20, 7),
+            (24, 40),
+            (40, 24),
+        ]);
+        let axis = 1 + (seed % 2) as usize;
+        let n = if axis == 1 { h } else { w };
+        let split_v = seed % 3 != 0;
+        let parts = 2 + (seed % 3) as usize;
+        let sizes: Vec<usize> = if split_v {
+            // Unequal sizes adding up to n.
+            let mut cuts: Vec<usize> = (0..parts - 1)
+                .map(|_| 1 + (r.next() as usize) % (n - 1))
+                .collect();
+            cuts.sort_unstable();
+            cuts.dedup();
+            let mut v = Vec::new();
+            let mut prev = 0;
+            for c in cuts.into_iter().chain([n]) {
+                v.push(c - prev);
+                prev = c;
+            }
+            v
+        } else if n % parts == 0 {
+            vec![n / parts; parts]
+        } else {
+            vec![n]
+        };
+        if sizes.len() < 2 {
+            continue;
+        }
+        let c = conv_1x1_case(&mut r, h, w, 4400 + seed);
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let mut outs = Vec::new();
+        for (k, &sz) in sizes.iter().enumerate() {
+            let mut y = m.tensors[conv_out].clone();
+            y.name = format!("part{k}");
+            y.shape = if axis == 1 {
+                vec![1, sz, w, c.oc]
+            } else {
+                vec![1, h, sz, c.oc]
+            };
+            m.tensors.push(y);
+            outs.push(m.tensors.len() - 1);
+        }
+        let ax = push_i32_const(&mut m, "axis", &[], &[axis as i32]);
+        let (kind, inputs, options) = if split_v {
+            let sz: Vec<i32> = sizes.iter().map(|&v| v as i32).collect();
+            let st = push_i32_const(&mut m, "sizes", &[sizes.len()], &sz);
+            (
+                OpKind::SplitV,
+                vec![Some(conv_out), Some(st), Some(ax)],
+                OpOptions::Split {
+                    num_splits: sizes.len() as i32,
+                },
+            )
+        } else {
+            (
+                OpKind::Split,
+                vec![Some(ax), Some(conv_out)],
+                OpOptions::Split {
+                    num_splits: sizes.len() as i32,
+                },
+            )
+        };
+        let label = format!(
+            "{kind:?} axis {axis} {h}x{w}x{} {sizes:?} {:?}",
+            c.oc, c.quant
+        );
+        m.operators.push(Operator {
+            kind,
+            version: 1,
+            inputs,
+            outputs: outs.clone(),
+            options,
+        });
+        m.outputs = outs.clone();
+        let p = compile(&m, &Options::default()).expect("compile");
+        if !p.placements[1].npu {
+            t.failures
+                .push(format!("{label}: on the CPU — {}", p.placements[1].reason));
+            continue;
+        }
+        support::expose_all_outputs(&mut m);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let vals = support::run_program_values(&m, &p, std::slice::from_ref(&x)).expect("emulate");
+        let mut interp = rnpu_ref::Interpreter::new(&m);
+        interp.run(std::slice::from_ref(&x)).unwrap();
+        let want = support::eval_on(&m, 1, &vals, &interp);
+        for (k, (&o, wnt)) in outs.iter().zip(&want).enumerate() {
+            t.add_copy(format!("{label} part {k}"), &vals[&o], wnt);
+        }
+    }
+    t.report("SPLIT along H / W sweep (on its emulated input)");
+}
+
 /// Global AVERAGE_POOL_2D beyond the convolution kernels (TF1 nets: Inception's 8×8, DeepLab's
 /// image pooling 33×33 / 65×65; the window is the map): each surface summed as one pixel, in
 /// 7×7 blocks of two int8 digits when that does not fit (`pool::global_average`), TFLite's

@@ -240,6 +240,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("concat_hw_branches_16x12_c8_int8pa", true),
     ("concat_hw_branches_16x12_c8_int8pt", true),
     ("concat_hw_branches_16x12_c8_uint8", true),
+    // SPLIT along H and SPLIT_V along W: each part copied into an image of its own.
+    ("split_hw_16x12_c8_int8pa", true),
+    ("split_hw_16x12_c8_int8pt", true),
+    ("split_hw_16x12_c8_uint8", true),
     // A ViT class token: a constant concatenated in front of the patch sequence.
     ("vit_cls_token_32x24_c3_int8pa", true),
     ("vit_cls_token_32x24_c3_int8pt", true),
