@@ -1179,6 +1179,17 @@ def math_ops():
         s = L.Concatenate(axis=1)([L.Reshape((192, 8))(b), L.Reshape((160, 8))(c)])
         y3 = L.Dense(6)(s)
         emit_variants(n, ("keras", tf.keras.Model(xin, [y1, y2, y3])), [(1, 16, 12, 8)], [(-1, 1)])
+    # YOLOv3-SPP / YOLOv4's SPP block: max pools 5, 9 and 13 (stride 1, SAME) concatenated with
+    # their input; 9 and 13 are beyond the PPU's 8 taps (chained passes on the NPU).
+    n = "spp_block_20x16_c16"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((20, 16, 16), name="in0")
+        y = L.Conv2D(16, 1, activation="relu")(xin)
+        pools = [L.MaxPooling2D(k, strides=1, padding="same")(y) for k in (5, 9, 13)]
+        z = L.Conv2D(8, 1)(L.Concatenate()([y] + pools))
+        emit_variants(n, ("keras", tf.keras.Model(xin, z)), [(1, 20, 16, 16)], [(-1, 1)])
     # SPLIT along H and SPLIT_V along W of a convolution's output: each part copied into an
     # image of its own on the NPU.
     n = "split_hw_16x12_c8"

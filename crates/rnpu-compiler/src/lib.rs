@@ -1262,7 +1262,9 @@ fn plan(
                         check_views(&mut views, &p.conv)?;
                         Ok((p.conv, l))
                     }
-                    pool::PoolLowering::Conv(_) => Err("not a PPU pool".into()),
+                    pool::PoolLowering::Conv(_) | pool::PoolLowering::Chain(..) => {
+                        Err("not a single PPU pool".into())
+                    }
                 })
             } else {
                 conv::analyze(qm, j)
@@ -1451,6 +1453,9 @@ fn plan(
                             Ok((p.conv, l))
                         }),
                     Ok(pool::PoolLowering::Conv(c)) => lower(Ok(c), &mut views),
+                    Ok(pool::PoolLowering::Chain(c, l)) => {
+                        check_views(&mut views, &c).map(|_| (c, l))
+                    }
                     Err(r) => lower(Err(r), &mut views),
                 },
                 OpKind::Mean => lower(pool::analyze_mean(qm, i), &mut views),

@@ -161,6 +161,10 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
             it.dtype,
         )));
     }
+    if max && kh.min(kw) > 0 && (kh > MAX_POOL_KERNEL || kw > MAX_POOL_KERNEL) {
+        return max_pool_passes(model, i, (kh, kw), (sh, sw), o.padding, (oh, ow))
+            .map(|(c, l)| PoolLowering::Chain(c, l));
+    }
     if kh == 0 || kw == 0 || kh > MAX_POOL_KERNEL || kw > MAX_POOL_KERNEL {
         return Err(format!(
             "kernel {kh}x{kw} outside the PPU's 1..{MAX_POOL_KERNEL} (NVDLA PDP; iree-rocket \
@@ -572,6 +576,9 @@ pub enum PoolLowering {
     Conv(ConvOp),
     /// Max pooling on the PPU fed by the DPU ([`lower`]).
     Ppu(PoolOp),
+    /// Max pooling beyond the PPU's kernel as chained PPU passes ([`max_pool_passes`]): the
+    /// operator's description and its tasks.
+    Chain(ConvOp, Lowered),
 }
 
 /// Row bands of pool outputs; per band one task: identity conv over the input rows the band
@@ -1196,6 +1203,155 @@ fn lower_pixel_sum_once(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String
         split: format!("{planes} surface(s) × ({})", l.split),
         ..l
     })
+}
+
+/// The kernels of the stride-1 max-pool passes whose composition is one window of `k` taps:
+/// sevens while more than [`MAX_POOL_KERNEL`] remain, then the rest (`Σ (kᵢ − 1) + 1 = k`).
+/// The sevens are odd, so with SAME padding the passes' leading pads `⌊(kᵢ − 1)/2⌋` add up to
+/// TFLite's `⌊(k − 1)/2⌋` for odd and even `k` alike.
+fn window_passes(k: usize) -> Vec<usize> {
+    let mut v = Vec::new();
+    let mut rest = k;
+    while rest > MAX_POOL_KERNEL {
+        v.push(7);
+        rest -= 6;
+    }
+    v.push(rest);
+    v
+}
+
+/// MAX_POOL_2D with a kernel beyond the PPU's [`MAX_POOL_KERNEL`] (YOLOv3-SPP / YOLOv4's SPP
+/// block: 9×9 and 13×13, stride 1, SAME): a maximum over a window is the maximum of maxima over
+/// overlapping sub-windows, so pools of `k₁, k₂, …` taps at stride 1 chained give the window
+/// of `Σ (kᵢ − 1) + 1` taps ([`window_passes`]); the original stride goes to the last pass
+/// (VALID), with SAME each pass pads its own `kᵢ − 1` (stride 1 only) — TFLite's max ignores
+/// padding, and so does the PPU's pad value −128 (never above a value). Exact. Intermediate
+/// maps in the op's scratch, as [`global_max`]'s passes.
+fn max_pool_passes(
+    model: &Model,
+    i: usize,
+    (kh, kw): (usize, usize),
+    (sh, sw): (usize, usize),
+    padding: Padding,
+    (oh, ow): (usize, usize),
+) -> Result<(ConvOp, Lowered), String> {
+    let op = &model.operators[i];
+    let OpOptions::Pool2d(o) = &op.options else {
+        return Err("no pool options".into());
+    };
+    if o.activation != Activation::None {
+        return Err(format!(
+            "max pool k{kh}x{kw} beyond the PPU's {MAX_POOL_KERNEL} with a fused {:?}",
+            o.activation
+        ));
+    }
+    let input = op.input(0).ok_or("no input")?;
+    let output = *op.outputs.first().ok_or("no output")?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    let [1, ih, iw, c] = it.shape[..] else {
+        return Err(format!("input {:?} is not [1,H,W,C]", it.shape));
+    };
+    if it.quantization != ot.quantization {
+        return Err("input and output quantized differently".into());
+    }
+    let same = padding == Padding::Same;
+    if same && (sh != 1 || sw != 1) {
+        return Err(format!(
+            "max pool k{kh}x{kw} s{sh}x{sw} SAME beyond the PPU's {MAX_POOL_KERNEL}: chained \
+             passes only at stride 1"
+        ));
+    }
+    if sh == 0 || sw == 0 || sh > 16 || sw > 16 {
+        return Err(format!("stride {sh}x{sw} outside the 4-bit fields"));
+    }
+    let (_, zp) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
+    let zs = crate::conv::to_stored(it.dtype, zp);
+    let storage = crate::resize::copy_storage(it.dtype)?;
+    let (py, px) = (window_passes(kh), window_passes(kw));
+    let n = py.len().max(px.len());
+    let surfaces = c.div_ceil(16) * 16;
+    let (mut h, mut w) = (ih, iw);
+    let mut region = 0usize;
+    let mut stages = Vec::with_capacity(n);
+    let mut plan = Vec::with_capacity(n);
+    for k in 0..n {
+        let last = k + 1 == n;
+        let (ky, kx) = (
+            py.get(k).copied().unwrap_or(1),
+            px.get(k).copied().unwrap_or(1),
+        );
+        let (sy, sx) = if last { (sh, sw) } else { (1, 1) };
+        let (pads, ph, pw) = if same {
+            let (t, l) = ((ky - 1) / 2, (kx - 1) / 2);
+            ([t, l, ky - 1 - t, kx - 1 - l], h, w)
+        } else {
+            if h < ky || w < kx {
+                return Err(format!("VALID pass k{ky}x{kx} over {h}x{w}"));
+            }
+            ([0; 4], (h - ky) / sy + 1, (w - kx) / sx + 1)
+        };
+        if pads.iter().any(|&p| p > MAX_POOL_PAD) {
+            return Err("padding beyond the PPU's 3-bit pad counts".into());
+        }
+        let p = PoolOp {
+            conv: ConvOp {
+                out_hwc: (ph, pw, c),
+                izp: zs,
+                ozp: zs,
+                desc: format!("MAX_POOL_2D pass {k}: k{ky}x{kx} s{sy}x{sx} over {h}x{w}"),
+                ..ConvOp::identity_1x1(i, input, output, (h, w, c), storage)
+            },
+            max: true,
+            kh: ky,
+            kw: kx,
+            sh: sy,
+            sw: sx,
+            pads,
+            pad_value: -128,
+        };
+        stages.push(lower(&p)?);
+        if !last {
+            region = region.max((surfaces * ph * pw).next_multiple_of(crate::lower::CHUNK_ALIGN));
+        }
+        plan.push(format!("{ky}x{kx}/{sy}x{sx}"));
+        (h, w) = (ph, pw);
+    }
+    if (h, w) != (oh, ow) {
+        return Err(format!("passes end at {h}x{w}, the output is {oh}x{ow}"));
+    }
+    use crate::resize::Place;
+    let last = stages.len() - 1;
+    let placed: Vec<_> = stages
+        .into_iter()
+        .enumerate()
+        .map(|(k, l)| {
+            let src = if k == 0 {
+                Place::Input
+            } else {
+                Place::Scratch(((k - 1) % 2) as u64 * region as u64)
+            };
+            let dst = if k == last {
+                Place::Output
+            } else {
+                Place::Scratch((k % 2) as u64 * region as u64)
+            };
+            (l, src, dst)
+        })
+        .collect();
+    let mut l = crate::resize::chain(placed)?;
+    l.split = format!("{n} PPU max pass(es) {}: {}", plan.join(", "), l.split);
+    let conv = ConvOp {
+        out_hwc: (oh, ow, c),
+        izp: zs,
+        ozp: zs,
+        desc: format!(
+            "MAX_POOL_2D k{kh}x{kw} s{sh}x{sw} {} ({n} chained PPU max pool passes: {})",
+            it.dtype.name(),
+            plan.join(", ")
+        ),
+        ..ConvOp::identity_1x1(i, input, output, (ih, iw, c), storage)
+    };
+    Ok((conv, l))
 }
 
 /// The VALID max-pool passes `(kernel, stride)` that reduce an axis of `n` pixels to one:

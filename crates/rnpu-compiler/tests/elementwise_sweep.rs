@@ -915,6 +915,60 @@ fn pool_sweep() {
     avg_t.report("AVG_POOL sweep (depthwise)");
 }
 
+/// MAX_POOL_2D with kernels beyond the PPU's 8 (YOLOv3-SPP / YOLOv4's SPP: 9×9 and 13×13,
+/// stride 1, SAME; VALID with strides): chained PPU passes of at most 8 taps whose windows
+/// compose to the kernel (`pool::max_pool_passes`), exact. SAME with a stride above 1 stays on
+/// the CPU with its reason.
+#[test]
+fn large_max_pool_sweep() {
+    let mut r = Rng(0x5bb0_0113);
+    let mut t = Tally::default();
+    let mut cpu = 0;
+    let kernels: [(usize, usize); 7] = [
+        (9, 9),
+        (13, 13),
+        (5, 9),
+        (15, 15),
+        (10, 12),
+        (16, 16),
+        (9, 3),
+    ];
+    for seed in 0..60u64 {
+        let (h, w) = r.pick(&[(13usize, 9usize), (20, 20), (9, 26), (40, 24), (32, 32)]);
+        let c = r.pick(&CHANS);
+        let k = r.pick(&kernels);
+        let same = seed % 2 == 0;
+        let stride = if seed % 5 == 4 {
+            2 + (seed % 3) as usize
+        } else {
+            1
+        };
+        let q = r.pick(&QUANTS);
+        let Some((m, ins)) =
+            support::build_pool(true, h, w, c, k, stride, same, q, Activation::None, seed)
+        else {
+            continue;
+        };
+        let label = format!("MAX_POOL {h}x{w}x{c} k{k:?} s{stride} same {same} {q:?} seed {seed}");
+        let p = compile(&m, &Options::default()).expect("compile");
+        if same && stride > 1 {
+            assert!(!p.placements[0].npu, "{label}: placed on the NPU");
+            cpu += 1;
+            continue;
+        }
+        assert!(
+            p.placements[0].reason.contains("chained"),
+            "{label}: {}",
+            p.placements[0].reason
+        );
+        let want = rnpu_ref::run(&m, &ins).expect("reference");
+        let got = run_program(&m, &p, &ins).expect("emulate");
+        t.add_copy(label, &got[0], &want[0]);
+    }
+    println!("MAX_POOL beyond 8 taps: {cpu} SAME strided cases on the CPU (reason given)");
+    t.report("MAX_POOL beyond the PPU kernel sweep (chained passes)");
+}
+
 /// A convolution whose weights are split into output-channel chunks (here 96 kernels of
 /// 3·3·704 bytes: not all fit the CBUF) writes whole 32-channel cubes per chunk; chunks of a
 /// multiple of 32 keep its write inside its own slice, so the concatenation stays in place
