@@ -478,6 +478,24 @@ pub fn analyze_slice(
     model: &Model,
     i: usize,
 ) -> Result<(ConcatOp, Option<crate::conv::ConvOp>), String> {
+    slice_as(model, i, false)
+}
+
+/// A channel STRIDED_SLICE / SLICE as an ordinary operator: one 1×1 selection convolution
+/// writing its output tensor wherever that lives (a concatenation's slice included) — for a
+/// slice whose view or staging copy would clash with another view of its tensors.
+pub fn slice_copy(model: &Model, i: usize) -> Result<crate::conv::ConvOp, String> {
+    match slice_as(model, i, true)? {
+        (_, Some(conv)) => Ok(conv),
+        (_, None) => Err("not a copy".into()),
+    }
+}
+
+fn slice_as(
+    model: &Model,
+    i: usize,
+    plain_copy: bool,
+) -> Result<(ConcatOp, Option<crate::conv::ConvOp>), String> {
     let op = &model.operators[i];
     let x = op.input(0).ok_or("no input")?;
     let y = *op.outputs.first().ok_or("no output")?;
@@ -565,7 +583,7 @@ pub fn analyze_slice(
     }
     // A view must not end inside a 16-channel surface the input's other channels share:
     // packing the view (its own image, padded to whole surfaces) would overwrite them.
-    if b % 16 == 0 && (n % 16 == 0 || e == c) {
+    if !plain_copy && b % 16 == 0 && (n % 16 == 0 || e == c) {
         return Ok((
             ConcatOp {
                 op: i,
@@ -581,7 +599,8 @@ pub fn analyze_slice(
         ));
     }
     let (storage, zs) = stored_domain(xt)?;
-    let stage = n.div_ceil(16) * 16;
+    // Into a staging buffer of whole surfaces, or (plain) into the output tensor itself.
+    let stage = if plain_copy { n } else { n.div_ceil(16) * 16 };
     let picks: Vec<(usize, usize)> = (0..n).map(|j| (j, b + j)).collect();
     let conv = crate::conv::ConvOp {
         izp: zs,

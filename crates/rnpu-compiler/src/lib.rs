@@ -738,9 +738,10 @@ fn plan(
                     }),
                 // A STRIDED_SLICE that is not a channel slice of a feature map (e.g. one
                 // computing a shape) keeps its ordinary placement.
+                // A channel slice that copies is an ordinary operator (main loop below).
                 OpKind::StridedSlice | OpKind::Slice => match concat::analyze_slice(model, i) {
+                    Ok((_, Some(_))) | Err(_) => continue,
                     Ok(r) => Ok(r),
-                    Err(_) => continue,
                 },
                 _ => continue,
             };
@@ -810,16 +811,22 @@ fn plan(
         // Several splits / slices of one source are fine: each only reads it (a copy) or
         // aliases its own parts into it (views), the source keeping its one binding. (Entries:
         // op, tensor, whether it is that op's split source.)
+        // A split or slice that copies (through a convolution or copies into a staging buffer)
+        // only reads its source wherever that lives: the source takes no part in the clash.
         let mut shared: Vec<(usize, usize, bool)> = Vec::new();
         for (&i, r) in &concat_res {
             if let Ok(cc) = r {
-                shared.push((i, cc.output, cc.split));
+                if !(cc.split && cc.gather) {
+                    shared.push((i, cc.output, cc.split));
+                }
                 shared.extend(cc.inputs.iter().map(|x| (i, x.0, false)));
             }
         }
         for (&i, r) in concat_res.iter_mut() {
             let clash = match r {
-                Ok(cc) if cc.split => std::iter::once((cc.output, true))
+                Ok(cc) if cc.split => (!cc.gather)
+                    .then_some((cc.output, true))
+                    .into_iter()
                     .chain(cc.inputs.iter().map(|x| (x.0, false)))
                     .any(|(t, source)| {
                         shared
@@ -1197,6 +1204,23 @@ fn plan(
                     });
                     concats.push(cc);
                 }
+                // A channel slice whose view clashes with another view of its tensors: a copy
+                // into its output, as an ordinary operator.
+                Err(r) if matches!(op.kind, OpKind::StridedSlice | OpKind::Slice) => {
+                    match concat::slice_copy(qm, i).and_then(|c| lower_checked(c, opts, &mut views))
+                    {
+                        Ok((c, l)) => {
+                            placements.push(conv_placement(i, &kind, &c, &l));
+                            lowered.push(Some((c, l)));
+                            continue;
+                        }
+                        Err(e) => placements.push(cpu_placement(
+                            i,
+                            &kind,
+                            format!("{kind}: {r}; as a copy: {e}"),
+                        )),
+                    }
+                }
                 Err(r) => placements.push(cpu_placement(i, &kind, format!("{kind}: {r}"))),
             }
             lowered.push(None);
@@ -1465,7 +1489,13 @@ fn plan(
                 }),
                 OpKind::ResizeNearestNeighbor => lower(resize::analyze(qm, i), &mut views),
                 OpKind::ResizeBilinear => lower(bilinear::analyze(qm, i), &mut views),
-                OpKind::StridedSlice | OpKind::Slice => lower(crop::analyze(qm, i), &mut views),
+                OpKind::StridedSlice | OpKind::Slice => lower(
+                    crop::analyze(qm, i).or_else(|window| {
+                        concat::slice_copy(qm, i)
+                            .map_err(|channels| format!("{window}; of channels: {channels}"))
+                    }),
+                    &mut views,
+                ),
                 OpKind::MirrorPad => lower(mirror::analyze(qm, i), &mut views),
                 OpKind::TransposeConv => lower(transpose::analyze(qm, i), &mut views),
                 OpKind::SpaceToDepth => lower(d2s::analyze_space_to_depth(qm, i), &mut views),
