@@ -1179,6 +1179,18 @@ def math_ops():
         s = L.Concatenate(axis=1)([L.Reshape((192, 8))(b), L.Reshape((160, 8))(c)])
         y3 = L.Dense(6)(s)
         emit_variants(n, ("keras", tf.keras.Model(xin, [y1, y2, y3])), [(1, 16, 12, 8)], [(-1, 1)])
+    # A spatial attention gate (CBAM-style): a one-channel sigmoid map [1,H,W,1] multiplies
+    # every channel of the features; on the NPU the gate is copied to every channel, then the
+    # two-map MUL.
+    n = "spatial_gate_14x12_c16"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((14, 12, 16), name="in0")
+        f = L.Conv2D(16, 1, activation="relu")(xin)
+        g = L.Conv2D(1, 3, padding="same", activation="sigmoid")(f)
+        y = L.Conv2D(8, 1)(L.Multiply()([f, g]))
+        emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 14, 12, 16)], [(-1, 1)])
     # YOLOv3-SPP / YOLOv4's SPP block: max pools 5, 9 and 13 (stride 1, SAME) concatenated with
     # their input; 9 and 13 are beyond the PPU's 8 taps (chained passes on the NPU).
     n = "spp_block_20x16_c16"

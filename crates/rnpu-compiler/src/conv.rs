@@ -93,6 +93,9 @@ pub struct ConvOp {
     /// MUL by a broadcast runtime gate (`[1,1,1,C]`): the tensor; `ew` then describes the
     /// two-map MUL whose second map is the gate copied to every position (`lower_gated_mul`).
     pub broadcast_gate: Option<usize>,
+    /// MUL by a per-pixel runtime gate (`[1,H,W,1]`): `ew` describes the two-map MUL whose
+    /// second map is the gate copied to every channel (`lower_pixel_gated_mul`).
+    pub pixel_gate: bool,
     /// RESIZE_NEAREST_NEIGHBOR by integer factors `(fy, fx)`: every input pixel repeated
     /// `fy × fx` times (`crate::resize`); the other fields describe the operator's tensors only.
     pub repeat: Option<(usize, usize)>,
@@ -283,6 +286,7 @@ impl ConvOp {
             fixed_rq: None,
             lut: None,
             broadcast_gate: None,
+            pixel_gate: false,
             repeat: None,
             zero_insert: None,
             pixel_sum: false,
@@ -2141,12 +2145,25 @@ fn analyze_mul_maps(
         let sh = &model.tensor(t).shape;
         sh[..] == [1, 1, 1, ohwc.2] || sh[..] == [1, ohwc.2]
     };
-    if model.tensor(a).shape != ot.shape && model.tensor(b).shape == ot.shape && gate_shape(a) {
+    // A spatial gate (CBAM's spatial attention, a LayerNorm's per-pixel scale): one value per
+    // pixel, `[1,H,W,1]` (`[1,T,1]` for sequences), broadcast over the channels.
+    let pixel_shape = |t: usize| {
+        let sh = &model.tensor(t).shape;
+        ohwc.2 > 1 && sh.len() == ot.shape.len() && sh.last() == Some(&1) && {
+            let n = sh.len();
+            sh[..n - 1] == ot.shape[..n - 1]
+        }
+    };
+    if model.tensor(a).shape != ot.shape
+        && model.tensor(b).shape == ot.shape
+        && (gate_shape(a) || pixel_shape(a))
+    {
         std::mem::swap(&mut a, &mut b);
     }
     let (at, bt) = (model.tensor(a), model.tensor(b));
     let gated = at.shape == ot.shape && bt.shape != ot.shape && gate_shape(b);
-    if at.shape != ot.shape || (bt.shape != ot.shape && !gated) {
+    let pixel_gated = at.shape == ot.shape && !gated && pixel_shape(b);
+    if at.shape != ot.shape || (bt.shape != ot.shape && !gated && !pixel_gated) {
         return Err(format!(
             "feature maps {:?} × {:?}: a runtime operand broadcast other than per channel",
             at.shape, bt.shape
@@ -2225,6 +2242,13 @@ fn analyze_mul_maps(
                  rounding)",
                 ohwc.2
             )
+        } else if pixel_gated {
+            format!(
+                "{kind} {qtag} by a per-pixel runtime gate {:?} (copied to all {} channels by a \
+                 1x1 selection convolution, then identity depthwise 1x1 × EW MUL; {differ} of \
+                 65536 input pairs differ by 1 from TFLite's double rounding)",
+                bt.shape, ohwc.2
+            )
         } else {
             format!(
                 "{kind} {qtag} of two feature maps (identity depthwise 1x1 × EW MUL by the \
@@ -2233,9 +2257,16 @@ fn analyze_mul_maps(
             )
         },
         broadcast_gate: gated.then_some(b),
+        pixel_gate: pixel_gated,
         ew: Some(EwAdd {
             tensor: b,
-            hwc: if gated { (1, 1, ohwc.2) } else { ohwc },
+            hwc: if gated {
+                (1, 1, ohwc.2)
+            } else if pixel_gated {
+                (ohwc.0, ohwc.1, 1)
+            } else {
+                ohwc
+            },
             offset: -(zs2 as i32),
             scale: 1,
             shift: 0,

@@ -184,6 +184,9 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     if c.stacked {
         return crate::stack::lower(c, bn_rounding);
     }
+    if c.pixel_gate {
+        return lower_pixel_gated_mul(c, bn_rounding);
+    }
     let transposed = transposed_row(c);
     let c = transposed.as_ref().unwrap_or(c);
     match (c.broadcast_gate, &c.ew) {
@@ -266,6 +269,42 @@ fn lower_gated_mul(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
         split: format!("{} + {} (gate broadcast)", lb.split, g.split),
         ..lb
     })
+}
+
+/// MUL by a per-pixel gate `[1,H,W,1]` (`ConvOp::pixel_gate`): a 1×1 selection convolution
+/// copies the gate (the EW operand tensor) to every channel of a scratch map (weight 1 from
+/// its one channel to each output channel, multiplier 1, zero points 0 on stored bytes: a
+/// copy), then the two-map MUL reads that map as its EW operand. Exact copy, then the MUL's own
+/// bound.
+fn lower_pixel_gated_mul(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    use crate::resize::{chain_ew, Place};
+    let e = c.ew.as_ref().ok_or("a gated MUL without its EW operand")?;
+    let (h, w, ch) = c.out_hwc;
+    let picks: Vec<(usize, usize)> = (0..ch).map(|o| (o, 0)).collect();
+    let copy = ConvOp {
+        desc: format!("{} [gate copied to {ch} channels]", c.desc),
+        ..ConvOp::selection_1x1(c.op, e.tensor, c.output, (h, w), 1, ch, &picks, c.storage)
+    };
+    let mul = ConvOp {
+        pixel_gate: false,
+        ..c.clone()
+    };
+    let mut l = chain_ew(vec![
+        (
+            lower_conv(&copy, bn_rounding)?,
+            Place::Ew(0),
+            Place::Scratch(0),
+            None,
+        ),
+        (
+            lower_conv(&mul, bn_rounding)?,
+            Place::Input,
+            Place::Output,
+            Some(Place::Scratch(0)),
+        ),
+    ])?;
+    l.split = format!("gate copy, then: {}", l.split);
+    Ok(l)
 }
 
 /// The tasks copying a `[1,1,1,C]` map (`gate`, stored zero point `zg`) to every position of

@@ -239,6 +239,8 @@ pub(crate) enum Place {
     OutputAt(u64),
     /// The operator's scratch map, at a byte offset.
     Scratch(u64),
+    /// The operator's EW operand tensor, at a byte offset (a stage reading it as its input).
+    Ew(u64),
 }
 
 /// Stages run one after the other as one operator's tasks, each reading and writing the given
@@ -284,6 +286,7 @@ pub(crate) fn chain_ew(
         Place::Output => AddrRef::Output(x),
         Place::OutputAt(o) => AddrRef::Output(o + x),
         Place::Scratch(o) => AddrRef::Scratch(o + x),
+        Place::Ew(o) => AddrRef::EwOperand(o + x),
     };
     let mut out = Lowered {
         tasks: Vec::new(),
@@ -336,6 +339,7 @@ pub(crate) fn chain_ew(
                 Place::Output => out.output_extent = out.output_extent.max(extent),
                 Place::OutputAt(o) => out.output_extent = out.output_extent.max(o + extent),
                 Place::Scratch(o) => out.scratch_extent = out.scratch_extent.max(o + extent),
+                Place::Ew(o) => out.ew_extent = out.ew_extent.max(o + extent),
             }
         }
         if l.scratch_extent > 0 {

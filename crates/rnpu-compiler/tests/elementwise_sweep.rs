@@ -511,6 +511,55 @@ fn mul_maps_sweep() {
     t.report("MUL of two feature maps sweep (identity conv × EW MUL)");
 }
 
+/// MUL of a map by a per-pixel runtime gate `[1,H,W,1]` (CBAM's spatial attention, a
+/// LayerNorm's per-pixel scale), in either operand order and on sequences `[1,T,1]`: the gate
+/// copied to every channel by a selection convolution, then the two-map MUL — within 1 LSB.
+#[test]
+fn pixel_gate_mul_sweep() {
+    let mut r = Rng(0x91c5_e1a7);
+    let mut t = Tally::default();
+    for seed in 0..60u64 {
+        let (h, w) = r.pick(&SIZES[1..]);
+        let c = r.pick(&CHANS[1..]);
+        let q = r.pick(&QUANTS);
+        let act = r.pick(&ACTS);
+        let (mut m, mut ins) = support::build_add(h, w, c, q, act, seed);
+        m.operators[0].kind = rnpu_model::OpKind::Mul;
+        m.operators[0].options = rnpu_model::OpOptions::Mul { activation: act };
+        let seq = seed % 4 == 3;
+        let gate_shape = if seq {
+            vec![1, h * w, 1]
+        } else {
+            vec![1, h, w, 1]
+        };
+        let full = if seq {
+            vec![1, h * w, c]
+        } else {
+            vec![1, h, w, c]
+        };
+        m.tensors[0].shape = full.clone();
+        m.tensors[2].shape = full.clone();
+        m.tensors[1].shape = gate_shape.clone();
+        let dt = m.tensors[1].dtype;
+        ins[0] = support::random_fm(&mut r, dt, full);
+        ins[1] = support::random_fm(&mut r, dt, gate_shape);
+        if seed % 2 == 1 {
+            m.operators[0].inputs.swap(0, 1);
+        }
+        let label =
+            format!("MUL {h}x{w}x{c} by a per-pixel gate {q:?} {act:?} seq {seq} seed {seed}");
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(p.placements[0].npu, "{label}: {}", p.placements[0].reason);
+        assert!(
+            p.placements[0].reason.contains("per-pixel"),
+            "{label}: {}",
+            p.placements[0].reason
+        );
+        t.run(label, &m, &ins);
+    }
+    t.report("MUL by a per-pixel gate sweep (gate copy × EW MUL)");
+}
+
 /// ADD with a constant operand (first or second), same-shape or broadcast ([C], [1,1,1,C],
 /// [1,1,W,1], [1,H,1,C], scalar): materialised at the output's geometry in a constant buffer
 /// and added in the EW stage like a feature map.

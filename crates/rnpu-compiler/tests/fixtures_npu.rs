@@ -240,6 +240,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("concat_hw_branches_16x12_c8_int8pa", true),
     ("concat_hw_branches_16x12_c8_int8pt", true),
     ("concat_hw_branches_16x12_c8_uint8", true),
+    // A spatial attention gate [1,H,W,1] × features: the gate copied to every channel.
+    ("spatial_gate_14x12_c16_int8pa", true),
+    ("spatial_gate_14x12_c16_int8pt", true),
+    ("spatial_gate_14x12_c16_uint8", true),
     // YOLOv4's SPP: max pools 5, 9, 13 (the last two as chained PPU passes).
     ("spp_block_20x16_c16_int8pa", true),
     ("spp_block_20x16_c16_int8pt", true),
