@@ -1191,6 +1191,18 @@ def math_ops():
         g = L.Conv2D(1, 3, padding="same", activation="sigmoid")(f)
         y = L.Conv2D(8, 1)(L.Multiply()([f, g]))
         emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 14, 12, 16)], [(-1, 1)])
+    # A channel-mean spatial gate: MEAN over the channels (keep_dims) → 3×3 conv → sigmoid →
+    # × the features, and a LayerNorm-style centring x − mean(x) on a sequence.
+    n = "channel_mean_gate_14x12_c24"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((14, 12, 24), name="in0")
+        f = L.Conv2D(24, 1, activation="relu")(xin)
+        m = L.Lambda(lambda v: tf.reduce_mean(v, axis=-1, keepdims=True))(f)
+        g = L.Conv2D(1, 3, padding="same", activation="sigmoid")(m)
+        y = L.Conv2D(8, 1)(L.Multiply()([f, g]))
+        emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 14, 12, 24)], [(-1, 1)])
     # YOLOv3-SPP / YOLOv4's SPP block: max pools 5, 9 and 13 (stride 1, SAME) concatenated with
     # their input; 9 and 13 are beyond the PPU's 8 taps (chained passes on the NPU).
     n = "spp_block_20x16_c16"

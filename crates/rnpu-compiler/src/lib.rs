@@ -1482,7 +1482,13 @@ fn plan(
                     }
                     Err(r) => lower(Err(r), &mut views),
                 },
-                OpKind::Mean => lower(pool::analyze_mean(qm, i), &mut views),
+                OpKind::Mean => lower(
+                    pool::analyze_mean(qm, i).or_else(|pixels| {
+                        pool::analyze_channel_mean(qm, i)
+                            .map_err(|channels| format!("{pixels}; over channels: {channels}"))
+                    }),
+                    &mut views,
+                ),
                 OpKind::ReduceMax => pool::global_max(qm, i).and_then(|(c, l)| {
                     check_views(&mut views, &c)?;
                     Ok((c, l))

@@ -985,6 +985,89 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
     })
 }
 
+/// MEAN over the channels of a `[1,H,W,C]` map or `[1,T,C]` sequence with keep_dims (a
+/// LayerNorm's mean and variance, CBAM's channel-mean map): one direct 1×1 convolution to one
+/// output channel with unit weights — the accumulator is `Σ q − C·zi` — and the folded
+/// multiplier `QuantizedMeanOrSum` applies to every axis set ([`analyze_mean`]'s, `n = C`).
+pub fn analyze_channel_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let input = op.input(0).ok_or("no input")?;
+    let axes_t = op.input(1).ok_or("no axis tensor")?;
+    let output = *op.outputs.first().ok_or("no output")?;
+    let (it, at, ot) = (
+        model.tensor(input),
+        model.tensor(axes_t),
+        model.tensor(output),
+    );
+    if !matches!(it.dtype, DType::Int8 | DType::UInt8) || ot.dtype != it.dtype {
+        return Err(format!(
+            "{} → {}: the NPU path is int8/uint8",
+            it.dtype, ot.dtype
+        ));
+    }
+    let rank = it.shape.len() as i64;
+    let axes = crate::crop::ints(model, Some(axes_t))?;
+    let axes: Vec<i64> = axes
+        .iter()
+        .map(|&a| if a < 0 { a + rank } else { a })
+        .collect();
+    if at.dtype != DType::Int32 || axes.is_empty() || axes.iter().any(|&a| a != rank - 1) {
+        return Err(format!(
+            "axes {axes:?} of {:?}: not the channel axis",
+            it.shape
+        ));
+    }
+    let (h, w, c) = crate::conv::hwc(&it.shape).ok_or("input is not [1,H,W,C] or [1,T,C]")?;
+    let mut want = it.shape.clone();
+    *want.last_mut().ok_or("rank 0")? = 1;
+    if ot.shape != want {
+        return Err(format!(
+            "output {:?}: only keep_dims (the map with one channel)",
+            ot.shape
+        ));
+    }
+    let (si, zi) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
+    let (so, zo) = ot
+        .quantization
+        .per_tensor()
+        .ok_or("output not per-tensor")?;
+    let n = c as i64;
+    let qm = rnpu_ref::quant::quantize_multiplier(si as f64 / so as f64);
+    let k = (63 - (n as u64).leading_zeros() as i32)
+        .min(32)
+        .min(31 + qm.shift);
+    if k < 0 || qm.multiplier <= 0 {
+        return Err(format!(
+            "requantization multiplier {:.3e} out of range",
+            si as f64 / so as f64
+        ));
+    }
+    let mult = ((qm.multiplier as i64) << k) / n;
+    let shift = qm.shift - k;
+    if mult <= 0 {
+        return Err("requantization multiplier rounds to 0".into());
+    }
+    let m = mult as f64 * 2f64.powi(shift - 31);
+    let storage = crate::resize::copy_storage(it.dtype)?;
+    Ok(ConvOp {
+        depthwise: false,
+        weights: vec![1; c],
+        izp: crate::conv::to_stored(it.dtype, zi),
+        ozp: crate::conv::to_stored(ot.dtype, zo),
+        mult: vec![m],
+        tfl_slack: if shift < 0 { 2f64.powi(shift - 1) } else { 0.0 },
+        tfl_rshift: (shift < 0).then_some(-shift),
+        desc: format!(
+            "MEAN over the {c} channels of {h}x{w} {} (a 1x1 convolution to one channel, unit \
+             weights, TFLite's folded multiplier /{n})",
+            it.dtype.name()
+        ),
+        bias: vec![0],
+        out_hwc: (h, w, 1),
+        ..ConvOp::identity_1x1(i, input, output, (h, w, c), storage)
+    })
+}
+
 /// The tasks of a MEAN over a map larger than the kernel limit ([`analyze_mean`] with
 /// `pixel_sum`). NC1HWC2 stores surface `k` as `H·W` consecutive 16-byte pixels, which is byte
 /// for byte one pixel of `16·H·W` channels (channel `16·p + j` = lane `j` of pixel `p`). A

@@ -1143,6 +1143,36 @@ fn mean_sweep() {
     t.report("MEAN sweep (axes {1,2}, depthwise)");
 }
 
+/// MEAN over the channels with keep_dims (a LayerNorm's mean / variance, CBAM's channel-mean
+/// map) of maps and sequences, axis written 3 / −1 (2 / −1 for sequences): one 1×1 convolution
+/// to one channel with unit weights and TFLite's folded multiplier, within 1 LSB.
+#[test]
+fn channel_mean_sweep() {
+    let mut r = Rng(0x0c4a_3ea4);
+    let mut t = Tally::default();
+    let chans: [usize; 10] = [2, 3, 5, 8, 16, 17, 33, 96, 384, 768];
+    for seed in 0..80u64 {
+        let (h, w) = r.pick(&[(1usize, 1usize), (3, 5), (14, 14), (7, 20), (56, 4)]);
+        let c = r.pick(&chans);
+        let q = r.pick(&QUANTS);
+        let same = seed % 5 == 0;
+        let seq = seed % 4 == 3;
+        let shape = if seq {
+            vec![1, h * w, c]
+        } else {
+            vec![1, h, w, c]
+        };
+        let rank = shape.len() as i32;
+        let axes: &[i32] = if seed % 2 == 0 { &[-1] } else { &[rank - 1] };
+        let (m, ins) = support::build_mean_of(shape, axes, true, q, same, seed);
+        let label = format!("MEAN over channels {h}x{w}x{c} {q:?} seq {seq} seed {seed}");
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(p.placements[0].npu, "{label}: {}", p.placements[0].reason);
+        t.run(label, &m, &ins);
+    }
+    t.report("MEAN over channels sweep (1x1 convolution to one channel)");
+}
+
 /// MEAN over maps larger than the 7×7 kernel limit (global pooling at larger inputs, the
 /// squeeze-excite pooling of EfficientNet / MobileNetV3 at 14×14 and 28×28): each 16-channel
 /// surface summed as one pixel of 16·H·W channels by a selecting 1×1 convolution
@@ -1276,6 +1306,10 @@ fn mean_other_axes_and_huge_maps_stay_on_the_cpu() {
     ];
     for (k, (h, w, c, axes)) in cases.into_iter().enumerate() {
         for keep in [true, false] {
+            // (The channel mean with keep_dims runs on the NPU: `channel_mean_sweep`.)
+            if axes == [3] && keep {
+                continue;
+            }
             let (m, ins) =
                 support::build_mean(h, w, c, axes, keep, Quant::Int8PerAxis, false, k as u64);
             let p = compile(&m, &Options::default()).expect("compile");

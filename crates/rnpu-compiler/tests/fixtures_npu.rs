@@ -244,6 +244,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("spatial_gate_14x12_c16_int8pa", true),
     ("spatial_gate_14x12_c16_int8pt", true),
     ("spatial_gate_14x12_c16_uint8", true),
+    // A channel-mean spatial gate: MEAN over channels → conv → sigmoid → × features.
+    ("channel_mean_gate_14x12_c24_int8pa", true),
+    ("channel_mean_gate_14x12_c24_int8pt", true),
+    ("channel_mean_gate_14x12_c24_uint8", true),
     // YOLOv4's SPP: max pools 5, 9, 13 (the last two as chained PPU passes).
     ("spp_block_20x16_c16_int8pa", true),
     ("spp_block_20x16_c16_int8pt", true),
