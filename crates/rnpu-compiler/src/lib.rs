@@ -1788,14 +1788,16 @@ fn plan(
     // their maps costs: a run made only of them and the cheap operators goes to the CPU too
     // when other operators run there anyway (a run that is the whole model stays: nothing else
     // would use the NPU). Not a CONCATENATION: its inputs may already be views of its buffer
-    // (written in place, requantized by their producers).
+    // (written in place, requantized by their producers). A MEAN over the channels (a
+    // LayerNorm's statistics) costs about as little.
     let binary: Vec<usize> = (0..n_ops)
         .filter(|&i| {
             placements[i].npu
-                && matches!(
+                && (matches!(
                     model.operators[i].kind,
                     OpKind::Add | OpKind::Sub | OpKind::Mul | OpKind::Maximum | OpKind::Minimum
-                )
+                ) || (model.operators[i].kind == OpKind::Mean
+                    && pool::analyze_channel_mean(model, i).is_ok()))
         })
         .collect();
     // NPU segments are maximal runs of NPU operators in execution order; a run made only of
