@@ -1215,6 +1215,25 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
     } else {
         (a, b)
     };
+    // A per-pixel runtime operand `[1,H,W,1]` (`[1,T,1]`) broadcast over the channels (a
+    // LayerNorm's `x − mean`, a spatial bias): ADD takes it in either order, SUB as the second.
+    let out_shape = &model.tensor(output).shape;
+    let pixel_shape = |t: usize| {
+        let sh = &model.tensor(t).shape;
+        let n = sh.len();
+        model.tensor(t).data.is_none()
+            && n == out_shape.len()
+            && n >= 3
+            && sh[n - 1] == 1
+            && out_shape[n - 1] > 1
+            && sh[..n - 1] == out_shape[..n - 1]
+    };
+    let (a, b) = if !subtract && pixel_shape(a) && model.tensor(b).shape == *out_shape {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    let pixel_gated = model.tensor(a).shape == *out_shape && pixel_shape(b);
     let (at, bt, ot) = (model.tensor(a), model.tensor(b), model.tensor(output));
     let storage = storage_of(ot.dtype)
         .ok_or_else(|| format!("{kind} on {}: the NPU path is int8/uint8", ot.dtype))?;
@@ -1241,7 +1260,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
                 bt.shape, ot.shape
             )
         })?),
-        None if bt.shape != ot.shape => {
+        None if bt.shape != ot.shape && !pixel_gated => {
             return Err(format!(
                 "broadcast {:?} + {:?} → {:?}: a runtime EW operand has the output's geometry",
                 at.shape, bt.shape, ot.shape
@@ -1330,9 +1349,14 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
                 ""
             }
         ),
+        pixel_gate: pixel_gated,
         ew: Some(EwAdd {
             tensor: b,
-            hwc: ohwc,
+            hwc: if pixel_gated {
+                (ohwc.0, ohwc.1, 1)
+            } else {
+                ohwc
+            },
             offset: -to_stored(bt.dtype, z2),
             scale: c2 as i16,
             shift: (e2 - f) as u32,

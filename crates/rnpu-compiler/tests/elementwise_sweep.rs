@@ -511,9 +511,10 @@ fn mul_maps_sweep() {
     t.report("MUL of two feature maps sweep (identity conv × EW MUL)");
 }
 
-/// MUL of a map by a per-pixel runtime gate `[1,H,W,1]` (CBAM's spatial attention, a
-/// LayerNorm's per-pixel scale), in either operand order and on sequences `[1,T,1]`: the gate
-/// copied to every channel by a selection convolution, then the two-map MUL — within 1 LSB.
+/// MUL / ADD of a map and a per-pixel runtime map `[1,H,W,1]` (CBAM's spatial attention, a
+/// LayerNorm's per-pixel scale and centring), in either operand order (SUB: the per-pixel map
+/// second, `x − mean`) and on sequences `[1,T,1]`: the per-pixel map copied to every channel by
+/// a selection convolution, then the two-map EW stage — within 1 LSB.
 #[test]
 fn pixel_gate_mul_sweep() {
     let mut r = Rng(0x91c5_e1a7);
@@ -524,8 +525,16 @@ fn pixel_gate_mul_sweep() {
         let q = r.pick(&QUANTS);
         let act = r.pick(&ACTS);
         let (mut m, mut ins) = support::build_add(h, w, c, q, act, seed);
-        m.operators[0].kind = rnpu_model::OpKind::Mul;
-        m.operators[0].options = rnpu_model::OpOptions::Mul { activation: act };
+        // MUL, ADD (either order) or SUB (the per-pixel map second: `x − mean`).
+        let kind = match seed % 3 {
+            0 => rnpu_model::OpKind::Mul,
+            1 => rnpu_model::OpKind::Add,
+            _ => rnpu_model::OpKind::Sub,
+        };
+        if kind == rnpu_model::OpKind::Mul {
+            m.operators[0].options = rnpu_model::OpOptions::Mul { activation: act };
+        }
+        m.operators[0].kind = kind.clone();
         let seq = seed % 4 == 3;
         let gate_shape = if seq {
             vec![1, h * w, 1]
@@ -543,21 +552,28 @@ fn pixel_gate_mul_sweep() {
         let dt = m.tensors[1].dtype;
         ins[0] = support::random_fm(&mut r, dt, full);
         ins[1] = support::random_fm(&mut r, dt, gate_shape);
-        if seed % 2 == 1 {
+        if seed % 2 == 1 && kind != rnpu_model::OpKind::Sub {
             m.operators[0].inputs.swap(0, 1);
         }
         let label =
-            format!("MUL {h}x{w}x{c} by a per-pixel gate {q:?} {act:?} seq {seq} seed {seed}");
+            format!("{kind:?} {h}x{w}x{c} and a per-pixel map {q:?} {act:?} seq {seq} seed {seed}");
         let p = compile(&m, &Options::default()).expect("compile");
         assert!(p.placements[0].npu, "{label}: {}", p.placements[0].reason);
         assert!(
-            p.placements[0].reason.contains("per-pixel"),
+            kind != rnpu_model::OpKind::Mul || p.placements[0].reason.contains("per-pixel"),
             "{label}: {}",
             p.placements[0].reason
         );
+        assert!(
+            p.placements[0].split.contains("gate copy"),
+            "{label}: {}",
+            p.placements[0].split
+        );
         t.run(label, &m, &ins);
     }
-    t.report("MUL by a per-pixel gate sweep (gate copy × EW MUL)");
+    t.report(
+        "MUL / ADD / SUB with a per-pixel map sweep (copied to every channel, then the EW stage)",
+    );
 }
 
 /// ADD with a constant operand (first or second), same-shape or broadcast ([C], [1,1,1,C],
