@@ -1705,7 +1705,15 @@ pub fn analyze_mul(model: &Model, i: usize) -> Result<ConvOp, String> {
         return analyze_mul_maps(model, i, a, b, output);
     };
     let ohwc = hwc(&ot.shape).ok_or("output is not [1,H,W,C]")?;
-    if at.shape != ot.shape {
+    // A per-pixel map `[1,H,W,1]` times a per-channel constant (a LayerNorm's rsqrt(var)·γ):
+    // the outer product is a direct 1×1 convolution from the one channel to C, weight γ_c.
+    let n = ot.shape.len();
+    let outer = at.shape != ot.shape
+        && at.shape.len() == n
+        && n >= 3
+        && at.shape[n - 1] == 1
+        && at.shape[..n - 1] == ot.shape[..n - 1];
+    if at.shape != ot.shape && !outer {
         return Err(format!("the feature map {:?} is broadcast", at.shape));
     }
     let c = ohwc.2;
@@ -1735,9 +1743,19 @@ pub fn analyze_mul(model: &Model, i: usize) -> Result<ConvOp, String> {
         tfl_slack,
         clamp_hi,
         clamp_lo_zero,
-        desc: format!(
-            "{kind} {qtag} by a per-channel constant (depthwise 1x1, weights = the constant)"
-        ),
+        desc: if outer {
+            format!(
+                "{kind} {qtag} of a per-pixel map {:?} by a per-channel constant (a 1x1 \
+                 convolution from its one channel to {c}, weights = the constant)",
+                at.shape
+            )
+        } else {
+            format!(
+                "{kind} {qtag} by a per-channel constant (depthwise 1x1, weights = the constant)"
+            )
+        },
+        depthwise: !outer,
+        in_hwc: if outer { (ohwc.0, ohwc.1, 1) } else { ohwc },
         ..ConvOp::identity_1x1(i, a, output, ohwc, storage)
     })
 }

@@ -213,6 +213,30 @@ fn mul_constant_sweep() {
         );
     }
     t.report("MUL constant-operand sweep");
+    // A per-pixel map [1,H,W,1] times a per-channel constant (a LayerNorm's rsqrt(var)·γ): the
+    // outer product as a 1x1 convolution from the one channel to C.
+    let mut t = Tally::default();
+    for seed in 0..40u64 {
+        let (h, w) = r.pick(&SIZES);
+        let c = r.pick(&CHANS[1..]);
+        let q = r.pick(&QUANTS);
+        let act = r.pick(&ACTS);
+        let shape = [vec![c], vec![1, 1, 1, c]][(seed % 2) as usize].clone();
+        let first = r.range(0, 1) == 1;
+        let (mut m, mut ins) =
+            support::build_add_const(h, w, c, shape.clone(), first, q, act, seed);
+        m.operators[0].kind = rnpu_model::OpKind::Mul;
+        m.operators[0].options = rnpu_model::OpOptions::Mul { activation: act };
+        let x = m.inputs[0];
+        m.tensors[x].shape = vec![1, h, w, 1];
+        let dt = m.tensors[x].dtype;
+        ins[0] = support::random_fm(&mut r, dt, vec![1, h, w, 1]);
+        let label = format!("MUL [1,{h},{w},1] by const {shape:?} {c} {q:?} {act:?} seed {seed}");
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(p.placements[0].npu, "{label}: {}", p.placements[0].reason);
+        t.run(label, &m, &ins);
+    }
+    t.report("MUL per-pixel map × per-channel constant sweep (1x1 convolution 1 → C)");
     let (mut m, _) =
         support::build_add_const(5, 6, 8, vec![1, 5, 6, 8], false, QUANTS[0], ACTS[0], 1);
     m.operators[0].kind = rnpu_model::OpKind::Mul;
