@@ -195,9 +195,10 @@ struct SplitParts {
     outputs: Vec<(usize, usize, usize)>,
 }
 
-fn split_parts(model: &Model, i: usize) -> Result<SplitParts, String> {
+/// SPLIT(axis, x) / SPLIT_V(x, size_splits, axis): the data tensor (int8/uint8) and the
+/// constant axis.
+fn split_operands(model: &Model, i: usize) -> Result<(usize, i32), String> {
     let op = &model.operators[i];
-    // SPLIT(axis, x); SPLIT_V(x, size_splits, axis).
     let (at, x) = if op.kind == OpKind::SplitV {
         (
             op.input(2).ok_or("no axis input")?,
@@ -217,6 +218,13 @@ fn split_parts(model: &Model, i: usize) -> Result<SplitParts, String> {
         (Some(d), DType::Int32) if d.len() == 4 => i32::from_le_bytes([d[0], d[1], d[2], d[3]]),
         _ => return Err("the axis is not one constant int32".into()),
     };
+    Ok((x, axis))
+}
+
+fn split_parts(model: &Model, i: usize) -> Result<SplitParts, String> {
+    let op = &model.operators[i];
+    let (x, axis) = split_operands(model, i)?;
+    let xt = model.tensor(x);
     // A `[1,H,W,C]` map, or a sequence `[1,T,C]` as the one-row map `1×T×C` (`conv::hwc`).
     let Some((h, w, c)) = crate::conv::hwc(&xt.shape) else {
         return Err(format!("input {:?} is not [1,H,W,C] or [1,T,C]", xt.shape));
@@ -923,28 +931,11 @@ pub fn analyze_spatial_split(
     i: usize,
 ) -> Result<(ConcatOp, crate::conv::ConvOp), String> {
     let op = &model.operators[i];
-    let (at, x) = if op.kind == OpKind::SplitV {
-        (
-            op.input(2).ok_or("no axis input")?,
-            op.input(0).ok_or("no data input")?,
-        )
-    } else {
-        (
-            op.input(0).ok_or("no axis input")?,
-            op.input(1).ok_or("no data input")?,
-        )
-    };
+    let (x, axis) = split_operands(model, i)?;
     let xt = model.tensor(x);
-    if !matches!(xt.dtype, DType::Int8 | DType::UInt8) {
-        return Err(format!("{}: the NPU path is int8/uint8", xt.dtype));
-    }
     if xt.data.is_some() {
         return Err("a constant input".into());
     }
-    let axis = match (&model.tensor(at).data, model.tensor(at).dtype) {
-        (Some(d), DType::Int32) if d.len() == 4 => i32::from_le_bytes([d[0], d[1], d[2], d[3]]),
-        _ => return Err("the axis is not one constant int32".into()),
-    };
     let rank = xt.shape.len() as i32;
     let axis = if axis < 0 { axis + rank } else { axis };
     let along_w = match (rank, axis) {

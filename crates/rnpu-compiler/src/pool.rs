@@ -1288,6 +1288,31 @@ fn lower_pixel_sum_once(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String
     })
 }
 
+/// Passes run one after the other: the first reads the operator's input, the last writes its
+/// output, the maps between them alternate between two scratch regions of `region` bytes.
+fn chain_passes(stages: Vec<Lowered>, region: u64) -> Result<Lowered, String> {
+    use crate::resize::Place;
+    let last = stages.len().saturating_sub(1);
+    let placed: Vec<_> = stages
+        .into_iter()
+        .enumerate()
+        .map(|(k, l)| {
+            let src = if k == 0 {
+                Place::Input
+            } else {
+                Place::Scratch(((k - 1) % 2) as u64 * region)
+            };
+            let dst = if k == last {
+                Place::Output
+            } else {
+                Place::Scratch((k % 2) as u64 * region)
+            };
+            (l, src, dst)
+        })
+        .collect();
+    crate::resize::chain(placed)
+}
+
 /// The kernels of the stride-1 max-pool passes whose composition is one window of `k` taps:
 /// sevens while more than [`MAX_POOL_KERNEL`] remain, then the rest (`Σ (kᵢ − 1) + 1 = k`).
 /// The sevens are odd, so with SAME padding the passes' leading pads `⌊(kᵢ − 1)/2⌋` add up to
@@ -1402,26 +1427,7 @@ fn max_pool_passes(
     if (h, w) != (oh, ow) {
         return Err(format!("passes end at {h}x{w}, the output is {oh}x{ow}"));
     }
-    use crate::resize::Place;
-    let last = stages.len() - 1;
-    let placed: Vec<_> = stages
-        .into_iter()
-        .enumerate()
-        .map(|(k, l)| {
-            let src = if k == 0 {
-                Place::Input
-            } else {
-                Place::Scratch(((k - 1) % 2) as u64 * region as u64)
-            };
-            let dst = if k == last {
-                Place::Output
-            } else {
-                Place::Scratch((k % 2) as u64 * region as u64)
-            };
-            (l, src, dst)
-        })
-        .collect();
-    let mut l = crate::resize::chain(placed)?;
+    let mut l = chain_passes(stages, region as u64)?;
     l.split = format!("{n} PPU max pass(es) {}: {}", plan.join(", "), l.split);
     let conv = ConvOp {
         out_hwc: (oh, ow, c),
@@ -1515,26 +1521,7 @@ pub fn global_max(model: &Model, i: usize) -> Result<(ConvOp, Lowered), String> 
     if (h, w) != (1, 1) {
         return Err(format!("passes end at {h}x{w}"));
     }
-    use crate::resize::Place;
-    let last = stages.len() - 1;
-    let placed: Vec<_> = stages
-        .into_iter()
-        .enumerate()
-        .map(|(k, l)| {
-            let src = if k == 0 {
-                Place::Input
-            } else {
-                Place::Scratch(((k - 1) % 2) as u64 * region as u64)
-            };
-            let dst = if k == last {
-                Place::Output
-            } else {
-                Place::Scratch((k % 2) as u64 * region as u64)
-            };
-            (l, src, dst)
-        })
-        .collect();
-    let mut l = crate::resize::chain(placed)?;
+    let mut l = chain_passes(stages, region as u64)?;
     l.split = format!("{} PPU max pass(es) {}: {}", n, plan.join(", "), l.split);
     let conv = ConvOp {
         out_hwc: (1, 1, c),
