@@ -1313,6 +1313,10 @@ fn chain_passes(stages: Vec<Lowered>, region: u64) -> Result<Lowered, String> {
     crate::resize::chain(placed)
 }
 
+/// The widest max-pool kernel taken as chained passes (11 passes of 7 taps and the rest; a
+/// malformed model's kernel of 2^31 taps must not become 2^28 passes: a fuzz input found it).
+const MAX_CHAINED_KERNEL: usize = 64;
+
 /// The kernels of the stride-1 max-pool passes whose composition is one window of `k` taps:
 /// sevens while more than [`MAX_POOL_KERNEL`] remain, then the rest (`Σ (kᵢ − 1) + 1 = k`).
 /// The sevens are odd, so with SAME padding the passes' leading pads `⌊(kᵢ − 1)/2⌋` add up to
@@ -1371,6 +1375,11 @@ fn max_pool_passes(
     }
     if sh == 0 || sw == 0 || sh > 16 || sw > 16 {
         return Err(format!("stride {sh}x{sw} outside the 4-bit fields"));
+    }
+    if kh > MAX_CHAINED_KERNEL || kw > MAX_CHAINED_KERNEL {
+        return Err(format!(
+            "max pool k{kh}x{kw}: beyond the {MAX_CHAINED_KERNEL} taps chained passes take"
+        ));
     }
     let (_, zp) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
     let zs = crate::conv::to_stored(it.dtype, zp);
