@@ -679,6 +679,20 @@ pub struct SpatialConcat {
     pub parts: Vec<SpatialPart>,
 }
 
+/// Whether `axis` of a `[1,H,W,C]` map or `[1,T,C]` sequence is W of its map (T of a sequence
+/// is the W of its one-row map); `false` for H; `Err` for any other axis.
+fn along_w(shape: &[usize], axis: i32) -> Result<bool, String> {
+    let rank = shape.len() as i32;
+    let axis = if axis < 0 { axis + rank } else { axis };
+    match (rank, axis) {
+        (4, 1) => Ok(false),
+        (4, 2) | (3, 1) => Ok(true),
+        _ => Err(format!(
+            "axis {axis} of {shape:?}: neither channels nor H / W of a map"
+        )),
+    }
+}
+
 /// A CONCATENATION of `[1,H,W,C]` maps along H or W (or of `[1,T,C]` sequences along T, the
 /// W of their one-row map): the inputs are ordinary NC1HWC2 images one after the other in a
 /// staging buffer (each spaced by the whole output cube its producer may write), and one copy
@@ -710,18 +724,7 @@ pub fn analyze_spatial(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv
     if o.activation != rnpu_model::Activation::None {
         return Err(format!("fused {:?}", o.activation));
     }
-    let rank = ot.shape.len() as i32;
-    let axis = if o.axis < 0 { o.axis + rank } else { o.axis };
-    let along_w = match (rank, axis) {
-        (4, 1) => false,
-        (4, 2) | (3, 1) => true,
-        _ => {
-            return Err(format!(
-                "axis {axis} of {:?}: neither channels nor H / W of a map",
-                ot.shape
-            ))
-        }
-    };
+    let along_w = along_w(&ot.shape, o.axis)?;
     let Some((h, w, c)) = crate::conv::hwc(&ot.shape) else {
         return Err(format!("output {:?} is not [1,H,W,C] or [1,T,C]", ot.shape));
     };
@@ -936,18 +939,7 @@ pub fn analyze_spatial_split(
     if xt.data.is_some() {
         return Err("a constant input".into());
     }
-    let rank = xt.shape.len() as i32;
-    let axis = if axis < 0 { axis + rank } else { axis };
-    let along_w = match (rank, axis) {
-        (4, 1) => false,
-        (4, 2) | (3, 1) => true,
-        _ => {
-            return Err(format!(
-                "axis {axis} of {:?}: neither channels nor H / W of a map",
-                xt.shape
-            ))
-        }
-    };
+    let along_w = along_w(&xt.shape, axis)?;
     let Some((h, w, c)) = crate::conv::hwc(&xt.shape) else {
         return Err(format!("input {:?} is not [1,H,W,C] or [1,T,C]", xt.shape));
     };

@@ -590,6 +590,17 @@ fn absorbing_concat(
     found.first().copied()
 }
 
+/// The operators reading tensor `t`, in order.
+fn consumers_of(model: &Model, t: usize) -> Vec<usize> {
+    model
+        .operators
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.inputs.iter().flatten().any(|&u| u == t))
+        .map(|(k, _)| k)
+        .collect()
+}
+
 /// An axis-1 CONCATENATION of `[1,N,C]` rows each made by a RESHAPE read by nothing else (SSD
 /// heads), which the RESHAPEs unfold straight into (`unfold`): (the first RESHAPE, the group).
 fn row_concat_candidate(
@@ -599,15 +610,7 @@ fn row_concat_candidate(
     producer: &HashMap<usize, usize>,
 ) -> Option<(usize, RowConcat)> {
     let op = &model.operators[j];
-    let consumers = |t: usize| -> Vec<usize> {
-        model
-            .operators
-            .iter()
-            .enumerate()
-            .filter(|(_, op)| op.inputs.iter().flatten().any(|&u| u == t))
-            .map(|(k, _)| k)
-            .collect()
-    };
+    let consumers = |t: usize| consumers_of(model, t);
     let &y = op.outputs.first()?;
     let yt = model.tensor(y);
     // Rows `[1,N,C]`, or `[1,N,1,C]` (TF1's SSD box predictors; the same bytes).
@@ -665,15 +668,7 @@ fn plan(
         .enumerate()
         .flat_map(|(i, op)| op.outputs.iter().map(move |&t| (t, i)))
         .collect();
-    let consumers = |t: usize| -> Vec<usize> {
-        model
-            .operators
-            .iter()
-            .enumerate()
-            .filter(|(_, op)| op.inputs.iter().flatten().any(|&u| u == t))
-            .map(|(k, _)| k)
-            .collect()
-    };
+    let consumers = |t: usize| consumers_of(model, t);
     // 0. Concatenations along channels, and the requantizations their producers take over
     // (the producer's OUT_CVT writes the concatenation's scale and zero point directly).
     let mut concat_res: HashMap<usize, Result<concat::ConcatOp, String>> = HashMap::new();

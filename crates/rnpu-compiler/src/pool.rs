@@ -887,6 +887,29 @@ fn spatial_reduction(model: &Model, i: usize) -> Result<Reduction, String> {
     Ok((input, output, (ih, iw, c)))
 }
 
+/// LiteRT's `QuantizedMeanOrSum` multiplier for a mean of `n` values: `QuantizeMultiplier(
+/// s_in/s_out)` with `1/n` folded in as `(q << k) / n`, shift `q_shift − k`,
+/// `k = min(⌊log2 n⌋, 32, 31 + q_shift)` (rnpu-ref `reduce.rs`): the effective multiplier it
+/// applies and its shift.
+fn folded_mean_multiplier(si: f32, so: f32, n: i64) -> Result<(f64, i32), String> {
+    let qm = rnpu_ref::quant::quantize_multiplier(si as f64 / so as f64);
+    let k = (63 - (n as u64).leading_zeros() as i32)
+        .min(32)
+        .min(31 + qm.shift);
+    if k < 0 || qm.multiplier <= 0 {
+        return Err(format!(
+            "requantization multiplier {:.3e} out of range",
+            si as f64 / so as f64
+        ));
+    }
+    let mult = ((qm.multiplier as i64) << k) / n;
+    let shift = qm.shift - k;
+    if mult <= 0 {
+        return Err("requantization multiplier rounds to 0".into());
+    }
+    Ok((mult as f64 * 2f64.powi(shift - 31), shift))
+}
+
 /// MEAN over the spatial axes {1, 2} of a `[1,H,W,C]` int8/uint8 tensor (keep_dims either
 /// way) as one depthwise convolution whose kernel is the whole map: unit weights, `A = −n·izp`
 /// (the accumulator is TFLite's `Σ q − n·zi`), and TFLite's own folded multiplier.
@@ -913,22 +936,7 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         .ok_or("output not per-tensor")?;
     // TFLite's folded multiplier, exactly (rnpu-ref `reduce.rs`).
     let n = (ih * iw) as i64;
-    let qm = rnpu_ref::quant::quantize_multiplier(si as f64 / so as f64);
-    let k = (63 - (n as u64).leading_zeros() as i32)
-        .min(32)
-        .min(31 + qm.shift);
-    if k < 0 || qm.multiplier <= 0 {
-        return Err(format!(
-            "requantization multiplier {:.3e} out of range",
-            si as f64 / so as f64
-        ));
-    }
-    let mult = ((qm.multiplier as i64) << k) / n;
-    let shift = qm.shift - k;
-    if mult <= 0 {
-        return Err("requantization multiplier rounds to 0".into());
-    }
-    let m = mult as f64 * 2f64.powi(shift - 31);
+    let (m, shift) = folded_mean_multiplier(si, so, n)?;
     let tfl_slack = if shift < 0 { 2f64.powi(shift - 1) } else { 0.0 };
     let stored = |z: i64| {
         if it.dtype == DType::UInt8 {
@@ -1032,22 +1040,7 @@ pub fn analyze_channel_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         .per_tensor()
         .ok_or("output not per-tensor")?;
     let n = c as i64;
-    let qm = rnpu_ref::quant::quantize_multiplier(si as f64 / so as f64);
-    let k = (63 - (n as u64).leading_zeros() as i32)
-        .min(32)
-        .min(31 + qm.shift);
-    if k < 0 || qm.multiplier <= 0 {
-        return Err(format!(
-            "requantization multiplier {:.3e} out of range",
-            si as f64 / so as f64
-        ));
-    }
-    let mult = ((qm.multiplier as i64) << k) / n;
-    let shift = qm.shift - k;
-    if mult <= 0 {
-        return Err("requantization multiplier rounds to 0".into());
-    }
-    let m = mult as f64 * 2f64.powi(shift - 31);
+    let (m, shift) = folded_mean_multiplier(si, so, n)?;
     let storage = crate::resize::copy_storage(it.dtype)?;
     Ok(ConvOp {
         depthwise: false,
