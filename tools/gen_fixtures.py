@@ -1179,6 +1179,25 @@ def math_ops():
         s = L.Concatenate(axis=1)([L.Reshape((192, 8))(b), L.Reshape((160, 8))(c)])
         y3 = L.Dense(6)(s)
         emit_variants(n, ("keras", tf.keras.Model(xin, [y1, y2, y3])), [(1, 16, 12, 8)], [(-1, 1)])
+    # A DenseNet-BC block of growth 12 (DenseNet-BC k=12/24, PeleeNet-style growth): each
+    # layer's output concatenated to a concatenation at channel offsets off 16-channel
+    # surfaces. On the NPU each concatenation is gathered, the earlier concatenation (a view of
+    # its own buffer) copied into the staging buffer first; a W-concatenation of the block
+    # output with a depthwise branch copies that view likewise.
+    n = "densenet_k12_block_16x12_c24"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((16, 12, 8), name="in0")
+        x = L.Conv2D(24, 3, padding="same", activation="relu")(xin)
+        for _ in range(3):
+            y = L.Conv2D(48, 1, activation="relu")(x)
+            y = L.Conv2D(12, 3, padding="same", activation="relu")(y)
+            x = L.Concatenate()([x, y])
+        t = L.AveragePooling2D(2)(L.Conv2D(32, 1)(x))
+        z = L.DepthwiseConv2D(3, padding="same")(x)
+        u = L.Conv2D(8, 1)(L.Concatenate(axis=2)([x, z]))
+        emit_variants(n, ("keras", tf.keras.Model(xin, [t, u])), [(1, 16, 12, 8)], [(-1, 1)])
     # A spatial attention gate (CBAM-style): a one-channel sigmoid map [1,H,W,1] multiplies
     # every channel of the features; on the NPU the gate is copied to every channel, then the
     # two-map MUL.

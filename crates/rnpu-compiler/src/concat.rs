@@ -40,6 +40,13 @@ pub struct ConcatOp {
     /// Along H or W ([`analyze_spatial`], `gather` also set): `inputs` hold *byte offsets* into
     /// the staging buffer, where each input is an ordinary NC1HWC2 image of its own.
     pub spatial: bool,
+    /// Inputs of a gathered concatenation (`gather`, not `split`) whose producers cannot write
+    /// the staging buffer — a concatenation's or split's output, itself a view of another
+    /// buffer, or a tensor another concatenation already holds as a slice: the operator copies
+    /// each from wherever it lives into its staging slice first (`lib.rs`, `lower_gather`).
+    /// Entries: index into `inputs`, and the bytes the copy reads from the input's buffer
+    /// (set when the operator is lowered).
+    pub copied: Vec<(usize, u64)>,
 }
 
 /// What a channel CONCATENATION needs whichever way it runs: its `[1,H,W,C]` int8/uint8
@@ -181,6 +188,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConcatOp, String> {
         split: false,
         gather: false,
         spatial: false,
+        copied: Vec::new(),
     })
 }
 
@@ -303,6 +311,7 @@ pub fn analyze_split(model: &Model, i: usize) -> Result<ConcatOp, String> {
         split: true,
         gather: false,
         spatial: false,
+        copied: Vec::new(),
     })
 }
 
@@ -320,7 +329,16 @@ pub fn analyze_split(model: &Model, i: usize) -> Result<ConcatOp, String> {
 /// `round(q·s_k/s_out + z_out − z_k·s_k/s_out)`, one rounding, which the requantization lands
 /// within its bound of. The convolution input is input 0's tensor only nominally: the compiler
 /// binds the staging buffer in its place.
-pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv::ConvOp), String> {
+///
+/// An input that is itself a view (a concatenation's or split's output) or that `copy_also`
+/// names (a tensor already a slice of another concatenation) cannot have its producer write the
+/// staging slice: it is copied there by the operator (`ConcatOp::copied`) — a one-tap depthwise
+/// copy, exact, whose whole output cube fits the room every input but the last is given.
+pub fn analyze_gather(
+    model: &Model,
+    i: usize,
+    copy_also: &dyn Fn(usize) -> bool,
+) -> Result<(ConcatOp, crate::conv::ConvOp), String> {
     let ConcatParts {
         output,
         hwc,
@@ -335,6 +353,7 @@ pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv:
     // Per input: staging channel, channels, scale, stored zero point.
     let mut parts: Vec<(usize, usize, f32, i32)> = Vec::new();
     let mut stage = 0usize;
+    let mut copied = Vec::new();
     for (k, &(t, ic, s, z)) in given.iter().enumerate() {
         let made_by_view = model.operators.iter().any(|p| {
             matches!(
@@ -344,11 +363,8 @@ pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv:
                     | rnpu_model::OpKind::SplitV
             ) && p.outputs.contains(&t)
         });
-        if made_by_view {
-            return Err(format!(
-                "input {k} is the output of a concatenation or split (views of views are not \
-                 gathered)"
-            ));
+        if made_by_view || copy_also(t) {
+            copied.push((inputs.len(), 0));
         }
         inputs.push((t, (h, w, ic), stage));
         parts.push((stage, ic, s, stored(z)));
@@ -382,6 +398,15 @@ pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv:
         crate::program::Storage::Int8
     };
     let offs: Vec<String> = inputs.iter().map(|x| x.2.to_string()).collect();
+    let copies = if copied.is_empty() {
+        String::new()
+    } else {
+        let which: Vec<String> = copied.iter().map(|x| x.0.to_string()).collect();
+        format!(
+            " (input(s) {} copied there first: views of another buffer)",
+            which.join(", ")
+        )
+    };
     let conv = crate::conv::ConvOp {
         izp,
         ozp: stored(zo),
@@ -391,7 +416,7 @@ pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv:
         tfl_slack: 1e-6,
         desc: format!(
             "CONCATENATION along channels, {} inputs gathered: written at staging channels [{}] \
-             ({stage} channels), then a 1x1 convolution selecting each output channel",
+             ({stage} channels){copies}, then a 1x1 convolution selecting each output channel",
             inputs.len(),
             offs.join(", ")
         ),
@@ -416,6 +441,7 @@ pub fn analyze_gather(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv:
             split: false,
             gather: true,
             spatial: false,
+            copied,
         },
         conv,
     ))
@@ -472,6 +498,7 @@ pub fn analyze_scatter(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv
             split: true,
             gather: true,
             spatial: false,
+            copied: Vec::new(),
         },
         conv,
     ))
@@ -602,6 +629,7 @@ fn slice_as(
                 split: true,
                 gather: false,
                 spatial: false,
+                copied: Vec::new(),
             },
             None,
         ));
@@ -629,6 +657,7 @@ fn slice_as(
             split: true,
             gather: true,
             spatial: false,
+            copied: Vec::new(),
         },
         Some(conv),
     ))
@@ -733,6 +762,7 @@ pub fn analyze_spatial(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv
     let mut inputs = Vec::new();
     let mut parts = Vec::new();
     let (mut at, mut src) = (0usize, 0u64);
+    let mut copied = Vec::new();
     for (k, t) in op.inputs.iter().enumerate() {
         let t = t.ok_or("missing input")?;
         let it = model.tensor(t);
@@ -765,12 +795,6 @@ pub fn analyze_spatial(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv
                 OpKind::Concatenation | OpKind::Split | OpKind::SplitV
             ) && p.outputs.contains(&t)
         });
-        if made_by_view {
-            return Err(format!(
-                "input {k} is the output of a concatenation or split (views of views are not \
-                 gathered)"
-            ));
-        }
         let (si, _) = it
             .quantization
             .per_tensor()
@@ -798,6 +822,10 @@ pub fn analyze_spatial(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv
                 constant: Some(image),
             });
             continue;
+        }
+        if made_by_view {
+            // A view of another buffer: the operator copies it into its staging image first.
+            copied.push((inputs.len(), 0));
         }
         inputs.push((t, (ih, iw, ic), src as usize));
         parts.push(SpatialPart {
@@ -847,6 +875,7 @@ pub fn analyze_spatial(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv
             split: false,
             gather: true,
             spatial: true,
+            copied,
         },
         conv,
     ))
@@ -1035,6 +1064,7 @@ pub fn analyze_spatial_split(
             split: true,
             gather: true,
             spatial: true,
+            copied: Vec::new(),
         },
         conv,
     ))

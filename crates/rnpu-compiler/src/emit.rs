@@ -29,6 +29,9 @@ pub enum AddrRef {
     ConstOnes(u64),
     /// Weights read at run time from a feature map's buffer (a broadcast gate's image).
     GateWeights(u64),
+    /// The feature map of the op's `k`-th extra source tensor + byte offset (a gathered
+    /// concatenation's input copied into its staging buffer, `ConcatOp::copied`).
+    Source(usize, u64),
 }
 
 /// The EW stage adding a per-element int8 operand (see `conv::EwAdd`).

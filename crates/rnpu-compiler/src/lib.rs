@@ -192,6 +192,58 @@ fn align_to(v: &mut Vec<u8>, a: usize) {
     v.resize(n, 0);
 }
 
+/// A gathered concatenation's tasks: first a one-tap depthwise copy of each copied input (a
+/// view of another buffer, `ConcatOp::copied`) from wherever it lives into its staging slice —
+/// exact, bytes moved — then the selecting convolution over the staging image. Records the
+/// bytes each copy reads from its input's buffer in `cc.copied`.
+fn lower_gather(
+    cc: &mut concat::ConcatOp,
+    c: &conv::ConvOp,
+    bn_rounding: bool,
+) -> Result<Lowered, String> {
+    if cc.copied.is_empty() {
+        return lower::lower_conv(c, bn_rounding);
+    }
+    let (h, w, _) = cc.out_hwc;
+    let spatial = cc.spatial;
+    let mut stages = Vec::new();
+    for (n, entry) in cc.copied.iter_mut().enumerate() {
+        let (t, hwc, off) = cc.inputs[entry.0];
+        let copy = conv::ConvOp {
+            desc: format!("copy of input tensor {t} into its staging slice"),
+            ..conv::ConvOp::identity_1x1(cc.op, t, t, hwc, c.storage)
+        };
+        let l = lower::lower_conv(&copy, bn_rounding)?;
+        entry.1 = l.input_extent;
+        // Spatial gathers place whole images at byte offsets; the rest, channel slices.
+        let byte = |off: usize| {
+            if spatial {
+                off as u64
+            } else {
+                (off / 16 * h * w * 16) as u64
+            }
+        };
+        let at = byte(off);
+        // Its whole output cube must stay within the room before the next input's slice.
+        if let Some(next) = cc.inputs.get(entry.0 + 1) {
+            let room = byte(next.2);
+            if at + l.output_extent > room {
+                return Err(format!(
+                    "the copy of input tensor {t} writes {} bytes past its staging slice",
+                    at + l.output_extent - room
+                ));
+            }
+        }
+        stages.push((l, resize::Place::Source(n, 0), resize::Place::InputAt(at)));
+    }
+    stages.push((
+        lower::lower_conv(c, bn_rounding)?,
+        resize::Place::Input,
+        resize::Place::Output,
+    ));
+    resize::chain(stages)
+}
+
 /// NC1HWC2 stores pixel `y·W + x` of surface `k` at `(k·H·W + y·W + x)·16` with no line
 /// padding, so two views with the same pixel count and channels are the same bytes (a
 /// sequence `[1,T,C]` as `1×T` or `T×1`, rows unfolded as `(H·W)×A`).
@@ -704,9 +756,20 @@ fn plan(
             }
             let analyzed: Result<(concat::ConcatOp, Option<conv::ConvOp>), String> = match op.kind {
                 OpKind::Concatenation => concat::analyze(model, i)
+                    .and_then(|cc| {
+                        // An input another concatenation holds as a slice cannot be a slice
+                        // here too; gathered, it is copied from there.
+                        match cc.inputs.iter().find(|x| aliased.contains(&x.0)) {
+                            Some(x) => Err(format!(
+                                "tensor {} is already a slice of another concatenation",
+                                x.0
+                            )),
+                            None => Ok(cc),
+                        }
+                    })
                     .map(|cc| (cc, None))
                     .or_else(|direct| {
-                        concat::analyze_gather(model, i)
+                        concat::analyze_gather(model, i, &|t| aliased.contains(&t))
                             .map(|(cc, conv)| (cc, Some(conv)))
                             .map_err(|g| format!("{direct}; gathered: {g}"))
                     })
@@ -761,8 +824,9 @@ fn plan(
             let r = match banned.get(&i) {
                 Some(why) => Err(why.clone()),
                 None => analyzed.and_then(|(cc, conv)| {
-                    for &(t, _, _) in &cc.inputs {
-                        if aliased.contains(&t) {
+                    let copied = |k: usize| cc.copied.iter().any(|x| x.0 == k);
+                    for (k, &(t, _, _)) in cc.inputs.iter().enumerate() {
+                        if aliased.contains(&t) && !copied(k) {
                             return Err(format!(
                                 "tensor {t} is already a slice of another concatenation"
                             ));
@@ -787,7 +851,14 @@ fn plan(
                             ));
                         }
                     }
-                    aliased.extend(cc.inputs.iter().map(|x| x.0));
+                    // A copied input is only read: it stays wherever it lives.
+                    aliased.extend(
+                        cc.inputs
+                            .iter()
+                            .enumerate()
+                            .filter(|&(k, _)| !copied(k))
+                            .map(|(_, x)| x.0),
+                    );
                     if let Some(conv) = conv {
                         gather_convs.insert(i, conv);
                     }
@@ -814,7 +885,13 @@ fn plan(
                 if !(cc.split && cc.gather) {
                     shared.push((i, cc.output, cc.split));
                 }
-                shared.extend(cc.inputs.iter().map(|x| (i, x.0, false)));
+                shared.extend(
+                    cc.inputs
+                        .iter()
+                        .enumerate()
+                        .filter(|&(k, _)| !cc.copied.iter().any(|x| x.0 == k))
+                        .map(|(_, x)| (i, x.0, false)),
+                );
             }
         }
         for (&i, r) in concat_res.iter_mut() {
@@ -1149,10 +1226,11 @@ fn plan(
                 if !cc.gather {
                     return Ok((cc, None));
                 }
+                let mut cc = cc;
                 let c = gather_convs
                     .remove(&i)
                     .ok_or("the gathering convolution is missing")?;
-                let l = lower::lower_conv(&c, !opts.no_bn_rounding)
+                let l = lower_gather(&mut cc, &c, !opts.no_bn_rounding)
                     .map_err(|r| format!("{}: {r}", c.desc))?;
                 Ok((cc, Some((c, l))))
             });
@@ -1578,6 +1656,9 @@ fn plan(
         if cc.spatial {
             // Each input's image has the room up to the next one's in the staging buffer.
             for (k, &(t, _, off)) in cc.inputs.iter().enumerate() {
+                if cc.copied.iter().any(|x| x.0 == k) {
+                    continue;
+                }
                 let Some(p) = npu_producer(t) else { continue };
                 let extent = lowered[p].as_ref().map_or(0, |(_, l)| l.output_extent);
                 if let Some(next) = cc.inputs.get(k + 1) {
@@ -1597,14 +1678,20 @@ fn plan(
                 ));
             }
         }
-        for &(t, (_, _, c), off) in &cc.inputs {
+        // A copied input is neither written by its producer here nor overwritten afterwards:
+        // the operator's own copy fills its slice after every producer has run.
+        let copied = |k: usize| cc.copied.iter().any(|x| x.0 == k);
+        for (k, &(t, (_, _, c), off)) in cc.inputs.iter().enumerate() {
+            if copied(k) {
+                continue;
+            }
             let Some(p) = npu_producer(t) else { continue };
             let extent = lowered[p].as_ref().map_or(0, |(_, l)| l.output_extent);
             let (s0, s1) = surf(off, c);
             let end = s0 as u64 + extent.div_ceil(plane);
-            for &(u, (_, _, cu), offu) in &cc.inputs {
+            for (ku, &(u, (_, _, cu), offu)) in cc.inputs.iter().enumerate() {
                 let (u0, u1) = surf(offu, cu);
-                if u == t || (u1 as u64) <= s1 as u64 || (u0 as u64) >= end {
+                if u == t || copied(ku) || (u1 as u64) <= s1 as u64 || (u0 as u64) >= end {
                     continue;
                 }
                 if npu_producer(u).is_none_or(|q| q <= p) {
@@ -1633,10 +1720,10 @@ fn plan(
                 let kind = model.operators[cc.op].kind.name();
                 // In place it cannot be; gathered (inputs spaced out in a staging buffer)?
                 let gathered = (!cc.split && !cc.gather)
-                    .then(|| concat::analyze_gather(model, cc.op).ok())
+                    .then(|| concat::analyze_gather(model, cc.op, &|_| false).ok())
                     .flatten()
-                    .and_then(|(g, c)| {
-                        let l = lower::lower_conv(&c, !opts.no_bn_rounding).ok()?;
+                    .and_then(|(mut g, c)| {
+                        let l = lower_gather(&mut g, &c, !opts.no_bn_rounding).ok()?;
                         surplus(&g, &lowered).is_none().then_some((g, c, l))
                     });
                 match gathered {
@@ -2030,7 +2117,11 @@ fn compile_graph(model: &Model, opts: &Options) -> Result<Program, CompileError>
             b.bind(model, cc.output, cc.out_hwc, st)
         };
         let (h, w, _) = cc.out_hwc;
-        for &(t, hwc, off) in &cc.inputs {
+        for (k, &(t, hwc, off)) in cc.inputs.iter().enumerate() {
+            // A copied input keeps its own binding; the operator copies it into its slice.
+            if cc.copied.iter().any(|x| x.0 == k) {
+                continue;
+            }
             // Spatial gathers place whole images at byte offsets; the rest, channel slices.
             let slice = if cc.spatial {
                 at.1 + off as u64
@@ -2219,8 +2310,29 @@ fn compile_graph(model: &Model, opts: &Options) -> Result<Program, CompileError>
                             at
                         }
                     });
-            let mut reads = match gathered {
-                Some(cc) => cc.inputs.iter().map(|&(t, _, _)| (t, inb.0)).collect(),
+            // A gathered concatenation's copied inputs: read from their own buffers.
+            let mut sources: Vec<(usize, (usize, u64))> = Vec::new();
+            if let Some(cc) = gathered {
+                for &(k, extent) in &cc.copied {
+                    let (t, hwc, _) = cc.inputs[k];
+                    let at = b.bind(model, t, hwc, c.storage);
+                    b.grow(at.0, at.1 + extent);
+                    sources.push((t, at));
+                }
+                if !cc.copied.is_empty() && !job.out_buffers.contains(&inb.0) {
+                    // Its copies write the staging buffer.
+                    job.out_buffers.push(inb.0);
+                }
+            }
+            let mut reads: Vec<(usize, usize)> = match gathered {
+                Some(cc) => cc
+                    .inputs
+                    .iter()
+                    .enumerate()
+                    .filter(|&(k, _)| !cc.copied.iter().any(|x| x.0 == k))
+                    .map(|(_, &(t, _, _))| (t, inb.0))
+                    .chain(sources.iter().map(|&(t, at)| (t, at.0)))
+                    .collect(),
                 None => vec![(c.input, inb.0)],
             };
             if let (Some(e), Some(at)) = (&c.ew, ewb) {
@@ -2285,6 +2397,11 @@ fn compile_graph(model: &Model, opts: &Options) -> Result<Program, CompileError>
                             }
                             AddrRef::GateWeights(x) => {
                                 let (id, off) = gated.map_or(inb, |g| g.1);
+                                RelocTarget::Buffer(id, off + x)
+                            }
+                            // `sources` holds every copied input the lowering addressed.
+                            AddrRef::Source(k, x) => {
+                                let (id, off) = sources.get(k).map_or(inb, |s| s.1);
                                 RelocTarget::Buffer(id, off + x)
                             }
                         };

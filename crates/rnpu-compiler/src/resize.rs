@@ -241,6 +241,8 @@ pub(crate) enum Place {
     Scratch(u64),
     /// The operator's EW operand tensor, at a byte offset (a stage reading it as its input).
     Ew(u64),
+    /// The operator's `k`-th extra source tensor, at a byte offset ([`AddrRef::Source`]).
+    Source(usize, u64),
 }
 
 /// Stages run one after the other as one operator's tasks, each reading and writing the given
@@ -287,6 +289,7 @@ pub(crate) fn chain_ew(
         Place::OutputAt(o) => AddrRef::Output(o + x),
         Place::Scratch(o) => AddrRef::Scratch(o + x),
         Place::Ew(o) => AddrRef::EwOperand(o + x),
+        Place::Source(k, o) => AddrRef::Source(k, o + x),
     };
     let mut out = Lowered {
         tasks: Vec::new(),
@@ -340,6 +343,8 @@ pub(crate) fn chain_ew(
                 Place::OutputAt(o) => out.output_extent = out.output_extent.max(o + extent),
                 Place::Scratch(o) => out.scratch_extent = out.scratch_extent.max(o + extent),
                 Place::Ew(o) => out.ew_extent = out.ew_extent.max(o + extent),
+                // A source's extent is the caller's to record (`ConcatOp::copied`).
+                Place::Source(..) => {}
             }
         }
         if l.scratch_extent > 0 {

@@ -240,6 +240,12 @@ const FIXTURES: &[(&str, bool)] = &[
     ("concat_hw_branches_16x12_c8_int8pa", true),
     ("concat_hw_branches_16x12_c8_int8pt", true),
     ("concat_hw_branches_16x12_c8_uint8", true),
+    // A DenseNet-BC block of growth 12: concatenations of concatenations off 16-channel
+    // surfaces gathered, the inner one copied into the staging buffer; a W-concatenation of
+    // the block output (a view) copied likewise.
+    ("densenet_k12_block_16x12_c24_int8pa", true),
+    ("densenet_k12_block_16x12_c24_int8pt", true),
+    ("densenet_k12_block_16x12_c24_uint8", true),
     // A spatial attention gate [1,H,W,1] × features: the gate copied to every channel.
     ("spatial_gate_14x12_c16_int8pa", true),
     ("spatial_gate_14x12_c16_int8pt", true),
