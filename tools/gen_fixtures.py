@@ -1198,6 +1198,20 @@ def math_ops():
         z = L.DepthwiseConv2D(3, padding="same")(x)
         u = L.Conv2D(8, 1)(L.Concatenate(axis=2)([x, z]))
         emit_variants(n, ("keras", tf.keras.Model(xin, [t, u])), [(1, 16, 12, 8)], [(-1, 1)])
+    # MAXIMUM / MINIMUM of two maps (maxout-style branches) and of a map and a per-channel
+    # constant: on the NPU an identity pass and the EW ALU's max / min on stored values.
+    n = "maxout_min_13x9_c16"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((13, 9, 16), name="in0")
+        a = L.Conv2D(16, 1)(xin)
+        b = L.Conv2D(16, 3, padding="same")(xin)
+        m = L.Maximum()([a, b])
+        lim = np.linspace(0.2, 1.0, 16).astype(np.float32)
+        k = L.Lambda(lambda t: tf.minimum(t, lim))(m)
+        y = L.Conv2D(8, 1)(L.Minimum()([k, L.DepthwiseConv2D(3, padding="same")(k)]))
+        emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 13, 9, 16)], [(-1, 1)])
     # A spatial attention gate (CBAM-style): a one-channel sigmoid map [1,H,W,1] multiplies
     # every channel of the features; on the NPU the gate is copied to every channel, then the
     # two-map MUL.

@@ -180,13 +180,36 @@ pub struct EwAdd {
     /// A constant operand, broadcast to the output's shape and packed (NC1HWC2, stored
     /// int8): the program carries it in a constant buffer instead of a feature map.
     pub constant: Option<Vec<u8>>,
-    /// SUB: the EW ALU subtracts the operand (TFLite's SUB is its ADD with the second scaled
-    /// input subtracted, same multipliers).
-    pub subtract: bool,
+    /// The EW ALU operation (ignored when `mul`): add; minus for SUB (TFLite's SUB is its
+    /// ADD with the second scaled input subtracted, same multipliers); max / min for MAXIMUM /
+    /// MINIMUM of two maps.
+    pub alu: EwAlu,
     /// The EW stage multiplies by the (converted) operand instead (EW_OP_TYPE 1, EW_TRUNCATE
     /// 0: the exact integer product; B, G [HW] measured integer EW MUL exact): MUL of two
     /// feature maps, and the per-position divisors of a padded average pool (`pool.rs`).
     pub mul: bool,
+}
+
+/// An EW ALU operation (TRM `EW_ALU_ALGO`: 0 max, 1 min, 2 add, 4 minus; B and G [HW]
+/// measured the integer ones exact and saturating).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EwAlu {
+    Add,
+    Minus,
+    Max,
+    Min,
+}
+
+impl EwAlu {
+    /// The `EW_ALU_ALGO` code.
+    pub fn algo(self) -> u32 {
+        match self {
+            EwAlu::Max => 0,
+            EwAlu::Min => 1,
+            EwAlu::Add => 2,
+            EwAlu::Minus => 4,
+        }
+    }
 }
 
 fn storage_of(d: DType) -> Option<Storage> {
@@ -1372,7 +1395,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
             },
             bound,
             constant,
-            subtract,
+            alu: if subtract { EwAlu::Minus } else { EwAlu::Add },
             mul: false,
         }),
         ..ConvOp::identity_1x1(i, a, output, ohwc, storage)
@@ -1672,6 +1695,96 @@ fn mul_params(
         q(bt, "input 1")?,
         q(ot, "the output")?,
     ))
+}
+
+/// MAXIMUM / MINIMUM of two int8/uint8 feature maps of the output's shape, or of a map and a
+/// constant broadcast to it: TFLite compares the stored values and never rescales (rnpu-ref
+/// `compare.rs`; the converter gives both inputs and the output one quantization). An
+/// identity depthwise 1×1 passes the first map's stored value through (zero points 0, unit
+/// requantization), the EW ALU takes the max / min with the second (converter bypassed: the
+/// stored operand itself; TRM `EW_ALU_ALGO` 0 / 1, B and G [HW] measured integer MAX / MIN
+/// exact), OUT_CVT writes it unchanged: exact. (uint8 is stored as `q − 128`, which keeps the
+/// order.) A one-element constant goes through the lookup table instead (`lib.rs`).
+pub fn analyze_minmax(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let kind = op.kind.name();
+    let alu = match op.kind {
+        OpKind::Maximum => EwAlu::Max,
+        OpKind::Minimum => EwAlu::Min,
+        _ => return Err(format!("{kind} is not MAXIMUM / MINIMUM")),
+    };
+    let (mut a, mut b) = (
+        op.input(0).ok_or("no first input")?,
+        op.input(1).ok_or("no second input")?,
+    );
+    if model.tensor(a).data.is_some() {
+        std::mem::swap(&mut a, &mut b);
+    }
+    let output = *op.outputs.first().ok_or("no output tensor")?;
+    let (at, bt, ot) = (model.tensor(a), model.tensor(b), model.tensor(output));
+    let storage = storage_of(ot.dtype)
+        .ok_or_else(|| format!("{kind} on {}: the NPU path is int8/uint8", ot.dtype))?;
+    if at.dtype != ot.dtype || bt.dtype != ot.dtype {
+        return Err("inputs and output of different types".into());
+    }
+    if at.data.is_some() {
+        return Err("two constant inputs".into());
+    }
+    let ohwc = hwc(&ot.shape).ok_or("output is not [1,H,W,C] or [1,T,C]")?;
+    if at.shape != ot.shape {
+        return Err(format!(
+            "first input {:?} is not the output's shape {:?}",
+            at.shape, ot.shape
+        ));
+    }
+    let constant = match &bt.data {
+        Some(_) if bt.shape.iter().product::<usize>() == 1 => {
+            return Err("a one-element constant (a lookup table's case)".into())
+        }
+        Some(_) => Some(
+            broadcast_constant(bt, ohwc)
+                .ok_or_else(|| format!("constant {:?} does not broadcast to it", bt.shape))?,
+        ),
+        None if bt.shape == ot.shape => None,
+        None => {
+            return Err(format!(
+                "feature maps {:?} and {:?}: a runtime operand broadcast",
+                at.shape, bt.shape
+            ))
+        }
+    };
+    let c = ohwc.2;
+    let identity =
+        crate::requant::GroupRequant::integer(c, crate::requant::OUT_CVT_SCALE, 14, None);
+    Ok(ConvOp {
+        izp: 0,
+        ozp: 0,
+        mult: vec![1.0; c],
+        tfl_rshift: Some(0),
+        desc: format!(
+            "{kind} {} of {} (identity depthwise 1x1, EW ALU {} on stored values)",
+            ot.dtype.name(),
+            if constant.is_some() {
+                "a map and a constant"
+            } else {
+                "two feature maps"
+            },
+            if alu == EwAlu::Max { "max" } else { "min" }
+        ),
+        ew: Some(EwAdd {
+            tensor: b,
+            hwc: ohwc,
+            offset: 0,
+            scale: 1,
+            shift: 0,
+            requant: identity,
+            bound: 0.0,
+            constant,
+            alu,
+            mul: false,
+        }),
+        ..ConvOp::identity_1x1(i, a, output, ohwc, storage)
+    })
 }
 
 /// MUL of a feature map by a constant that varies at most along channels (`[C]`,
@@ -2315,7 +2428,7 @@ fn analyze_mul_maps(
             requant,
             bound: error,
             constant: None,
-            subtract: false,
+            alu: EwAlu::Add,
             mul: true,
         }),
         ..ConvOp::identity_1x1(i, a, output, ohwc, storage)

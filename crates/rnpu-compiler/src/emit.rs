@@ -51,9 +51,9 @@ pub struct EwRegs {
     pub shift: u32,
     /// Activation clamp after the add.
     pub clamp: Clamp,
-    /// EW ALU minus (`main − operand`, TRM algorithm 4; B [HW] measured the operand order,
-    /// B and G [HW] integer MINUS exact and saturating) instead of add.
-    pub subtract: bool,
+    /// The EW ALU operation: add, minus (`main − operand`, TRM algorithm 4; B [HW] measured
+    /// the operand order), max or min (B and G [HW]: integer ALU ops exact and saturating).
+    pub alu: crate::conv::EwAlu,
     /// EW MUL by the operand (EW_TRUNCATE 0) instead of the ALU; the converter is bypassed
     /// when it would be the identity (offset 0, scale 1, shift 0).
     pub mul: bool,
@@ -426,7 +426,7 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
                 .with(dpu::EwCfg::EW_CVT_TYPE, 1)?
                 .with(dpu::EwCfg::EW_DATA_MODE, 1)?
                 .with(dpu::EwCfg::EDATA_SIZE, 1)?
-                .with(dpu::EwCfg::EW_ALU_ALGO, if e.subtract { 4 } else { 2 })?
+                .with(dpu::EwCfg::EW_ALU_ALGO, e.alu.algo())?
                 .with(dpu::EwCfg::EW_OP_TYPE, e.mul as u32)?
                 .with(
                     dpu::EwCfg::EW_OP_CVT_BYPASS,

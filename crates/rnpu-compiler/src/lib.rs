@@ -1589,6 +1589,7 @@ fn plan(
                 }),
                 OpKind::Pad | OpKind::PadV2 => lower(conv::analyze_pad_conv(qm, i), &mut views),
                 OpKind::Mul => lower(conv::analyze_mul(qm, i), &mut views),
+                OpKind::Maximum | OpKind::Minimum => lower(conv::analyze_minmax(qm, i), &mut views),
                 OpKind::Add | OpKind::Sub => lower(conv::analyze_add(qm, i), &mut views),
                 // A table when the op is a function of one byte (bit-exact), else PReLU mode.
                 OpKind::LeakyRelu | OpKind::Prelu => lower(conv::analyze_table(qm, i), &mut views)

@@ -881,7 +881,7 @@ fn lower_plain_with(c: &ConvOp, bn_rounding: bool, reorder: bool) -> Result<Lowe
                         scale: e.scale,
                         shift: e.shift,
                         clamp,
-                        subtract: e.subtract,
+                        alu: e.alu,
                         mul: e.mul,
                     }
                 }),

@@ -488,7 +488,7 @@ impl PaddedAvg {
             requant,
             bound: 0.0,
             constant: Some(image),
-            subtract: false,
+            alu: crate::conv::EwAlu::Add,
             mul: true,
         };
         Ok((ew, l))
@@ -1164,7 +1164,7 @@ pub fn lower_block_sum(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String>
             requant: identity,
             bound: 0.0,
             constant: None,
-            subtract: true,
+            alu: crate::conv::EwAlu::Minus,
             mul: false,
         }),
         desc: format!("{} [block sums {bh}x{bw} − {DIGIT}·digit]", c.desc),

@@ -634,6 +634,58 @@ fn add_constant_sweep() {
     t.report("ADD constant-operand sweep");
 }
 
+/// MAXIMUM / MINIMUM of two maps, or of a map and a constant broadcast to it (per channel,
+/// per column, per row, or whole), the constant first or second: an identity depthwise 1×1
+/// and the EW ALU's max / min on stored values — bit-exact (TFLite compares stored values).
+#[test]
+fn minmax_sweep() {
+    let mut r = Rng(0x3a9_313);
+    let mut t = Tally::default();
+    for seed in 0..120u64 {
+        let (h, w) = r.pick(&SIZES);
+        let c = r.pick(&CHANS);
+        let q = r.pick(&QUANTS);
+        let (mut m, ins, what) = if seed % 2 == 0 {
+            let (m, ins) = support::build_add(h, w, c, q, Activation::None, seed);
+            (m, ins, "two maps".to_string())
+        } else {
+            let shapes = [
+                vec![1, h, w, c],
+                vec![c],
+                vec![1, 1, 1, c],
+                vec![1, 1, w, 1],
+                vec![1, h, 1, c],
+            ];
+            let shape = shapes[(seed / 2 % shapes.len() as u64) as usize].clone();
+            let first = r.range(0, 1) == 1;
+            let (m, ins) =
+                support::build_add_const(h, w, c, shape.clone(), first, q, Activation::None, seed);
+            (m, ins, format!("constant {shape:?} first {first}"))
+        };
+        // The converter gives both inputs and the output one quantization.
+        let out_q = m.tensors[2].quantization.clone();
+        m.tensors[0].quantization = out_q.clone();
+        m.tensors[1].quantization = out_q;
+        let max = r.range(0, 1) == 1;
+        m.operators[0].kind = if max {
+            rnpu_model::OpKind::Maximum
+        } else {
+            rnpu_model::OpKind::Minimum
+        };
+        m.operators[0].options = rnpu_model::OpOptions::None;
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(p.placements[0].npu, "{what}: {}", p.placements[0].reason);
+        let kind = if max { "MAXIMUM" } else { "MINIMUM" };
+        t.run(
+            format!("{kind} {what} {h}x{w}x{c} {q:?} seed {seed}"),
+            &m,
+            &ins,
+        );
+    }
+    t.report("MAXIMUM / MINIMUM sweep (identity conv, EW ALU max / min)");
+    assert_eq!(t.worst, 0, "MAXIMUM / MINIMUM move stored values: exact");
+}
+
 #[test]
 fn concat_sweep() {
     use ConcatSrc::*;

@@ -246,6 +246,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("densenet_k12_block_16x12_c24_int8pa", true),
     ("densenet_k12_block_16x12_c24_int8pt", true),
     ("densenet_k12_block_16x12_c24_uint8", true),
+    // MAXIMUM of two maps, MINIMUM with a per-channel constant and of two maps: EW max / min.
+    ("maxout_min_13x9_c16_int8pa", true),
+    ("maxout_min_13x9_c16_int8pt", true),
+    ("maxout_min_13x9_c16_uint8", true),
     // A spatial attention gate [1,H,W,1] × features: the gate copied to every channel.
     ("spatial_gate_14x12_c16_int8pa", true),
     ("spatial_gate_14x12_c16_int8pt", true),
