@@ -1555,7 +1555,7 @@ fn plan(
                     }
                     Err(r) => lower(Err(r), &mut views),
                 },
-                OpKind::Mean => lower(
+                OpKind::Mean | OpKind::Sum => lower(
                     pool::analyze_mean(qm, i).or_else(|pixels| {
                         pool::analyze_channel_mean(qm, i)
                             .map_err(|channels| format!("{pixels}; over channels: {channels}"))
@@ -1879,7 +1879,7 @@ fn plan(
                 && (matches!(
                     model.operators[i].kind,
                     OpKind::Add | OpKind::Sub | OpKind::Mul | OpKind::Maximum | OpKind::Minimum
-                ) || (model.operators[i].kind == OpKind::Mean
+                ) || (matches!(model.operators[i].kind, OpKind::Mean | OpKind::Sum)
                     && pool::analyze_channel_mean(model, i).is_ok()))
         })
         .collect();

@@ -910,6 +910,26 @@ fn folded_mean_multiplier(si: f32, so: f32, n: i64) -> Result<(f64, i32), String
     Ok((mult as f64 * 2f64.powi(shift - 31), shift))
 }
 
+/// The multiplier LiteRT's `QuantizedMeanOrSum` applies for a MEAN ([`folded_mean_multiplier`])
+/// or a SUM (`QuantizeMultiplier(s_in/s_out)` itself, no `1/n`) of `n` values: the effective
+/// multiplier and its shift.
+fn reduce_multiplier(kind: &OpKind, si: f32, so: f32, n: i64) -> Result<(f64, i32), String> {
+    match kind {
+        OpKind::Mean => folded_mean_multiplier(si, so, n),
+        OpKind::Sum => {
+            let qm = rnpu_ref::quant::quantize_multiplier(si as f64 / so as f64);
+            if qm.multiplier <= 0 {
+                return Err(format!(
+                    "requantization multiplier {:.3e} out of range",
+                    si as f64 / so as f64
+                ));
+            }
+            Ok((qm.multiplier as f64 * 2f64.powi(qm.shift - 31), qm.shift))
+        }
+        other => Err(format!("{} is not MEAN / SUM", other.name())),
+    }
+}
+
 /// MEAN over the spatial axes {1, 2} of a `[1,H,W,C]` int8/uint8 tensor (keep_dims either
 /// way) as one depthwise convolution whose kernel is the whole map: unit weights, `A = −n·izp`
 /// (the accumulator is TFLite's `Σ q − n·zi`), and TFLite's own folded multiplier.
@@ -934,9 +954,15 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         .quantization
         .per_tensor()
         .ok_or("output not per-tensor")?;
-    // TFLite's folded multiplier, exactly (rnpu-ref `reduce.rs`).
+    // TFLite's folded multiplier, exactly (rnpu-ref `reduce.rs`); SUM's has no 1/n.
     let n = (ih * iw) as i64;
-    let (m, shift) = folded_mean_multiplier(si, so, n)?;
+    let kind = &model.operators[i].kind;
+    let (m, shift) = reduce_multiplier(kind, si, so, n)?;
+    let what = if *kind == OpKind::Sum {
+        "SUM".to_string()
+    } else {
+        format!("MEAN, TFLite's folded multiplier /{n}")
+    };
     let tfl_slack = if shift < 0 { 2f64.powi(shift - 1) } else { 0.0 };
     let stored = |z: i64| {
         if it.dtype == DType::UInt8 {
@@ -976,15 +1002,17 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         storage,
         desc: if pixel_sum {
             format!(
-                "MEAN axes {{1,2}} {ih}x{iw}x{c} {tag} keep_dims {keep_dims} (each 16-channel \
+                "{} axes {{1,2}} {ih}x{iw}x{c} {tag} keep_dims {keep_dims} (each 16-channel \
                  surface read as one pixel of {} channels, summed per channel by a selecting \
-                 1x1 convolution; TFLite's folded multiplier /{n})",
+                 1x1 convolution; {what})",
+                kind.name(),
                 16 * ih * iw
             )
         } else {
             format!(
-                "MEAN axes {{1,2}} {ih}x{iw}x{c} {tag} keep_dims {keep_dims} (depthwise conv \
-                 k{ih}x{iw}, unit weights, TFLite's folded multiplier /{n})"
+                "{} axes {{1,2}} {ih}x{iw}x{c} {tag} keep_dims {keep_dims} (depthwise conv \
+                 k{ih}x{iw}, unit weights; {what})",
+                kind.name()
             )
         },
         pixel_sum,
@@ -1040,7 +1068,12 @@ pub fn analyze_channel_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         .per_tensor()
         .ok_or("output not per-tensor")?;
     let n = c as i64;
-    let (m, shift) = folded_mean_multiplier(si, so, n)?;
+    let (m, shift) = reduce_multiplier(&op.kind, si, so, n)?;
+    let what = if op.kind == OpKind::Sum {
+        "SUM".to_string()
+    } else {
+        format!("MEAN, TFLite's folded multiplier /{n}")
+    };
     let storage = crate::resize::copy_storage(it.dtype)?;
     Ok(ConvOp {
         depthwise: false,
@@ -1051,8 +1084,9 @@ pub fn analyze_channel_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         tfl_slack: if shift < 0 { 2f64.powi(shift - 1) } else { 0.0 },
         tfl_rshift: (shift < 0).then_some(-shift),
         desc: format!(
-            "MEAN over the {c} channels of {h}x{w} {} (a 1x1 convolution to one channel, unit \
-             weights, TFLite's folded multiplier /{n})",
+            "{} over the {c} channels of {h}x{w} {} (a 1x1 convolution to one channel, unit \
+             weights; {what})",
+            op.kind.name(),
             it.dtype.name()
         ),
         bias: vec![0],

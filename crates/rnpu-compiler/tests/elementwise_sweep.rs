@@ -1269,6 +1269,60 @@ fn channel_mean_sweep() {
 /// squeeze-excite pooling of EfficientNet / MobileNetV3 at 14×14 and 28×28): each 16-channel
 /// surface summed as one pixel of 16·H·W channels by a selecting 1×1 convolution
 /// (`pool::lower_pixel_sum`), on the NPU within 1 LSB.
+/// SUM (keep_dims) over the channels of maps and sequences, and over the pixels of maps (the
+/// depthwise whole-map kernel up to 7×7, beyond it the pixel sum and the block sum): MEAN's
+/// lowerings with TFLite's SUM multiplier `QuantizeMultiplier(s_in/s_out)` (no folded `1/N`),
+/// the output scale a realistic fraction of `N·s_in` — within 1 LSB of rnpu-ref. (LiteRT's
+/// BUILTIN_REF int8 SUM is broken; the uint8 fixtures `sum_*_uint8` are bit-exact vs LiteRT.)
+#[test]
+fn sum_sweep() {
+    let mut r = Rng(0x5c3_5ee4);
+    let mut t = Tally::default();
+    let chans: [usize; 8] = [2, 3, 5, 16, 17, 33, 96, 384];
+    for seed in 0..100u64 {
+        let q = r.pick(&QUANTS);
+        let channels = seed % 2 == 0;
+        let (shape, axes, n): (Vec<usize>, Vec<i32>, usize) = if channels {
+            let (h, w) = r.pick(&[(1usize, 1usize), (3, 5), (14, 14), (7, 20)]);
+            let c = r.pick(&chans);
+            if seed % 4 == 0 {
+                (vec![1, h * w, c], vec![-1], c)
+            } else {
+                (vec![1, h, w, c], vec![3], c)
+            }
+        } else {
+            let (h, w) = r.pick(&[
+                (2usize, 3usize),
+                (7, 7),
+                (5, 1),
+                (12, 9),
+                (33, 20),
+                (56, 56),
+            ]);
+            let c = r.pick(&chans[..6]);
+            (vec![1, h, w, c], vec![1, 2], h * w)
+        };
+        let (mut m, ins) = support::build_mean_of(shape.clone(), &axes, true, q, false, seed);
+        m.operators[0].kind = rnpu_model::OpKind::Sum;
+        let (si, _) = m.tensors[0].quantization.per_tensor().unwrap();
+        let u = 0.1 + 0.9 * r.unit();
+        let (lo, hi) = if matches!(q, Quant::Uint8PerTensor) {
+            (0, 255)
+        } else {
+            (-128, 127)
+        };
+        m.tensors[2].quantization = rnpu_model::Quantization::PerTensor {
+            scale: si * (n as f64 * u / 8.0).max(0.5) as f32,
+            zero_point: r.range(lo + 40, hi - 40),
+        };
+        let label = format!("SUM {shape:?} axes {axes:?} {q:?} seed {seed}");
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(p.placements[0].npu, "{label}: {}", p.placements[0].reason);
+        t.run(label, &m, &ins);
+    }
+    t.report("SUM sweep (channels: 1x1 conv to one channel; pixels: MEAN's lowerings)");
+}
+
 #[test]
 fn mean_large_map_sweep() {
     let mut r = Rng(0x6a9_5eed);

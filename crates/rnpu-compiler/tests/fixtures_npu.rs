@@ -246,6 +246,9 @@ const FIXTURES: &[(&str, bool)] = &[
     ("densenet_k12_block_16x12_c24_int8pa", true),
     ("densenet_k12_block_16x12_c24_int8pt", true),
     ("densenet_k12_block_16x12_c24_uint8", true),
+    // SUM over the channels (1x1 conv to one channel) and over the pixels (pixel sum).
+    ("sum_c_keepdims_13x9_c5_uint8", true),
+    ("sum_hw_13x9_c5_uint8", true),
     // MAXIMUM of two maps, MINIMUM with a per-channel constant and of two maps: EW max / min.
     ("maxout_min_13x9_c16_int8pa", true),
     ("maxout_min_13x9_c16_int8pt", true),
