@@ -2511,6 +2511,29 @@ fn compile_graph(model: &Model, opts: &Options) -> Result<Program, CompileError>
             }
         }
     }
+    // Every NPU view holds exactly its tensor's values (views of one tensor are the same bytes);
+    // a model whose shapes disagree (a concatenation's output of another batch than its
+    // inputs, say) would otherwise be packed and unpacked with the wrong count.
+    for tb in &b.tensors {
+        let n: usize = tb.shape.iter().product();
+        if n != tb.h * tb.w * tb.c {
+            let t = model.tensor(tb.tensor);
+            let op = producer.get(&tb.tensor).map_or(String::new(), |&o| {
+                format!("op {o} ({}) writes ", model.operators[o].kind.name())
+            });
+            return Err(CompileError::Model(format!(
+                "{op}tensor {} '{}' of shape {:?} ({n} values), but the NPU view the operators \
+                 around it agree on holds {}x{}x{} = {}: the model's shapes are inconsistent",
+                tb.tensor,
+                t.name,
+                tb.shape,
+                tb.h,
+                tb.w,
+                tb.c,
+                tb.h * tb.w * tb.c
+            )));
+        }
+    }
     Ok(Program {
         target: target.name.to_string(),
         buffers: b.buffers,

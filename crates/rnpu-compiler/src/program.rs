@@ -188,6 +188,13 @@ impl TensorBinding {
             tensor: self.tensor,
             msg: m,
         };
+        let n: usize = self.shape.iter().product();
+        if n != self.h * self.w * self.c {
+            return Err(bad(format!(
+                "shape {:?} ({n} values) does not match its {}x{}x{} NPU image",
+                self.shape, self.h, self.w, self.c
+            )));
+        }
         let data = match self.storage {
             Storage::Int8 => {
                 ArrayData::I8(layout::nc1hwc2_to_nhwc_i8(bytes, s).map_err(|e| bad(e.to_string()))?)

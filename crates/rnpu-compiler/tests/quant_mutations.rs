@@ -191,6 +191,20 @@ fn compile_fuzz_regressions() {
         if let Ok(model) = rnpu_model::parse(&bytes) {
             let r = catch_unwind(AssertUnwindSafe(|| compile(&model, &Options::default())));
             assert!(r.is_ok(), "{}: compile panicked", path.display());
+            // A program's NPU views hold exactly their tensors' values (the runtime packs and
+            // unpacks them by that count).
+            if let Ok(Ok(p)) = &r {
+                for tb in &p.tensors {
+                    let n: usize = tb.shape.iter().product();
+                    assert_eq!(
+                        n,
+                        tb.h * tb.w * tb.c,
+                        "{}: tensor {} bound with a view of another size",
+                        path.display(),
+                        tb.tensor
+                    );
+                }
+            }
             // The fuzz target then runs the model (CPU segments on rnpu-ref): zero inputs.
             let inputs: Vec<rnpu_model::Array> = model
                 .inputs
