@@ -51,6 +51,14 @@ MODELS = {
 # BUILTIN_REF resolver does not have: no oracle), the *_full variants of palm/hand and
 # face_detection_full_range_sparse (larger copies of the same operator mix).
 DEFAULT = list(MODELS)
+# Larger members of the same families: not made for CI (minutes of conversion each), taken with
+# `--extra` for a broader real-weight check by hand (written under .cache/real-int8-extra/).
+EXTRA = {
+    "palm_detection_full": ("mediapipe/modules/palm_detection/palm_detection_full.tflite", (0.0, 1.0)),
+    "hand_landmark_full": ("mediapipe/modules/hand_landmark/hand_landmark_full.tflite", (0.0, 1.0)),
+}
+# (face_detection_full_range_sparse converts to an int8 DEPTH_TO_SPACE version 2, which LiteRT
+# 2.3.0's BUILTIN_REF resolver does not have: no oracle, as pose_detection.)
 
 
 def fetch_wheel():
@@ -318,7 +326,15 @@ def make(name, zf, log):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("names", nargs="*", default=DEFAULT)
+    ap.add_argument("--extra", action="store_true",
+                    help="make the EXTRA models (default: all of them) under .cache/real-int8-extra/")
     a = ap.parse_args()
+    if a.extra:
+        global OUT
+        MODELS.update(EXTRA)
+        OUT = os.path.join(ROOT, ".cache", "real-int8-extra")
+        if a.names == DEFAULT:
+            a.names = list(EXTRA)
     zf = fetch_wheel()
     for n in a.names:
         make(n, zf, lambda m: print(m, flush=True))
