@@ -1212,6 +1212,21 @@ def math_ops():
         k = L.Lambda(lambda t: tf.minimum(t, lim))(m)
         y = L.Conv2D(8, 1)(L.Minimum()([k, L.DepthwiseConv2D(3, padding="same")(k)]))
         emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 13, 9, 16)], [(-1, 1)])
+    # CBAM's spatial attention whole: channel mean and channel max (REDUCE_MAX over channels:
+    # the EW ALU's max lane by lane), concatenated, a 7x7 convolution, sigmoid, × the features;
+    # and a channel minimum as a second output.
+    n = "cbam_spatial_14x12_c24"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((14, 12, 24), name="in0")
+        f = L.Conv2D(24, 1, activation="relu")(xin)
+        avg = L.Lambda(lambda t: tf.reduce_mean(t, axis=-1, keepdims=True))(f)
+        mx = L.Lambda(lambda t: tf.reduce_max(t, axis=-1, keepdims=True))(f)
+        g = L.Conv2D(1, 7, padding="same", activation="sigmoid")(L.Concatenate()([avg, mx]))
+        y = L.Conv2D(8, 1)(L.Multiply()([f, g]))
+        mn = L.Lambda(lambda t: tf.reduce_min(t, axis=-1, keepdims=True))(L.Conv2D(20, 3)(xin))
+        emit_variants(n, ("keras", tf.keras.Model(xin, [y, mn])), [(1, 14, 12, 24)], [(-1, 1)])
     # A spatial attention gate (CBAM-style): a one-channel sigmoid map [1,H,W,1] multiplies
     # every channel of the features; on the NPU the gate is copied to every channel, then the
     # two-map MUL.

@@ -1562,7 +1562,16 @@ fn plan(
                     }),
                     &mut views,
                 ),
-                OpKind::ReduceMax => pool::global_max(qm, i).and_then(|(c, l)| {
+                OpKind::ReduceMax | OpKind::ReduceMin => (if op.kind == OpKind::ReduceMax {
+                    pool::global_max(qm, i)
+                } else {
+                    Err("over pixels: the PPU pools max and average only".to_string())
+                })
+                .or_else(|pixels| {
+                    pool::channel_extreme(qm, i)
+                        .map_err(|channels| format!("{pixels}; over channels: {channels}"))
+                })
+                .and_then(|(c, l)| {
                     check_views(&mut views, &c)?;
                     Ok((c, l))
                 }),

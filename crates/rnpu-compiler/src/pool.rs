@@ -1573,6 +1573,179 @@ pub fn global_max(model: &Model, i: usize) -> Result<(ConvOp, Lowered), String> 
     Ok((conv, l))
 }
 
+/// REDUCE_MAX / REDUCE_MIN over the channels of a `[1,H,W,C]` map or `[1,T,C]` sequence with
+/// keep_dims (CBAM's channel-max map, a class-score maximum): TFLite takes the largest /
+/// smallest stored value (input and output share quantization). The EW ALU's max / min
+/// (EW_ALU_ALGO 0 / 1; B, G [HW] integer MAX / MIN exact) does it lane by lane, in 16-channel
+/// maps of the op's scratch buffer:
+/// 1. the last surface copied with its lanes past `C` set to the neutral value (−128 for max,
+///    127 for min: weight 0, bias — the producers' surplus lanes hold anything);
+/// 2. every other surface folded in: an identity pass over surface `s` whose EW operand is the
+///    running result;
+/// 3. a butterfly across the lanes: a 1×1 convolution rotating the lanes by `r` (a selection,
+///    lane `j` ← lane `(j + r) mod 16`) whose EW operand is the unrotated map, `r` = 8, 4, 2, 1 as
+///    far as the valid lanes need; lane 0 of the last step — written to the output's one-channel
+///    image — is the result.
+///
+/// Every step moves or compares stored values: exact. The intermediate maps alternate between
+/// two scratch regions.
+pub fn channel_extreme(model: &Model, i: usize) -> Result<(ConvOp, Lowered), String> {
+    use crate::conv::{EwAdd, EwAlu};
+    use crate::resize::{chain_ew, Place};
+    let op = &model.operators[i];
+    let kind = op.kind.name();
+    let (alu, neutral) = match op.kind {
+        OpKind::ReduceMax => (EwAlu::Max, -128i32),
+        OpKind::ReduceMin => (EwAlu::Min, 127i32),
+        _ => return Err(format!("{kind} is not REDUCE_MAX / REDUCE_MIN")),
+    };
+    let input = op.input(0).ok_or("no input")?;
+    let axes_t = op.input(1).ok_or("no axis tensor")?;
+    let output = *op.outputs.first().ok_or("no output")?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
+    if !matches!(it.dtype, DType::Int8 | DType::UInt8) || ot.dtype != it.dtype {
+        return Err(format!(
+            "{} → {}: the NPU path is int8/uint8",
+            it.dtype, ot.dtype
+        ));
+    }
+    if it.quantization != ot.quantization {
+        return Err("input and output quantized differently (TFLite requires them equal)".into());
+    }
+    let rank = it.shape.len() as i64;
+    let axes: Vec<i64> = crate::crop::ints(model, Some(axes_t))?
+        .iter()
+        .map(|&a| if a < 0 { a + rank } else { a })
+        .collect();
+    if axes.is_empty() || axes.iter().any(|&a| a != rank - 1) {
+        return Err(format!(
+            "axes {axes:?} of {:?}: not the channel axis",
+            it.shape
+        ));
+    }
+    let (h, w, c) = crate::conv::hwc(&it.shape).ok_or("input is not [1,H,W,C] or [1,T,C]")?;
+    let mut want = it.shape.clone();
+    *want.last_mut().ok_or("rank 0")? = 1;
+    if ot.shape != want {
+        return Err(format!(
+            "output {:?}: only keep_dims (the map with one channel)",
+            ot.shape
+        ));
+    }
+    if h * w == 0 || c == 0 {
+        return Err("an empty map".into());
+    }
+    let storage = crate::resize::copy_storage(it.dtype)?;
+    let plane = (h * w * 16) as u64;
+    let surfaces = c.div_ceil(16);
+    let last = c - 16 * (surfaces - 1);
+    let identity =
+        crate::requant::GroupRequant::integer(16, crate::requant::OUT_CVT_SCALE, 14, None);
+    let ew = |alu: EwAlu| EwAdd {
+        tensor: output,
+        hwc: (h, w, 16),
+        offset: 0,
+        scale: 1,
+        shift: 0,
+        requant: identity.clone(),
+        bound: 0.0,
+        constant: None,
+        alu,
+        mul: false,
+    };
+    let base = |desc: String| ConvOp {
+        izp: 0,
+        ozp: 0,
+        mult: vec![1.0; 16],
+        tfl_rshift: Some(0),
+        desc,
+        ..ConvOp::identity_1x1(i, input, output, (h, w, 16), storage)
+    };
+    // (lowering, source, EW operand, writes the output) per step; places resolved below.
+    enum Src {
+        Surface(usize),
+        Running,
+    }
+    let mut steps: Vec<(Lowered, Src, bool)> = Vec::new();
+    // 1. The last surface, its lanes past `last` neutral.
+    let picks: Vec<(usize, usize)> = (0..last).map(|j| (j, j)).collect();
+    let mut mask = ConvOp {
+        bias: (0..16)
+            .map(|j| if j < last { 0 } else { neutral })
+            .collect(),
+        ..ConvOp::selection_1x1(i, input, output, (h, w), 16, 16, &picks, storage)
+    };
+    mask.desc = format!("{kind} over channels: surface {} masked", surfaces - 1);
+    steps.push((
+        crate::lower::lower_conv(&mask, true)?,
+        Src::Surface(surfaces - 1),
+        false,
+    ));
+    // 2. The other surfaces folded in.
+    for s in 0..surfaces - 1 {
+        let c = ConvOp {
+            ew: Some(ew(alu)),
+            ..base(format!("{kind} over channels: surface {s} folded in"))
+        };
+        steps.push((crate::lower::lower_conv(&c, true)?, Src::Surface(s), true));
+    }
+    // 3. The butterfly over the valid lanes.
+    let valid = c.min(16);
+    let mut r = valid.next_power_of_two() / 2;
+    while r >= 1 {
+        let picks: Vec<(usize, usize)> = (0..16).map(|j| (j, (j + r) % 16)).collect();
+        let c = ConvOp {
+            ew: Some(ew(alu)),
+            desc: format!("{kind} over channels: lanes rotated by {r}"),
+            ..ConvOp::selection_1x1(i, input, output, (h, w), 16, 16, &picks, storage)
+        };
+        steps.push((crate::lower::lower_conv(&c, true)?, Src::Running, true));
+        r /= 2;
+    }
+    let region = steps
+        .iter()
+        .map(|(l, _, _)| l.output_extent.max(l.ew_extent).max(l.input_extent))
+        .max()
+        .unwrap_or(plane)
+        .next_multiple_of(crate::lower::CHUNK_ALIGN as u64);
+    let n = steps.len();
+    let mut chain = Vec::with_capacity(n);
+    // The running map: region 0, then alternating.
+    let mut cur = 0u64;
+    for (k, (l, src, reads_running)) in steps.into_iter().enumerate() {
+        let src = match src {
+            Src::Surface(s) => Place::InputAt(s as u64 * plane),
+            Src::Running => Place::Scratch(cur),
+        };
+        let ew = reads_running.then_some(Place::Scratch(cur));
+        let dst = if k + 1 == n {
+            Place::Output
+        } else if k == 0 {
+            Place::Scratch(0)
+        } else {
+            Place::Scratch(region - cur)
+        };
+        chain.push((l, src, dst, ew));
+        if k > 0 {
+            cur = region - cur;
+        }
+    }
+    let mut l = chain_ew(chain)?;
+    l.split = format!("{n} step(s): {}", l.split);
+    let conv = ConvOp {
+        out_hwc: (h, w, 1),
+        desc: format!(
+            "{kind} over the {c} channels of {h}x{w} {} (EW ALU {} lane by lane: {} surface(s) \
+             folded, then a butterfly of lane rotations; exact)",
+            it.dtype.name(),
+            if alu == EwAlu::Max { "max" } else { "min" },
+            surfaces
+        ),
+        ..ConvOp::identity_1x1(i, input, output, (h, w, c), storage)
+    };
+    Ok((conv, l))
+}
+
 #[cfg(test)]
 mod max_pass_tests {
     use super::{max_passes, MAX_POOL_KERNEL};

@@ -2423,6 +2423,56 @@ fn conv_1x1_case(r: &mut Rng, h: usize, w: usize, seed: u64) -> support::Case {
     }
 }
 
+/// REDUCE_MAX / REDUCE_MIN over the channels (keep_dims) after a 1×1 convolution (whose whole
+/// output cube leaves arbitrary values in the lanes past its channels): 1–160 channels, maps
+/// 1×1 to 20×17, int8/uint8 — the masked last surface, the surfaces folded by the EW
+/// ALU and the lane butterfly must give rnpu-ref's value exactly on the emulated input.
+#[test]
+fn channel_reduce_max_min_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator};
+    let mut r = Rng(0x0c4a_3a8f);
+    let mut t = Tally::default();
+    let mut on_npu = 0;
+    let sizes = [(1usize, 1usize), (3, 5), (13, 9), (1, 40), (20, 17)];
+    for seed in 0..60u64 {
+        let (h, w) = sizes[(seed % sizes.len() as u64) as usize];
+        let c = conv_1x1_case(&mut r, h, w, 3100 + seed);
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let rank = m.tensors[conv_out].shape.len() as i32;
+        let axis = if seed % 2 == 0 { -1 } else { rank - 1 };
+        let axes = push_i32_const(&mut m, "axes", &[1], &[axis]);
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "extreme".into();
+        *y.shape.last_mut().unwrap() = 1;
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        let max = seed % 4 < 2;
+        m.operators.push(Operator {
+            kind: if max {
+                OpKind::ReduceMax
+            } else {
+                OpKind::ReduceMin
+            },
+            version: 1,
+            inputs: vec![Some(conv_out), Some(axes)],
+            outputs: vec![yi],
+            options: OpOptions::Reducer { keep_dims: true },
+        });
+        m.outputs = vec![yi];
+        let label = format!(
+            "{} over channels {h}x{w}x{} {:?}",
+            if max { "REDUCE_MAX" } else { "REDUCE_MIN" },
+            c.oc,
+            c.quant
+        );
+        on_npu += usize::from(npu_copy_follower(&mut t, &mut m, &x, yi, label));
+    }
+    println!("REDUCE_MAX / REDUCE_MIN over channels: {on_npu} of 60 on the NPU");
+    t.report("conv + REDUCE_MAX / REDUCE_MIN over the channels sweep (on its emulated input)");
+    assert_eq!(t.worst, 0, "a maximum / minimum moves stored values: exact");
+}
+
 /// Op 1 — a copying operator after the convolution — must be on the NPU (else a failure is
 /// recorded and `false` returned), and its emulated output `y` an exact copy of rnpu-ref's on
 /// its emulated input.

@@ -249,6 +249,11 @@ const FIXTURES: &[(&str, bool)] = &[
     // SUM over the channels (1x1 conv to one channel) and over the pixels (pixel sum).
     ("sum_c_keepdims_13x9_c5_uint8", true),
     ("sum_hw_13x9_c5_uint8", true),
+    // CBAM's spatial attention: channel mean and channel max (EW max lane by lane), concat,
+    // 7x7 conv, sigmoid, × features; a channel minimum.
+    ("cbam_spatial_14x12_c24_int8pa", true),
+    ("cbam_spatial_14x12_c24_int8pt", true),
+    ("cbam_spatial_14x12_c24_uint8", true),
     // MAXIMUM of two maps, MINIMUM with a per-channel constant and of two maps: EW max / min.
     ("maxout_min_13x9_c16_int8pa", true),
     ("maxout_min_13x9_c16_int8pt", true),
