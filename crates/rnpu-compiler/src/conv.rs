@@ -1697,6 +1697,31 @@ fn mul_params(
     ))
 }
 
+/// A commutative binary operator's operands, a constant one second: (runtime input, other
+/// input, output, storage) — all three of one int8/uint8 type, at most one constant.
+fn binary_operands(model: &Model, i: usize) -> Result<(usize, usize, usize, Storage), String> {
+    let op = &model.operators[i];
+    let kind = op.kind.name();
+    let (mut a, mut b) = (
+        op.input(0).ok_or("no first input")?,
+        op.input(1).ok_or("no second input")?,
+    );
+    if model.tensor(a).data.is_some() {
+        std::mem::swap(&mut a, &mut b);
+    }
+    let output = *op.outputs.first().ok_or("no output tensor")?;
+    let (at, bt, ot) = (model.tensor(a), model.tensor(b), model.tensor(output));
+    let storage = storage_of(ot.dtype)
+        .ok_or_else(|| format!("{kind} on {}: the NPU path is int8/uint8", ot.dtype))?;
+    if at.dtype != ot.dtype || bt.dtype != ot.dtype {
+        return Err("mixed input/output types".into());
+    }
+    if at.data.is_some() {
+        return Err("both operands are constant".into());
+    }
+    Ok((a, b, output, storage))
+}
+
 /// MAXIMUM / MINIMUM of two int8/uint8 feature maps of the output's shape, or of a map and a
 /// constant broadcast to it: TFLite compares the stored values and never rescales (rnpu-ref
 /// `compare.rs`; the converter gives both inputs and the output one quantization). An
@@ -1713,23 +1738,8 @@ pub fn analyze_minmax(model: &Model, i: usize) -> Result<ConvOp, String> {
         OpKind::Minimum => EwAlu::Min,
         _ => return Err(format!("{kind} is not MAXIMUM / MINIMUM")),
     };
-    let (mut a, mut b) = (
-        op.input(0).ok_or("no first input")?,
-        op.input(1).ok_or("no second input")?,
-    );
-    if model.tensor(a).data.is_some() {
-        std::mem::swap(&mut a, &mut b);
-    }
-    let output = *op.outputs.first().ok_or("no output tensor")?;
+    let (a, b, output, storage) = binary_operands(model, i)?;
     let (at, bt, ot) = (model.tensor(a), model.tensor(b), model.tensor(output));
-    let storage = storage_of(ot.dtype)
-        .ok_or_else(|| format!("{kind} on {}: the NPU path is int8/uint8", ot.dtype))?;
-    if at.dtype != ot.dtype || bt.dtype != ot.dtype {
-        return Err("inputs and output of different types".into());
-    }
-    if at.data.is_some() {
-        return Err("two constant inputs".into());
-    }
     let ohwc = hwc(&ot.shape).ok_or("output is not [1,H,W,C] or [1,T,C]")?;
     if at.shape != ot.shape {
         return Err(format!(
@@ -1797,23 +1807,8 @@ pub fn analyze_minmax(model: &Model, i: usize) -> Result<ConvOp, String> {
 pub fn analyze_mul(model: &Model, i: usize) -> Result<ConvOp, String> {
     let op = &model.operators[i];
     let kind = op.kind.name();
-    let (mut a, mut b) = (
-        op.input(0).ok_or("no first input")?,
-        op.input(1).ok_or("no second input")?,
-    );
-    if model.tensor(a).data.is_some() {
-        std::mem::swap(&mut a, &mut b);
-    }
-    let output = *op.outputs.first().ok_or("no output tensor")?;
+    let (a, b, output, storage) = binary_operands(model, i)?;
     let (at, bt, ot) = (model.tensor(a), model.tensor(b), model.tensor(output));
-    let storage = storage_of(ot.dtype)
-        .ok_or_else(|| format!("{kind} on {}: the NPU path is int8/uint8", ot.dtype))?;
-    if at.dtype != ot.dtype || bt.dtype != ot.dtype {
-        return Err("mixed input/output types".into());
-    }
-    if at.data.is_some() {
-        return Err("both operands are constant".into());
-    }
     let Some(kdata) = &bt.data else {
         return analyze_mul_maps(model, i, a, b, output);
     };

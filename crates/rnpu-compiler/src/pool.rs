@@ -1021,11 +1021,9 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
     })
 }
 
-/// MEAN over the channels of a `[1,H,W,C]` map or `[1,T,C]` sequence with keep_dims (a
-/// LayerNorm's mean and variance, CBAM's channel-mean map): one direct 1×1 convolution to one
-/// output channel with unit weights — the accumulator is `Σ q − C·zi` — and the folded
-/// multiplier `QuantizedMeanOrSum` applies to every axis set ([`analyze_mean`]'s, `n = C`).
-pub fn analyze_channel_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
+/// A reduction over the channel axis alone of an int8/uint8 `[1,H,W,C]` map or `[1,T,C]`
+/// sequence with keep_dims (the output the map with one channel): input, output, `(H, W, C)`.
+fn channel_reduction(model: &Model, i: usize) -> Result<Reduction, String> {
     let op = &model.operators[i];
     let input = op.input(0).ok_or("no input")?;
     let axes_t = op.input(1).ok_or("no axis tensor")?;
@@ -1042,8 +1040,7 @@ pub fn analyze_channel_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
         ));
     }
     let rank = it.shape.len() as i64;
-    let axes = crate::crop::ints(model, Some(axes_t))?;
-    let axes: Vec<i64> = axes
+    let axes: Vec<i64> = crate::crop::ints(model, Some(axes_t))?
         .iter()
         .map(|&a| if a < 0 { a + rank } else { a })
         .collect();
@@ -1053,7 +1050,7 @@ pub fn analyze_channel_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
             it.shape
         ));
     }
-    let (h, w, c) = crate::conv::hwc(&it.shape).ok_or("input is not [1,H,W,C] or [1,T,C]")?;
+    let hwc = crate::conv::hwc(&it.shape).ok_or("input is not [1,H,W,C] or [1,T,C]")?;
     let mut want = it.shape.clone();
     *want.last_mut().ok_or("rank 0")? = 1;
     if ot.shape != want {
@@ -1062,6 +1059,20 @@ pub fn analyze_channel_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
             ot.shape
         ));
     }
+    if hwc.0 * hwc.1 == 0 || hwc.2 == 0 {
+        return Err("an empty map".into());
+    }
+    Ok((input, output, hwc))
+}
+
+/// MEAN over the channels of a `[1,H,W,C]` map or `[1,T,C]` sequence with keep_dims (a
+/// LayerNorm's mean and variance, CBAM's channel-mean map): one direct 1×1 convolution to one
+/// output channel with unit weights — the accumulator is `Σ q − C·zi` — and the folded
+/// multiplier `QuantizedMeanOrSum` applies to every axis set ([`analyze_mean`]'s, `n = C`).
+pub fn analyze_channel_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let (input, output, (h, w, c)) = channel_reduction(model, i)?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
     let (si, zi) = it.quantization.per_tensor().ok_or("input not per-tensor")?;
     let (so, zo) = ot
         .quantization
@@ -1599,41 +1610,10 @@ pub fn channel_extreme(model: &Model, i: usize) -> Result<(ConvOp, Lowered), Str
         OpKind::ReduceMin => (EwAlu::Min, 127i32),
         _ => return Err(format!("{kind} is not REDUCE_MAX / REDUCE_MIN")),
     };
-    let input = op.input(0).ok_or("no input")?;
-    let axes_t = op.input(1).ok_or("no axis tensor")?;
-    let output = *op.outputs.first().ok_or("no output")?;
+    let (input, output, (h, w, c)) = channel_reduction(model, i)?;
     let (it, ot) = (model.tensor(input), model.tensor(output));
-    if !matches!(it.dtype, DType::Int8 | DType::UInt8) || ot.dtype != it.dtype {
-        return Err(format!(
-            "{} → {}: the NPU path is int8/uint8",
-            it.dtype, ot.dtype
-        ));
-    }
     if it.quantization != ot.quantization {
         return Err("input and output quantized differently (TFLite requires them equal)".into());
-    }
-    let rank = it.shape.len() as i64;
-    let axes: Vec<i64> = crate::crop::ints(model, Some(axes_t))?
-        .iter()
-        .map(|&a| if a < 0 { a + rank } else { a })
-        .collect();
-    if axes.is_empty() || axes.iter().any(|&a| a != rank - 1) {
-        return Err(format!(
-            "axes {axes:?} of {:?}: not the channel axis",
-            it.shape
-        ));
-    }
-    let (h, w, c) = crate::conv::hwc(&it.shape).ok_or("input is not [1,H,W,C] or [1,T,C]")?;
-    let mut want = it.shape.clone();
-    *want.last_mut().ok_or("rank 0")? = 1;
-    if ot.shape != want {
-        return Err(format!(
-            "output {:?}: only keep_dims (the map with one channel)",
-            ot.shape
-        ));
-    }
-    if h * w == 0 || c == 0 {
-        return Err("an empty map".into());
     }
     let storage = crate::resize::copy_storage(it.dtype)?;
     let plane = (h * w * 16) as u64;
