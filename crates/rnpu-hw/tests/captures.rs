@@ -22,8 +22,11 @@ use rnpu_hw::regcmd::Issue;
 use serde_json::Value;
 
 fn captures_dir() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("RNPU_MESA_CAPTURES") {
-        return Some(PathBuf::from(p));
+    // `RNPU_CAPTURES` as every other capture test reads it (the older name still works).
+    for var in ["RNPU_CAPTURES", "RNPU_MESA_CAPTURES"] {
+        if let Ok(p) = std::env::var(var) {
+            return Some(PathBuf::from(p));
+        }
     }
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
