@@ -740,7 +740,15 @@ fn along_w(shape: &[usize], axis: i32) -> Result<bool, String> {
 /// TFLite CONCATENATION does not rescale), else TFLite's uint8 rescaling `round(q·s_k/s_out −
 /// z_k·s_k/s_out) + z_out` as `(q − z_k)·s_k/s_out` rounded once, plus `z_out`. The copies'
 /// writes past the image (whole output cubes) land past the output's last surface.
-pub fn analyze_spatial(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv::ConvOp), String> {
+///
+/// An input that is a view of another buffer (a concatenation's or split's output) or that
+/// `copy_also` names (already a slice of another concatenation) is copied into its staging
+/// image by the operator itself (`ConcatOp::copied`).
+pub fn analyze_spatial(
+    model: &Model,
+    i: usize,
+    copy_also: &dyn Fn(usize) -> bool,
+) -> Result<(ConcatOp, crate::conv::ConvOp), String> {
     let op = &model.operators[i];
     let output = *op.outputs.first().ok_or("no output")?;
     let ot = model.tensor(output);
@@ -823,7 +831,7 @@ pub fn analyze_spatial(model: &Model, i: usize) -> Result<(ConcatOp, crate::conv
             });
             continue;
         }
-        if made_by_view {
+        if made_by_view || copy_also(t) {
             // A view of another buffer: the operator copies it into its staging image first.
             copied.push((inputs.len(), 0));
         }

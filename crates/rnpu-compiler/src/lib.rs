@@ -778,7 +778,7 @@ fn plan(
                         if row_concat_candidate(model, i, banned, &producer).is_some() {
                             return Err(channels);
                         }
-                        concat::analyze_spatial(model, i)
+                        concat::analyze_spatial(model, i, &|t| aliased.contains(&t))
                             .map(|(cc, conv)| (cc, Some(conv)))
                             .map_err(|sp| format!("{channels}; along H/W: {sp}"))
                     }),
