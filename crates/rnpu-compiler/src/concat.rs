@@ -49,6 +49,20 @@ pub struct ConcatOp {
     pub copied: Vec<(usize, u64)>,
 }
 
+impl ConcatOp {
+    /// Byte offset, in the output's (or staging) buffer, of an input placed at `off`: spatial
+    /// gathers place whole images at byte offsets, the rest channel slices of 16-channel
+    /// surfaces.
+    pub fn slice_bytes(&self, off: usize) -> u64 {
+        let (h, w, _) = self.out_hwc;
+        if self.spatial {
+            off as u64
+        } else {
+            (off / 16 * h * w * 16) as u64
+        }
+    }
+}
+
 /// What a channel CONCATENATION needs whichever way it runs: its `[1,H,W,C]` int8/uint8
 /// per-tensor output and its inputs — feature maps of the output's type and spatial size,
 /// per-tensor, each once — as (tensor, channels, scale, zero point); channels add up to `C`.

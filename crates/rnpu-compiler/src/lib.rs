@@ -204,29 +204,20 @@ fn lower_gather(
     if cc.copied.is_empty() {
         return lower::lower_conv(c, bn_rounding);
     }
-    let (h, w, _) = cc.out_hwc;
-    let spatial = cc.spatial;
     let mut stages = Vec::new();
-    for (n, entry) in cc.copied.iter_mut().enumerate() {
-        let (t, hwc, off) = cc.inputs[entry.0];
+    for n in 0..cc.copied.len() {
+        let k = cc.copied[n].0;
+        let (t, hwc, off) = cc.inputs[k];
         let copy = conv::ConvOp {
             desc: format!("copy of input tensor {t} into its staging slice"),
             ..conv::ConvOp::identity_1x1(cc.op, t, t, hwc, c.storage)
         };
         let l = lower::lower_conv(&copy, bn_rounding)?;
-        entry.1 = l.input_extent;
-        // Spatial gathers place whole images at byte offsets; the rest, channel slices.
-        let byte = |off: usize| {
-            if spatial {
-                off as u64
-            } else {
-                (off / 16 * h * w * 16) as u64
-            }
-        };
-        let at = byte(off);
+        cc.copied[n].1 = l.input_extent;
+        let at = cc.slice_bytes(off);
         // Its whole output cube must stay within the room before the next input's slice.
-        if let Some(next) = cc.inputs.get(entry.0 + 1) {
-            let room = byte(next.2);
+        if let Some(next) = cc.inputs.get(k + 1) {
+            let room = cc.slice_bytes(next.2);
             if at + l.output_extent > room {
                 return Err(format!(
                     "the copy of input tensor {t} writes {} bytes past its staging slice",
@@ -2126,19 +2117,12 @@ fn compile_graph(model: &Model, opts: &Options) -> Result<Program, CompileError>
         } else {
             b.bind(model, cc.output, cc.out_hwc, st)
         };
-        let (h, w, _) = cc.out_hwc;
         for (k, &(t, hwc, off)) in cc.inputs.iter().enumerate() {
             // A copied input keeps its own binding; the operator copies it into its slice.
             if cc.copied.iter().any(|x| x.0 == k) {
                 continue;
             }
-            // Spatial gathers place whole images at byte offsets; the rest, channel slices.
-            let slice = if cc.spatial {
-                at.1 + off as u64
-            } else {
-                at.1 + (off / 16 * h * w * 16) as u64
-            };
-            b.alias(model, t, hwc, st, (at.0, slice));
+            b.alias(model, t, hwc, st, (at.0, at.1 + cc.slice_bytes(off)));
         }
     }
     // QUANTIZE views: the output shares the input's bytes, each packed/unpacked in its own type.

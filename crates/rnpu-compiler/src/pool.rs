@@ -804,13 +804,35 @@ fn ppu_entries(
 /// Input tensor, output tensor and the `(H, W, C)` map a reduction runs over.
 type Reduction = (usize, usize, (usize, usize, usize));
 
-/// A reduction (MEAN, REDUCE_MAX) over the pixels of a map: `(input, output, (H, W, C))` of
-/// operator `i`, int8/uint8 with one type in and out, or why not.
-fn spatial_reduction(model: &Model, i: usize) -> Result<Reduction, String> {
+/// A reducer's operands — (input, axis tensor, output) — int8/uint8 with one type in and out,
+/// the axes int32.
+fn reduction_operands(model: &Model, i: usize) -> Result<(usize, usize, usize), String> {
     let op = &model.operators[i];
     let input = op.input(0).ok_or("no input")?;
     let axes_t = op.input(1).ok_or("no axis tensor")?;
     let output = *op.outputs.first().ok_or("no output")?;
+    let (it, at, ot) = (
+        model.tensor(input),
+        model.tensor(axes_t),
+        model.tensor(output),
+    );
+    if !matches!(it.dtype, DType::Int8 | DType::UInt8) || ot.dtype != it.dtype {
+        return Err(format!(
+            "{} → {}: the NPU path is int8/uint8",
+            it.dtype, ot.dtype
+        ));
+    }
+    if at.dtype != DType::Int32 {
+        return Err(format!("axis tensor is {}, not int32", at.dtype));
+    }
+    Ok((input, axes_t, output))
+}
+
+/// A reduction (MEAN, REDUCE_MAX) over the pixels of a map: `(input, output, (H, W, C))` of
+/// operator `i`, int8/uint8 with one type in and out, or why not.
+fn spatial_reduction(model: &Model, i: usize) -> Result<Reduction, String> {
+    let op = &model.operators[i];
+    let (input, axes_t, output) = reduction_operands(model, i)?;
     let (it, at, ot) = (
         model.tensor(input),
         model.tensor(axes_t),
@@ -821,15 +843,6 @@ fn spatial_reduction(model: &Model, i: usize) -> Result<Reduction, String> {
         OpOptions::None => false,
         other => return Err(format!("unexpected options {other:?}")),
     };
-    if !matches!(it.dtype, DType::Int8 | DType::UInt8) || ot.dtype != it.dtype {
-        return Err(format!(
-            "{} → {}: the NPU path is int8/uint8",
-            it.dtype, ot.dtype
-        ));
-    }
-    if at.dtype != DType::Int32 {
-        return Err(format!("axis tensor is {}, not int32", at.dtype));
-    }
     let rank = it.shape.len() as i32;
     let data = at.data.as_ref().ok_or("axis tensor is not constant")?;
     let mut axes: Vec<i32> = data
@@ -1024,27 +1037,14 @@ pub fn analyze_mean(model: &Model, i: usize) -> Result<ConvOp, String> {
 /// A reduction over the channel axis alone of an int8/uint8 `[1,H,W,C]` map or `[1,T,C]`
 /// sequence with keep_dims (the output the map with one channel): input, output, `(H, W, C)`.
 fn channel_reduction(model: &Model, i: usize) -> Result<Reduction, String> {
-    let op = &model.operators[i];
-    let input = op.input(0).ok_or("no input")?;
-    let axes_t = op.input(1).ok_or("no axis tensor")?;
-    let output = *op.outputs.first().ok_or("no output")?;
-    let (it, at, ot) = (
-        model.tensor(input),
-        model.tensor(axes_t),
-        model.tensor(output),
-    );
-    if !matches!(it.dtype, DType::Int8 | DType::UInt8) || ot.dtype != it.dtype {
-        return Err(format!(
-            "{} → {}: the NPU path is int8/uint8",
-            it.dtype, ot.dtype
-        ));
-    }
+    let (input, axes_t, output) = reduction_operands(model, i)?;
+    let (it, ot) = (model.tensor(input), model.tensor(output));
     let rank = it.shape.len() as i64;
     let axes: Vec<i64> = crate::crop::ints(model, Some(axes_t))?
         .iter()
         .map(|&a| if a < 0 { a + rank } else { a })
         .collect();
-    if at.dtype != DType::Int32 || axes.is_empty() || axes.iter().any(|&a| a != rank - 1) {
+    if axes.is_empty() || axes.iter().any(|&a| a != rank - 1) {
         return Err(format!(
             "axes {axes:?} of {:?}: not the channel axis",
             it.shape

@@ -1265,10 +1265,6 @@ fn channel_mean_sweep() {
     t.report("MEAN over channels sweep (1x1 convolution to one channel)");
 }
 
-/// MEAN over maps larger than the 7×7 kernel limit (global pooling at larger inputs, the
-/// squeeze-excite pooling of EfficientNet / MobileNetV3 at 14×14 and 28×28): each 16-channel
-/// surface summed as one pixel of 16·H·W channels by a selecting 1×1 convolution
-/// (`pool::lower_pixel_sum`), on the NPU within 1 LSB.
 /// SUM (keep_dims) over the channels of maps and sequences, and over the pixels of maps (the
 /// depthwise whole-map kernel up to 7×7, beyond it the pixel sum and the block sum): MEAN's
 /// lowerings with TFLite's SUM multiplier `QuantizeMultiplier(s_in/s_out)` (no folded `1/N`),
@@ -1323,6 +1319,10 @@ fn sum_sweep() {
     t.report("SUM sweep (channels: 1x1 conv to one channel; pixels: MEAN's lowerings)");
 }
 
+/// MEAN over maps larger than the 7×7 kernel limit (global pooling at larger inputs, the
+/// squeeze-excite pooling of EfficientNet / MobileNetV3 at 14×14 and 28×28): each 16-channel
+/// surface summed as one pixel of 16·H·W channels by a selecting 1×1 convolution
+/// (`pool::lower_pixel_sum`), on the NPU within 1 LSB.
 #[test]
 fn mean_large_map_sweep() {
     let mut r = Rng(0x6a9_5eed);
