@@ -447,6 +447,13 @@ def single_op_models():
         n = f"{op}_k{k}_s{s}_{pad.lower()}_{H}x{W}_c{c}{'_' + act if act else ''}"
         emit_variants(n, fn1(lambda x, f=f, k=k, s=s, pad=pad, act=act: ACT[act](f(x, k, s, pad)),
                              (1, H, W, c)), [(1, H, W, c)], U)
+    # Padded average pools whose border divisors are too spread for one int8 divisor map
+    # (5×5 SAME: counts 9…25, lcm 3600): row bands with their own lcm (Inception's 5×5 branch
+    # pools, 7×7 SAME).
+    for (k, s, c) in [(5, 1, 8), (7, 2, 6)]:
+        emit_variants(f"avgpool_k{k}_s{s}_same_{H}x{W}_c{c}",
+                      fn1(lambda x, k=k, s=s: tf.nn.avg_pool2d(x, k, s, "SAME"), (1, H, W, c)),
+                      [(1, H, W, c)], U)
     # Global average pools beyond the 7×7 kernels (TF1 nets: DeepLab's image pooling 33×33,
     # Inception's 8×8): the pixel sum / block sum of the MEAN with TFLite's raw average.
     for (gh, gw, gc) in [(33, 33, 16), (8, 8, 24)]:

@@ -188,6 +188,12 @@ pub struct EwAdd {
     /// 0: the exact integer product; B, G [HW] measured integer EW MUL exact): MUL of two
     /// feature maps, and the per-position divisors of a padded average pool (`pool.rs`).
     pub mul: bool,
+    /// Output-row classes with their own requantization (`GroupRequant`'s BN and OUT_CVT;
+    /// BS × 1): a padded average pool whose per-position divisors are too spread for one
+    /// int8 operand map splits its rows into bands, each with its own `L` (`pool.rs`
+    /// `PaddedAvg::ew_stage`); the row bands of the lowering break at every class boundary.
+    /// Empty: `requant` for every row.
+    pub rows: Vec<(std::ops::Range<usize>, crate::requant::GroupRequant)>,
 }
 
 /// An EW ALU operation (TRM `EW_ALU_ALGO`: 0 max, 1 min, 2 add, 4 minus; B and G [HW]
@@ -1397,6 +1403,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
             constant,
             alu: if subtract { EwAlu::Minus } else { EwAlu::Add },
             mul: false,
+            rows: Vec::new(),
         }),
         ..ConvOp::identity_1x1(i, a, output, ohwc, storage)
     })
@@ -1792,6 +1799,7 @@ pub fn analyze_minmax(model: &Model, i: usize) -> Result<ConvOp, String> {
             constant,
             alu,
             mul: false,
+            rows: Vec::new(),
         }),
         ..ConvOp::identity_1x1(i, a, output, ohwc, storage)
     })
@@ -2425,6 +2433,7 @@ fn analyze_mul_maps(
             constant: None,
             alu: EwAlu::Add,
             mul: true,
+            rows: Vec::new(),
         }),
         ..ConvOp::identity_1x1(i, a, output, ohwc, storage)
     })

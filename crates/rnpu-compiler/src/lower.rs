@@ -212,6 +212,7 @@ fn transposed_row(c: &ConvOp) -> Option<ConvOp> {
         || c.in_line.is_some()
         || c.in_plane.is_some()
         || c.out_plane.is_some()
+        || c.ew.as_ref().is_some_and(|e| !e.rows.is_empty())
     {
         return None;
     }
@@ -808,7 +809,27 @@ fn lower_plain_with(c: &ConvOp, bn_rounding: bool, reorder: bool) -> Result<Lowe
         let mut bands = 0;
         let mut oy0 = 0;
         while oy0 < oh {
-            let oy1 = (oy0 + rows_per_band).min(oh);
+            // A row class with its own requantization (`EwAdd::rows`) ends the band.
+            let class =
+                c.ew.as_ref()
+                    .and_then(|e| e.rows.iter().find(|(r, _)| r.contains(&oy0)));
+            let oy1 = (oy0 + rows_per_band)
+                .min(oh)
+                .min(class.map_or(oh, |(r, _)| r.end));
+            let rq = match class {
+                Some((_, q)) => {
+                    if q.mul.iter().any(|&m| m != 1) || q.prelu {
+                        return Err(format!(
+                            "row class {oy0}..{oy1}: only BN / OUT_CVT may differ per row"
+                        ));
+                    }
+                    GroupRequant {
+                        mul: ch.rq.mul.clone(),
+                        ..q.clone()
+                    }
+                }
+                None => ch.rq.clone(),
+            };
             let y_start = (oy0 * c.sh) as i64 - c.pad_top as i64;
             let y_end = ((oy1 - 1) * c.sh + c.kh) as i64 - c.pad_top as i64;
             let top = y_start.max(0) as usize;
@@ -820,7 +841,7 @@ fn lower_plain_with(c: &ConvOp, bn_rounding: bool, reorder: bool) -> Result<Lowe
             let pad_top = (top as i64 - y_start) as usize;
             let dbanks = data_banks(rows, eprow);
             let clamp = match (c.clamp_lo_zero, c.clamp_hi) {
-                (_, Some(h)) => Clamp::ReluX(ch.rq.relux_cmp(h)),
+                (_, Some(h)) => Clamp::ReluX(rq.relux_cmp(h)),
                 (true, None) => Clamp::Relu,
                 (false, None) => Clamp::None,
             };
@@ -852,14 +873,14 @@ fn lower_plain_with(c: &ConvOp, bn_rounding: bool, reorder: bool) -> Result<Lowe
                 kernels: kernels as u32,
                 data_banks: dbanks as u32,
                 weight_banks: (T.cbuf_banks as usize - dbanks) as u32,
-                bs_shift: ch.rq.bs_shift,
-                prelu: ch.rq.prelu,
+                bs_shift: rq.bs_shift,
+                prelu: rq.prelu,
                 weight_offset: Some(-c.wzp as i16),
                 clamp: if c.ew.is_some() { Clamp::None } else { clamp },
-                bn: ch.rq.bn,
+                bn: rq.bn,
                 out_offset: c.ozp,
-                out_scale: ch.rq.out_scale,
-                out_shift: ch.rq.out_shift,
+                out_scale: rq.out_scale,
+                out_shift: rq.out_shift,
                 input: AddrRef::Input(in_off),
                 output: AddrRef::Output(out_off),
                 weights: AddrRef::Weights(w_off),

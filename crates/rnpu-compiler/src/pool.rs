@@ -277,7 +277,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
             ew: Some(ew),
             desc: format!(
                 "{kind} k{kh}x{kw} s{sh}x{sw} pad {pt}/{pl}/{pb}/{pr} {} (depthwise conv, unit \
-                 weights; per-position divisor as EW MUL by {l}/count, OUT_CVT /{l})",
+                 weights; per-position divisor as EW MUL by L/count, OUT_CVT /L, {l})",
                 it.dtype.name()
             ),
             ..base
@@ -416,56 +416,108 @@ impl PaddedAvg {
     /// converter bypassed, exact product), BN by a register `B` (shift 0, exact) and OUT_CVT by
     /// `S / 2^k ≥ 1 / (L·B)`, rounding half away from zero (I [HW]). `B, S, k` are accepted
     /// only after checking every possible raw sum of every count against TFLite's division
-    /// (so the op is bit-exact under this datapath model); `raw` = the raw value range.
+    /// (so the op is bit-exact under this datapath model); `raw` = the raw value range. When one
+    /// `L` is too large for the int8 map, bands of output rows get their own `L`, `B`, `S`, `k`
+    /// (`EwAdd::rows`).
     fn ew_stage(
         &self,
         c: usize,
         raw: (i64, i64),
         output: usize,
-    ) -> Result<(crate::conv::EwAdd, u32), String> {
+    ) -> Result<(crate::conv::EwAdd, String), String> {
         let rows: Vec<u32> = (0..self.oh)
             .map(|y| Self::taps(y, self.sh, self.pt, self.kh, self.ih))
             .collect();
         let cols: Vec<u32> = (0..self.ow)
             .map(|x| Self::taps(x, self.sw, self.pl, self.kw, self.iw))
             .collect();
-        let mut counts: Vec<u32> = rows
-            .iter()
-            .flat_map(|&a| cols.iter().map(move |&b| a * b))
-            .collect();
-        counts.sort_unstable();
-        counts.dedup();
-        match counts.first() {
-            None => return Err("an empty pooling output".into()),
-            Some(&0) => return Err("a pooling window lies entirely in the padding".into()),
-            Some(_) => {}
-        }
         let gcd = |mut a: u64, mut b: u64| {
             while b != 0 {
                 (a, b) = (b, a % b);
             }
             a
         };
-        let l = counts
-            .iter()
-            .fold(1u64, |acc, &n| acc / gcd(acc, n as u64) * n as u64);
-        let rmax = l / counts[0] as u64;
-        if rmax > MAX_AVG_NUMERATOR as u64 {
-            return Err(format!(
-                "padded average pool: divisors {counts:?} need per-position numerators up to \
-                 {rmax} (> {MAX_AVG_NUMERATOR}, the int8 EW operand)"
-            ));
+        // The window counts of output rows `r` (sorted, distinct) and their lcm `L`.
+        let class_counts = |r: &std::ops::Range<usize>| {
+            let mut counts: Vec<u32> = rows[r.clone()]
+                .iter()
+                .flat_map(|&a| cols.iter().map(move |&b| a * b))
+                .collect();
+            counts.sort_unstable();
+            counts.dedup();
+            let l = counts
+                .iter()
+                .fold(1u64, |acc, &n| acc / gcd(acc, n as u64).max(1) * n as u64);
+            (counts, l)
+        };
+        let spread = |r: &std::ops::Range<usize>| {
+            let (counts, l) = class_counts(r);
+            counts.first().map_or(u64::MAX, |&m| l / m.max(1) as u64)
+        };
+        if rows.is_empty() || cols.is_empty() {
+            return Err("an empty pooling output".into());
         }
-        let l = l as u32;
-        let Some(requant) = exact_division(&counts, l, raw, self.kh * self.kw, c) else {
-            return Err(format!(
-                "padded average pool: no OUT_CVT scale divides every sum by {l} exactly"
-            ));
+        if rows.contains(&0) || cols.contains(&0) {
+            return Err("a pooling window lies entirely in the padding".into());
+        }
+        // One `L` for the whole map when its numerators `L/n` fit the int8 operand; else bands
+        // of output rows, each with its own `L` (the counts are products `rows[y]·cols[x]`, so
+        // a band of rows with few distinct row counts keeps `L/n` small): greedily as many
+        // rows per band as keep `L/min n ≤ 127`. The BN multiplier and OUT_CVT then differ per
+        // band (`EwAdd::rows`; the lowering ends a task at every band boundary).
+        let mut classes: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut y0 = 0;
+        while y0 < self.oh {
+            let mut y1 = y0 + 1;
+            while y1 < self.oh && spread(&(y0..y1 + 1)) <= MAX_AVG_NUMERATOR as u64 {
+                y1 += 1;
+            }
+            let rmax = spread(&(y0..y1));
+            if rmax > MAX_AVG_NUMERATOR as u64 {
+                let (counts, _) = class_counts(&(y0..y1));
+                return Err(format!(
+                    "padded average pool: divisors {counts:?} of output row {y0} need \
+                     per-position numerators up to {rmax} (> {MAX_AVG_NUMERATOR}, the int8 EW \
+                     operand)"
+                ));
+            }
+            classes.push(y0..y1);
+            y0 = y1;
+        }
+        let mut requants = Vec::with_capacity(classes.len());
+        let mut lcms = vec![0u32; self.oh];
+        for r in &classes {
+            let (counts, l) = class_counts(r);
+            let l = l as u32;
+            let Some(requant) = exact_division(&counts, l, raw, self.kh * self.kw, c) else {
+                return Err(format!(
+                    "padded average pool: no OUT_CVT scale divides every sum by {l} exactly \
+                     (output rows {}..{})",
+                    r.start, r.end
+                ));
+            };
+            lcms[r.clone()].fill(l);
+            requants.push((r.clone(), requant));
+        }
+        let requant = requants[0].1.clone();
+        let l_desc = if requants.len() > 1 {
+            let ls: Vec<String> = requants
+                .iter()
+                .map(|(r, _)| lcms[r.start].to_string())
+                .collect();
+            format!("L = {} in {} row bands", ls.join("/"), requants.len())
+        } else {
+            format!("L = {}", lcms[0])
+        };
+        let band_rows = if requants.len() > 1 {
+            requants
+        } else {
+            Vec::new()
         };
         let mut nhwc = Vec::with_capacity(self.oh * self.ow * c);
-        for &a in &rows {
+        for (&a, &ly) in rows.iter().zip(&lcms) {
             for &bb in &cols {
-                let r = (l / (a * bb)) as i8;
+                let r = (ly / (a * bb)) as i8;
                 nhwc.extend(std::iter::repeat_n(r, c));
             }
         }
@@ -490,8 +542,9 @@ impl PaddedAvg {
             constant: Some(image),
             alu: crate::conv::EwAlu::Add,
             mul: true,
+            rows: band_rows,
         };
-        Ok((ew, l))
+        Ok((ew, l_desc))
     }
 }
 
@@ -1211,6 +1264,7 @@ pub fn lower_block_sum(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String>
             constant: None,
             alu: crate::conv::EwAlu::Minus,
             mul: false,
+            rows: Vec::new(),
         }),
         desc: format!("{} [block sums {bh}x{bw} − {DIGIT}·digit]", c.desc),
         ..block
@@ -1632,6 +1686,7 @@ pub fn channel_extreme(model: &Model, i: usize) -> Result<(ConvOp, Lowered), Str
         constant: None,
         alu,
         mul: false,
+        rows: Vec::new(),
     };
     let base = |desc: String| ConvOp {
         izp: 0,

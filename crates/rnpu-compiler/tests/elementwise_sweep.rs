@@ -1201,6 +1201,57 @@ fn padded_average_pool_sweep() {
     );
 }
 
+/// Padded average pools whose window counts are too spread for one int8 operand map
+/// (`L/min n > 127`: 5×5 SAME has `L = 3600`): bands of output rows, each with its own `L`,
+/// BN multiplier and OUT_CVT (`PaddedAvg::ew_stage`), still bit-exact by construction.
+#[test]
+fn banded_padded_average_pool_sweep() {
+    let mut r = Rng(0x5a3e_ba2d);
+    let mut t = Tally::default();
+    let sizes: [(usize, usize); 8] = [
+        (1, 1),
+        (2, 3),
+        (4, 4),
+        (6, 5),
+        (13, 9),
+        (15, 15),
+        (17, 40),
+        (35, 35),
+    ];
+    let kernels: [(usize, usize); 6] = [(5, 5), (7, 7), (5, 3), (3, 5), (4, 4), (6, 6)];
+    let mut cpu = Vec::new();
+    let mut banded = 0;
+    for seed in 0..90u64 {
+        let (h, w) = r.pick(&sizes);
+        let c = r.pick(&CHANS);
+        let k = r.pick(&kernels);
+        let stride = r.range(1, 2) as usize;
+        let q = r.pick(&QUANTS);
+        let Some((m, ins)) =
+            support::build_pool(false, h, w, c, k, stride, true, q, Activation::None, seed)
+        else {
+            continue;
+        };
+        let label = format!("AVG_POOL SAME {h}x{w}x{c} k{k:?} s{stride} {q:?} seed {seed}");
+        let p = compile(&m, &Options::default()).expect("compile");
+        if !p.placements[0].npu {
+            println!("CPU {label}: {}", p.placements[0].reason);
+            cpu.push(label);
+            continue;
+        }
+        banded += usize::from(p.placements[0].reason.contains("row bands"));
+        t.run(label, &m, &ins);
+    }
+    println!("banded padded AVG_POOL: {banded} cases in row bands of their own L");
+    t.report("banded padded AVG_POOL sweep (depthwise + EW MUL by L/count per row band)");
+    assert!(cpu.is_empty(), "on the CPU: {cpu:?}");
+    assert!(banded > 10, "only {banded} cases needed row bands");
+    assert_eq!(
+        t.exact, t.elements,
+        "padded average pooling is bit-exact by construction"
+    );
+}
+
 #[test]
 fn mean_sweep() {
     let mut r = Rng(0x3ea4_5eed);
