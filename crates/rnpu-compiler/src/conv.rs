@@ -2592,6 +2592,7 @@ fn table_op_from(model: &Model, chain: &[usize], input: usize) -> Result<ConvOp,
         fixed_rq: Some(requant),
         lut: Some(crate::emit::LutRegs {
             start: LUT_START,
+            select: 0,
             entries,
         }),
         ..ConvOp::identity_1x1(last, input, output, view, storage)

@@ -67,6 +67,9 @@ pub struct EwRegs {
 pub struct LutRegs {
     /// `LUT_LE_START` = `LUT_LO_START`.
     pub start: i32,
+    /// `LUT_LE_INDEX_SELECT` = `LUT_LO_INDEX_SELECT`: entry `i` stands for `start + i·2^select`
+    /// (0: one input value per entry, no interpolation).
+    pub select: u8,
     /// The 513 entries loaded into each table.
     pub entries: Vec<i16>,
 }
@@ -485,8 +488,10 @@ pub fn conv_task(t: &TaskRegs) -> Result<TaskProgram, HwError> {
                 }
             }
             b.w(dpu::LutCfg(LUT_CFG_RK))?;
-            b.w(dpu::LutInfo::new())?;
-            let end = l.start as i64 + l.entries.len() as i64 - 1;
+            b.w(dpu::LutInfo::new()
+                .with(dpu::LutInfo::LUT_LE_INDEX_SELECT, l.select as u32)?
+                .with(dpu::LutInfo::LUT_LO_INDEX_SELECT, l.select as u32)?)?;
+            let end = l.start as i64 + ((l.entries.len() as i64 - 1) << l.select);
             b.w(dpu::LutLeStart::new().with_i64(dpu::LutLeStart::LUT_LE_START, l.start as i64)?)?;
             b.w(dpu::LutLeEnd::new().with_i64(dpu::LutLeEnd::LUT_LE_END, end)?)?;
             b.w(dpu::LutLoStart::new().with_i64(dpu::LutLoStart::LUT_LO_START, l.start as i64)?)?;

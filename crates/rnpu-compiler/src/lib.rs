@@ -34,6 +34,7 @@ pub mod program;
 pub mod reorder;
 pub mod requant;
 pub mod resize;
+pub mod sqdiff;
 pub mod stack;
 pub mod strided;
 pub mod tile;
@@ -1591,6 +1592,7 @@ fn plan(
                 OpKind::Mul => lower(conv::analyze_mul(qm, i), &mut views),
                 OpKind::Maximum | OpKind::Minimum => lower(conv::analyze_minmax(qm, i), &mut views),
                 OpKind::Add | OpKind::Sub => lower(conv::analyze_add(qm, i), &mut views),
+                OpKind::SquaredDifference => lower(sqdiff::analyze(qm, i), &mut views),
                 // A table when the op is a function of one byte (bit-exact), else PReLU mode.
                 OpKind::LeakyRelu | OpKind::Prelu => lower(conv::analyze_table(qm, i), &mut views)
                     .or_else(|table| {

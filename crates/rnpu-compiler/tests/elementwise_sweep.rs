@@ -686,6 +686,88 @@ fn minmax_sweep() {
     assert_eq!(t.worst, 0, "MAXIMUM / MINIMUM move stored values: exact");
 }
 
+/// SQUARED_DIFFERENCE (int8): two maps, a map and a per-pixel map (a LayerNorm's
+/// `(x − mean)²`, either order, maps and sequences), a map and a constant; output scales from
+/// a fine one (most pairs saturate) to a coarse one. Identity conv and EW minus reproduce
+/// TFLite's scaled difference, the EW LUT squares it (`sqdiff.rs`): within 1 LSB.
+#[test]
+fn squared_difference_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Quantization};
+    let mut r = Rng(0x5ad1_ff00);
+    let mut t = Tally::default();
+    for seed in 0..120u64 {
+        let (h, w) = r.pick(&SIZES[1..]);
+        let c = r.pick(&CHANS[1..]);
+        let q = Quant::Int8PerAxis;
+        let variant = seed % 3;
+        let (mut m, mut ins, what) = if variant == 2 {
+            let shapes = [
+                vec![c],
+                vec![1, 1, 1, c],
+                vec![1, h, w, c],
+                vec![1, 1, w, 1],
+            ];
+            let shape = shapes[(seed / 3 % shapes.len() as u64) as usize].clone();
+            let first = r.range(0, 1) == 1;
+            let (m, ins) =
+                support::build_add_const(h, w, c, shape.clone(), first, q, Activation::None, seed);
+            (m, ins, format!("constant {shape:?} first {first}"))
+        } else {
+            let (m, ins) = support::build_add(h, w, c, q, Activation::None, seed);
+            (m, ins, "two maps".to_string())
+        };
+        let mut label_extra = String::new();
+        if variant == 1 {
+            // The second map per pixel (a channel mean); sometimes a sequence, sometimes first.
+            let seq = seed % 4 == 1;
+            let (full, pixel) = if seq {
+                (vec![1, h * w, c], vec![1, h * w, 1])
+            } else {
+                (vec![1, h, w, c], vec![1, h, w, 1])
+            };
+            m.tensors[0].shape = full.clone();
+            m.tensors[2].shape = full.clone();
+            m.tensors[1].shape = pixel.clone();
+            let dt = m.tensors[1].dtype;
+            ins[0] = support::random_fm(&mut r, dt, full);
+            ins[1] = support::random_fm(&mut r, dt, pixel);
+            if seed % 5 == 1 {
+                m.operators[0].inputs.swap(0, 1);
+            }
+            label_extra = format!(" per-pixel seq {seq}");
+        }
+        m.operators[0].kind = OpKind::SquaredDifference;
+        m.operators[0].options = OpOptions::None;
+        // Output: zero point −128 (the converter's for a non-negative range) in most cases;
+        // scale = f · (largest |difference|)² / 255, f from 1/50 (most pairs saturate) to 2.
+        let (s1, s2) = (
+            m.tensors[0].quantization.per_tensor().unwrap().0 as f64,
+            m.tensors[1].quantization.per_tensor().unwrap().0 as f64,
+        );
+        let f = 0.02 * 100f64.powf(r.unit());
+        let so = (f * (128.0 * (s1 + s2)).powi(2) / 255.0) as f32;
+        let zo = if seed % 4 == 0 {
+            r.range(-128, 0)
+        } else {
+            -128
+        };
+        let out = m.operators[0].outputs[0];
+        m.tensors[out].quantization = Quantization::PerTensor {
+            scale: so,
+            zero_point: zo,
+        };
+        let label = format!(
+            "SQUARED_DIFFERENCE {what}{label_extra} {h}x{w}x{c} f {f:.3} zo {zo} seed {seed}"
+        );
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(p.placements[0].npu, "{label}: {}", p.placements[0].reason);
+        t.run(label, &m, &ins);
+    }
+    t.report("SQUARED_DIFFERENCE sweep (identity conv, EW minus, EW LUT square)");
+    assert!(t.failures.is_empty(), "{:?}", t.failures);
+    assert!(t.worst <= 1);
+}
+
 #[test]
 fn concat_sweep() {
     use ConcatSrc::*;

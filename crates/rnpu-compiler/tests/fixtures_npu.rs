@@ -28,6 +28,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("add_bcast_13x9_c5_1x1x5_uint8", false),
     ("sub_13x9_c5_int8", true),
     ("sub_13x9_c5_uint8", true),
+    // SQUARED_DIFFERENCE of two maps (identity conv, EW minus, EW LUT square); a runtime
+    // per-channel operand [1,1,1,C] stays on the CPU.
+    ("squared_difference_13x9_c5_int8", true),
+    ("squared_difference_bcast_13x9_c5_int8", false),
     // DEPTH_TO_SPACE as a selecting transposed convolution (outputs from LiteRT's builtin
     // resolver: BUILTIN_REF refuses the int8 operator's version 2).
     ("depth_to_space_b2_5x4_c12_int8", true),
