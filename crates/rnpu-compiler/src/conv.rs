@@ -408,12 +408,15 @@ fn bias_values(model: &Model, t: Option<usize>, n: usize) -> Result<Vec<i32>, St
         .collect())
 }
 
-/// The `(H, W, C)` map of a batch-1 feature map `[1,H,W,C]`, or of a sequence `[1,T,C]` as the
-/// one-row map `1×T×C` (element-wise operators on 1-D models; TFLite's convolutions are 4-D).
+/// The `(H, W, C)` map of a batch-1 feature map `[1,H,W,C]`, of a sequence `[1,T,C]` as the
+/// one-row map `1×T×C` (element-wise operators on 1-D models; TFLite's convolutions are 4-D), or
+/// of a vector `[1,C]` as one pixel `1×1×C` (a classifier head's LayerNorm after the global
+/// pool; the same NC1HWC2 bytes the bindings give it, `lib.rs`).
 pub(crate) fn hwc(shape: &[usize]) -> Option<(usize, usize, usize)> {
     match shape {
         [1, h, w, c] => Some((*h, *w, *c)),
         [1, t, c] => Some((1, *t, *c)),
+        [1, c] => Some((1, 1, *c)),
         _ => None,
     }
 }
@@ -1252,7 +1255,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
         let n = sh.len();
         model.tensor(t).data.is_none()
             && n == out_shape.len()
-            && n >= 3
+            && n >= 2
             && sh[n - 1] == 1
             && out_shape[n - 1] > 1
             && sh[..n - 1] == out_shape[..n - 1]
@@ -1826,7 +1829,7 @@ pub fn analyze_mul(model: &Model, i: usize) -> Result<ConvOp, String> {
     let n = ot.shape.len();
     let outer = at.shape != ot.shape
         && at.shape.len() == n
-        && n >= 3
+        && n >= 2
         && at.shape[n - 1] == 1
         && at.shape[..n - 1] == ot.shape[..n - 1];
     if at.shape != ot.shape && !outer {

@@ -148,7 +148,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     let pixel = |t: &rnpu_model::Tensor| {
         t.data.is_none()
             && t.shape.len() == n
-            && n >= 3
+            && n >= 2
             && t.shape[n - 1] == 1
             && out_shape[n - 1] > 1
             && t.shape[..n - 1] == out_shape[..n - 1]

@@ -768,6 +768,104 @@ fn squared_difference_sweep() {
     assert!(t.worst <= 1);
 }
 
+/// Vectors `[1,C]` as one-pixel maps `1×1×C` — a classifier head's LayerNorm after the global
+/// pool (ConvNeXt): ADD / MUL of two vectors, SUB / MUL / SQUARED_DIFFERENCE with a `[1,1]`
+/// value broadcast over the channels, MUL by a per-channel constant, MEAN over the channels.
+#[test]
+fn vector_ops_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Quantization};
+    let mut r = Rng(0x7ec7_0a55);
+    let mut t = Tally::default();
+    let chans = [2usize, 5, 16, 17, 96, 768, 1280];
+    for seed in 0..70u64 {
+        let c = r.pick(&chans);
+        let q = if seed % 3 == 0 {
+            Quant::Uint8PerTensor
+        } else {
+            Quant::Int8PerAxis
+        };
+        let case = seed % 7;
+        let (mut m, mut ins, what) = if case == 6 {
+            let (mut m, mut ins) = support::build_mean(1, 1, c, &[-1], true, q, false, seed);
+            m.tensors[0].shape = vec![1, c];
+            m.tensors[2].shape = vec![1, 1];
+            let dt = m.tensors[0].dtype;
+            ins[0] = support::random_fm(&mut r, dt, vec![1, c]);
+            (m, ins, "MEAN over the channels".to_string())
+        } else if case == 5 {
+            let (mut m, ins) =
+                support::build_add_const(1, 1, c, vec![c], false, q, Activation::None, seed);
+            m.operators[0].kind = OpKind::Mul;
+            m.operators[0].options = OpOptions::Mul {
+                activation: Activation::None,
+            };
+            (m, ins, "MUL by a per-channel constant".to_string())
+        } else {
+            let (mut m, ins) = support::build_add(1, 1, c, q, Activation::None, seed);
+            let (kind, options) = match case {
+                0 | 1 => (OpKind::Add, m.operators[0].options.clone()),
+                2 => (OpKind::Sub, m.operators[0].options.clone()),
+                3 => (
+                    OpKind::Mul,
+                    OpOptions::Mul {
+                        activation: Activation::None,
+                    },
+                ),
+                _ => (OpKind::SquaredDifference, OpOptions::None),
+            };
+            m.operators[0].kind = kind.clone();
+            m.operators[0].options = options;
+            (m, ins, format!("{kind:?}"))
+        };
+        // Every tensor of the output's rank-4 shape [1,1,1,n] becomes [1,n]; the second operand
+        // of cases 1..=4 a [1,1] value (case 0 and 3 with an even seed: two vectors).
+        let scalar = (1..=4).contains(&case) && !(case == 3 && seed % 2 == 0);
+        if case <= 5 {
+            for (k, tn) in m.tensors.iter_mut().enumerate() {
+                if tn.data.is_none() && tn.shape == vec![1, 1, 1, c] {
+                    tn.shape = if k == 1 && scalar {
+                        vec![1, 1]
+                    } else {
+                        vec![1, c]
+                    };
+                }
+            }
+            for (k, a) in ins.iter_mut().enumerate() {
+                let dt = m.tensors[m.inputs[k]].dtype;
+                let shape = m.tensors[m.inputs[k]].shape.clone();
+                *a = support::random_fm(&mut r, dt, shape);
+            }
+        }
+        if case == 4 {
+            // SQUARED_DIFFERENCE is int8 in TFLite; the output scale covers the difference.
+            for tn in m.tensors.iter_mut() {
+                if tn.dtype == rnpu_model::DType::UInt8 {
+                    tn.dtype = rnpu_model::DType::Int8;
+                }
+            }
+            for (k, a) in ins.iter_mut().enumerate() {
+                let shape = m.tensors[m.inputs[k]].shape.clone();
+                *a = support::random_fm(&mut r, rnpu_model::DType::Int8, shape);
+            }
+            let s1 = m.tensors[0].quantization.per_tensor().unwrap().0 as f64;
+            let s2 = m.tensors[1].quantization.per_tensor().unwrap().0 as f64;
+            m.tensors[2].quantization = Quantization::PerTensor {
+                scale: (0.3 * (128.0 * (s1 + s2)).powi(2) / 255.0) as f32,
+                zero_point: -128,
+            };
+        }
+        let label = format!(
+            "{what} [1,{c}]{} {q:?} seed {seed}",
+            if scalar { " and [1,1]" } else { "" }
+        );
+        let p = compile(&m, &Options::default()).expect("compile");
+        assert!(p.placements[0].npu, "{label}: {}", p.placements[0].reason);
+        t.run(label, &m, &ins);
+    }
+    t.report("vector ops sweep ([1,C] as 1x1xC)");
+    assert!(t.failures.is_empty(), "{:?}", t.failures);
+}
+
 #[test]
 fn concat_sweep() {
     use ConcatSrc::*;
