@@ -707,6 +707,72 @@ impl Graph {
         )[0]
     }
 
+    /// A LayerNorm over the channels as TFLite's converter writes it: `m = MEAN_c(x)`,
+    /// `d = x − m`, `v = MEAN_c(SQUARED_DIFFERENCE(x, m))` (int8; uint8 graphs square `d` by a
+    /// MUL), `y = d · g(v)` (`g` a LOGISTIC standing in for RSQRT; per-pixel maps `[1,H,W,1]` broadcast over the channels).
+    fn layer_norm(&mut self, x: usize) -> usize {
+        let (h, w, c) = self.hwc(x);
+        if c < 2 {
+            return self.conv(x);
+        }
+        self.log.push(format!("layer norm {h}x{w}x{c}"));
+        let axis = self.i32_const(&[3], vec![1]);
+        let mean = |g: &mut Self, t: usize| {
+            g.op(
+                OpKind::Mean,
+                OpOptions::Reducer { keep_dims: true },
+                vec![Some(t), Some(axis)],
+                vec![(vec![1, h, w, 1], OutQ::Calibrate)],
+            )[0]
+        };
+        let m = mean(self, x);
+        let s = self.shape(x);
+        let sub = OpOptions::AddSub(AddSubOptions {
+            activation: Activation::None,
+            pot_scale_int16: false,
+        });
+        let d = self.op(
+            OpKind::Sub,
+            sub,
+            vec![Some(x), Some(m)],
+            vec![(s.clone(), OutQ::Calibrate)],
+        )[0];
+        let sq = if self.dt == DType::Int8 {
+            let (a, b) = if self.r.range(0, 1) == 0 {
+                (x, m)
+            } else {
+                (m, x)
+            };
+            self.op(
+                OpKind::SquaredDifference,
+                OpOptions::None,
+                vec![Some(a), Some(b)],
+                vec![(s.clone(), OutQ::Calibrate)],
+            )[0]
+        } else {
+            self.op(
+                OpKind::Mul,
+                OpOptions::Mul {
+                    activation: Activation::None,
+                },
+                vec![Some(d), Some(d)],
+                vec![(s.clone(), OutQ::Calibrate)],
+            )[0]
+        };
+        let v = mean(self, sq);
+        // RSQRT(v + ε) stands in as a LOGISTIC of `v` (the int8 RSQRT table needs an input
+        // range without values ≤ 0, which calibration does not promise).
+        let r = self.unary(v, OpKind::Logistic);
+        self.op(
+            OpKind::Mul,
+            OpOptions::Mul {
+                activation: Activation::None,
+            },
+            vec![Some(d), Some(r)],
+            vec![(s, OutQ::Calibrate)],
+        )[0]
+    }
+
     fn unary(&mut self, x: usize, kind: OpKind) -> usize {
         let s = self.shape(x);
         let u8 = self.dt == DType::UInt8;
@@ -1070,7 +1136,7 @@ pub fn random_graph(seed: u64) -> (Model, Vec<Array>, Vec<String>) {
             g.r.pick(&p)
         };
         let (xh, xw, _) = g.hwc(x);
-        let y = match g.r.range(0, 22) {
+        let y = match g.r.range(0, 23) {
             0..=2 => Some(g.conv(x)),
             3 | 4 => Some(g.depthwise(x)),
             5 => Some(g.binary(x, OpKind::Add)),
@@ -1103,6 +1169,7 @@ pub fn random_graph(seed: u64) -> (Model, Vec<Array>, Vec<String>) {
             16 => g.resize(x),
             14 => g.transpose_conv(x),
             17 => g.mirror_pad(x),
+            22 => Some(g.layer_norm(x)),
             _ => {
                 if xh * xw <= 64 {
                     let fc = g.head(x);
