@@ -1265,6 +1265,23 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
     } else {
         (a, b)
     };
+    // A per-channel runtime operand `[1,1,1,C]` (`[1,C]`) of a map: copied to every position
+    // first (`lower_gated_mul`, as the squeeze-excite MUL's gate). ADD takes it in either
+    // order, SUB as the second.
+    let gate_shape = |t: usize| {
+        let sh = &model.tensor(t).shape;
+        let n = out_shape.len();
+        model.tensor(t).data.is_none()
+            && n == 4
+            && out_shape[1] * out_shape[2] > 1
+            && (sh[..] == [1, 1, 1, out_shape[3]] || sh[..] == [1, out_shape[3]])
+    };
+    let (a, b) = if !subtract && gate_shape(a) && model.tensor(b).shape == *out_shape {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    let gated = model.tensor(a).shape == *out_shape && gate_shape(b);
     let pixel_gated = model.tensor(a).shape == *out_shape && pixel_shape(b);
     let (at, bt, ot) = (model.tensor(a), model.tensor(b), model.tensor(output));
     let storage = storage_of(ot.dtype)
@@ -1292,7 +1309,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
                 bt.shape, ot.shape
             )
         })?),
-        None if bt.shape != ot.shape && !pixel_gated => {
+        None if bt.shape != ot.shape && !pixel_gated && !gated => {
             return Err(format!(
                 "broadcast {:?} + {:?} → {:?}: a runtime EW operand has the output's geometry",
                 at.shape, bt.shape, ot.shape
@@ -1382,10 +1399,13 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
             }
         ),
         pixel_gate: pixel_gated,
+        broadcast_gate: gated.then_some(b),
         ew: Some(EwAdd {
             tensor: b,
             hwc: if pixel_gated {
                 (ohwc.0, ohwc.1, 1)
+            } else if gated {
+                (1, 1, ohwc.2)
             } else {
                 ohwc
             },

@@ -181,9 +181,16 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     // per-pixel map (copied to every channel first), or — both full maps — the larger-scale
     // input, whose scaling `64·t` the converter takes exactly.
     let full = |t: &rnpu_model::Tensor| t.data.is_none() && t.shape == *out_shape;
-    let first_main = if full(t1) && (t2.data.is_some() || pixel(t2)) {
+    // A per-channel runtime operand `[1,1,1,C]` (`[1,C]`): copied to every position first.
+    let gate = |t: &rnpu_model::Tensor| {
+        t.data.is_none()
+            && n == 4
+            && out_shape[1] * out_shape[2] > 1
+            && (t.shape[..] == [1, 1, 1, out_shape[3]] || t.shape[..] == [1, out_shape[3]])
+    };
+    let first_main = if full(t1) && (t2.data.is_some() || pixel(t2) || gate(t2)) {
         true
-    } else if full(t2) && (t1.data.is_some() || pixel(t1)) {
+    } else if full(t2) && (t1.data.is_some() || pixel(t1) || gate(t1)) {
         false
     } else if full(t1) && full(t2) {
         s1 <= s2
@@ -201,6 +208,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     };
     let bt = model.tensor(b);
     let pixel_gated = pixel(bt);
+    let gated = gate(bt);
     let constant = match &bt.data {
         Some(_) => Some(broadcast_constant(bt, ohwc).ok_or_else(|| {
             format!(
@@ -295,6 +303,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         ozp: zo as i32,
         mult: vec![real(ma) * 128.0 * 2f64.powi(-(s1 as i32)); c],
         pixel_gate: pixel_gated,
+        broadcast_gate: gated.then_some(b),
         desc: format!(
             "SQUARED_DIFFERENCE int8 of {} (identity depthwise 1x1 ×{w}·{c1}/2^{s1}, EW ALU \
              minus the operand ×{sc}/2^{sh}, square by the EW LUT: select {k}, entries ×2^{p}; \
@@ -303,6 +312,8 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
                 "a map and a constant"
             } else if pixel_gated {
                 "a map and a per-pixel map"
+            } else if gated {
+                "a map and a per-channel map (copied to every position)"
             } else {
                 "two feature maps"
             },
@@ -312,6 +323,8 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
             tensor: b,
             hwc: if pixel_gated {
                 (ohwc.0, ohwc.1, 1)
+            } else if gated {
+                (1, 1, ohwc.2)
             } else {
                 ohwc
             },

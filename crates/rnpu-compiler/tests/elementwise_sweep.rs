@@ -866,6 +866,64 @@ fn vector_ops_sweep() {
     assert!(t.failures.is_empty(), "{:?}", t.failures);
 }
 
+/// ADD / SUB / SQUARED_DIFFERENCE of a map and a runtime per-channel map `[1,1,1,C]` /
+/// `[1,C]` (an instance-norm-style shift, a channel mean subtracted): the per-channel map is
+/// copied to every position (the squeeze-excite gate copy), then the two-map operation.
+#[test]
+fn channel_operand_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Quantization};
+    let mut r = Rng(0xc4a0_9e2d);
+    let mut t = Tally::default();
+    for seed in 0..60u64 {
+        let (h, w) = r.pick(&SIZES[1..]);
+        let c = r.pick(&CHANS);
+        let kind =
+            [OpKind::Add, OpKind::Sub, OpKind::SquaredDifference][(seed % 3) as usize].clone();
+        let q = if kind == OpKind::SquaredDifference {
+            Quant::Int8PerAxis
+        } else {
+            r.pick(&QUANTS)
+        };
+        let (mut m, mut ins) = support::build_add(h, w, c, q, Activation::None, seed);
+        let gshape = if seed % 2 == 0 {
+            vec![1, 1, 1, c]
+        } else {
+            vec![1, c]
+        };
+        m.tensors[1].shape = gshape.clone();
+        let dt = m.tensors[1].dtype;
+        ins[1] = support::random_fm(&mut r, dt, gshape.clone());
+        if kind == OpKind::SquaredDifference {
+            m.operators[0].options = OpOptions::None;
+            let (s1, s2) = (
+                m.tensors[0].quantization.per_tensor().unwrap().0 as f64,
+                m.tensors[1].quantization.per_tensor().unwrap().0 as f64,
+            );
+            let f = 0.05 * 20f64.powf(r.unit());
+            m.tensors[2].quantization = Quantization::PerTensor {
+                scale: (f * (128.0 * (s1 + s2)).powi(2) / 255.0) as f32,
+                zero_point: -128,
+            };
+        }
+        m.operators[0].kind = kind.clone();
+        let swapped = kind != OpKind::Sub && seed % 5 < 2;
+        if swapped {
+            m.operators[0].inputs.swap(0, 1);
+        }
+        let label =
+            format!("{kind:?} {h}x{w}x{c} and {gshape:?} {q:?} swapped {swapped} seed {seed}");
+        let p = compile(&m, &Options::default()).expect("compile");
+        let only_px = h * w == 1;
+        if only_px {
+            continue;
+        }
+        assert!(p.placements[0].npu, "{label}: {}", p.placements[0].reason);
+        t.run(label, &m, &ins);
+    }
+    t.report("ADD / SUB / SQUARED_DIFFERENCE with a per-channel runtime operand (gate copy)");
+    assert!(t.failures.is_empty(), "{:?}", t.failures);
+}
+
 #[test]
 fn concat_sweep() {
     use ConcatSrc::*;

@@ -24,14 +24,14 @@ const FIXTURES: &[(&str, bool)] = &[
     ("add_13x9_c5_relu_uint8", true),
     ("add_13x9_c5_f32io_int8", false),
     ("add_13x9_c5_f32io_uint8", false),
-    ("add_bcast_13x9_c5_1x1x5_int8", false),
-    ("add_bcast_13x9_c5_1x1x5_uint8", false),
+    ("add_bcast_13x9_c5_1x1x5_int8", true),
+    ("add_bcast_13x9_c5_1x1x5_uint8", true),
     ("sub_13x9_c5_int8", true),
     ("sub_13x9_c5_uint8", true),
-    // SQUARED_DIFFERENCE of two maps (identity conv, EW minus, EW LUT square); a runtime
-    // per-channel operand [1,1,1,C] stays on the CPU.
+    // SQUARED_DIFFERENCE of two maps (identity conv, EW minus, EW LUT square), and with a
+    // runtime per-channel operand [1,1,1,C] (copied to every position first).
     ("squared_difference_13x9_c5_int8", true),
-    ("squared_difference_bcast_13x9_c5_int8", false),
+    ("squared_difference_bcast_13x9_c5_int8", true),
     // DEPTH_TO_SPACE as a selecting transposed convolution (outputs from LiteRT's builtin
     // resolver: BUILTIN_REF refuses the int8 operator's version 2).
     ("depth_to_space_b2_5x4_c12_int8", true),
@@ -69,9 +69,9 @@ const FIXTURES: &[(&str, bool)] = &[
     ("sub_const_minuend_13x9_c5_uint8", true),
     ("sub_one_minus_13x9_c5_int8", true),
     ("sub_one_minus_13x9_c5_uint8", true),
-    // A runtime operand broadcast across H and W: the EW operand has the output's geometry.
-    ("sub_bcast_13x9_c5_1x1x5_int8", false),
-    ("sub_bcast_13x9_c5_1x1x5_uint8", false),
+    // A runtime operand broadcast across H and W: copied to every position first.
+    ("sub_bcast_13x9_c5_1x1x5_int8", true),
+    ("sub_bcast_13x9_c5_1x1x5_uint8", true),
     ("mul_bcast_const_13x9_c5_int8", true),
     ("mul_bcast_const_13x9_c5_uint8", true),
     // Two feature maps: identity conv × EW MUL.
