@@ -1219,6 +1219,22 @@ def math_ops():
         k = L.Lambda(lambda t: tf.minimum(t, lim))(m)
         y = L.Conv2D(8, 1)(L.Minimum()([k, L.DepthwiseConv2D(3, padding="same")(k)]))
         emit_variants(n, ("keras", tf.keras.Model(xin, y)), [(1, 13, 9, 16)], [(-1, 1)])
+    # A vector head: Dense layers, a concatenation of vectors, a residual ADD (the converter
+    # reshapes one operand to [C]), a sigmoid gate, a LayerNorm over the vector ([1,C] vectors
+    # as one-pixel maps; SQUARED_DIFFERENCE with a [1,1] mean).
+    n = "mlp_head_64"
+    if wanted(n):
+        tf.keras.utils.set_random_seed(seed_of(n))
+        L = tf.keras.layers
+        xin = L.Input((64,), name="in0")
+        a = L.Dense(24)(xin)
+        b = L.Dense(40, activation="relu")(xin)
+        d = L.Dense(32)(L.Concatenate()([a, b]))
+        e = L.Add()([d, L.Dense(32)(xin)])
+        g = L.Multiply()([e, L.Dense(32, activation="sigmoid")(xin)])
+        ln = L.LayerNormalization()(L.Dense(48)(L.Concatenate()([g, a])))
+        emit_variants(n, ("keras", tf.keras.Model(xin, [ln, L.Dense(10)(g)])), [(1, 64)], [(-1, 1)],
+                      uint8=False)
     # CBAM's spatial attention whole: channel mean and channel max (REDUCE_MAX over channels:
     # the EW ALU's max lane by lane), concatenated, a 7x7 convolution, sigmoid, × the features;
     # and a channel minimum as a second output.

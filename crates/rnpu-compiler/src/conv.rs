@@ -410,15 +410,23 @@ fn bias_values(model: &Model, t: Option<usize>, n: usize) -> Result<Vec<i32>, St
 
 /// The `(H, W, C)` map of a batch-1 feature map `[1,H,W,C]`, of a sequence `[1,T,C]` as the
 /// one-row map `1×T×C` (element-wise operators on 1-D models; TFLite's convolutions are 4-D), or
-/// of a vector `[1,C]` as one pixel `1×1×C` (a classifier head's LayerNorm after the global
-/// pool; the same NC1HWC2 bytes the bindings give it, `lib.rs`).
+/// of a vector `[1,C]` / `[C]` as one pixel `1×1×C` (a classifier head's LayerNorm after the
+/// global pool; the same NC1HWC2 bytes the bindings give it, `lib.rs` `plain_view`).
 pub(crate) fn hwc(shape: &[usize]) -> Option<(usize, usize, usize)> {
     match shape {
         [1, h, w, c] => Some((*h, *w, *c)),
         [1, t, c] => Some((1, *t, *c)),
         [1, c] => Some((1, 1, *c)),
+        [c] => Some((1, 1, *c)),
         _ => None,
     }
+}
+
+/// Two shapes with the same `(H, W, C)` view ([`hwc`]): the same elements in the same order
+/// (`[1,C]`, `[C]` and `[1,1,1,C]`; a converter may reshape one operand of an element-wise
+/// operator to `[C]`), so one NC1HWC2 image serves both.
+pub(crate) fn same_layout(a: &[usize], b: &[usize]) -> bool {
+    a == b || (hwc(a).is_some() && hwc(a) == hwc(b))
 }
 
 /// Dilation factors, validated (TFLite requires ≥ 1), for a `kh`×`kw` kernel whose dense
@@ -1293,7 +1301,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
         return Err("both operands are constant".into());
     }
     let ohwc = hwc(&ot.shape).ok_or("output is not [1,H,W,C]")?;
-    if at.shape != ot.shape {
+    if !same_layout(&at.shape, &ot.shape) {
         return Err(format!(
             "broadcast {:?} + {:?} → {:?}: the feature-map operand is broadcast (the identity \
              convolution reads it at the output's geometry)",
@@ -1309,7 +1317,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
                 bt.shape, ot.shape
             )
         })?),
-        None if bt.shape != ot.shape && !pixel_gated && !gated => {
+        None if !same_layout(&bt.shape, &ot.shape) && !pixel_gated && !gated => {
             return Err(format!(
                 "broadcast {:?} + {:?} → {:?}: a runtime EW operand has the output's geometry",
                 at.shape, bt.shape, ot.shape
@@ -1771,7 +1779,7 @@ pub fn analyze_minmax(model: &Model, i: usize) -> Result<ConvOp, String> {
     let (a, b, output, storage) = binary_operands(model, i)?;
     let (at, bt, ot) = (model.tensor(a), model.tensor(b), model.tensor(output));
     let ohwc = hwc(&ot.shape).ok_or("output is not [1,H,W,C] or [1,T,C]")?;
-    if at.shape != ot.shape {
+    if !same_layout(&at.shape, &ot.shape) {
         return Err(format!(
             "first input {:?} is not the output's shape {:?}",
             at.shape, ot.shape
@@ -1785,7 +1793,7 @@ pub fn analyze_minmax(model: &Model, i: usize) -> Result<ConvOp, String> {
             broadcast_constant(bt, ohwc)
                 .ok_or_else(|| format!("constant {:?} does not broadcast to it", bt.shape))?,
         ),
-        None if bt.shape == ot.shape => None,
+        None if same_layout(&bt.shape, &ot.shape) => None,
         None => {
             return Err(format!(
                 "feature maps {:?} and {:?}: a runtime operand broadcast",
@@ -2342,9 +2350,11 @@ fn analyze_mul_maps(
         std::mem::swap(&mut a, &mut b);
     }
     let (at, bt) = (model.tensor(a), model.tensor(b));
-    let gated = at.shape == ot.shape && bt.shape != ot.shape && gate_shape(b);
+    let gated = at.shape == ot.shape && !same_layout(&bt.shape, &ot.shape) && gate_shape(b);
     let pixel_gated = at.shape == ot.shape && !gated && pixel_shape(b);
-    if at.shape != ot.shape || (bt.shape != ot.shape && !gated && !pixel_gated) {
+    if !same_layout(&at.shape, &ot.shape)
+        || (!same_layout(&bt.shape, &ot.shape) && !gated && !pixel_gated)
+    {
         return Err(format!(
             "feature maps {:?} × {:?}: a runtime operand broadcast other than per channel",
             at.shape, bt.shape

@@ -452,7 +452,7 @@ struct QuantView {
     out_hwc: (usize, usize, usize),
 }
 
-/// The NC1HWC2 view of a `[1,H,W,C]`, `[1,T,C]`, `[1,C]` or `[B,C]` tensor (the views the
+/// The NC1HWC2 view of a `[1,H,W,C]`, `[1,T,C]`, `[1,C]`, `[B,C]` or `[C]` tensor (the views the
 /// convolutions, element-wise operators and FULLY_CONNECTED use for such shapes; a sequence
 /// `[1,T,C]` is the one-row map `1×T×C`).
 fn plain_view(shape: &[usize]) -> Option<(usize, usize, usize)> {
@@ -461,6 +461,7 @@ fn plain_view(shape: &[usize]) -> Option<(usize, usize, usize)> {
         [1, t, c] => Some((1, t, c)),
         [1, c] => Some((1, 1, c)),
         [b, c] => Some((b, 1, c)),
+        [c] => Some((1, 1, c)),
         _ => None,
     }
 }

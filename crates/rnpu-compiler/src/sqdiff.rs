@@ -180,7 +180,8 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     // Roles: the convolution reads a map of the output's shape; the EW operand is a constant, a
     // per-pixel map (copied to every channel first), or — both full maps — the larger-scale
     // input, whose scaling `64·t` the converter takes exactly.
-    let full = |t: &rnpu_model::Tensor| t.data.is_none() && t.shape == *out_shape;
+    let full =
+        |t: &rnpu_model::Tensor| t.data.is_none() && crate::conv::same_layout(&t.shape, out_shape);
     // A per-channel runtime operand `[1,1,1,C]` (`[1,C]`): copied to every position first.
     let gate = |t: &rnpu_model::Tensor| {
         t.data.is_none()

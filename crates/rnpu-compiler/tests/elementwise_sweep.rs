@@ -770,21 +770,22 @@ fn squared_difference_sweep() {
 
 /// Vectors `[1,C]` as one-pixel maps `1×1×C` — a classifier head's LayerNorm after the global
 /// pool (ConvNeXt): ADD / MUL of two vectors, SUB / MUL / SQUARED_DIFFERENCE with a `[1,1]`
-/// value broadcast over the channels, MUL by a per-channel constant, MEAN over the channels.
+/// value broadcast over the channels, MUL by a per-channel constant, MEAN over the channels,
+/// ADD of a `[1,C]` and a `[C]` vector (a converter's reshape of one operand).
 #[test]
 fn vector_ops_sweep() {
     use rnpu_model::{OpKind, OpOptions, Quantization};
     let mut r = Rng(0x7ec7_0a55);
     let mut t = Tally::default();
     let chans = [2usize, 5, 16, 17, 96, 768, 1280];
-    for seed in 0..70u64 {
+    for seed in 0..80u64 {
         let c = r.pick(&chans);
         let q = if seed % 3 == 0 {
             Quant::Uint8PerTensor
         } else {
             Quant::Int8PerAxis
         };
-        let case = seed % 7;
+        let case = seed % 8;
         let (mut m, mut ins, what) = if case == 6 {
             let (mut m, mut ins) = support::build_mean(1, 1, c, &[-1], true, q, false, seed);
             m.tensors[0].shape = vec![1, c];
@@ -803,7 +804,7 @@ fn vector_ops_sweep() {
         } else {
             let (mut m, ins) = support::build_add(1, 1, c, q, Activation::None, seed);
             let (kind, options) = match case {
-                0 | 1 => (OpKind::Add, m.operators[0].options.clone()),
+                0 | 1 | 7 => (OpKind::Add, m.operators[0].options.clone()),
                 2 => (OpKind::Sub, m.operators[0].options.clone()),
                 3 => (
                     OpKind::Mul,
@@ -820,13 +821,14 @@ fn vector_ops_sweep() {
         // Every tensor of the output's rank-4 shape [1,1,1,n] becomes [1,n]; the second operand
         // of cases 1..=4 a [1,1] value (case 0 and 3 with an even seed: two vectors).
         let scalar = (1..=4).contains(&case) && !(case == 3 && seed % 2 == 0);
-        if case <= 5 {
+        if case != 6 {
+            // Case 7: the second vector as `[C]` (a converter's reshape of one operand).
             for (k, tn) in m.tensors.iter_mut().enumerate() {
                 if tn.data.is_none() && tn.shape == vec![1, 1, 1, c] {
-                    tn.shape = if k == 1 && scalar {
-                        vec![1, 1]
-                    } else {
-                        vec![1, c]
+                    tn.shape = match (k, scalar, case) {
+                        (1, true, _) => vec![1, 1],
+                        (1, _, 7) => vec![c],
+                        _ => vec![1, c],
                     };
                 }
             }

@@ -259,6 +259,10 @@ const FIXTURES: &[(&str, bool)] = &[
     ("sum_hw_13x9_c5_uint8", true),
     // CBAM's spatial attention: channel mean and channel max (EW max lane by lane), concat,
     // 7x7 conv, sigmoid, × features; a channel minimum.
+    // A vector head: Dense layers, concatenated vectors, a residual ADD, a sigmoid gate, a
+    // LayerNorm over a [1,48] vector (one-pixel maps).
+    ("mlp_head_64_int8pa", true),
+    ("mlp_head_64_int8pt", true),
     ("cbam_spatial_14x12_c24_int8pa", true),
     ("cbam_spatial_14x12_c24_int8pt", true),
     ("cbam_spatial_14x12_c24_uint8", true),
