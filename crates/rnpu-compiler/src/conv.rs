@@ -1258,16 +1258,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
     // A per-pixel runtime operand `[1,H,W,1]` (`[1,T,1]`) broadcast over the channels (a
     // LayerNorm's `x − mean`, a spatial bias): ADD takes it in either order, SUB as the second.
     let out_shape = &model.tensor(output).shape;
-    let pixel_shape = |t: usize| {
-        let sh = &model.tensor(t).shape;
-        let n = sh.len();
-        model.tensor(t).data.is_none()
-            && n == out_shape.len()
-            && n >= 2
-            && sh[n - 1] == 1
-            && out_shape[n - 1] > 1
-            && sh[..n - 1] == out_shape[..n - 1]
-    };
+    let pixel_shape = |t: usize| per_pixel_operand(model.tensor(t), out_shape);
     let (a, b) = if !subtract && pixel_shape(a) && model.tensor(b).shape == *out_shape {
         (b, a)
     } else {
@@ -1276,14 +1267,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
     // A per-channel runtime operand `[1,1,1,C]` (`[1,C]`) of a map: copied to every position
     // first (`lower_gated_mul`, as the squeeze-excite MUL's gate). ADD takes it in either
     // order, SUB as the second.
-    let gate_shape = |t: usize| {
-        let sh = &model.tensor(t).shape;
-        let n = out_shape.len();
-        model.tensor(t).data.is_none()
-            && n == 4
-            && out_shape[1] * out_shape[2] > 1
-            && (sh[..] == [1, 1, 1, out_shape[3]] || sh[..] == [1, out_shape[3]])
-    };
+    let gate_shape = |t: usize| per_channel_operand(model.tensor(t), out_shape);
     let (a, b) = if !subtract && gate_shape(a) && model.tensor(b).shape == *out_shape {
         (b, a)
     } else {
@@ -1329,18 +1313,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
         OpOptions::AddSub(o) => o.activation,
         other => return Err(format!("not an ADD ({other:?})")),
     };
-    let (s1, z1) = at
-        .quantization
-        .per_tensor()
-        .ok_or("input 1 is not per-tensor")?;
-    let (s2, z2) = bt
-        .quantization
-        .per_tensor()
-        .ok_or("input 2 is not per-tensor")?;
-    let (so, zo) = ot
-        .quantization
-        .per_tensor()
-        .ok_or("output is not per-tensor")?;
+    let ((s1, z1), (s2, z2), (so, zo)) = binary_quant(at, bt, ot)?;
     // TFLite's effective multipliers (AddSubParams: r_i = s_i / 2max, ro = 2max / (2^20 so)).
     let twice_max = 2.0 * (s1.max(s2) as f64);
     let qeff = |r: f64| {
@@ -1438,6 +1411,44 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
         }),
         ..ConvOp::identity_1x1(i, a, output, ohwc, storage)
     })
+}
+
+/// A runtime operand with one value per pixel of an output of shape `out` (`[1,H,W,1]`,
+/// `[1,T,1]`, `[1,1]`), broadcast over its channels (a LayerNorm's mean, a spatial gate).
+pub(crate) fn per_pixel_operand(t: &rnpu_model::Tensor, out: &[usize]) -> bool {
+    let n = t.shape.len();
+    t.data.is_none()
+        && n == out.len()
+        && n >= 2
+        && t.shape[n - 1] == 1
+        && out[n - 1] > 1
+        && t.shape[..n - 1] == out[..n - 1]
+}
+
+/// A runtime operand with one value per channel of a map of shape `out` (`[1,1,1,C]`,
+/// `[1,C]`), broadcast over its pixels (copied to every position first: `lower_gated_mul`).
+pub(crate) fn per_channel_operand(t: &rnpu_model::Tensor, out: &[usize]) -> bool {
+    t.data.is_none()
+        && out.len() == 4
+        && out[1] * out[2] > 1
+        && (t.shape[..] == [1, 1, 1, out[3]] || t.shape[..] == [1, out[3]])
+}
+
+/// The per-tensor `(scale, zero point)` of a binary operator's two inputs and its output.
+pub(crate) type BinaryQuant = ((f32, i64), (f32, i64), (f32, i64));
+
+/// [`BinaryQuant`] of `(a, b, out)`, or which of them is not per-tensor.
+pub(crate) fn binary_quant(
+    a: &rnpu_model::Tensor,
+    b: &rnpu_model::Tensor,
+    out: &rnpu_model::Tensor,
+) -> Result<BinaryQuant, String> {
+    let q = |t: &rnpu_model::Tensor, what: &str| {
+        t.quantization
+            .per_tensor()
+            .ok_or_else(|| format!("{what} is not per-tensor"))
+    };
+    Ok((q(a, "input 1")?, q(b, "input 2")?, q(out, "output")?))
 }
 
 /// A constant int8/uint8 tensor broadcast (numpy rules, right-aligned, rank ≤ 4) to the

@@ -24,7 +24,10 @@ use rnpu_ref::quant::{
     multiply_by_quantized_multiplier_smaller_than_one_exp as mbqm, quantize_multiplier,
 };
 
-use crate::conv::{broadcast_constant, hwc, ConvOp, EwAdd, EwAlu};
+use crate::conv::{
+    binary_quant, broadcast_constant, hwc, per_channel_operand, per_pixel_operand, ConvOp, EwAdd,
+    EwAlu,
+};
 use crate::requant::{round_half_away, round_half_even, GroupRequant, OUT_CVT_SCALE};
 
 /// TFLite's input shift before scaling (int8).
@@ -144,27 +147,8 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     }
     let ohwc = hwc(&ot.shape).ok_or("output is not [1,H,W,C] or [1,T,C]")?;
     let out_shape = &ot.shape;
-    let n = out_shape.len();
-    let pixel = |t: &rnpu_model::Tensor| {
-        t.data.is_none()
-            && t.shape.len() == n
-            && n >= 2
-            && t.shape[n - 1] == 1
-            && out_shape[n - 1] > 1
-            && t.shape[..n - 1] == out_shape[..n - 1]
-    };
-    let (s1, z1) = t1
-        .quantization
-        .per_tensor()
-        .ok_or("input 1 is not per-tensor")?;
-    let (s2, z2) = t2
-        .quantization
-        .per_tensor()
-        .ok_or("input 2 is not per-tensor")?;
-    let (so, zo) = ot
-        .quantization
-        .per_tensor()
-        .ok_or("output is not per-tensor")?;
+    let pixel = |t: &rnpu_model::Tensor| per_pixel_operand(t, out_shape);
+    let ((s1, z1), (s2, z2), (so, zo)) = binary_quant(t1, t2, ot)?;
     // TFLite's multipliers, computed as rnpu-ref computes them (f32 products where TFLite has
     // them).
     let twice_max = (2.0 * s1.max(s2)) as f64;
@@ -183,12 +167,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     let full =
         |t: &rnpu_model::Tensor| t.data.is_none() && crate::conv::same_layout(&t.shape, out_shape);
     // A per-channel runtime operand `[1,1,1,C]` (`[1,C]`): copied to every position first.
-    let gate = |t: &rnpu_model::Tensor| {
-        t.data.is_none()
-            && n == 4
-            && out_shape[1] * out_shape[2] > 1
-            && (t.shape[..] == [1, 1, 1, out_shape[3]] || t.shape[..] == [1, out_shape[3]])
-    };
+    let gate = |t: &rnpu_model::Tensor| per_channel_operand(t, out_shape);
     let first_main = if full(t1) && (t2.data.is_some() || pixel(t2) || gate(t2)) {
         true
     } else if full(t2) && (t1.data.is_some() || pixel(t1) || gate(t1)) {
