@@ -460,6 +460,13 @@ def single_op_models():
         emit_variants(f"avgpool_global_{gh}x{gw}_c{gc}",
                       fn1(lambda x, gh=gh, gw=gw: tf.nn.avg_pool2d(x, (gh, gw), (gh, gw), "VALID"),
                           (1, gh, gw, gc)), [(1, gh, gw, gc)], U)
+    # TF1 DeepLab's final upsampling (align_corners, ×8: 33 → 257; here 9 → 65) and a plain ×16:
+    # two stages through an intermediate map (within 1 LSB: the intermediate is rounded once).
+    for (nm, n_in, n_out, al) in [("x8_align", 9, 65, True), ("x16_plain", 3, 48, False)]:
+        sp = (1, n_in, n_in, 8)
+        emit_variants(f"resize_bilinear_{nm}_{n_in}x{n_in}_c8",
+                      fn1(lambda x, n_out=n_out, al=al: tf.compat.v1.image.resize_bilinear(
+                          x, (n_out, n_out), align_corners=al), sp), [sp], U)
     # TF1 DeepLab's image pooling at 513×513 (output stride 16): the 33×33 global average, then
     # bilinear (align_corners) back to 33×33 — a one-pixel broadcast no repetition makes.
     sp33 = (1, 33, 33, 8)

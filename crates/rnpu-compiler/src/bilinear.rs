@@ -34,7 +34,9 @@
 //!    multiples of 1/16 at most, checked).
 //!
 //! Exact on the datapath model: the copies move bytes, the convolution sums exactly and rounds
-//! once as TFLite does. Kernels are at most 7 taps per axis (×4 half-pixel needs 8: CPU).
+//! once as TFLite does. Kernels beyond 7 taps per axis are stacked (×4 half-pixel needs 8).
+//! Larger factors with `align_corners` or the plain mapping (×8, ×16: DeepLab's final
+//! upsampling) go in two such stages ([`two_stages`]), within 1 LSB.
 
 use rnpu_model::{
     Activation, DType, DepthwiseConv2dOptions, Model, OpKind, OpOptions, Operator, Padding,
@@ -251,8 +253,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     if ot.dtype != it.dtype || ot.quantization != it.quantization {
         return Err("input and output differ in type or quantization".into());
     }
-    let (scale, _) = it
-        .quantization
+    it.quantization
         .per_tensor()
         .ok_or("input is not per-tensor quantized")?;
     let (&[1, h, w, c], &[1, oh, ow, oc]) = (it.shape.as_slice(), ot.shape.as_slice()) else {
@@ -310,8 +311,41 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
             ..ConvOp::identity_1x1(i, input, output, (h, w, c), storage)
         });
     }
-    let ay = axis_plan(h, oh, align, half, integer).map_err(|e| format!("rows: {e}"))?;
-    let ax = axis_plan(w, ow, align, half, integer).map_err(|e| format!("columns: {e}"))?;
+    let direct = axis_plan(h, oh, align, half, integer)
+        .map_err(|e| format!("rows: {e}"))
+        .and_then(|ay| {
+            axis_plan(w, ow, align, half, integer)
+                .map(|ax| (ay, ax))
+                .map_err(|e| format!("columns: {e}"))
+        });
+    let (ay, ax) = match direct {
+        Ok(plans) => plans,
+        Err(e) => {
+            return two_stages(model, i, (h, w, c), (oh, ow), (align, half), integer)
+                .map_err(|s| format!("{e}; as two stages: {s}"))
+        }
+    };
+    stage(model, i, (h, w, c), (oh, ow), (ay, ax), integer)
+}
+
+/// One transposed-convolution stage `(h, w, c) → (oh, ow, c)` of operator `i` from its axis
+/// plans (the convolution over the zero-inserted, edge-replicated map).
+fn stage(
+    model: &Model,
+    i: usize,
+    (h, w, c): (usize, usize, usize),
+    (oh, ow): (usize, usize),
+    (ay, ax): (AxisPlan, AxisPlan),
+    integer: bool,
+) -> Result<ConvOp, String> {
+    let op = &model.operators[i];
+    let input = op.input(0).ok_or("no input")?;
+    let output = *op.outputs.first().ok_or("no output")?;
+    let it = model.tensor(input);
+    let (scale, _) = it
+        .quantization
+        .per_tensor()
+        .ok_or("input is not per-tensor quantized")?;
     // The uint8 kernel computes in float: exact only while every product fits its mantissa.
     if !integer && (ay.den > 16 || ax.den > 16) {
         return Err(format!(
@@ -409,6 +443,108 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
             it.dtype, ay.f, ax.f
         ),
         ..conv
+    })
+}
+
+/// RESIZE_BILINEAR by a factor no single stage takes (×8, ×16, ×10 … — DeepLab's final
+/// upsampling, 65 → 513 or 33 → 257 with `align_corners`) as two stages `f = f₁·f₂` through an
+/// intermediate map. With `align_corners` or the plain mapping (`src = o·n/on`) the stages'
+/// sample positions compose (`o/f₂` of the intermediate is `o/f` of the input) and linear
+/// interpolation of a piecewise-linear map sampled at its breakpoints is exact, so the composed
+/// weights are TFLite's — checked output by output on both axes (products of the stages'
+/// weights against the direct ones). The intermediate map is rounded once (≤ ½ LSB, carried
+/// with weights summing to 1), so the result is within 1 LSB of TFLite's single rounding (not
+/// bit-exact). Half-pixel centres do not compose at the edges (clamping): CPU.
+fn two_stages(
+    model: &Model,
+    i: usize,
+    (h, w, c): (usize, usize, usize),
+    (oh, ow): (usize, usize),
+    (align, half): (bool, bool),
+    integer: bool,
+) -> Result<ConvOp, String> {
+    if half {
+        return Err(
+            "half-pixel centres: the stages' clamping at the edges does not compose".into(),
+        );
+    }
+    // The factor of an axis, and its splits f₁·f₂ with stage plans; the intermediate length.
+    let factor = |n: usize, on: usize| -> Option<usize> {
+        if align {
+            (n > 1 && on > 1 && (on - 1).is_multiple_of(n - 1)).then(|| (on - 1) / (n - 1))
+        } else {
+            on.is_multiple_of(n).then(|| on / n)
+        }
+    };
+    let mid = |n: usize, f1: usize| if align { (n - 1) * f1 + 1 } else { n * f1 };
+    let split = |n: usize, on: usize| -> Result<(usize, AxisPlan, AxisPlan), String> {
+        let f = factor(n, on).ok_or_else(|| format!("{n} → {on}: not an integer factor"))?;
+        for f1 in (1..=MAX_KERNEL).rev() {
+            if f % f1 != 0 || f / f1 > MAX_KERNEL {
+                continue;
+            }
+            let m = mid(n, f1);
+            let (Ok(p1), Ok(p2)) = (
+                axis_plan(n, m, align, false, integer),
+                axis_plan(m, on, align, false, integer),
+            ) else {
+                continue;
+            };
+            // The composed weights of every output against TFLite's direct ones (1/1024²).
+            let rows1: Option<Vec<Vec<(usize, i64)>>> = (0..m)
+                .map(|j| tflite_row(j, n, m, n, align, false, integer))
+                .collect();
+            let rows2: Option<Vec<Vec<(usize, i64)>>> = (0..on)
+                .map(|o| tflite_row(o, m, on, m, align, false, integer))
+                .collect();
+            let direct: Option<Vec<Vec<(usize, i64)>>> = (0..on)
+                .map(|o| tflite_row(o, n, on, n, align, false, integer))
+                .collect();
+            let (Some(rows1), Some(rows2), Some(direct)) = (rows1, rows2, direct) else {
+                continue;
+            };
+            let composes = (0..on).all(|o| {
+                let mut acc: Vec<(usize, i64)> = Vec::new();
+                for &(j, w2) in &rows2[o] {
+                    for &(s, w1) in &rows1[j] {
+                        match acc.iter_mut().find(|e| e.0 == s) {
+                            Some(e) => e.1 += w2 * w1,
+                            None => acc.push((s, w2 * w1)),
+                        }
+                    }
+                }
+                acc.retain(|e| e.1 != 0);
+                acc.sort_unstable();
+                let want: Vec<(usize, i64)> =
+                    direct[o].iter().map(|&(s, w)| (s, w * 1024)).collect();
+                acc == want
+            });
+            if composes {
+                return Ok((m, p1, p2));
+            }
+        }
+        Err(format!(
+            "{n} → {on}: no two stages of at most {MAX_KERNEL} compose to TFLite's weights"
+        ))
+    };
+    let (mh, py1, py2) = split(h, oh).map_err(|e| format!("rows: {e}"))?;
+    let (mw, px1, px2) = split(w, ow).map_err(|e| format!("columns: {e}"))?;
+    let first = stage(model, i, (h, w, c), (mh, mw), (py1, px1), integer)?;
+    let second = stage(model, i, (mh, mw, c), (oh, ow), (py2, px2), integer)?;
+    let op = &model.operators[i];
+    let input = op.input(0).ok_or("no input")?;
+    let output = *op.outputs.first().ok_or("no output")?;
+    let it = model.tensor(input);
+    let storage = crate::resize::copy_storage(it.dtype)?;
+    Ok(ConvOp {
+        out_hwc: (oh, ow, c),
+        desc: format!(
+            "RESIZE_BILINEAR {h}x{w}x{c} → {oh}x{ow} {} as two stages through {mh}x{mw} ({} then \
+             {}; the intermediate rounded once: within 1 LSB)",
+            it.dtype, first.desc, second.desc
+        ),
+        composed: Some(Box::new((first, second))),
+        ..ConvOp::identity_1x1(i, input, output, (h, w, c), storage)
     })
 }
 

@@ -107,6 +107,11 @@ pub struct ConvOp {
     /// pixel of `16·H·W` channels by a selecting 1×1 convolution (`pool::lower_pixel_sum`); the
     /// other fields describe the mean (multiplier, zero points) over `in_hwc`.
     pub pixel_sum: bool,
+    /// An operator run as two chained operators through the op's scratch (the first writes an
+    /// intermediate map the second reads): RESIZE_BILINEAR by a factor no single transposed
+    /// convolution takes, as two factors (`crate::bilinear`). The outer fields describe the
+    /// whole operator's tensors and maps.
+    pub composed: Option<Box<(ConvOp, ConvOp)>>,
     /// A direct convolution whose kernel exceeds [`MAX_KERNEL`]: shifted copies of the input
     /// stacked along channels, then a convolution with a kernel that fits (`crate::stack`).
     pub stacked: bool,
@@ -319,6 +324,7 @@ impl ConvOp {
             repeat: None,
             zero_insert: None,
             pixel_sum: false,
+            composed: None,
             stacked: false,
             s2d: false,
             hw_concat: None,

@@ -148,6 +148,26 @@ struct Chunk {
 /// Plan, pack, program and validate every task of `c`. `Err` = the reason it stays on the CPU.
 /// `bn_rounding`: see [`crate::Options::no_bn_rounding`].
 pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
+    if let Some(stages) = &c.composed {
+        // Two operators through the op's scratch: the intermediate map at its start (the
+        // stages' own scratch after it, `resize::chain`).
+        use crate::resize::{chain, Place};
+        let (first, second) = stages.as_ref();
+        let mut l = chain(vec![
+            (
+                lower_conv(first, bn_rounding)?,
+                Place::Input,
+                Place::Scratch(0),
+            ),
+            (
+                lower_conv(second, bn_rounding)?,
+                Place::Scratch(0),
+                Place::Output,
+            ),
+        ])?;
+        l.split = format!("two stages: {}", l.split);
+        return Ok(l);
+    }
     if c.mirror.is_some() {
         return crate::mirror::lower(c, bn_rounding);
     }

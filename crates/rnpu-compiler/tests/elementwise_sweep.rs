@@ -3405,6 +3405,89 @@ fn resize_bilinear_sweep() {
     t.report("conv + RESIZE_BILINEAR sweep (the resize on its emulated input, bit-exact)");
 }
 
+/// RESIZE_BILINEAR by factors no single stage takes (×8, ×16 — DeepLab's final upsampling
+/// with `align_corners`, 65 → 513 or 33 → 257 — and the plain mapping): two stages through an
+/// intermediate map (`bilinear::two_stages`), within 1 LSB of rnpu-ref on the emulated input
+/// (the intermediate is rounded once); half-pixel centres stay on the CPU.
+#[test]
+fn resize_bilinear_two_stage_sweep() {
+    use rnpu_model::{OpKind, OpOptions, Operator, ResizeOptions};
+    let mut r = Rng(0x2b11_57a6);
+    let mut t = Tally::default();
+    let (mut on_npu, mut on_cpu) = (0, 0);
+    let sizes = [(2, 2), (3, 5), (5, 4), (9, 9), (6, 3), (4, 7)];
+    let factors = [
+        (8, 8),
+        (16, 16),
+        (8, 2),
+        (1, 8),
+        (8, 4),
+        (16, 8),
+        (10, 10),
+        (14, 2),
+    ];
+    for seed in 0..48u64 {
+        let (h, w) = sizes[(seed % 6) as usize];
+        let (fy, fx) = factors[((seed / 6) % 8) as usize];
+        let (align, half) = match seed % 4 {
+            0 | 1 => (true, false),
+            2 => (false, false),
+            _ => (false, true),
+        };
+        let out = |n: usize, f: usize| if align { f * (n - 1) + 1 } else { n * f };
+        let (oh, ow) = (out(h, fy), out(w, fx));
+        let c = conv_1x1_case(&mut r, h, w, 4100 + seed);
+        let (mut m, x) = support::build(&c);
+        let conv_out = m.outputs[0];
+        let size = push_i32_const(&mut m, "size", &[2], &[oh as i32, ow as i32]);
+        let mut y = m.tensors[conv_out].clone();
+        y.name = "resized".into();
+        y.shape = vec![1, oh, ow, c.oc];
+        m.tensors.push(y);
+        let yi = m.tensors.len() - 1;
+        m.operators.push(Operator {
+            kind: OpKind::ResizeBilinear,
+            version: 3,
+            inputs: vec![Some(conv_out), Some(size)],
+            outputs: vec![yi],
+            options: OpOptions::Resize(ResizeOptions {
+                align_corners: align,
+                half_pixel_centers: half,
+            }),
+        });
+        m.outputs = vec![yi];
+        let p = compile(&m, &Options::default()).expect("compile");
+        let label = format!(
+            "{h}x{w}x{} → {oh}x{ow} align {align} half {half} {:?}",
+            c.oc, c.quant
+        );
+        // Powers of two compose (×8 = ×4·×2, ×16 = ×4·×4) unless half-pixel; ×10 and ×14 as
+        // ×5·×2 and ×7·×2 only where TFLite's weights for 1/5 and 1/7 are periodic.
+        let pow2 = |f: usize| f.is_power_of_two();
+        if (pow2(fy) && pow2(fx) && !half) != p.placements[1].npu && (pow2(fy) && pow2(fx)) {
+            t.failures.push(format!(
+                "{label}: placed {} — {}",
+                if p.placements[1].npu { "NPU" } else { "CPU" },
+                p.placements[1].reason
+            ));
+            continue;
+        }
+        if !p.placements[1].npu {
+            on_cpu += 1;
+            continue;
+        }
+        on_npu += 1;
+        support::expose_all_outputs(&mut m);
+        let p = compile(&m, &Options::default()).expect("compile");
+        let (vals, want) = follower_on_emulated_input(&m, &p, &x);
+        t.add(label, &vals[&yi], &want);
+    }
+    println!("two-stage resize bilinear: {on_npu} on the NPU, {on_cpu} on the CPU");
+    assert!(on_npu >= 24, "{on_npu} resizes on the NPU");
+    t.report("conv + RESIZE_BILINEAR in two stages (the resize on its emulated input)");
+    assert!(t.worst <= 1);
+}
+
 /// RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR of a one-pixel map to sizes no repetition makes
 /// (primes beyond 7: TF1 DeepLab's image pooling at 33×33, 17×17, 65×65): the pixel copied to
 /// every position by depthwise 1×1 convolutions over an all-ones map whose weights are the

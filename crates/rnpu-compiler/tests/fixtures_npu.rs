@@ -297,6 +297,11 @@ const FIXTURES: &[(&str, bool)] = &[
     ("vit_patch_embed_64x48_c3_uint8", true),
     // TF1 DeepLab's image pooling at 33×33: the global average, then its one pixel broadcast
     // back to 33×33 (bilinear, align_corners) by gate copies.
+    // Bilinear ×8 (align_corners) and ×16 (plain) in two stages, within 1 LSB.
+    ("resize_bilinear_x8_align_9x9_c8_int8", true),
+    ("resize_bilinear_x8_align_9x9_c8_uint8", true),
+    ("resize_bilinear_x16_plain_3x3_c8_int8", true),
+    ("resize_bilinear_x16_plain_3x3_c8_uint8", true),
     ("aspp_pool_broadcast_33x33_c8_int8", true),
     ("aspp_pool_broadcast_33x33_c8_uint8", true),
     // Global average pools beyond 7×7 (TF1's DeepLab image pooling, Inception's 8×8): pixel
