@@ -151,18 +151,23 @@ pub fn lower_conv(c: &ConvOp, bn_rounding: bool) -> Result<Lowered, String> {
     if let Some(stages) = &c.composed {
         // Two operators through the op's scratch: the intermediate map at its start (the
         // stages' own scratch after it, `resize::chain`).
-        use crate::resize::{chain, Place};
+        // A stage's EW operand is the operator's (a constant buffer: `ConvOp::ew` of the outer
+        // operator).
+        use crate::resize::{chain_ew, Place};
         let (first, second) = stages.as_ref();
-        let mut l = chain(vec![
+        let ew = |s: &ConvOp| s.ew.as_ref().map(|_| Place::Ew(0));
+        let mut l = chain_ew(vec![
             (
                 lower_conv(first, bn_rounding)?,
                 Place::Input,
                 Place::Scratch(0),
+                ew(first),
             ),
             (
                 lower_conv(second, bn_rounding)?,
                 Place::Scratch(0),
                 Place::Output,
+                ew(second),
             ),
         ])?;
         l.split = format!("two stages: {}", l.split);

@@ -190,13 +190,6 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
         return Err("padding beyond the PPU's 3-bit pad counts".into());
     }
     let padded_avg = !max && pt + pb + pl + pr > 0;
-    if padded_avg && clamps {
-        return Err(format!(
-            "average pool with {pt}/{pl}/{pb}/{pr} padding and a fused {:?}: the per-position \
-             divisors go through the EW stage, whose clamp would act before OUT_CVT's offset",
-            o.activation
-        ));
-    }
 
     // The feeding identity convolution: the clamp (max pool) lives in its BS stage.
     let (clamp_lo_zero, clamp_hi) = match o.activation {
@@ -260,7 +253,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
         let raw = raw_range(it.dtype);
         let (ew, l) = geo.ew_stage(c, raw, output)?;
         let base = ConvOp::identity_1x1(i, input, output, (ih, iw, c), storage);
-        return Ok(PoolLowering::Conv(ConvOp {
+        let pool = ConvOp {
             out_hwc: (oh, ow, c),
             kh,
             kw,
@@ -281,6 +274,31 @@ pub fn analyze(model: &Model, i: usize) -> Result<PoolLowering, String> {
                 it.dtype.name()
             ),
             ..base
+        };
+        if !clamps {
+            return Ok(PoolLowering::Conv(pool));
+        }
+        // A fused activation that clamps: the EW stage's clamp would act before OUT_CVT's
+        // offset, so the average is written to the op's scratch first and an identity
+        // depthwise 1×1 (multiplier 1, exact) clamps it as TFLite does after its division.
+        let clamp = ConvOp {
+            izp: conv.ozp,
+            ozp: conv.ozp,
+            clamp_hi,
+            clamp_lo_zero,
+            desc: format!("{:?} of the average", o.activation),
+            ..ConvOp::identity_1x1(i, output, output, (oh, ow, c), storage)
+        };
+        return Ok(PoolLowering::Conv(ConvOp {
+            out_hwc: (oh, ow, c),
+            desc: format!(
+                "{} + {:?} (a clamping pass after it)",
+                pool.desc, o.activation
+            ),
+            // The divisor map's constant buffer belongs to the operator.
+            ew: pool.ew.clone(),
+            composed: Some(Box::new((pool, clamp))),
+            ..ConvOp::identity_1x1(i, input, output, (ih, iw, c), storage)
         }));
     }
     if !max && (kh > crate::conv::MAX_KERNEL || kw > crate::conv::MAX_KERNEL) {
