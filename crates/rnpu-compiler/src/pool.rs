@@ -1461,15 +1461,37 @@ fn max_pool_passes(
     let OpOptions::Pool2d(o) = &op.options else {
         return Err("no pool options".into());
     };
-    if o.activation != Activation::None {
-        return Err(format!(
-            "max pool k{kh}x{kw} beyond the PPU's {MAX_POOL_KERNEL} with a fused {:?}",
-            o.activation
-        ));
-    }
     let input = op.input(0).ok_or("no input")?;
     let output = *op.outputs.first().ok_or("no output")?;
     let (it, ot) = (model.tensor(input), model.tensor(output));
+    // A fused ReLU / ReLU6 clamps monotonically, so clamping before the maximum is clamping
+    // after it: the first pass's feeding convolution clamps (as the single-pass max pool's
+    // does).
+    let (clamp_lo_zero, clamp_hi) = match o.activation {
+        Activation::None => (false, None),
+        Activation::Relu | Activation::Relu6 => {
+            let (s_o, z_o) = ot
+                .quantization
+                .per_tensor()
+                .ok_or("output not per-tensor")?;
+            let (lo, hi) = rnpu_ref::quant::activation_range_quantized(
+                o.activation,
+                ot.dtype,
+                s_o,
+                z_o as i32,
+            );
+            let qmax = if ot.dtype == DType::UInt8 { 255 } else { 127 };
+            if lo > z_o as i32 {
+                return Err("activation range above the zero point".into());
+            }
+            (lo >= z_o as i32, (hi < qmax).then_some(hi - z_o as i32))
+        }
+        other => {
+            return Err(format!(
+                "max pool k{kh}x{kw} beyond the PPU's {MAX_POOL_KERNEL} with a fused {other:?}"
+            ))
+        }
+    };
     let [1, ih, iw, c] = it.shape[..] else {
         return Err(format!("input {:?} is not [1,H,W,C]", it.shape));
     };
@@ -1525,6 +1547,8 @@ fn max_pool_passes(
                 out_hwc: (ph, pw, c),
                 izp: zs,
                 ozp: zs,
+                clamp_lo_zero: k == 0 && clamp_lo_zero,
+                clamp_hi: if k == 0 { clamp_hi } else { None },
                 desc: format!("MAX_POOL_2D pass {k}: k{ky}x{kx} s{sy}x{sx} over {h}x{w}"),
                 ..ConvOp::identity_1x1(i, input, output, (h, w, c), storage)
             },

@@ -1328,12 +1328,18 @@ fn large_max_pool_sweep() {
             1
         };
         let q = r.pick(&QUANTS);
-        let Some((m, ins)) =
-            support::build_pool(true, h, w, c, k, stride, same, q, Activation::None, seed)
+        // A fused ReLU / ReLU6 in a third of the cases (clamped by the first pass).
+        let act = if seed % 3 == 1 {
+            r.pick(&ACTS)
+        } else {
+            Activation::None
+        };
+        let Some((m, ins)) = support::build_pool(true, h, w, c, k, stride, same, q, act, seed)
         else {
             continue;
         };
-        let label = format!("MAX_POOL {h}x{w}x{c} k{k:?} s{stride} same {same} {q:?} seed {seed}");
+        let label =
+            format!("MAX_POOL {h}x{w}x{c} k{k:?} s{stride} same {same} {q:?} {act:?} seed {seed}");
         let p = compile(&m, &Options::default()).expect("compile");
         if same && stride > 1 {
             assert!(!p.placements[0].npu, "{label}: placed on the NPU");
