@@ -32,6 +32,12 @@ const BASES: &[&str] = &[
     "mean_hw_13x9_c17_int8",
     "relu6_13x9_c5_int8",
     "resnet_small_96x64_int8pa",
+    "squared_difference_13x9_c5_int8",
+    "squared_difference_bcast_13x9_c5_int8",
+    "sub_bcast_13x9_c5_1x1x5_int8",
+    "avgpool_k5_s1_same_13x9_c8_int8",
+    "resize_bilinear_x8_align_9x9_c8_uint8",
+    "mlp_head_64_int8pa",
 ];
 
 fn mutate(m: &mut Model, r: &mut Rng) {
