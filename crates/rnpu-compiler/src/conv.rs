@@ -1389,13 +1389,7 @@ pub fn analyze_add(model: &Model, i: usize) -> Result<ConvOp, String> {
         broadcast_gate: gated.then_some(b),
         ew: Some(EwAdd {
             tensor: b,
-            hwc: if pixel_gated {
-                (ohwc.0, ohwc.1, 1)
-            } else if gated {
-                (1, 1, ohwc.2)
-            } else {
-                ohwc
-            },
+            hwc: operand_view(ohwc, pixel_gated, gated),
             offset: -to_stored(bt.dtype, z2),
             scale: c2 as i16,
             shift: (e2 - f) as u32,
@@ -1438,6 +1432,23 @@ pub(crate) fn per_channel_operand(t: &rnpu_model::Tensor, out: &[usize]) -> bool
         && out.len() == 4
         && out[1] * out[2] > 1
         && (t.shape[..] == [1, 1, 1, out[3]] || t.shape[..] == [1, out[3]])
+}
+
+/// The `(H, W, C)` view of a binary operator's EW operand for an `ohwc` output: one value per
+/// pixel (copied to every channel first), one per channel (copied to every position first), or
+/// the output's own geometry.
+pub(crate) fn operand_view(
+    ohwc: (usize, usize, usize),
+    per_pixel: bool,
+    per_channel: bool,
+) -> (usize, usize, usize) {
+    if per_pixel {
+        (ohwc.0, ohwc.1, 1)
+    } else if per_channel {
+        (1, 1, ohwc.2)
+    } else {
+        ohwc
+    }
 }
 
 /// The per-tensor `(scale, zero point)` of a binary operator's two inputs and its output.
@@ -2468,13 +2479,7 @@ fn analyze_mul_maps(
         pixel_gate: pixel_gated,
         ew: Some(EwAdd {
             tensor: b,
-            hwc: if gated {
-                (1, 1, ohwc.2)
-            } else if pixel_gated {
-                (ohwc.0, ohwc.1, 1)
-            } else {
-                ohwc
-            },
+            hwc: operand_view(ohwc, pixel_gated, gated),
             offset: -(zs2 as i32),
             scale: 1,
             shift: 0,

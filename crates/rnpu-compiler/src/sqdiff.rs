@@ -25,8 +25,8 @@ use rnpu_ref::quant::{
 };
 
 use crate::conv::{
-    binary_quant, broadcast_constant, hwc, per_channel_operand, per_pixel_operand, ConvOp, EwAdd,
-    EwAlu,
+    binary_quant, broadcast_constant, hwc, operand_view, per_channel_operand, per_pixel_operand,
+    ConvOp, EwAdd, EwAlu,
 };
 use crate::requant::{round_half_away, round_half_even, GroupRequant, OUT_CVT_SCALE};
 
@@ -301,13 +301,7 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         ),
         ew: Some(EwAdd {
             tensor: b,
-            hwc: if pixel_gated {
-                (ohwc.0, ohwc.1, 1)
-            } else if gated {
-                (1, 1, ohwc.2)
-            } else {
-                ohwc
-            },
+            hwc: operand_view(ohwc, pixel_gated, gated),
             offset: -(zb as i32),
             scale: sc,
             shift: sh,
