@@ -479,6 +479,10 @@ fn two_stages(
     let mid = |n: usize, f1: usize| if align { (n - 1) * f1 + 1 } else { n * f1 };
     let split = |n: usize, on: usize| -> Result<(usize, AxisPlan, AxisPlan), String> {
         let f = factor(n, on).ok_or_else(|| format!("{n} → {on}: not an integer factor"))?;
+        let direct: Vec<Vec<(usize, i64)>> = (0..on)
+            .map(|o| tflite_row(o, n, on, n, align, false, integer))
+            .collect::<Option<_>>()
+            .ok_or_else(|| format!("{n} → {on}: TFLite's weights are not multiples of 1/1024"))?;
         for f1 in (1..=MAX_KERNEL).rev() {
             if f % f1 != 0 || f / f1 > MAX_KERNEL {
                 continue;
@@ -497,10 +501,7 @@ fn two_stages(
             let rows2: Option<Vec<Vec<(usize, i64)>>> = (0..on)
                 .map(|o| tflite_row(o, m, on, m, align, false, integer))
                 .collect();
-            let direct: Option<Vec<Vec<(usize, i64)>>> = (0..on)
-                .map(|o| tflite_row(o, n, on, n, align, false, integer))
-                .collect();
-            let (Some(rows1), Some(rows2), Some(direct)) = (rows1, rows2, direct) else {
+            let (Some(rows1), Some(rows2)) = (rows1, rows2) else {
                 continue;
             };
             let composes = (0..on).all(|o| {

@@ -841,19 +841,18 @@ fn lower_plain_with(c: &ConvOp, bn_rounding: bool, reorder: bool) -> Result<Lowe
             let oy1 = (oy0 + rows_per_band)
                 .min(oh)
                 .min(class.map_or(oh, |(r, _)| r.end));
-            let rq = match class {
+            // Its BS multipliers are the chunk's (packed above): only its shift, BN and OUT_CVT
+            // are read here.
+            let rq: &GroupRequant = match class {
                 Some((_, q)) => {
                     if q.mul.iter().any(|&m| m != 1) || q.prelu {
                         return Err(format!(
                             "row class {oy0}..{oy1}: only BN / OUT_CVT may differ per row"
                         ));
                     }
-                    GroupRequant {
-                        mul: ch.rq.mul.clone(),
-                        ..q.clone()
-                    }
+                    q
                 }
-                None => ch.rq.clone(),
+                None => &ch.rq,
             };
             let y_start = (oy0 * c.sh) as i64 - c.pad_top as i64;
             let y_end = ((oy1 - 1) * c.sh + c.kh) as i64 - c.pad_top as i64;

@@ -455,11 +455,18 @@ impl PaddedAvg {
             }
             a
         };
-        // The window counts of output rows `r` (sorted, distinct) and their lcm `L`.
+        // The window counts of output rows `r` (sorted, distinct) and their lcm `L`: products
+        // of the distinct row and column counts (at most kh·kw of them).
+        let mut col_counts = cols.clone();
+        col_counts.sort_unstable();
+        col_counts.dedup();
         let class_counts = |r: &std::ops::Range<usize>| {
-            let mut counts: Vec<u32> = rows[r.clone()]
+            let mut row_counts = rows[r.clone()].to_vec();
+            row_counts.sort_unstable();
+            row_counts.dedup();
+            let mut counts: Vec<u32> = row_counts
                 .iter()
-                .flat_map(|&a| cols.iter().map(move |&b| a * b))
+                .flat_map(|&a| col_counts.iter().map(move |&b| a * b))
                 .collect();
             counts.sort_unstable();
             counts.dedup();

@@ -207,19 +207,28 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
     let u_of = |t: i64| round_half_even((t * w as i64 * c1 as i64) as i128, s1) as i64;
     let e_of = |t: i64| round_half_even((t * sc as i64) as i128, sh) as i64;
 
-    // TFLite's output for every pair, and the range of `v` the table must resolve: the pairs
-    // whose output is below the saturation.
-    let y_tfl = |ya: i64, yb: i64| {
-        let d = (sa(ya) - sb(yb)) as i32;
-        (mbqm(d.wrapping_mul(d), mo.0, mo.1) as i64 + zo).clamp(-128, 127)
-    };
+    // TFLite's output for every pair (`[ia·256 + ib]`), and the range of `v` the table must
+    // resolve: the pairs whose output is below the saturation.
+    let (sas, sbs): (Vec<i64>, Vec<i64>) = (
+        ta.iter().map(|&t| sa(t)).collect(),
+        tb.iter().map(|&t| sb(t)).collect(),
+    );
+    let want: Vec<i64> = sas
+        .iter()
+        .flat_map(|&da| {
+            sbs.iter().map(move |&db| {
+                let d = (da - db) as i32;
+                (mbqm(d.wrapping_mul(d), mo.0, mo.1) as i64 + zo).clamp(-128, 127)
+            })
+        })
+        .collect();
     let us: Vec<i64> = ta.iter().map(|&t| u_of(t)).collect();
     let es: Vec<i64> = tb.iter().map(|&t| e_of(t)).collect();
     let mut reach = 0i64;
-    for (ia, &ya) in ta.iter().enumerate() {
-        for (ib, &yb) in tb.iter().enumerate() {
-            if y_tfl(ya, yb) < 127 {
-                reach = reach.max((us[ia] - es[ib]).abs());
+    for (ia, &u) in us.iter().enumerate() {
+        for (ib, &e) in es.iter().enumerate() {
+            if want[ia * 256 + ib] < 127 {
+                reach = reach.max((u - e).abs());
             }
         }
     }
@@ -250,9 +259,9 @@ pub fn analyze(model: &Model, i: usize) -> Result<ConvOp, String> {
         (round_half_away(l as i128 * OUT_CVT_SCALE as i128, 14 + p) as i64 + zo).clamp(-128, 127)
     };
     let (mut exact, mut worst) = (0usize, 0i64);
-    for (ia, &ya) in ta.iter().enumerate() {
-        for (ib, &yb) in tb.iter().enumerate() {
-            let diff = (npu(ia, ib) - y_tfl(ya, yb)).abs();
+    for ia in 0..256 {
+        for ib in 0..256 {
+            let diff = (npu(ia, ib) - want[ia * 256 + ib]).abs();
             exact += usize::from(diff == 0);
             worst = worst.max(diff);
         }
